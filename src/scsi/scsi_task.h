@@ -1,0 +1,55 @@
+#pragma once
+// The hand-off from the iSCSI layer to the SCSI layer: one fully received
+// command. The iSCSI layer has already collected all write data; the SCSI layer
+// fills data_in and the status/sense, and never sees a PDU.
+#include <array>
+#include <cstdint>
+#include <span>
+#include <vector>
+
+#include "common/buffer.h"
+#include "lu/logical_unit.h"
+#include "lu/nexus.h"
+
+namespace scsipub::scsi {
+
+namespace status {
+inline constexpr uint8_t kGood = 0x00;
+inline constexpr uint8_t kCheckCondition = 0x02;
+inline constexpr uint8_t kConditionMet = 0x04;
+inline constexpr uint8_t kBusy = 0x08;
+inline constexpr uint8_t kReservationConflict = 0x18;
+inline constexpr uint8_t kTaskSetFull = 0x28;
+inline constexpr uint8_t kTaskAborted = 0x40;
+}  // namespace status
+
+// Which logical units a target exposes, for LUN routing and REPORT LUNS.
+class LunMap {
+ public:
+  virtual ~LunMap() = default;
+  virtual lu::LogicalUnit* find(uint64_t lun) const = 0;
+  virtual std::span<const uint64_t> luns() const = 0;  // ascending
+};
+
+struct ScsiTask {
+  // Inputs
+  std::span<const uint8_t> cdb;       // 6..16 bytes, longer with an extended-CDB AHS
+  uint64_t lun = 0;                   // LUN number decoded from the 8-byte LUN field
+  const lu::Nexus* nexus = nullptr;
+  uint32_t expected_length = 0;       // iSCSI Expected Data Transfer Length (EDTL)
+  bool read_flag = false;             // iSCSI R bit
+  bool write_flag = false;            // iSCSI W bit
+  std::span<const uint8_t> data_out;  // every byte of write data received (== EDTL when W)
+  Buffer* data_in = nullptr;          // output buffer, provided by the caller
+
+  // Outputs
+  uint8_t status = status::kGood;
+  std::array<uint8_t, 96> sense{};
+  uint8_t sense_length = 0;
+  // data_in->size(): how much the command produced for the initiator (may exceed
+  // EDTL; the iSCSI layer truncates and reports the overflow residual).
+  // write_transfer_length: bytes the CDB asks to write (SPDTL), for residuals.
+  uint32_t write_transfer_length = 0;
+};
+
+}  // namespace scsipub::scsi
