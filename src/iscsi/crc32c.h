@@ -15,6 +15,14 @@ inline uint32_t crc32c(std::span<const uint8_t> bytes) {
   return crc32c_final(crc32c_update(crc32c_init(), bytes));
 }
 
+// Both implementations, exposed so tests can check each against the same
+// vectors; callers use crc32c_update(), which picks one at run time.
+namespace detail {
+uint32_t crc32c_update_table(uint32_t state, std::span<const uint8_t> bytes);
+uint32_t crc32c_update_hw(uint32_t state, std::span<const uint8_t> bytes);  // only if available
+bool crc32c_hw_available();
+}  // namespace detail
+
 // The digest bytes on the wire are the CRC in little-endian order.
 inline uint32_t load_digest(const uint8_t* p) {
   return uint32_t(p[0]) | uint32_t(p[1]) << 8 | uint32_t(p[2]) << 16 | uint32_t(p[3]) << 24;

@@ -13,7 +13,9 @@
 #include <string_view>
 #include <vector>
 
+#include "iscsi/pdu.h"
 #include "iscsi/session_params.h"
+#include "iscsi/text_keys.h"
 
 namespace scsipub::iscsi {
 
@@ -55,6 +57,8 @@ struct LoginRequest {
   uint16_t tsih = 0;
   uint32_t itt = 0;
   uint16_t cid = 0;
+  uint32_t cmd_sn = 0;       // additive: copied from the BHS for the caller
+  uint32_t exp_stat_sn = 0;
   std::span<const uint8_t> data;  // key=value\0 pairs
 };
 
@@ -83,9 +87,52 @@ class LoginTargetLookup {
   virtual std::optional<LoginTarget> find(std::string_view target_name) = 0;
 };
 
+// The login-phase MaxRecvDataSegmentLength (RFC 7143 13.12: 8192 until the
+// operational values take effect in Full Feature Phase). Longer replies go
+// out in pieces with C=1.
+inline constexpr size_t kLoginMaxDataSegment = 8192;
+
+// Authentication seam (RFC 7143 12.1). When the initiator's AuthMethod list
+// names a method the factory provides, the negotiator hands every later
+// security-stage key that belongs to the method (CHAP_A, CHAP_I, CHAP_C,
+// CHAP_N, CHAP_R for CHAP, RFC 7143 12.1.3) to one Authenticator per login and
+// lets the initiator leave the security stage only after it said success.
+class Authenticator {
+ public:
+  enum class Outcome : uint8_t { in_progress, success, failure };
+  virtual ~Authenticator() = default;
+  // True for keys this method consumes, e.g. "CHAP_A".
+  virtual bool owns_key(std::string_view key) const = 0;
+  // One request's worth of this method's keys, in order; appends the keys to
+  // answer with. Called once per complete Login Request in the security
+  // stage, also with no keys (the initiator may just ask to transit).
+  virtual Outcome step(std::span<const KeyValue> keys, TextWriter& reply) = 0;
+};
+
+class AuthenticatorFactory {
+ public:
+  virtual ~AuthenticatorFactory() = default;
+  // An authenticator for `method` ("CHAP"), or nullptr when this target
+  // cannot use that method (unknown method, no credentials configured).
+  virtual std::unique_ptr<Authenticator> create(std::string_view method, const LoginTarget& target,
+                                                std::string_view initiator_name) = 0;
+};
+
+// How the caller drives it: for every Login Request PDU,
+//   LoginRequest req = decode_login_request(pdu.bhs, pdu.data);
+//   LoginReply reply = negotiator.step(req);
+//   Bhs bhs = encode_login_response(req, reply, {tsih, stat_sn, exp_cmd_sn, max_cmd_sn});
+//   send bhs + reply.data (padded);
+// then close the connection when reply.close, or enter Full Feature Phase
+// with params() when reply.complete (allocate the TSIH before encoding that
+// last response). req.data points into the PDU buffer: keep it alive for
+// the step() call only.
 class LoginNegotiator {
  public:
-  LoginNegotiator(const TargetLoginPolicy& policy, LoginTargetLookup& targets);
+  // `auth` may be null: then targets that require authentication refuse every
+  // login with 02/01.
+  LoginNegotiator(const TargetLoginPolicy& policy, LoginTargetLookup& targets,
+                  AuthenticatorFactory* auth = nullptr);
   ~LoginNegotiator();
 
   LoginReply step(const LoginRequest& request);
@@ -96,10 +143,29 @@ class LoginNegotiator {
   const std::string& initiator_alias() const;
   const std::string& target_name() const;  // empty for discovery
   const SessionParams& params() const;
+  // Additive: the looked-up target (normal sessions) and the method agreed.
+  const std::optional<LoginTarget>& target() const;
+  const std::string& auth_method() const;  // "None", "CHAP", or "" if never negotiated
 
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// RFC 7143 11.12: the Login Request fields, with data pointing at `data`.
+LoginRequest decode_login_request(const Bhs& bhs, std::span<const uint8_t> data);
+
+// The fields of a Login Response the negotiator does not own.
+struct LoginResponseFields {
+  uint16_t tsih = 0;  // 0 until the final response of a new session's leading login
+  uint32_t stat_sn = 0;
+  uint32_t exp_cmd_sn = 0;
+  uint32_t max_cmd_sn = 0;
+};
+
+// RFC 7143 11.13: the Login Response BHS for `reply` (DataSegmentLength is
+// reply.data.size(); versions 0x00; ISID, ITT echoed from the request).
+Bhs encode_login_response(const LoginRequest& request, const LoginReply& reply,
+                          const LoginResponseFields& fields);
 
 }  // namespace scsipub::iscsi

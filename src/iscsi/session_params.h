@@ -36,6 +36,14 @@ struct TargetLoginPolicy {
   uint32_t max_error_recovery_level = 0;
   bool allow_digests = true;              // accept CRC32C when offered
   uint16_t target_portal_group = 1;
+  // Our side of the boolean and time keys (RFC 7143 13.10-13.19). InitialR2T
+  // is OR-ed, so No lets the initiator choose; ImmediateData is AND-ed.
+  bool initial_r2t = false;
+  bool immediate_data = true;
+  bool data_pdu_in_order = true;          // the Data-Out engine wants PDUs in order
+  bool data_sequence_in_order = true;
+  uint32_t default_time2wait = 2;         // result is the max of both sides
+  uint32_t default_time2retain = 20;      // result is the min of both sides
 };
 
 }  // namespace scsipub::iscsi

@@ -3,11 +3,23 @@
 // rather than to any one command (identity, unit attentions, mode page state,
 // and later persistent reservations). Free-tier LUs live as long as their one
 // session; provisioned LUs are shared by every session attached to them.
+//
+// Thread safety: the state several sessions touch (attached nexuses, unit
+// attention queues, mode parameters) is guarded by one mutex; data I/O through
+// store() takes no lock here. The per-command questions ("any unit attention
+// pending?", "descriptor sense?", "write cache on?") are answered from atomics
+// so the hot path takes no lock either.
+#include <atomic>
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <vector>
 
+#include "lu/mode_parameters.h"
 #include "lu/nexus.h"
+#include "lu/unit_attention.h"
 #include "storage/block_store.h"
 
 namespace scsipub::lu {
@@ -23,6 +35,10 @@ struct Identity {
 
 class LogicalUnit {
  public:
+  // Unit attentions queued per nexus beyond this many are dropped (oldest kept):
+  // a stranger must not grow our memory by provoking conditions.
+  static constexpr size_t kMaxPendingUnitAttentions = 8;
+
   LogicalUnit(std::shared_ptr<storage::BlockStore> store, Identity identity);
   ~LogicalUnit();
   LogicalUnit(const LogicalUnit&) = delete;
@@ -36,14 +52,61 @@ class LogicalUnit {
   // attach() queues POWER ON, RESET, OR BUS DEVICE RESET OCCURRED for it.
   void attach(const Nexus& nexus);
   void detach(uint64_t nexus_id);
+  bool attached(uint64_t nexus_id) const;
+  size_t attached_count() const;
+
+  // --- unit attentions (SAM-5 5.14, SPC-4 5.14 / 7.5.2) ---
+  // Removes and returns the oldest pending unit attention for the nexus.
+  // Lock-free when nothing is pending for any nexus (the common case).
+  std::optional<UnitAttention> take_unit_attention(uint64_t nexus_id);
+  bool has_unit_attention(uint64_t nexus_id) const;
+  // Queues `ua` for every attached nexus except `except_nexus` (if given).
+  void raise_unit_attention(const UnitAttention& ua, std::optional<uint64_t> except_nexus = {});
+
+  // --- task management, called by the iSCSI layer (RFC 7143 11.5) ---
+  // LOGICAL UNIT RESET: the iSCSI layer aborts this LU's tasks first; here the
+  // LU state returns to defaults (mode parameters; later SCSI-2 reservations)
+  // and every attached nexus gets BUS DEVICE RESET FUNCTION OCCURRED (29h/03h),
+  // which is what LIO queues and what libiscsi's reset tests clear with TUR.
+  void logical_unit_reset();
+  // TARGET WARM RESET behaves as a logical unit reset of every LU; TARGET COLD
+  // RESET additionally drops the connections (iSCSI layer) and reports
+  // POWER ON OCCURRED (29h/01h) to nexuses that survive or log in again.
+  void target_reset(bool cold);
+
+  // --- mode parameters (SPC-4 6.11 / 6.13) ---
+  ModeParameters mode_parameters() const;
+  // Lock-free reads of single values, for every command.
+  bool descriptor_sense() const { return descriptor_sense_.load(std::memory_order_relaxed); }
+  bool write_cache_enabled() const { return write_cache_enabled_.load(std::memory_order_relaxed); }
+  // Stores new values; when they differ from the old ones, every other nexus
+  // gets MODE PARAMETERS CHANGED (2Ah/01h). Returns true if anything changed.
+  bool set_mode_parameters(const ModeParameters& params, std::optional<uint64_t> changed_by);
+
+  // COMPARE AND WRITE holds this for its read-compare-write so two ATS commands
+  // from different sessions never interleave. Plain writes do not take it.
+  std::unique_lock<std::mutex> lock_for_atomic_update();
 
  private:
+  struct NexusState {
+    uint64_t id = 0;
+    std::vector<UnitAttention> pending;  // oldest first
+  };
+  NexusState* find_locked(uint64_t nexus_id);
+  const NexusState* find_locked(uint64_t nexus_id) const;
+  void push_ua_locked(NexusState& n, const UnitAttention& ua);
+  void clear_ua_locked(NexusState& n);
+  void set_mode_locked(const ModeParameters& params);
+
   std::shared_ptr<storage::BlockStore> store_;
   Identity identity_;
-  // Implementation-defined state (unit attentions, mode pages, ...) lives in
-  // logical_unit.cc; the SCSI layer reaches it through the methods above.
-  struct State;
-  std::unique_ptr<State> state_;
+  mutable std::mutex mu_;
+  std::vector<NexusState> nexuses_;  // guarded by mu_
+  ModeParameters mode_;              // guarded by mu_
+  std::atomic<size_t> pending_total_{0};  // sum of all queues; written under mu_
+  std::atomic<bool> descriptor_sense_{false};
+  std::atomic<bool> write_cache_enabled_{true};
+  std::mutex atomic_mu_;
 };
 
 }  // namespace scsipub::lu

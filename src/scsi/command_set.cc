@@ -1,16 +1,86 @@
 #include "scsi/command_set.h"
 
+#include "scsi/command.h"
+#include "scsi/opcode_table.h"
+#include "scsi/sense.h"
+
 namespace scsipub::scsi {
 
-void CommandSet::execute(ScsiTask& task, const LunMap&) const {
-  // Placeholder until the command table lands: INVALID COMMAND OPERATION CODE.
-  task.status = status::kCheckCondition;
-  task.sense = {};
-  task.sense[0] = 0x70;
-  task.sense[2] = 0x05;
-  task.sense[7] = 10;
-  task.sense[12] = 0x20;
-  task.sense_length = 18;
+namespace {
+
+// SPC-4 4.2.5: the first bit that is set in the CDB but clear in the usage
+// bitmap, reported with a field pointer.
+bool check_cdb_usage(Command& cmd, const OpcodeInfo& info) {
+  auto cdb = cmd.cdb();
+  for (size_t i = 0; i < info.cdb_length; ++i) {
+    uint8_t bad = uint8_t(cdb[i] & ~info.usage[i]);
+    if (bad == 0) continue;
+    int8_t bit = 7;
+    while (bit > 0 && (bad & (1u << bit)) == 0) --bit;
+    cmd.invalid_cdb_field(uint16_t(i), bit);
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+void CommandSet::execute(ScsiTask& task, const LunMap& luns) const {
+  Buffer scratch;
+  Buffer& out = task.data_in != nullptr ? *task.data_in : scratch;
+  out.clear();
+  task.status = status::kGood;
+  task.sense_length = 0;
+  task.write_transfer_length = 0;
+
+  lu::LogicalUnit* lu = luns.find(task.lun);
+  bool descriptor_sense = lu != nullptr && lu->descriptor_sense();
+  Command cmd(task, lu, luns, out, descriptor_sense);
+
+  if (task.cdb.empty()) {
+    cmd.fail(SenseReason::invalid_opcode);
+    return;
+  }
+  const uint8_t opcode = task.cdb[0];
+  uint16_t service_action = 0;
+  if (opcode_has_service_actions(opcode) && task.cdb.size() >= 2) service_action = task.cdb[1] & 0x1F;
+  const OpcodeInfo* info = find_opcode(opcode, service_action);
+  const uint8_t flags = info != nullptr ? info->flags : 0;
+
+  // SPC-4 4.6.2 / SAM-5 5.9: a LUN that does not exist answers INQUIRY (with
+  // peripheral qualifier 011b), REPORT LUNS and REQUEST SENSE; everything else
+  // gets LOGICAL UNIT NOT SUPPORTED.
+  if (lu == nullptr && (flags & opflag::kNoLogicalUnit) == 0) {
+    cmd.fail(SenseReason::lu_not_supported);
+    return;
+  }
+
+  // SAM-5 5.14 / SPC-4 5.14: with a unit attention pending for this I_T nexus,
+  // every command except INQUIRY, REPORT LUNS and REQUEST SENSE (even an
+  // unknown one) is terminated with CHECK CONDITION, UNIT ATTENTION, and that
+  // condition is cleared.
+  if (lu != nullptr && task.nexus != nullptr && (flags & opflag::kAllowedWithUa) == 0) {
+    if (auto ua = lu->take_unit_attention(task.nexus->id)) {
+      cmd.fail(SenseCode{sense_key::kUnitAttention, ua->asc, ua->ascq});
+      return;
+    }
+  }
+
+  if (info == nullptr) {
+    // SPC-4 4.2.5.1 / 4.2.5.2: unsupported operation code or service action.
+    cmd.fail(SenseReason::invalid_opcode);
+    return;
+  }
+  if (task.cdb.size() < info->cdb_length) {
+    cmd.invalid_cdb_field(0);
+    return;
+  }
+  cmd.limit_cdb(info->cdb_length);
+  if (!check_cdb_usage(cmd, *info)) return;
+
+  info->handler(cmd);
+  // No data-in after CHECK CONDITION (Command::fail clears it too).
+  if (task.status != status::kGood && task.status != status::kConditionMet) out.clear();
 }
 
 }  // namespace scsipub::scsi

@@ -1,5 +1,24 @@
 #pragma once
 // SPC-4 / SBC-3 direct-access command set: the opcode table and its handlers.
+//
+// Contract with the iSCSI layer:
+//  - execute() runs one command to completion, synchronously. Call it after all
+//    write data is collected; task.data_in must point at a Buffer.
+//  - Data-in: send min(data_in->size(), EDTL) bytes; the residual comes from
+//    data_in->size() (it may exceed EDTL: overflow). Data-in is empty whenever
+//    the status is not GOOD.
+//  - Writes: task.write_transfer_length is the SPDTL the CDB asks for; compute
+//    write residuals from it. Plain WRITEs with data_out.size() != SPDTL fail
+//    with INVALID FIELD IN INFORMATION UNIT and write nothing.
+//  - Sense: task.sense[0..sense_length) goes into the SCSI Response data
+//    segment (after the 2-byte SenseLength).
+//  - Nexus lifetime: LogicalUnit::attach(nexus) at login for every LU of the
+//    target, detach(nexus.id) at logout / connection loss (the LU then stops
+//    keeping unit attentions for it).
+//  - Task management: LOGICAL UNIT RESET -> LogicalUnit::logical_unit_reset();
+//    TARGET WARM RESET -> target_reset(false) on every LU of the target;
+//    TARGET COLD RESET -> target_reset(true), then drop the connections.
+//    ABORT TASK needs nothing here: commands never block inside execute().
 #include "scsi/scsi_task.h"
 
 namespace scsipub::scsi {

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package scsipub needs to build, test and benchmark.
+set -euo pipefail
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+PACKAGES=(
+  # build
+  build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
+  libasio-dev libssl-dev liburing-dev libsqlite3-dev libpq-dev zlib1g-dev
+  libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+  # real peers for tests and benchmarks
+  libiscsi-bin libiscsi-dev qemu-utils qemu-block-extra tgt
+  python3 procps
+)
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null

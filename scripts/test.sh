@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Fresh machine to full test run: installs packages, builds with
+# AddressSanitizer + UBSan, runs unit and integration tests (which start their
+# own scsipub and tgtd on free loopback ports and stop them), then builds the
+# libFuzzer targets with clang and runs each for a bounded time.
+# Ends with one line "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+FUZZ_SECONDS=${FUZZ_SECONDS:-20}
+JOBS=${JOBS:-$(nproc)}
+
+scripts/deps.sh || { echo "dependency install failed"; echo "0 passed, 1 failed"; exit 1; }
+
+passed=0
+failed=0
+# Adds the counts from a ctest log's summary line to the totals.
+count_ctest() {
+  local log=$1 line total nfail
+  line=$(grep -E 'tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -1)
+  if [ -z "$line" ]; then
+    failed=$((failed + 1))
+    return
+  fi
+  nfail=$(sed -E 's/.* ([0-9]+) tests? failed out of ([0-9]+).*/\1/' <<<"$line")
+  total=$(sed -E 's/.* failed out of ([0-9]+).*/\1/' <<<"$line")
+  passed=$((passed + total - nfail))
+  failed=$((failed + nfail))
+}
+
+step() { echo; echo "=== $*"; }
+
+step "build (Debug, ASan+UBSan)"
+if cmake -S . -B build-test -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSCSIPUB_SANITIZE=ON >/dev/null &&
+   cmake --build build-test -j "$JOBS"; then
+  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
+  export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+  step "unit tests"
+  ctest --test-dir build-test -L unit -j "$JOBS" --output-on-failure --timeout 300 2>&1 | tee build-test/unit.log
+  count_ctest build-test/unit.log
+  step "integration tests (real initiators against scsipub and tgt)"
+  ctest --test-dir build-test -L integration --output-on-failure --timeout 1500 2>&1 | tee build-test/integration.log
+  count_ctest build-test/integration.log
+else
+  echo "build failed"
+  failed=$((failed + 1))
+fi
+
+step "fuzz targets (clang libFuzzer, ${FUZZ_SECONDS}s each)"
+if CC=clang CXX=clang++ cmake -S . -B build-fuzz -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSCSIPUB_FUZZ=ON \
+      -DSCSIPUB_FUZZ_SECONDS="$FUZZ_SECONDS" >/dev/null &&
+   cmake --build build-fuzz -j "$JOBS"; then
+  ctest --test-dir build-fuzz -L fuzz --output-on-failure --timeout $((FUZZ_SECONDS * 4 + 60)) 2>&1 | tee build-fuzz/fuzz.log
+  count_ctest build-fuzz/fuzz.log
+else
+  echo "fuzz build failed"
+  failed=$((failed + 1))
+fi
+
+echo
+echo "${passed} passed, ${failed} failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,157 @@
+#include "app/config.h"
+
+#include <fmt/format.h>
+#include <toml++/toml.h>
+
+#include <cstdlib>
+#include <set>
+
+namespace scsipub::app {
+
+Result<HostPort> parse_host_port(const std::string& text, uint16_t default_port) {
+  HostPort hp;
+  std::string port_text;
+  if (text.empty()) return fail("empty address");
+  if (text.front() == '[') {
+    auto close = text.find(']');
+    if (close == std::string::npos) return fail("unbalanced '[' in " + text);
+    hp.host = text.substr(1, close - 1);
+    if (close + 1 < text.size()) {
+      if (text[close + 1] != ':') return fail("expected ':' after ']' in " + text);
+      port_text = text.substr(close + 2);
+    }
+  } else {
+    auto colon = text.rfind(':');
+    if (colon != std::string::npos && text.find(':') == colon) {
+      hp.host = text.substr(0, colon);
+      port_text = text.substr(colon + 1);
+    } else {
+      hp.host = text;  // a bare name, IPv4 or IPv6 address
+    }
+  }
+  if (hp.host.empty()) return fail("missing host in " + text);
+  hp.port = default_port;
+  if (!port_text.empty()) {
+    char* end = nullptr;
+    unsigned long p = std::strtoul(port_text.c_str(), &end, 10);
+    if (*end != '\0' || p > 65535) return fail("bad port in " + text);
+    hp.port = static_cast<uint16_t>(p);
+  }
+  return hp;
+}
+
+std::filesystem::path default_data_dir() {
+  if (const char* xdg = std::getenv("XDG_DATA_HOME"); xdg != nullptr && *xdg == '/') {
+    return std::filesystem::path(xdg) / "scsipub";
+  }
+  const char* home = std::getenv("HOME");
+  return std::filesystem::path(home != nullptr && *home != '\0' ? home : "/var/lib") / ".local/share/scsipub";
+}
+
+namespace {
+
+template <class T>
+bool take(const toml::table& t, std::string_view key, T& out) {
+  auto v = t[key].value<T>();
+  if (!v) return false;
+  out = *v;
+  return true;
+}
+
+Status check_keys(const toml::table& t, const std::set<std::string_view>& allowed, std::string_view where) {
+  for (const auto& [k, v] : t) {
+    if (!allowed.contains(k.str())) return fail(fmt::format("unknown key '{}' in {}", k.str(), where));
+  }
+  return ok_status();
+}
+
+}  // namespace
+
+Status load_toml(const std::filesystem::path& file, Config& cfg) {
+  toml::table root;
+  try {
+    root = toml::parse_file(file.string());
+  } catch (const toml::parse_error& e) {
+    return fail(fmt::format("{}: {}", file.string(), e.description()));
+  }
+  if (auto s = check_keys(root, {"data_dir", "images_dir", "log_level", "iscsi", "free_tier"}, "config"); !s) return s;
+  std::string text;
+  if (take(root, "data_dir", text)) cfg.data_dir = text;
+  if (take(root, "images_dir", text)) cfg.images_dir = text;
+  take(root, "log_level", cfg.log_level);
+  if (const toml::table* i = root["iscsi"].as_table()) {
+    if (auto s = check_keys(*i,
+                            {"listen", "public_host", "threads", "max_connections", "login_timeout_ms",
+                             "nop_interval_ms", "nop_timeout_ms", "shutdown_grace_ms", "max_recv_data_segment",
+                             "cmd_window"},
+                            "[iscsi]");
+        !s)
+      return s;
+    take(*i, "listen", cfg.iscsi_listen);
+    take(*i, "public_host", cfg.public_host);
+    int64_t n = 0;
+    if (take(*i, "threads", n)) cfg.threads = static_cast<unsigned>(n);
+    if (take(*i, "max_connections", n)) cfg.max_connections = static_cast<size_t>(n);
+    if (take(*i, "login_timeout_ms", n)) cfg.login_timeout = std::chrono::milliseconds(n);
+    if (take(*i, "nop_interval_ms", n)) cfg.nop_interval = std::chrono::milliseconds(n);
+    if (take(*i, "nop_timeout_ms", n)) cfg.nop_timeout = std::chrono::milliseconds(n);
+    if (take(*i, "shutdown_grace_ms", n)) cfg.shutdown_grace = std::chrono::milliseconds(n);
+    if (take(*i, "max_recv_data_segment", n)) cfg.max_recv_data_segment = static_cast<uint32_t>(n);
+    if (take(*i, "cmd_window", n)) cfg.cmd_window = static_cast<uint32_t>(n);
+  }
+  if (const toml::table* f = root["free_tier"].as_table()) {
+    if (auto s = check_keys(*f, {"blank_size", "blank_write_limit", "image_write_limit", "multi_images"},
+                            "[free_tier]");
+        !s)
+      return s;
+    int64_t n = 0;
+    if (take(*f, "blank_size", n)) cfg.free_tier.blank_size = static_cast<uint64_t>(n);
+    if (take(*f, "blank_write_limit", n)) cfg.free_tier.blank_write_limit = static_cast<uint64_t>(n);
+    if (take(*f, "image_write_limit", n)) cfg.free_tier.image_write_limit = static_cast<uint64_t>(n);
+    if (const toml::array* a = (*f)["multi_images"].as_array()) {
+      cfg.free_tier.multi_images.clear();
+      for (const auto& el : *a) {
+        if (auto s = el.value<std::string>()) cfg.free_tier.multi_images.push_back(*s);
+      }
+    }
+  }
+  return ok_status();
+}
+
+Status validate(Config& cfg) {
+  if (cfg.data_dir.empty()) cfg.data_dir = default_data_dir();
+  if (cfg.images_dir.empty()) cfg.images_dir = cfg.data_dir / "images";
+  if (auto hp = parse_host_port(cfg.iscsi_listen, 3260); !hp) return fail("--iscsi-listen: " + hp.error().message);
+  if (!cfg.public_host.empty()) {
+    if (auto hp = parse_host_port(cfg.public_host, 3260); !hp) return fail("--public-host: " + hp.error().message);
+  }
+  if (cfg.max_recv_data_segment < 512 || cfg.max_recv_data_segment > 16777215) {
+    return fail("max_recv_data_segment must be within 512..16777215");
+  }
+  if (cfg.cmd_window < 1 || cfg.cmd_window > 4096) return fail("cmd_window must be within 1..4096");
+  if (cfg.free_tier.blank_size < 1u << 20 || cfg.free_tier.blank_size % 512 != 0) {
+    return fail("blank_size must be a multiple of 512 and at least 1 MiB");
+  }
+  if (cfg.free_tier.multi_images.size() == 1 || cfg.free_tier.multi_images.size() > 2) {
+    return fail("multi_images names exactly two images");
+  }
+  return ok_status();
+}
+
+net::ServerConfig server_config(const Config& cfg) {
+  net::ServerConfig s;
+  auto hp = parse_host_port(cfg.iscsi_listen, 3260);
+  s.listen_host = hp->host;
+  s.listen_port = hp->port;
+  s.threads = cfg.threads;
+  s.max_connections = cfg.max_connections;
+  auto& c = s.connection;
+  c.login.max_recv_dsl = cfg.max_recv_data_segment;
+  c.cmd_window = cfg.cmd_window;
+  c.login_timeout = cfg.login_timeout;
+  c.nop_interval = cfg.nop_interval;
+  c.nop_timeout = cfg.nop_timeout;
+  return s;
+}
+
+}  // namespace scsipub::app

@@ -1,0 +1,47 @@
+#pragma once
+// Server configuration: defaults, then the TOML file, then command-line flags.
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "control/target_directory.h"
+#include "net/iscsi_server.h"
+
+namespace scsipub::app {
+
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+};
+// "host:port", "[v6]:port" or "host" (port = default_port).
+Result<HostPort> parse_host_port(const std::string& text, uint16_t default_port);
+
+struct Config {
+  std::filesystem::path data_dir;    // overlays/ lives here
+  std::filesystem::path images_dir;  // the catalog
+  std::string iscsi_listen = "127.0.0.1:3260";
+  std::string public_host;           // what SendTargets advertises
+  std::string log_level = "info";
+  unsigned threads = 0;
+  size_t max_connections = 4096;
+  std::chrono::milliseconds login_timeout{15000};
+  std::chrono::milliseconds nop_interval{15000};
+  std::chrono::milliseconds nop_timeout{30000};
+  std::chrono::milliseconds shutdown_grace{2000};
+  uint32_t max_recv_data_segment = 262144;
+  uint32_t cmd_window = 128;
+  control::FreeTierConfig free_tier;
+};
+
+// The user's data home: $XDG_DATA_HOME/scsipub or ~/.local/share/scsipub.
+std::filesystem::path default_data_dir();
+// Reads a TOML file over `cfg`; unknown keys are errors (a typo must not pass silently).
+Status load_toml(const std::filesystem::path& file, Config& cfg);
+Status validate(Config& cfg);
+
+net::ServerConfig server_config(const Config& cfg);
+
+}  // namespace scsipub::app

@@ -1,0 +1,440 @@
+#include "iscsi/command_engine.h"
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+
+#include "iscsi/lun.h"
+
+namespace scsipub::iscsi {
+namespace {
+
+// SCSI Command BHS flags (RFC 7143 11.3.1).
+constexpr uint8_t kFlagFinal = 0x80;
+constexpr uint8_t kFlagRead = 0x40;
+constexpr uint8_t kFlagWrite = 0x20;
+// SCSI Response / Data-In residual flags (RFC 7143 11.4.5, 11.7.5).
+constexpr uint8_t kResidualOverflow = 0x04;
+constexpr uint8_t kResidualUnderflow = 0x02;
+constexpr uint8_t kDataInStatus = 0x01;
+
+constexpr size_t kMaxCdb = 16 + 256;  // BHS CDB + extended-CDB AHS
+
+// Fixed-format sense for failures the iSCSI layer decides itself.
+std::array<uint8_t, 18> fixed_sense(uint8_t key, uint8_t asc, uint8_t ascq) {
+  std::array<uint8_t, 18> s{};
+  s[0] = 0x70;
+  s[2] = key;
+  s[7] = 10;
+  s[12] = asc;
+  s[13] = ascq;
+  return s;
+}
+
+}  // namespace
+
+struct CommandEngine::Task {
+  uint32_t itt = 0;
+  uint64_t lun_raw = 0;
+  std::array<uint8_t, kMaxCdb> cdb{};
+  uint16_t cdb_len = 0;
+  uint32_t edtl = 0;
+  bool read = false;
+  bool write = false;
+  std::unique_ptr<Buffer> data;  // write data
+  uint32_t received = 0;         // bytes placed in `data`
+  uint32_t unsolicited_end = 0;  // immediate + unsolicited data end here
+  uint32_t unsolicited_next = 0; // next unsolicited offset expected
+  uint32_t unsolicited_data_sn = 0;
+  uint32_t next_r2t_offset = 0;
+  uint32_t r2t_sn = 0;
+  std::vector<R2tState> r2ts;
+  bool budget_held = false;
+  bool in_backlog = false;
+  // Set when the command fails before its data arrives: data is absorbed and
+  // dropped, then this sense goes out.
+  bool discard = false;
+  std::array<uint8_t, 18> discard_sense{};
+};
+
+CommandEngine::CommandEngine(Outbox& out, SequenceState& seq, const scsi::CommandSet& commands, EngineLimits limits)
+    : out_(out), seq_(seq), commands_(commands), limits_(limits) {}
+
+CommandEngine::~CommandEngine() = default;
+
+void CommandEngine::start(const SessionParams& params, const scsi::LunMap* luns, const lu::Nexus* nexus) {
+  params_ = params;
+  luns_ = luns;
+  nexus_ = nexus;
+}
+
+std::unique_ptr<Buffer> CommandEngine::acquire_buffer() {
+  if (pool_.empty()) return std::make_unique<Buffer>();
+  auto b = std::move(pool_.back());
+  pool_.pop_back();
+  return b;
+}
+
+void CommandEngine::recycle(std::unique_ptr<Buffer> b) {
+  if (!b || pool_.size() >= limits_.max_pool_buffers) return;
+  b->shrink_to(limits_.keep_buffer_bytes);
+  b->clear();
+  pool_.push_back(std::move(b));
+}
+
+void CommandEngine::release_sent() {
+  for (auto& b : in_flight_) recycle(std::move(b));
+  in_flight_.clear();
+}
+
+void CommandEngine::protocol_error() { fault_ = EngineFault::protocol_error; }
+
+// RFC 7143 11.3: a new SCSI Command, its CmdSN already in order.
+void CommandEngine::on_command(const PduView& pdu) {
+  const Bhs& bhs = pdu.bhs;
+  uint32_t itt = bhs.itt();
+  if (tasks_.contains(itt)) {
+    protocol_error();  // RFC 7143 11.3.4: ITTs are unique among outstanding tasks
+    return;
+  }
+  auto task = std::make_unique<Task>();
+  Task& t = *task;
+  t.itt = itt;
+  t.lun_raw = bhs.lun_raw();
+  t.edtl = bhs.u32(off::kTtt);
+  t.read = (bhs.flags() & kFlagRead) != 0;
+  t.write = (bhs.flags() & kFlagWrite) != 0;
+  std::copy_n(bhs.bytes().begin() + off::kCdb, 16, t.cdb.begin());
+  t.cdb_len = 16;
+  // RFC 7143 11.2.2.3 extended CDB AHS: type 1, length, reserved, CDB bytes.
+  for (size_t pos = 0; pos + 4 <= pdu.ahs.size();) {
+    uint16_t ahs_len = load_be16(&pdu.ahs[pos]);
+    uint8_t type = pdu.ahs[pos + 2];
+    size_t total = 4 + ((size_t(ahs_len) + 3) & ~size_t{3});
+    if (pos + total > pdu.ahs.size() || ahs_len == 0) break;
+    if (type == 1 && ahs_len > 1 && t.cdb_len + (ahs_len - 1u) <= kMaxCdb) {
+      std::memcpy(&t.cdb[16], &pdu.ahs[pos + 4], ahs_len - 1u);
+      t.cdb_len = static_cast<uint16_t>(16 + ahs_len - 1u);
+    }
+    pos += total;
+  }
+
+  uint32_t immediate = static_cast<uint32_t>(pdu.data.size());
+  if (!t.write) {
+    if (immediate != 0) {
+      protocol_error();  // data with no write: nothing to put it in
+      return;
+    }
+    tasks_.emplace(itt, std::move(task));
+    execute(*tasks_.at(itt));
+    erase_task(itt);
+    return;
+  }
+
+  // RFC 7143 13.11 / 13.14: immediate data only if negotiated, never beyond
+  // FirstBurstLength or EDTL.
+  uint32_t first_burst = std::min(params_.first_burst_length, t.edtl);
+  if (immediate > first_burst || (immediate != 0 && !params_.immediate_data)) {
+    protocol_error();
+    return;
+  }
+  bool unsolicited_follows = (bhs.flags() & kFlagFinal) == 0;
+  if (unsolicited_follows && params_.initial_r2t) {
+    protocol_error();  // RFC 7143 13.10: InitialR2T=Yes forbids unsolicited Data-Out
+    return;
+  }
+  t.unsolicited_end = unsolicited_follows ? first_burst : immediate;
+  t.unsolicited_next = immediate;
+  t.next_r2t_offset = t.unsolicited_end;
+  if ((bhs.flags() & kFlagRead) != 0) {
+    t.discard = true;  // no bidirectional support
+    t.discard_sense = fixed_sense(0x05, 0x24, 0x00);
+  } else if (t.edtl > limits_.max_task_bytes) {
+    t.discard = true;  // larger than VPD B0 lets anyone ask for
+    t.discard_sense = fixed_sense(0x05, 0x24, 0x00);
+  }
+
+  t.data = acquire_buffer();
+  if (!t.discard) {
+    if (take_budget(t)) {
+      t.data->prepare(t.edtl);
+    } else {
+      t.data->prepare(t.unsolicited_end);
+    }
+    if (immediate != 0) std::memcpy(t.data->data(), pdu.data.data(), immediate);
+  }
+  t.received = immediate;
+  tasks_.emplace(itt, std::move(task));
+  seq_.window_used = static_cast<uint32_t>(tasks_.size());
+  Task& placed = *tasks_.at(itt);
+  if (placed.discard) {
+    // Nothing solicited for a command we refuse; answer once unsolicited data is in.
+    placed.next_r2t_offset = placed.edtl;
+  }
+  if (placed.unsolicited_next >= placed.unsolicited_end) pump_r2t(placed);
+  complete_if_ready(itt);
+}
+
+bool CommandEngine::take_budget(Task& t) {
+  if (t.budget_held) return true;
+  if (buffered_bytes_ + t.edtl > limits_.max_buffered_bytes && buffered_bytes_ != 0) return false;
+  buffered_bytes_ += t.edtl;
+  t.budget_held = true;
+  return true;
+}
+
+// RFC 7143 11.8: solicit the rest of the write, at most MaxOutstandingR2T
+// R2Ts at a time, each at most MaxBurstLength.
+void CommandEngine::pump_r2t(Task& t) {
+  if (t.discard || t.next_r2t_offset >= t.edtl) return;
+  if (!t.budget_held) {
+    if (!take_budget(t)) {
+      if (!t.in_backlog) {
+        r2t_backlog_.push_back(t.itt);
+        t.in_backlog = true;
+      }
+      return;
+    }
+    t.data->resize(t.edtl);
+  }
+  while (t.next_r2t_offset < t.edtl && t.r2ts.size() < params_.max_outstanding_r2t) {
+    uint32_t len = std::min(params_.max_burst_length, t.edtl - t.next_r2t_offset);
+    R2tState r{next_ttt_++, t.next_r2t_offset, len, 0, 0};
+    if (next_ttt_ == kReservedTag) next_ttt_ = 1;
+    Bhs b;
+    b.set_opcode(Opcode::r2t);
+    b.set_flags(0x80);
+    b.set_lun_raw(t.lun_raw);
+    b.set_itt(t.itt);
+    b.set_u32(off::kTtt, r.ttt);
+    seq_.stamp(b, /*advance=*/false);  // RFC 7143 11.8.3: StatSN not advanced
+    b.set_u32(off::kDataSn, t.r2t_sn++);
+    b.set_u32(off::kBufferOffset, r.offset);
+    b.set_u32(off::kResidual, r.length);
+    out_.push(b);
+    t.r2ts.push_back(r);
+    t.next_r2t_offset += len;
+  }
+}
+
+void CommandEngine::pump_backlog() {
+  while (!r2t_backlog_.empty()) {
+    uint32_t itt = r2t_backlog_.front();
+    auto it = tasks_.find(itt);
+    if (it == tasks_.end()) {
+      r2t_backlog_.erase(r2t_backlog_.begin());
+      continue;
+    }
+    Task& t = *it->second;
+    if (!take_budget(t)) return;
+    r2t_backlog_.erase(r2t_backlog_.begin());
+    t.in_backlog = false;
+    pump_r2t(t);
+  }
+}
+
+// RFC 7143 11.7: Data-Out, unsolicited (TTT 0xffffffff) or for an R2T.
+void CommandEngine::on_data_out(const PduView& pdu) {
+  const Bhs& bhs = pdu.bhs;
+  auto it = tasks_.find(bhs.itt());
+  if (it == tasks_.end()) return;  // aborted or unknown task: RFC 7143 11.5.1 says discard
+  Task& t = *it->second;
+  uint32_t ttt = bhs.u32(off::kTtt);
+  uint32_t offset = bhs.u32(off::kBufferOffset);
+  uint32_t data_sn = bhs.u32(off::kDataSn);
+  auto len = static_cast<uint32_t>(pdu.data.size());
+
+  // RFC 7143 11.7.5: DataSN counts Data-Out PDUs from 0 within each sequence
+  // (the unsolicited burst, or one R2T). At ERL 0 a lost PDU cannot be
+  // recovered, but the offsets still frame the stream: the command fails with
+  // DATA PHASE ERROR and the session lives on. Offsets or lengths outside the
+  // burst are a protocol error.
+  bool sn_ok = true;
+  if (ttt == kReservedTag) {
+    uint32_t room = t.unsolicited_end - t.unsolicited_next;
+    if (offset != t.unsolicited_next || len > room) {
+      protocol_error();
+      return;
+    }
+    sn_ok = data_sn == t.unsolicited_data_sn;
+    t.unsolicited_next += len;
+    ++t.unsolicited_data_sn;
+  } else {
+    auto r = std::find_if(t.r2ts.begin(), t.r2ts.end(), [&](const R2tState& s) { return s.ttt == ttt; });
+    if (r == t.r2ts.end() || offset != r->offset + r->received || len > r->length - r->received) {
+      protocol_error();
+      return;
+    }
+    sn_ok = data_sn == r->next_data_sn;
+    r->received += len;
+    ++r->next_data_sn;
+    if (r->received == r->length) t.r2ts.erase(r);
+  }
+  if (!sn_ok && !t.discard) {
+    t.discard = true;
+    t.discard_sense = fixed_sense(0x0b, 0x4b, 0x00);  // ABORTED COMMAND, DATA PHASE ERROR
+  }
+  if (!t.discard && len != 0) {
+    if (uint64_t(offset) + len > t.data->size()) t.data->resize(offset + len);
+    std::memcpy(t.data->data() + offset, pdu.data.data(), len);
+  }
+  t.received += len;
+  if (t.unsolicited_next >= t.unsolicited_end) pump_r2t(t);
+  complete_if_ready(t.itt);
+}
+
+void CommandEngine::complete_if_ready(uint32_t itt) {
+  auto it = tasks_.find(itt);
+  if (it == tasks_.end()) return;
+  Task& t = *it->second;
+  // A refused command answers once the unsolicited data it cannot stop has
+  // arrived; nothing more is solicited (RFC 7143 allows early status).
+  bool ready = t.discard ? t.unsolicited_next >= t.unsolicited_end : t.received >= t.edtl;
+  if (!ready) return;
+  if (t.discard) {
+    scsi::ScsiTask st;
+    st.status = scsi::status::kCheckCondition;
+    std::copy(t.discard_sense.begin(), t.discard_sense.end(), st.sense.begin());
+    st.sense_length = static_cast<uint8_t>(t.discard_sense.size());
+    send_response(t, st, 0);
+  } else {
+    execute(t);
+  }
+  erase_task(itt);
+  pump_backlog();
+}
+
+void CommandEngine::execute(Task& t) {
+  auto din = acquire_buffer();
+  din->clear();
+  scsi::ScsiTask st;
+  st.cdb = std::span<const uint8_t>(t.cdb.data(), t.cdb_len);
+  st.lun = decode_lun(t.lun_raw);
+  st.nexus = nexus_;
+  st.expected_length = t.edtl;
+  st.read_flag = t.read;
+  st.write_flag = t.write;
+  if (t.write && t.data) st.data_out = std::span<const uint8_t>(t.data->data(), t.edtl);
+  st.data_in = din.get();
+  commands_.execute(st, *luns_);
+
+  auto produced = static_cast<uint32_t>(std::min<size_t>(din->size(), UINT32_MAX));
+  uint32_t sendable = t.read ? std::min(produced, t.edtl) : 0;
+  bool status_in_data = st.status == scsi::status::kGood && st.sense_length == 0;
+  uint32_t pdus = 0;
+  if (sendable != 0) pdus = send_data_in(t, st, sendable, status_in_data);
+  if (sendable == 0 || !status_in_data) send_response(t, st, pdus);
+  if (sendable != 0) {
+    in_flight_.push_back(std::move(din));
+  } else {
+    recycle(std::move(din));
+  }
+}
+
+namespace {
+struct Residual {
+  uint8_t flags = 0;
+  uint32_t count = 0;
+};
+
+// RFC 7143 11.4.5: residuals compare EDTL with what the command wanted to move.
+Residual residual_of(uint32_t edtl, bool write, const scsi::ScsiTask& st) {
+  uint64_t wanted = write ? st.write_transfer_length : (st.data_in ? st.data_in->size() : 0);
+  if (write && st.write_transfer_length == 0 && st.status == scsi::status::kGood && !st.data_out.empty()) {
+    wanted = edtl;  // parameter-list commands consume the whole buffer
+  }
+  if (wanted > edtl) return {kResidualOverflow, static_cast<uint32_t>(std::min<uint64_t>(wanted - edtl, UINT32_MAX))};
+  if (wanted < edtl) return {kResidualUnderflow, static_cast<uint32_t>(edtl - wanted)};
+  return {};
+}
+}  // namespace
+
+uint32_t CommandEngine::send_data_in(const Task& t, const scsi::ScsiTask& st, uint32_t length, bool with_status) {
+  const uint8_t* base = st.data_in->data();
+  uint32_t max_pdu = std::max<uint32_t>(params_.initiator_max_recv_dsl, 512);
+  uint32_t max_burst = std::max<uint32_t>(params_.max_burst_length, 512);
+  uint32_t offset = 0;
+  uint32_t data_sn = 0;
+  uint32_t burst_left = max_burst;
+  Residual res = residual_of(t.edtl, false, st);
+  while (offset < length) {
+    uint32_t n = std::min({length - offset, max_pdu, burst_left});
+    bool last = offset + n == length;
+    burst_left -= n;
+    Bhs b;
+    b.set_opcode(Opcode::data_in);
+    uint8_t flags = 0;
+    // RFC 7143 11.7.1: F ends each Data-In sequence (MaxBurstLength).
+    if (last || burst_left == 0) flags |= 0x80;
+    if (last && with_status) {
+      flags |= kDataInStatus | res.flags;
+      b.set_u8(3, st.status);
+      seq_.stamp(b);
+      b.set_u32(off::kResidual, res.count);
+    } else {
+      seq_.stamp_no_status(b);
+    }
+    b.set_flags(flags);
+    b.set_lun_raw(t.lun_raw);
+    b.set_itt(t.itt);
+    b.set_u32(off::kTtt, kReservedTag);
+    b.set_u32(off::kDataSn, data_sn++);
+    b.set_u32(off::kBufferOffset, offset);
+    out_.push(b, std::span<const uint8_t>(base + offset, n));
+    offset += n;
+    if (burst_left == 0) burst_left = max_burst;
+  }
+  return data_sn;
+}
+
+void CommandEngine::send_response(const Task& t, const scsi::ScsiTask& st, uint32_t exp_data_sn) {
+  Residual res = residual_of(t.edtl, t.write, st);
+  Bhs b;
+  b.set_opcode(Opcode::scsi_response);
+  b.set_flags(uint8_t(0x80 | res.flags));
+  b.set_u8(2, 0x00);  // command completed at target
+  b.set_u8(3, st.status);
+  b.set_itt(t.itt);
+  seq_.stamp(b);
+  // RFC 7143 11.4.8: Data-In PDUs sent for reads, R2Ts for writes.
+  b.set_u32(off::kDataSn, t.write ? t.r2t_sn : exp_data_sn);
+  b.set_u32(off::kResidual, res.count);
+  if (st.sense_length == 0) {
+    out_.push(b);
+    return;
+  }
+  // RFC 7143 11.4.7.2: SenseLength, then the sense data.
+  std::vector<uint8_t> data(2 + st.sense_length);
+  store_be16(data.data(), st.sense_length);
+  std::memcpy(data.data() + 2, st.sense.data(), st.sense_length);
+  out_.push_owned(b, std::move(data));
+}
+
+void CommandEngine::erase_task(uint32_t itt) {
+  auto it = tasks_.find(itt);
+  if (it == tasks_.end()) return;
+  Task& t = *it->second;
+  if (t.budget_held) buffered_bytes_ -= t.edtl;
+  recycle(std::move(t.data));
+  tasks_.erase(it);
+  seq_.window_used = static_cast<uint32_t>(tasks_.size());
+}
+
+bool CommandEngine::abort_task(uint32_t itt) {
+  if (!tasks_.contains(itt)) return false;
+  erase_task(itt);
+  pump_backlog();
+  return true;
+}
+
+size_t CommandEngine::abort_all(std::optional<uint64_t> lun) {
+  std::vector<uint32_t> victims;
+  for (const auto& [itt, t] : tasks_) {
+    if (!lun || decode_lun(t->lun_raw) == *lun) victims.push_back(itt);
+  }
+  for (uint32_t itt : victims) erase_task(itt);
+  pump_backlog();
+  return victims.size();
+}
+
+}  // namespace scsipub::iscsi

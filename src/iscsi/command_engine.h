@@ -1,0 +1,94 @@
+#pragma once
+// Full Feature Phase SCSI data movement (RFC 7143 sections 4.2.x, 11.2-11.8):
+// SCSI Command with immediate and unsolicited data, R2T/Data-Out for solicited
+// data, execution through the SCSI layer, Data-In split to the initiator's
+// MaxRecvDataSegmentLength and MaxBurstLength, SCSI Response with residuals.
+// Pure: fed PDUs, writes PDUs to an Outbox.
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <unordered_map>
+#include <vector>
+
+#include "common/buffer.h"
+#include "iscsi/outbox.h"
+#include "iscsi/pdu.h"
+#include "iscsi/sequence_state.h"
+#include "iscsi/session_params.h"
+#include "lu/nexus.h"
+#include "scsi/command_set.h"
+
+namespace scsipub::iscsi {
+
+struct EngineLimits {
+  uint32_t max_task_bytes = 16u << 20;     // largest EDTL we buffer for one write
+  uint64_t max_buffered_bytes = 64u << 20; // write data buffered across all tasks
+  size_t max_pool_buffers = 64;            // idle buffers kept for reuse
+  size_t keep_buffer_bytes = 1u << 20;     // idle buffers above this are freed
+};
+
+// Why the engine wants the connection dropped (protocol errors at ERL 0).
+enum class EngineFault : uint8_t { none, protocol_error };
+
+class CommandEngine {
+ public:
+  CommandEngine(Outbox& out, SequenceState& seq, const scsi::CommandSet& commands, EngineLimits limits);
+  ~CommandEngine();
+
+  void start(const SessionParams& params, const scsi::LunMap* luns, const lu::Nexus* nexus);
+
+  // A SCSI Command whose CmdSN has been accepted.
+  void on_command(const PduView& pdu);
+  void on_data_out(const PduView& pdu);
+
+  // Task management (RFC 7143 11.5). Returns true when the task existed.
+  bool abort_task(uint32_t itt);
+  // Drops every task (optionally only those for `lun`); returns how many.
+  size_t abort_all(std::optional<uint64_t> lun);
+  bool has_task(uint32_t itt) const { return tasks_.contains(itt); }
+
+  // Called after the transport wrote the outbox: payload buffers become free.
+  void release_sent();
+  EngineFault fault() const { return fault_; }
+  size_t task_count() const { return tasks_.size(); }
+
+ private:
+  struct R2tState {
+    uint32_t ttt;
+    uint32_t offset;
+    uint32_t length;
+    uint32_t received;
+    uint32_t next_data_sn;
+  };
+  struct Task;
+
+  std::unique_ptr<Buffer> acquire_buffer();
+  void recycle(std::unique_ptr<Buffer> b);
+  bool take_budget(Task& task);
+  void pump_r2t(Task& task);
+  void pump_backlog();
+  void complete_if_ready(uint32_t itt);
+  void execute(Task& task);
+  uint32_t send_data_in(const Task& task, const scsi::ScsiTask& st, uint32_t length, bool with_status);
+  void send_response(const Task& task, const scsi::ScsiTask& st, uint32_t exp_data_sn);
+  void erase_task(uint32_t itt);
+  void protocol_error();
+
+  Outbox& out_;
+  SequenceState& seq_;
+  const scsi::CommandSet& commands_;
+  EngineLimits limits_;
+  SessionParams params_;
+  const scsi::LunMap* luns_ = nullptr;
+  const lu::Nexus* nexus_ = nullptr;
+
+  std::unordered_map<uint32_t, std::unique_ptr<Task>> tasks_;
+  std::vector<uint32_t> r2t_backlog_;  // write tasks waiting for buffer budget
+  uint64_t buffered_bytes_ = 0;
+  uint32_t next_ttt_ = 1;
+  std::vector<std::unique_ptr<Buffer>> pool_;       // idle, capacity kept
+  std::vector<std::unique_ptr<Buffer>> in_flight_;  // referenced by queued Data-In PDUs
+  EngineFault fault_ = EngineFault::none;
+};
+
+}  // namespace scsipub::iscsi

@@ -1,0 +1,576 @@
+#include "iscsi/connection.h"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+#include "iscsi/lun.h"
+#include "iscsi/serial_number.h"
+
+namespace scsipub::iscsi {
+namespace {
+
+// Reject reasons (RFC 7143 11.17.1).
+constexpr uint8_t kRejectDataDigest = 0x02;
+constexpr uint8_t kRejectProtocolError = 0x04;
+constexpr uint8_t kRejectNotSupported = 0x05;
+constexpr uint8_t kRejectInvalidField = 0x09;
+
+// Task management functions and responses (RFC 7143 11.5.1, 11.6.1).
+enum TmfFunction : uint8_t {
+  kAbortTask = 1,
+  kAbortTaskSet = 2,
+  kClearAca = 3,
+  kClearTaskSet = 4,
+  kLogicalUnitReset = 5,
+  kTargetWarmReset = 6,
+  kTargetColdReset = 7,
+  kTaskReassign = 8,
+};
+enum TmfResponse : uint8_t {
+  kTmfComplete = 0,
+  kTmfNoTask = 1,
+  kTmfNoLun = 2,
+  kTmfReassignNotSupported = 4,
+  kTmfNotSupported = 5,
+};
+
+}  // namespace
+
+const char* to_string(CloseReason r) {
+  switch (r) {
+    case CloseReason::none: return "open";
+    case CloseReason::logout: return "logout";
+    case CloseReason::login_failed: return "login failed";
+    case CloseReason::login_timeout: return "login timeout";
+    case CloseReason::protocol_error: return "protocol error";
+    case CloseReason::digest_error: return "digest error";
+    case CloseReason::nop_timeout: return "NOP-In ping timeout";
+    case CloseReason::reinstated: return "session reinstated";
+    case CloseReason::target_reset: return "target cold reset";
+    case CloseReason::shutdown: return "shutdown";
+  }
+  return "?";
+}
+
+// Login-time view of the provider, with this connection's portal.
+class Connection::LoginLookup final : public LoginTargetLookup {
+ public:
+  LoginLookup(TargetProvider& p, const PortalInfo& portal) : p_(p), portal_(portal) {}
+  std::optional<LoginTarget> find(std::string_view name) override { return p_.find(name, portal_); }
+
+ private:
+  TargetProvider& p_;
+  const PortalInfo& portal_;
+};
+
+class Connection::SendTargets final : public SendTargetsSource {
+ public:
+  SendTargets(TargetProvider& p, const PortalInfo& portal, std::string session_target)
+      : p_(p), portal_(portal), session_target_(std::move(session_target)) {}
+  std::vector<SendTargetsEntry> send_targets(std::string_view which) override {
+    return p_.send_targets(which, session_target_, portal_);
+  }
+
+ private:
+  TargetProvider& p_;
+  const PortalInfo& portal_;
+  std::string session_target_;
+};
+
+Connection::Connection(const ConnectionConfig& config, TargetProvider& targets, SessionRegistry& registry,
+                       const scsi::CommandSet& commands, PortalInfo portal, std::function<void()> terminate,
+                       Clock::time_point now)
+    : config_(config),
+      targets_(targets),
+      registry_(registry),
+      portal_(std::move(portal)),
+      terminate_(std::move(terminate)),
+      engine_(out_, seq_, commands, config.engine),
+      login_deadline_(now + config.login_timeout),
+      last_rx_(now) {
+  // RFC 7143 13.12: login PDUs stay within 8192 bytes; we allow our declared
+  // maximum so a slightly generous initiator still logs in.
+  limits_.max_data_segment = std::max<uint32_t>(8192, config_.login.max_recv_dsl);
+  seq_.window = config_.cmd_window;
+  login_lookup_ = std::make_unique<LoginLookup>(targets_, portal_);
+  negotiator_ = std::make_unique<LoginNegotiator>(config_.login, *login_lookup_);
+}
+
+Connection::~Connection() {
+  engine_.abort_all(std::nullopt);
+  binding_.reset();  // detaches; free-tier overlays go with it
+  if (registered_) registry_.remove(nexus_.id);
+}
+
+void Connection::on_flushed() { engine_.release_sent(); }
+
+Connection::Clock::time_point Connection::next_deadline() const {
+  if (phase_ == Phase::login) return login_deadline_;
+  if (ping_sent_) return *ping_sent_ + config_.nop_timeout;
+  return last_rx_ + config_.nop_interval;
+}
+
+void Connection::on_pdu(const PduView& pdu, Clock::time_point now) {
+  if (closing()) return;
+  last_rx_ = now;
+  if (phase_ == Phase::login) {
+    on_login_pdu(pdu);
+  } else {
+    on_ffp_pdu(pdu);
+  }
+}
+
+void Connection::on_frame_error(FrameError error, std::span<const uint8_t> header) {
+  if (error == FrameError::data_digest && phase_ == Phase::full_feature && header.size() >= kBhsSize) {
+    // RFC 7143 7.8: a data digest error is rejected; at ERL 0 the command
+    // cannot be recovered, so the connection ends after the Reject.
+    reject(Bhs(header), kRejectDataDigest);
+    close(CloseReason::digest_error);
+    return;
+  }
+  spdlog::info("connection from {}: {}", portal_.peer_address, to_string(error));
+  close(error == FrameError::header_digest || error == FrameError::data_digest ? CloseReason::digest_error
+                                                                                : CloseReason::protocol_error);
+}
+
+// ---- Login phase (RFC 7143 6, 11.12, 11.13) ----
+
+void Connection::on_login_pdu(const PduView& pdu) {
+  const Bhs& b = pdu.bhs;
+  if (b.opcode() != Opcode::login_request) {
+    // RFC 7143 6.1: only Login Requests until the login completes.
+    close(CloseReason::protocol_error);
+    return;
+  }
+  LoginRequest req;
+  uint8_t f = b.flags();
+  req.transit = (f & 0x80) != 0;
+  req.cont = (f & 0x40) != 0;
+  req.csg = (f >> 2) & 3;
+  req.nsg = f & 3;
+  req.version_max = b.u8(2);
+  req.version_min = b.u8(3);
+  std::copy_n(b.bytes().begin() + 8, 6, req.isid.begin());
+  req.tsih = b.u16(14);
+  req.itt = b.itt();
+  req.cid = b.u16(20);
+  req.data = pdu.data;
+  uint32_t cmd_sn = b.u32(off::kCmdSn);
+  if (first_login_pdu_) {
+    first_login_pdu_ = false;
+    // The first response carries the StatSN the initiator expects next.
+    seq_.stat_sn = b.u32(off::kExpStatSn);
+    cid_ = req.cid;
+    LoginReply early = begin_login_checks(req);
+    if (early.close) {
+      seq_.exp_cmd_sn = cmd_sn;
+      send_login_reply(req, early, 0);
+      close(CloseReason::login_failed);
+      return;
+    }
+  }
+  // Login requests are immediate: they carry ExpCmdSN without consuming it.
+  seq_.exp_cmd_sn = cmd_sn;
+  LoginReply reply = negotiator_->step(req);
+  uint16_t tsih = 0;
+  if (reply.complete && !reply.close) {
+    if (!finish_login(req, reply)) reply.complete = false;
+    tsih = tsih_;
+  }
+  send_login_reply(req, reply, tsih);
+  if (reply.close) {
+    close(CloseReason::login_failed);
+    return;
+  }
+  if (reply.complete) {
+    // Digests and the negotiated segment size apply from the next PDU on.
+    phase_ = Phase::full_feature;
+    limits_.header_digest = params_.header_digest;
+    limits_.data_digest = params_.data_digest;
+    limits_.max_data_segment = params_.target_max_recv_dsl;
+    out_.set_digests(params_.header_digest, params_.data_digest);
+  }
+}
+
+LoginReply Connection::begin_login_checks(const LoginRequest& req) {
+  LoginReply r;
+  r.csg = req.csg;
+  r.nsg = req.nsg;
+  if (req.tsih != 0) {
+    // MaxConnections=1 at ERL 0: there is no session to add a connection to.
+    r.status_class = login_status::kInitiatorError;
+    r.status_detail =
+        registry_.tsih_live(req.tsih) ? login_status::kCantIncludeInSession : login_status::kSessionDoesNotExist;
+    r.close = true;
+  }
+  return r;
+}
+
+bool Connection::finish_login(const LoginRequest& req, LoginReply& reply) {
+  session_type_ = negotiator_->session_type();
+  params_ = negotiator_->params();
+  nexus_.initiator_name = negotiator_->initiator_name();
+  nexus_.isid = req.isid;
+  nexus_.target_name = negotiator_->target_name();
+  nexus_.target_portal_group = config_.login.target_portal_group;
+
+  bool discovery = session_type_ == SessionType::discovery;
+  SessionKey key{nexus_.initiator_name, req.isid, nexus_.target_name};
+  // RFC 7143 6.3.5 session reinstatement, fenced: many initiators (iPXE)
+  // share one InitiatorName and draw ISIDs from few random bits, so a login
+  // from another address must never end someone else's session.
+  bool reinstate = false;
+  if (!discovery) {
+    auto existing = registry_.find(key);
+    reinstate = !existing.empty() && std::all_of(existing.begin(), existing.end(), [&](const SessionRecord& s) {
+      return s.peer_address == portal_.peer_address;
+    });
+  }
+  SessionRecord rec = registry_.add(key, portal_.peer_address, discovery, reinstate, terminate_);
+  if (rec.tsih == 0) {
+    reply.status_class = login_status::kTargetError;
+    reply.status_detail = login_status::kOutOfResources;
+    reply.close = true;
+    reply.data.clear();
+    return false;
+  }
+  registered_ = true;
+  tsih_ = rec.tsih;
+  nexus_.id = rec.id;
+
+  if (discovery) {
+    send_targets_ = std::make_unique<SendTargets>(targets_, portal_, std::string());
+  } else {
+    auto bound = targets_.bind(nexus_.target_name, nexus_, portal_);
+    if (!bound.ok()) {
+      spdlog::warn("login of {} to {} refused: {}", nexus_.initiator_name, nexus_.target_name, bound.error().message);
+      reply.status_class = bound.error().status_class;
+      reply.status_detail = bound.error().status_detail;
+      reply.close = true;
+      reply.data.clear();
+      return false;
+    }
+    binding_ = std::move(bound).value();
+    send_targets_ = std::make_unique<SendTargets>(targets_, portal_, nexus_.target_name);
+    engine_.start(params_, &binding_->luns(), &nexus_);
+  }
+  text_ = std::make_unique<TextExchange>(*send_targets_, params_.initiator_max_recv_dsl);
+  spdlog::info("session {} tsih {}: {} logged in to {} from {} ({})", nexus_.id, tsih_, nexus_.initiator_name,
+               discovery ? "discovery" : nexus_.target_name, portal_.peer_address,
+               reinstate ? "reinstated" : "new");
+  return true;
+}
+
+void Connection::send_login_reply(const LoginRequest& req, const LoginReply& reply, uint16_t tsih) {
+  Bhs b;
+  b.set_opcode(Opcode::login_response);
+  uint8_t f = uint8_t((reply.transit ? 0x80 : 0) | (reply.cont ? 0x40 : 0) | ((reply.csg & 3) << 2) | (reply.nsg & 3));
+  b.set_flags(f);
+  b.set_u8(2, 0x00);  // Version-max
+  b.set_u8(3, 0x00);  // Version-active
+  std::copy(req.isid.begin(), req.isid.end(), b.bytes().begin() + 8);
+  b.set_u16(14, reply.complete ? tsih : 0);
+  b.set_itt(req.itt);
+  seq_.stamp(b);
+  b.set_u8(36, reply.status_class);
+  b.set_u8(37, reply.status_detail);
+  out_.push_owned(b, reply.data);
+}
+
+// ---- Full Feature Phase ----
+
+void Connection::on_ffp_pdu(const PduView& pdu) {
+  Opcode op = pdu.bhs.opcode();
+  switch (op) {
+    case Opcode::data_out:
+      if (session_type_ == SessionType::discovery) {
+        reject(pdu.bhs, kRejectProtocolError);
+        return;
+      }
+      engine_.on_data_out(pdu);
+      check_engine(pdu.bhs);
+      return;
+    case Opcode::nop_out:
+    case Opcode::scsi_command:
+    case Opcode::task_mgmt_request:
+    case Opcode::text_request:
+    case Opcode::logout_request:
+      if (ordered(pdu)) {
+        dispatch(pdu);
+        replay_stash();
+      }
+      return;
+    case Opcode::login_request:
+    case Opcode::snack_request:  // ERL 0: no SNACK support
+      reject(pdu.bhs, kRejectProtocolError);
+      return;
+    default:
+      reject(pdu.bhs, kRejectNotSupported);
+      return;
+  }
+}
+
+// RFC 7143 4.2.2.1 / 3.2.2.1: non-immediate commands are delivered in CmdSN
+// order; ones ahead of a gap wait (bounded), duplicates and ones outside the
+// window are dropped silently.
+bool Connection::ordered(const PduView& pdu) {
+  const Bhs& b = pdu.bhs;
+  if (b.immediate()) return true;
+  uint32_t sn = b.u32(off::kCmdSn);
+  // RFC 7143 3.2.2.1: the range is [ExpCmdSN, MaxCmdSN] as advertised, and
+  // MaxCmdSN already excludes the slots held by outstanding tasks (it is
+  // ExpCmdSN - 1 when the window is closed); ExpCmdSN + window - 1 let an
+  // initiator queue past it and grow the task table without bound.
+  if (sn_gt(sn, seq_.max_cmd_sn())) return false;
+  if (sn == seq_.exp_cmd_sn) {
+    ++seq_.exp_cmd_sn;
+    return true;
+  }
+  if (sn_gt(sn, seq_.exp_cmd_sn) && !stash_.contains(sn)) {
+    size_t bytes = kBhsSize + pdu.ahs.size() + pdu.data.size();
+    if (stash_bytes_ + bytes > config_.max_stash_bytes) {
+      close(CloseReason::protocol_error);
+      return false;
+    }
+    stash_bytes_ += bytes;
+    stash_.emplace(sn, Stashed{b, {pdu.ahs.begin(), pdu.ahs.end()}, {pdu.data.begin(), pdu.data.end()}});
+  }
+  return false;
+}
+
+void Connection::replay_stash() {
+  while (!closing()) {
+    auto it = stash_.find(seq_.exp_cmd_sn);
+    if (it == stash_.end()) return;
+    Stashed s = std::move(it->second);
+    stash_.erase(it);
+    stash_bytes_ -= kBhsSize + s.ahs.size() + s.data.size();
+    ++seq_.exp_cmd_sn;
+    PduView v{s.bhs, s.ahs, s.data};
+    dispatch(v);
+  }
+}
+
+void Connection::dispatch(const PduView& pdu) {
+  switch (pdu.bhs.opcode()) {
+    case Opcode::nop_out:
+      on_nop_out(pdu);
+      return;
+    case Opcode::scsi_command:
+      if (session_type_ == SessionType::discovery) {
+        // RFC 7143 4.3: a discovery session carries only Text and Logout.
+        reject(pdu.bhs, kRejectProtocolError);
+        return;
+      }
+      engine_.on_command(pdu);
+      check_engine(pdu.bhs);
+      return;
+    case Opcode::task_mgmt_request:
+      on_task_mgmt(pdu);
+      return;
+    case Opcode::text_request:
+      on_text(pdu);
+      return;
+    case Opcode::logout_request:
+      on_logout(pdu);
+      return;
+    default:
+      reject(pdu.bhs, kRejectNotSupported);
+      return;
+  }
+}
+
+void Connection::check_engine(const Bhs& current) {
+  if (engine_.fault() != EngineFault::protocol_error || closing()) return;
+  // RFC 7143 6.8: tell the initiator which PDU broke the protocol, then drop
+  // the connection (no recovery at ERL 0).
+  reject(current, kRejectProtocolError);
+  close(CloseReason::protocol_error);
+}
+
+// RFC 7143 11.18-11.19.
+void Connection::on_nop_out(const PduView& pdu) {
+  const Bhs& in = pdu.bhs;
+  uint32_t itt = in.itt();
+  if (itt == kReservedTag) {
+    // An answer to our ping (TTT echoes it), or a bare CmdSN update.
+    if (ping_sent_ && in.u32(off::kTtt) == ping_ttt_) ping_sent_.reset();
+    return;
+  }
+  Bhs b;
+  b.set_opcode(Opcode::nop_in);
+  b.set_flags(0x80);
+  b.set_lun_raw(in.lun_raw());
+  b.set_itt(itt);
+  b.set_u32(off::kTtt, kReservedTag);
+  seq_.stamp(b);
+  // Ping data comes back, never more than the initiator can receive.
+  size_t n = std::min<size_t>(pdu.data.size(), params_.initiator_max_recv_dsl);
+  out_.push_owned(b, std::vector<uint8_t>(pdu.data.begin(), pdu.data.begin() + static_cast<ptrdiff_t>(n)));
+}
+
+void Connection::on_text(const PduView& pdu) {
+  const Bhs& in = pdu.bhs;
+  TextRequest req;
+  req.final_bit = in.final_bit();
+  req.cont = (in.flags() & 0x40) != 0;
+  req.itt = in.itt();
+  req.ttt = in.u32(off::kTtt);
+  req.data = pdu.data;
+  TextReply reply = text_->step(req);
+  if (reply.reject) {
+    reject(in, kRejectInvalidField);
+    return;
+  }
+  Bhs b;
+  b.set_opcode(Opcode::text_response);
+  b.set_flags(uint8_t((reply.final_bit ? 0x80 : 0) | (reply.cont ? 0x40 : 0)));
+  b.set_lun_raw(in.lun_raw());
+  b.set_itt(in.itt());
+  b.set_u32(off::kTtt, reply.ttt);
+  seq_.stamp(b);
+  out_.push_owned(b, std::move(reply.data));
+}
+
+// RFC 7143 11.14-11.15.
+void Connection::on_logout(const PduView& pdu) {
+  const Bhs& in = pdu.bhs;
+  uint8_t reason = in.flags() & 0x7f;
+  uint8_t response = 0;  // closed successfully
+  if (reason == 1 && in.u16(20) != cid_) response = 1;  // CID not found
+  if (reason == 2) response = 2;                        // recovery not supported at ERL 0
+  if (reason > 2) {
+    reject(in, kRejectInvalidField);
+    return;
+  }
+  Bhs b;
+  b.set_opcode(Opcode::logout_response);
+  b.set_flags(0x80);
+  b.set_u8(2, response);
+  b.set_itt(in.itt());
+  seq_.stamp(b);
+  b.set_u16(40, 0);  // Time2Wait
+  b.set_u16(42, 0);  // Time2Retain: nothing to retain at ERL 0
+  out_.push(b);
+  if (response == 0) close(CloseReason::logout);
+}
+
+void Connection::on_task_mgmt(const PduView& pdu) {
+  const Bhs& in = pdu.bhs;
+  uint8_t response = task_mgmt_response(pdu);
+  Bhs b;
+  b.set_opcode(Opcode::task_mgmt_response);
+  b.set_flags(0x80);
+  b.set_u8(2, response);
+  b.set_itt(in.itt());
+  seq_.stamp(b);
+  out_.push(b);
+  if ((in.flags() & 0x7f) == kTargetColdReset && response == kTmfComplete) close(CloseReason::target_reset);
+}
+
+uint8_t Connection::task_mgmt_response(const PduView& pdu) {
+  const Bhs& in = pdu.bhs;
+  uint8_t function = in.flags() & 0x7f;
+  if (session_type_ == SessionType::discovery || !binding_) return kTmfNotSupported;
+  uint64_t lun = decode_lun(in.lun_raw());
+  const scsi::LunMap& luns = binding_->luns();
+  switch (function) {
+    case kAbortTask: {
+      uint32_t rtt = in.u32(off::kTtt);
+      if (engine_.abort_task(rtt)) return kTmfComplete;
+      for (auto it = stash_.begin(); it != stash_.end(); ++it) {
+        if (it->second.bhs.itt() == rtt) {
+          stash_bytes_ -= kBhsSize + it->second.ahs.size() + it->second.data.size();
+          stash_.erase(it);
+          return kTmfComplete;
+        }
+      }
+      // RFC 7143 11.5.1: a task not received yet whose RefCmdSN lies in the
+      // window (so at or past ExpCmdSN) and before this request counts as
+      // aborted (ESXi relies on this). One already completed is "no task".
+      uint32_t ref = in.u32(32);
+      uint32_t cmd_sn = in.u32(off::kCmdSn);
+      if (sn_le(seq_.exp_cmd_sn, ref) && sn_lt(ref, cmd_sn)) return kTmfComplete;
+      return kTmfNoTask;
+    }
+    case kAbortTaskSet:
+    case kClearTaskSet:
+      if (luns.find(lun) == nullptr) return kTmfNoLun;
+      engine_.abort_all(lun);
+      return kTmfComplete;
+    case kLogicalUnitReset: {
+      lu::LogicalUnit* unit = luns.find(lun);
+      if (unit == nullptr) return kTmfNoLun;
+      engine_.abort_all(lun);
+      unit->logical_unit_reset();
+      return kTmfComplete;
+    }
+    case kTargetWarmReset:
+    case kTargetColdReset:
+      engine_.abort_all(std::nullopt);
+      for (uint64_t l : luns.luns()) {
+        if (lu::LogicalUnit* unit = luns.find(l)) unit->logical_unit_reset();
+      }
+      return kTmfComplete;
+    case kTaskReassign:
+      return kTmfReassignNotSupported;  // ERL 0
+    case kClearAca:
+    default:
+      return kTmfNotSupported;
+  }
+}
+
+void Connection::reject(const Bhs& bad, uint8_t reason) {
+  Bhs b;
+  b.set_opcode(Opcode::reject);
+  b.set_flags(0x80);
+  b.set_u8(2, reason);
+  b.set_itt(kReservedTag);
+  seq_.stamp(b);
+  out_.push_owned(b, std::vector<uint8_t>(bad.bytes().begin(), bad.bytes().end()));
+}
+
+void Connection::on_tick(Clock::time_point now) {
+  if (closing()) return;
+  if (phase_ == Phase::login) {
+    if (now >= login_deadline_) close(CloseReason::login_timeout);
+    return;
+  }
+  if (ping_sent_) {
+    if (now - *ping_sent_ >= config_.nop_timeout) close(CloseReason::nop_timeout);
+    return;
+  }
+  if (now - last_rx_ < config_.nop_interval) return;
+  // RFC 7143 11.19: an unsolicited NOP-In asks for a NOP-Out echoing the TTT.
+  ping_ttt_ = next_ping_tag_++;
+  if (next_ping_tag_ == kReservedTag) next_ping_tag_ = 1;
+  Bhs b;
+  b.set_opcode(Opcode::nop_in);
+  b.set_flags(0x80);
+  b.set_itt(kReservedTag);
+  b.set_u32(off::kTtt, ping_ttt_);
+  seq_.stamp(b, /*advance=*/false);
+  out_.push(b);
+  ping_sent_ = now;
+}
+
+// RFC 7143 11.9.1 AsyncEvent 1: the target requests a logout.
+void Connection::request_logout(uint16_t seconds) {
+  if (phase_ != Phase::full_feature || closing()) {
+    close(CloseReason::shutdown);
+    return;
+  }
+  Bhs b;
+  b.set_opcode(Opcode::async_message);
+  b.set_flags(0x80);
+  b.set_itt(kReservedTag);
+  seq_.stamp(b);
+  b.set_u8(36, 1);
+  b.set_u16(38, 0);
+  b.set_u16(40, 0);
+  b.set_u16(42, seconds);
+  out_.push(b);
+}
+
+}  // namespace scsipub::iscsi

@@ -1,0 +1,151 @@
+#pragma once
+// One iSCSI connection, from the first Login Request to Logout, as a pure
+// state machine: the transport feeds it framed PDUs and ticks of the clock and
+// writes out whatever it leaves in the outbox. With MaxConnections=1 and
+// ErrorRecoveryLevel=0 a session is exactly one connection, so session state
+// (CmdSN window, tasks, the target binding) lives here too.
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "iscsi/command_engine.h"
+#include "iscsi/login_negotiator.h"
+#include "iscsi/outbox.h"
+#include "iscsi/pdu.h"
+#include "iscsi/sequence_state.h"
+#include "iscsi/session_registry.h"
+#include "iscsi/target_provider.h"
+#include "iscsi/text_exchange.h"
+
+namespace scsipub::iscsi {
+
+struct ConnectionConfig {
+  TargetLoginPolicy login;
+  EngineLimits engine;
+  uint32_t cmd_window = 128;                       // MaxCmdSN - ExpCmdSN + 1
+  std::chrono::milliseconds login_timeout{15000};  // a login must finish within this
+  std::chrono::milliseconds nop_interval{15000};   // idle time before we ping
+  std::chrono::milliseconds nop_timeout{30000};    // unanswered ping: connection is dead
+  size_t max_stash_bytes = 8u << 20;               // PDUs parked behind a CmdSN gap
+};
+
+enum class CloseReason : uint8_t {
+  none,
+  logout,
+  login_failed,
+  login_timeout,
+  protocol_error,
+  digest_error,
+  nop_timeout,
+  reinstated,
+  target_reset,
+  shutdown,
+};
+const char* to_string(CloseReason r);
+
+class Connection {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  Connection(const ConnectionConfig& config, TargetProvider& targets, SessionRegistry& registry,
+             const scsi::CommandSet& commands, PortalInfo portal, std::function<void()> terminate,
+             Clock::time_point now);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Limits for the next frame; they change when login completes.
+  FrameLimits frame_limits() const { return limits_; }
+  void on_pdu(const PduView& pdu, Clock::time_point now);
+  // A frame the codec refused (length or digest). Header problems end the
+  // connection; a data digest error is rejected (RFC 7143 7.8).
+  void on_frame_error(FrameError error, std::span<const uint8_t> header);
+  void on_tick(Clock::time_point now);
+  // SIGTERM: ask the initiator to log out within `seconds` (Async Message).
+  void request_logout(uint16_t seconds);
+
+  Outbox& outbox() { return out_; }
+  // The transport wrote every PDU it took from the outbox: payload buffers
+  // they referenced may be reused.
+  void on_flushed();
+  // Stop reading; flush the outbox, then close.
+  bool closing() const { return close_reason_ != CloseReason::none; }
+  CloseReason close_reason() const { return close_reason_; }
+  void close(CloseReason why) {
+    if (close_reason_ == CloseReason::none) close_reason_ = why;
+  }
+
+  bool logged_in() const { return phase_ == Phase::full_feature; }
+  uint64_t session_id() const { return nexus_.id; }
+  const std::string& initiator_name() const { return nexus_.initiator_name; }
+  const std::string& target_name() const { return nexus_.target_name; }
+  Clock::time_point next_deadline() const;
+
+ private:
+  enum class Phase : uint8_t { login, full_feature };
+  struct Stashed {
+    Bhs bhs;
+    std::vector<uint8_t> ahs;
+    std::vector<uint8_t> data;
+  };
+
+  class LoginLookup;
+  class SendTargets;
+
+  void on_login_pdu(const PduView& pdu);
+  LoginReply begin_login_checks(const LoginRequest& req);
+  bool finish_login(const LoginRequest& req, LoginReply& reply);
+  void send_login_reply(const LoginRequest& req, const LoginReply& reply, uint16_t tsih);
+  void on_ffp_pdu(const PduView& pdu);
+  bool ordered(const PduView& pdu);
+  void dispatch(const PduView& pdu);
+  void replay_stash();
+  void on_nop_out(const PduView& pdu);
+  void on_text(const PduView& pdu);
+  void on_logout(const PduView& pdu);
+  void on_task_mgmt(const PduView& pdu);
+  uint8_t task_mgmt_response(const PduView& pdu);
+  void reject(const Bhs& bhs, uint8_t reason);
+  void check_engine(const Bhs& current);
+
+  ConnectionConfig config_;
+  TargetProvider& targets_;
+  SessionRegistry& registry_;
+  PortalInfo portal_;
+  std::function<void()> terminate_;
+
+  Phase phase_ = Phase::login;
+  CloseReason close_reason_ = CloseReason::none;
+  FrameLimits limits_;
+  Outbox out_;
+  SequenceState seq_;
+  bool first_login_pdu_ = true;
+  std::unique_ptr<LoginLookup> login_lookup_;
+  std::unique_ptr<LoginNegotiator> negotiator_;
+  std::unique_ptr<SendTargets> send_targets_;
+  std::unique_ptr<TextExchange> text_;
+  SessionParams params_;
+  SessionType session_type_ = SessionType::normal;
+  lu::Nexus nexus_;
+  uint16_t tsih_ = 0;
+  uint16_t cid_ = 0;
+  bool registered_ = false;
+  std::unique_ptr<TargetBinding> binding_;
+  CommandEngine engine_;
+
+  std::map<uint32_t, Stashed> stash_;
+  size_t stash_bytes_ = 0;
+
+  Clock::time_point login_deadline_;
+  Clock::time_point last_rx_;
+  std::optional<Clock::time_point> ping_sent_;
+  uint32_t ping_ttt_ = 0;
+  uint32_t next_ping_tag_ = 1;
+};
+
+}  // namespace scsipub::iscsi

@@ -1,0 +1,53 @@
+#pragma once
+// What the iSCSI layer asks of the control layer: which targets exist, what
+// SendTargets lists, and the logical units a logged-in session attaches to.
+// Implemented in control/; the iSCSI layer never builds a logical unit itself.
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+#include "iscsi/login_negotiator.h"
+#include "iscsi/text_exchange.h"
+#include "lu/nexus.h"
+#include "scsi/scsi_task.h"
+
+namespace scsipub::iscsi {
+
+// Where a connection came from and arrived at; SendTargets falls back to the
+// local address when no public host is configured.
+struct PortalInfo {
+  std::string local_address;  // numeric, no brackets
+  uint16_t local_port = 0;
+  std::string peer_address;
+  uint16_t peer_port = 0;
+  bool tls = false;
+};
+
+// A session's attachment to its target's logical units. Destroying it detaches
+// the session (and, for free-tier targets, deletes the private overlays).
+class TargetBinding {
+ public:
+  virtual ~TargetBinding() = default;
+  virtual const scsi::LunMap& luns() const = 0;
+};
+
+struct BindError {
+  uint8_t status_class;
+  uint8_t status_detail;
+  std::string message;
+};
+
+class TargetProvider {
+ public:
+  virtual ~TargetProvider() = default;
+  virtual std::optional<LoginTarget> find(std::string_view target_name, const PortalInfo& portal) = 0;
+  virtual std::vector<SendTargetsEntry> send_targets(std::string_view which, std::string_view session_target,
+                                                     const PortalInfo& portal) = 0;
+  virtual Result<std::unique_ptr<TargetBinding>, BindError> bind(std::string_view target_name, const lu::Nexus& nexus,
+                                                                 const PortalInfo& portal) = 0;
+};
+
+}  // namespace scsipub::iscsi

@@ -1,0 +1,54 @@
+#include "scsi/block_io.h"
+
+#include "common/bytes.h"
+#include "scsi/block_limits.h"
+
+namespace scsipub::scsi {
+
+BlockRange decode_range10(std::span<const uint8_t> c) { return {load_be32(&c[2]), load_be16(&c[7])}; }
+BlockRange decode_range12(std::span<const uint8_t> c) { return {load_be32(&c[2]), load_be32(&c[6])}; }
+BlockRange decode_range16(std::span<const uint8_t> c) { return {load_be64(&c[2]), load_be32(&c[10])}; }
+
+bool check_transfer(Command& cmd, const BlockRange& r, uint16_t length_byte, bool writing) {
+  if (writing) {
+    uint64_t bytes = r.blocks * storage::kBlockSize;  // blocks < 2^32: no overflow
+    cmd.task().write_transfer_length = bytes > UINT32_MAX ? UINT32_MAX : uint32_t(bytes);
+  }
+  if (!check_lba_range(cmd, r.lba, r.blocks)) return false;
+  // SBC-3 6.5.3: a TRANSFER LENGTH above MAXIMUM TRANSFER LENGTH is an invalid field.
+  if (r.blocks > limits::kMaxTransferBlocks) {
+    cmd.invalid_cdb_field(length_byte);
+    return false;
+  }
+  return true;
+}
+
+void read_blocks(Command& cmd, const BlockRange& r) {
+  size_t bytes = size_t(r.blocks) * storage::kBlockSize;
+  if (bytes == 0) return;
+  uint8_t* p = cmd.reply_uninitialized(bytes);
+  storage::IoStatus st = cmd.store().read(r.lba, {p, bytes});
+  if (st != storage::IoStatus::ok) cmd.fail_io(st, false);  // clears the buffer
+}
+
+bool read_scratch(Command& cmd, const BlockRange& r, std::span<const uint8_t>* out) {
+  size_t bytes = size_t(r.blocks) * storage::kBlockSize;
+  uint8_t* p = cmd.reply_uninitialized(bytes);
+  storage::IoStatus st = bytes == 0 ? storage::IoStatus::ok : cmd.store().read(r.lba, {p, bytes});
+  if (st != storage::IoStatus::ok) {
+    cmd.fail_io(st, false);
+    return false;
+  }
+  *out = {p, bytes};
+  return true;
+}
+
+void write_blocks(Command& cmd, const BlockRange& r, std::span<const uint8_t> data, bool fua) {
+  if (r.blocks == 0) return;
+  storage::IoStatus st = cmd.store().write(r.lba, data.first(size_t(r.blocks) * storage::kBlockSize));
+  if (st == storage::IoStatus::ok && (fua || !cmd.lu().write_cache_enabled()))
+    st = cmd.store().flush();
+  cmd.fail_io(st, true);
+}
+
+}  // namespace scsipub::scsi

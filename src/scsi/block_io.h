@@ -1,0 +1,31 @@
+#pragma once
+// Shared pieces of the block data commands (READ, WRITE, VERIFY, ...).
+#include <cstdint>
+
+#include "scsi/command.h"
+
+namespace scsipub::scsi {
+
+struct BlockRange {
+  uint64_t lba = 0;
+  uint64_t blocks = 0;
+};
+
+// Decoded LBA / TRANSFER LENGTH of the 10-, 12- and 16-byte CDB layouts.
+BlockRange decode_range10(std::span<const uint8_t> cdb);
+BlockRange decode_range12(std::span<const uint8_t> cdb);
+BlockRange decode_range16(std::span<const uint8_t> cdb);
+
+// SBC-3 4.5 range check, then the Block Limits MAXIMUM TRANSFER LENGTH
+// (INVALID FIELD IN CDB at `length_byte`). Also records the SPDTL of a write.
+bool check_transfer(Command& cmd, const BlockRange& r, uint16_t length_byte, bool writing);
+
+// Reads r into the data-in buffer (sized exactly r.blocks blocks).
+void read_blocks(Command& cmd, const BlockRange& r);
+// Writes `data` (r.blocks blocks) and makes it durable when FUA is set or the
+// write cache is disabled (WCE = 0).
+void write_blocks(Command& cmd, const BlockRange& r, std::span<const uint8_t> data, bool fua);
+// Reads r into the data-in buffer used as scratch (the caller clears it).
+bool read_scratch(Command& cmd, const BlockRange& r, std::span<const uint8_t>* out);
+
+}  // namespace scsipub::scsi

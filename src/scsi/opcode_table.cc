@@ -1,0 +1,166 @@
+#include "scsi/opcode_table.h"
+
+#include <iterator>
+
+#include "scsi/handlers.h"
+
+namespace scsipub::scsi {
+
+namespace {
+
+using DD = DataDirection;
+namespace h = handlers;
+constexpr uint8_t kUa = opflag::kAllowedWithUa;
+constexpr uint8_t kNoLu = opflag::kNoLogicalUnit;
+constexpr uint8_t kWr = opflag::kWritesMedium;
+constexpr uint8_t kPr = opflag::kConflictsWithReservation;
+
+// CDB usage bitmaps: SPC-4 6.35.3. Byte 0 is the opcode; for commands with a
+// service action byte 1 bits 4:0 are the SA. Protection fields (RDPROTECT,
+// WRPROTECT, VRPROTECT, ORPROTECT), ANCHOR, NACA and LINK are left out: we
+// support none of them, so a CDB setting them is rejected.
+// Timeouts in seconds for the RCTD descriptor (nominal, recommended).
+constexpr OpcodeInfo kTable[] = {
+    // SPC-4 6.37 TEST UNIT READY
+    {0x00, false, 0, 6, DD::none, 0, h::test_unit_ready, {0xFF, 0, 0, 0, 0, 0}, 1, 5},
+    // SPC-4 6.39 REQUEST SENSE
+    {0x03, false, 0, 6, DD::in, kUa | kNoLu, h::request_sense, {0xFF, 0x01, 0, 0, 0xFF, 0}, 1, 5},
+    // SBC-3 5.13 READ (6)
+    {0x08, false, 0, 6, DD::in, kPr, h::read6, {0xFF, 0x1F, 0xFF, 0xFF, 0xFF, 0}, 5, 30},
+    // SBC-3 5.39 WRITE (6)
+    {0x0A, false, 0, 6, DD::out, kWr | kPr, h::write6, {0xFF, 0x1F, 0xFF, 0xFF, 0xFF, 0}, 5, 30},
+    // SPC-4 6.6 INQUIRY
+    {0x12, false, 0, 6, DD::in, kUa | kNoLu, h::inquiry, {0xFF, 0x01, 0xFF, 0xFF, 0xFF, 0}, 1, 5},
+    // SPC-4 6.9 MODE SELECT (6)
+    {0x15, false, 0, 6, DD::out, kPr, h::mode_select6, {0xFF, 0x11, 0, 0, 0xFF, 0}, 1, 5},
+    // SPC-4 6.11 MODE SENSE (6)
+    {0x1A, false, 0, 6, DD::in, kPr, h::mode_sense6, {0xFF, 0x08, 0xFF, 0xFF, 0xFF, 0}, 1, 5},
+    // SBC-3 5.25 START STOP UNIT
+    {0x1B, false, 0, 6, DD::none, kPr, h::start_stop_unit, {0xFF, 0x01, 0, 0x0F, 0xF7, 0}, 1, 5},
+    // SPC-4 6.13 PREVENT ALLOW MEDIUM REMOVAL
+    {0x1E, false, 0, 6, DD::none, kPr, h::prevent_allow_medium_removal, {0xFF, 0, 0, 0, 0x03, 0}, 1, 5},
+    // SBC-3 5.16 READ CAPACITY (10)
+    {0x25, false, 0, 10, DD::in, 0, h::read_capacity10, {0xFF, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0x01, 0}, 1, 5},
+    // SBC-3 5.8 READ (10)
+    {0x28, false, 0, 10, DD::in, kPr, h::read10,
+     {0xFF, 0x1E, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0xFF, 0xFF, 0}, 5, 30},
+    // SBC-3 5.32 WRITE (10)
+    {0x2A, false, 0, 10, DD::out, kWr | kPr, h::write10,
+     {0xFF, 0x1A, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0xFF, 0xFF, 0}, 5, 30},
+    // SBC-3 5.35 WRITE AND VERIFY (10)
+    {0x2E, false, 0, 10, DD::out, kWr | kPr, h::write_verify10,
+     {0xFF, 0x12, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0xFF, 0xFF, 0}, 5, 30},
+    // SBC-3 5.29 VERIFY (10)
+    {0x2F, false, 0, 10, DD::out, kPr, h::verify10,
+     {0xFF, 0x16, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0xFF, 0xFF, 0}, 5, 30},
+    // SBC-3 5.6 PRE-FETCH (10)
+    {0x34, false, 0, 10, DD::none, kPr, h::prefetch10,
+     {0xFF, 0x02, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0xFF, 0xFF, 0}, 1, 5},
+    // SBC-3 5.26 SYNCHRONIZE CACHE (10)
+    {0x35, false, 0, 10, DD::none, kPr, h::synchronize_cache10,
+     {0xFF, 0x06, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0xFF, 0xFF, 0}, 30, 60},
+    // SBC-3 5.19 READ DEFECT DATA (10)
+    {0x37, false, 0, 10, DD::in, kPr, h::read_defect_data10,
+     {0xFF, 0, 0x1F, 0, 0, 0, 0, 0xFF, 0xFF, 0}, 1, 5},
+    // SBC-3 5.42 WRITE SAME (10)
+    {0x41, false, 0, 10, DD::out, kWr | kPr, h::write_same10,
+     {0xFF, 0x08, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0xFF, 0xFF, 0}, 30, 60},
+    // SBC-3 5.28 UNMAP
+    {0x42, false, 0, 10, DD::out, kWr | kPr, h::unmap, {0xFF, 0, 0, 0, 0, 0, 0x1F, 0xFF, 0xFF, 0}, 30, 60},
+    // SPC-4 6.10 MODE SELECT (10)
+    {0x55, false, 0, 10, DD::out, kPr, h::mode_select10, {0xFF, 0x11, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0}, 1, 5},
+    // SPC-4 6.12 MODE SENSE (10)
+    {0x5A, false, 0, 10, DD::in, kPr, h::mode_sense10, {0xFF, 0x18, 0xFF, 0xFF, 0, 0, 0, 0xFF, 0xFF, 0}, 1, 5},
+    // SBC-3 5.9 READ (16)
+    {0x88, false, 0, 16, DD::in, kPr, h::read16,
+     {0xFF, 0x1E, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0}, 5, 30},
+    // SBC-3 5.2 COMPARE AND WRITE
+    {0x89, false, 0, 16, DD::out, kWr | kPr, h::compare_and_write,
+     {0xFF, 0x1A, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0, 0, 0xFF, 0x1F, 0}, 5, 30},
+    // SBC-3 5.33 WRITE (16)
+    {0x8A, false, 0, 16, DD::out, kWr | kPr, h::write16,
+     {0xFF, 0x1A, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0}, 5, 30},
+    // SBC-3 5.5 ORWRITE (16)
+    {0x8B, false, 0, 16, DD::out, kWr | kPr, h::orwrite16,
+     {0xFF, 0x1A, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0}, 5, 30},
+    // SBC-3 5.37 WRITE AND VERIFY (16)
+    {0x8E, false, 0, 16, DD::out, kWr | kPr, h::write_verify16,
+     {0xFF, 0x12, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0}, 5, 30},
+    // SBC-3 5.31 VERIFY (16)
+    {0x8F, false, 0, 16, DD::out, kPr, h::verify16,
+     {0xFF, 0x16, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0}, 5, 30},
+    // SBC-3 5.7 PRE-FETCH (16)
+    {0x90, false, 0, 16, DD::none, kPr, h::prefetch16,
+     {0xFF, 0x02, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0}, 1, 5},
+    // SBC-3 5.27 SYNCHRONIZE CACHE (16)
+    {0x91, false, 0, 16, DD::none, kPr, h::synchronize_cache16,
+     {0xFF, 0x06, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0}, 30, 60},
+    // SBC-3 5.43 WRITE SAME (16)
+    {0x93, false, 0, 16, DD::out, kWr | kPr, h::write_same16,
+     {0xFF, 0x09, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0}, 30, 60},
+    // SBC-3 5.16 READ CAPACITY (16): SERVICE ACTION IN (16), SA 10h
+    {0x9E, true, 0x10, 16, DD::in, 0, h::read_capacity16,
+     {0xFF, 0x1F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x01, 0}, 1, 5},
+    // SBC-3 5.4 GET LBA STATUS: SERVICE ACTION IN (16), SA 12h
+    {0x9E, true, 0x12, 16, DD::in, kPr, h::get_lba_status,
+     {0xFF, 0x1F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0}, 1, 5},
+    // SPC-4 6.33 REPORT LUNS
+    {0xA0, false, 0, 12, DD::in, kUa | kNoLu, h::report_luns,
+     {0xFF, 0, 0xFF, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0}, 1, 5},
+    // SPC-4 6.35 REPORT SUPPORTED OPERATION CODES: MAINTENANCE IN, SA 0Ch
+    {0xA3, true, 0x0C, 12, DD::in, 0, h::report_supported_opcodes,
+     {0xFF, 0x1F, 0x87, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0}, 1, 5},
+    // SBC-3 5.10 READ (12)
+    {0xA8, false, 0, 12, DD::in, kPr, h::read12,
+     {0xFF, 0x1E, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0}, 5, 30},
+    // SBC-3 5.34 WRITE (12)
+    {0xAA, false, 0, 12, DD::out, kWr | kPr, h::write12,
+     {0xFF, 0x1A, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0}, 5, 30},
+    // SBC-3 5.36 WRITE AND VERIFY (12)
+    {0xAE, false, 0, 12, DD::out, kWr | kPr, h::write_verify12,
+     {0xFF, 0x12, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0}, 5, 30},
+    // SBC-3 5.30 VERIFY (12)
+    {0xAF, false, 0, 12, DD::out, kPr, h::verify12,
+     {0xFF, 0x16, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0}, 5, 30},
+    // SBC-3 5.20 READ DEFECT DATA (12)
+    {0xB7, false, 0, 12, DD::in, kPr, h::read_defect_data12,
+     {0xFF, 0x1F, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0, 0}, 1, 5},
+};
+
+// Opcode -> index of its first row (kNone if unsupported), built at compile
+// time so dispatch is one lookup. The table is sorted by opcode.
+constexpr uint8_t kNone = 0xFF;
+static_assert(std::size(kTable) < kNone);
+
+constexpr std::array<uint8_t, 256> build_index() {
+  std::array<uint8_t, 256> index{};
+  for (auto& i : index) i = kNone;
+  for (size_t i = std::size(kTable); i-- > 0;) index[kTable[i].opcode] = uint8_t(i);
+  return index;
+}
+constexpr std::array<uint8_t, 256> kIndex = build_index();
+
+constexpr bool sorted_by_opcode() {
+  for (size_t i = 1; i < std::size(kTable); ++i)
+    if (kTable[i - 1].opcode > kTable[i].opcode) return false;
+  return true;
+}
+static_assert(sorted_by_opcode(), "rows of one opcode must be adjacent");
+
+}  // namespace
+
+std::span<const OpcodeInfo> opcode_table() { return kTable; }
+
+bool opcode_has_service_actions(uint8_t opcode) {
+  if (kIndex[opcode] != kNone) return kTable[kIndex[opcode]].has_service_action;
+  // SPC-4 4.2.5.1: MAINTENANCE IN/OUT and SERVICE ACTION IN/OUT always carry one.
+  return opcode == 0x9E || opcode == 0x9F || opcode == 0xA3 || opcode == 0xA4;
+}
+
+const OpcodeInfo* find_opcode(uint8_t opcode, uint16_t service_action) {
+  for (size_t i = kIndex[opcode]; i < std::size(kTable) && kTable[i].opcode == opcode; ++i)
+    if (!kTable[i].has_service_action || kTable[i].service_action == service_action) return &kTable[i];
+  return nullptr;
+}
+
+}  // namespace scsipub::scsi

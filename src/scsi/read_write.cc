@@ -1,0 +1,44 @@
+// SBC-3 5.8-5.13 READ (6/10/12/16) and 5.32-5.39 WRITE (6/10/12/16).
+#include "common/bytes.h"
+#include "scsi/block_io.h"
+#include "scsi/handlers.h"
+
+namespace scsipub::scsi::handlers {
+
+namespace {
+
+// SBC-3 5.13 / 5.39: 21-bit LBA; TRANSFER LENGTH 0 means 256 blocks.
+BlockRange decode_range6(std::span<const uint8_t> c) {
+  uint64_t lba = uint64_t(c[1] & 0x1F) << 16 | uint64_t(c[2]) << 8 | c[3];
+  return {lba, c[4] == 0 ? 256u : c[4]};
+}
+
+void do_read(Command& cmd, const BlockRange& r, uint16_t length_byte) {
+  // RDPROTECT is not in the CDB usage mask: nonzero was already rejected.
+  // DPO and FUA need no action for a read (no cache of our own to bypass).
+  if (!check_transfer(cmd, r, length_byte, false)) return;
+  read_blocks(cmd, r);
+}
+
+void do_write(Command& cmd, const BlockRange& r, uint16_t length_byte, bool fua) {
+  if (!check_transfer(cmd, r, length_byte, true)) return;
+  if (!check_writable(cmd)) return;
+  if (!check_data_out(cmd, r.blocks * storage::kBlockSize)) return;
+  write_blocks(cmd, r, cmd.data_out(), fua);
+}
+
+bool fua_bit(std::span<const uint8_t> c) { return c[1] & 0x08; }
+
+}  // namespace
+
+void read6(Command& cmd) { do_read(cmd, decode_range6(cmd.cdb()), 4); }
+void read10(Command& cmd) { do_read(cmd, decode_range10(cmd.cdb()), 7); }
+void read12(Command& cmd) { do_read(cmd, decode_range12(cmd.cdb()), 6); }
+void read16(Command& cmd) { do_read(cmd, decode_range16(cmd.cdb()), 10); }
+
+void write6(Command& cmd) { do_write(cmd, decode_range6(cmd.cdb()), 4, false); }
+void write10(Command& cmd) { do_write(cmd, decode_range10(cmd.cdb()), 7, fua_bit(cmd.cdb())); }
+void write12(Command& cmd) { do_write(cmd, decode_range12(cmd.cdb()), 6, fua_bit(cmd.cdb())); }
+void write16(Command& cmd) { do_write(cmd, decode_range16(cmd.cdb()), 10, fua_bit(cmd.cdb())); }
+
+}  // namespace scsipub::scsi::handlers

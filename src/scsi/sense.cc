@@ -1,0 +1,89 @@
+#include "scsi/sense.h"
+
+#include <algorithm>
+#include <array>
+
+#include "common/bytes.h"
+
+namespace scsipub::scsi {
+
+namespace {
+
+// SPC-4 Annex D, table D.2: ASC/ASCQ assignments.
+constexpr std::array<SenseCode, static_cast<size_t>(SenseReason::count_)> kSenseTable = {{
+    {sense_key::kNoSense, 0x00, 0x00},          // no_sense
+    {sense_key::kIllegalRequest, 0x20, 0x00},   // invalid_opcode
+    {sense_key::kIllegalRequest, 0x24, 0x00},   // invalid_field_in_cdb
+    {sense_key::kIllegalRequest, 0x26, 0x00},   // invalid_field_in_parameter_list
+    {sense_key::kIllegalRequest, 0x1A, 0x00},   // parameter_list_length_error
+    {sense_key::kIllegalRequest, 0x21, 0x00},   // lba_out_of_range
+    {sense_key::kIllegalRequest, 0x25, 0x00},   // lu_not_supported
+    {sense_key::kIllegalRequest, 0x0E, 0x03},   // invalid_field_in_iu
+    {sense_key::kIllegalRequest, 0x39, 0x00},   // saving_parameters_not_supported
+    {sense_key::kDataProtect, 0x27, 0x00},      // write_protected
+    {sense_key::kDataProtect, 0x27, 0x00},      // space_exhausted
+    {sense_key::kMediumError, 0x11, 0x00},      // unrecovered_read_error
+    {sense_key::kMediumError, 0x0C, 0x00},      // write_error
+    {sense_key::kMiscompare, 0x1D, 0x00},       // miscompare_during_verify
+    {sense_key::kHardwareError, 0x44, 0x00},    // internal_target_failure
+}};
+
+void put_field_pointer(uint8_t* p, const FieldPointer& f) {
+  p[0] = 0x80;  // SKSV
+  if (f.in_cdb) p[0] |= 0x40;
+  if (f.bit >= 0 && f.bit <= 7) p[0] |= uint8_t(0x08 | f.bit);
+  store_be16(p + 1, f.byte);
+}
+
+}  // namespace
+
+SenseCode sense_code(SenseReason reason) {
+  auto i = static_cast<size_t>(reason);
+  return i < kSenseTable.size() ? kSenseTable[i] : kSenseTable[0];
+}
+
+size_t build_sense(std::span<uint8_t> out, bool descriptor_format, const SenseCode& code,
+                   const SenseDetail& detail) {
+  if (out.size() < kMaxSenseLength) return 0;
+  std::fill(out.begin(), out.end(), uint8_t{0});
+  uint8_t* p = out.data();
+  if (!descriptor_format) {
+    // SPC-4 4.5.3: fixed format sense data.
+    p[0] = 0x70;
+    p[2] = code.key & 0x0F;
+    if (detail.information && *detail.information <= 0xFFFFFFFFu) {
+      p[0] |= 0x80;  // VALID
+      store_be32(p + 3, uint32_t(*detail.information));
+    }
+    p[7] = kFixedSenseLength - 8;
+    p[12] = code.asc;
+    p[13] = code.ascq;
+    if (detail.field) put_field_pointer(p + 15, *detail.field);
+    return kFixedSenseLength;
+  }
+  // SPC-4 4.5.2: descriptor format sense data.
+  p[0] = 0x72;
+  p[1] = code.key & 0x0F;
+  p[2] = code.asc;
+  p[3] = code.ascq;
+  size_t n = 8;
+  if (detail.information) {
+    // SPC-4 4.5.2.2: information sense data descriptor.
+    p[n] = 0x00;
+    p[n + 1] = 0x0A;
+    p[n + 2] = 0x80;  // VALID
+    store_be64(p + n + 4, *detail.information);
+    n += 12;
+  }
+  if (detail.field) {
+    // SPC-4 4.5.2.4: sense key specific sense data descriptor.
+    p[n] = 0x02;
+    p[n + 1] = 0x06;
+    put_field_pointer(p + n + 4, *detail.field);
+    n += 8;
+  }
+  p[7] = uint8_t(n - 8);
+  return n;
+}
+
+}  // namespace scsipub::scsi

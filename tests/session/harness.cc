@@ -1,0 +1,495 @@
+#include "session/harness.h"
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/bytes.h"
+#include "iscsi/crc32c.h"
+#include "iscsi/text_keys.h"
+
+namespace scsipub::iscsi::testing {
+namespace {
+
+class FakeLunMap final : public scsi::LunMap {
+ public:
+  explicit FakeLunMap(std::shared_ptr<lu::LogicalUnit> unit) : unit_(std::move(unit)) {}
+  lu::LogicalUnit* find(uint64_t lun) const override { return lun == 0 ? unit_.get() : nullptr; }
+  std::span<const uint64_t> luns() const override { return numbers_; }
+
+ private:
+  std::shared_ptr<lu::LogicalUnit> unit_;
+  std::vector<uint64_t> numbers_{0};
+};
+
+class FakeBinding final : public TargetBinding {
+ public:
+  FakeBinding(std::shared_ptr<lu::LogicalUnit> unit, const lu::Nexus& nexus, int& unbinds)
+      : luns_(unit), unit_(std::move(unit)), nexus_id_(nexus.id), unbinds_(unbinds) {
+    unit_->attach(nexus);
+  }
+  ~FakeBinding() override {
+    unit_->detach(nexus_id_);
+    ++unbinds_;
+  }
+  const scsi::LunMap& luns() const override { return luns_; }
+
+ private:
+  FakeLunMap luns_;
+  std::shared_ptr<lu::LogicalUnit> unit_;
+  uint64_t nexus_id_;
+  int& unbinds_;
+};
+
+void append(std::vector<uint8_t>& v, std::span<const uint8_t> s) { v.insert(v.end(), s.begin(), s.end()); }
+
+void append_digest(std::vector<uint8_t>& v, uint32_t crc) {
+  uint8_t d[kDigestSize];
+  store_digest(d, crc);
+  v.insert(v.end(), d, d + kDigestSize);
+}
+
+std::vector<uint8_t> text_of(const Keys& keys) {
+  TextWriter w;
+  for (const auto& [k, v] : keys) w.add(k, v);
+  return w.take();
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------- FakeTargets
+
+FakeTargets::FakeTargets() {
+  store = std::make_shared<storage::MemoryStore>(kBlocks);
+  lu::Identity id;
+  id.serial = "SESSION0001";
+  id.naa_id = 0x5001405123456789ull;
+  id.device_name = std::string(kTarget) + ",L,0x0000000000000000";
+  unit = std::make_shared<lu::LogicalUnit>(store, id);
+}
+
+std::optional<LoginTarget> FakeTargets::find(std::string_view target_name, const PortalInfo&) {
+  if (target_name != kTarget) return std::nullopt;
+  return LoginTarget{kTarget, "test disk", false};
+}
+
+std::vector<SendTargetsEntry> FakeTargets::send_targets(std::string_view which, std::string_view session_target,
+                                                        const PortalInfo&) {
+  if (which == "All" || which == kTarget || (which.empty() && session_target == kTarget)) {
+    return {SendTargetsEntry{kTarget, {"192.0.2.1:3260,1"}}};
+  }
+  return {};
+}
+
+Result<std::unique_ptr<TargetBinding>, BindError> FakeTargets::bind(std::string_view target_name,
+                                                                    const lu::Nexus& nexus, const PortalInfo&) {
+  if (target_name != kTarget) {
+    return Unexpected<BindError>{{login_status::kInitiatorError, login_status::kNotFound, "no such target"}};
+  }
+  ++binds;
+  return std::unique_ptr<TargetBinding>(std::make_unique<FakeBinding>(unit, nexus, unbinds));
+}
+
+// ---------------------------------------------------------------- Pdu
+
+std::map<std::string, std::string> Pdu::keys() const {
+  std::map<std::string, std::string> out;
+  auto parsed = parse_text(data);
+  EXPECT_TRUE(parsed.ok());
+  for (auto& kv : parsed.pairs) out[kv.key] = kv.value;
+  return out;
+}
+
+std::vector<Pdu> only(const std::vector<Pdu>& pdus, Opcode op) {
+  std::vector<Pdu> out;
+  for (const auto& p : pdus) {
+    if (p.op() == op) out.push_back(p);
+  }
+  return out;
+}
+
+std::optional<uint8_t> status_of(const std::vector<Pdu>& pdus, uint32_t itt) {
+  for (const auto& p : pdus) {
+    if (p.itt() != itt) continue;
+    if (p.op() == Opcode::scsi_response) return p.bhs.u8(3);
+    if (p.op() == Opcode::data_in && (p.flags() & 0x01) != 0) return p.bhs.u8(3);
+  }
+  return std::nullopt;
+}
+
+// ---------------------------------------------------------------- Initiator
+
+Initiator::Initiator(FakeTargets& targets, SessionRegistry& registry, const scsi::CommandSet& commands,
+                     ConnectionConfig config, std::string peer)
+    : targets_(targets), registry_(registry), commands_(commands), now_(Clock::time_point{} + 1000h) {
+  PortalInfo portal;
+  portal.local_address = "192.0.2.1";
+  portal.local_port = 3260;
+  portal.peer_address = std::move(peer);
+  portal.peer_port = 50000;
+  conn_ = std::make_unique<Connection>(config, targets_, registry_, commands_, portal, [this] { ++terminated_; },
+                                       now_);
+}
+
+Initiator::~Initiator() = default;
+
+void Initiator::send(Bhs bhs, std::span<const uint8_t> data, std::span<const uint8_t> ahs, bool corrupt_data_digest) {
+  ASSERT_EQ(ahs.size() % 4, 0u);
+  bhs.set_data_segment_length(static_cast<uint32_t>(data.size()));
+  bhs.set_total_ahs_words(static_cast<uint8_t>(ahs.size() / 4));
+  bool hd = full_feature && header_digest;
+  bool dd = full_feature && data_digest;
+  std::vector<uint8_t> frame(bhs.bytes().begin(), bhs.bytes().end());
+  append(frame, ahs);
+  if (hd) append_digest(frame, crc32c(frame));
+  size_t data_at = frame.size();
+  append(frame, data);
+  frame.resize(data_at + pad4(static_cast<uint32_t>(data.size())), 0);
+  if (dd && !data.empty()) {
+    uint32_t crc = crc32c(std::span<const uint8_t>(frame).subspan(data_at));
+    append_digest(frame, corrupt_data_digest ? crc ^ 0x1 : crc);
+  }
+
+  FrameLimits limits = conn_->frame_limits();
+  // The header alone is not a frame yet.
+  EXPECT_EQ(check_frame(std::span<const uint8_t>(frame).first(kBhsSize - 1), limits).kind,
+            FrameCheck::Kind::need_more);
+  FrameCheck check = check_frame(frame, limits);
+  if (check.kind == FrameCheck::Kind::error) {
+    conn_->on_frame_error(check.error, std::span<const uint8_t>(frame).first(kBhsSize));
+    return;
+  }
+  ASSERT_EQ(check.kind, FrameCheck::Kind::ready);
+  ASSERT_EQ(check.total, frame.size());
+  PduView view;
+  FrameError err = parse_frame(frame, limits, view);
+  if (err != FrameError::none) {
+    conn_->on_frame_error(err, std::span<const uint8_t>(frame).first(kBhsSize));
+    return;
+  }
+  conn_->on_pdu(view, now_);
+}
+
+std::vector<Pdu> Initiator::recv() {
+  std::vector<OutPdu> out;
+  conn_->outbox().take(out);
+  EXPECT_TRUE(conn_->outbox().empty());
+  std::vector<Pdu> pdus;
+  for (const OutPdu& o : out) {
+    FrameLimits limits;
+    limits.max_data_segment = 1u << 24;
+    limits.header_digest = full_feature && header_digest;
+    limits.data_digest = full_feature && data_digest;
+    std::vector<uint8_t> wire(o.header.begin(), o.header.begin() + o.header_len);
+    append(wire, o.data);
+    wire.insert(wire.end(), o.trailer.begin(), o.trailer.begin() + o.trailer_len);
+    EXPECT_EQ(wire.size(), o.wire_size());
+    FrameCheck check = check_frame(wire, limits);
+    EXPECT_EQ(check.kind, FrameCheck::Kind::ready);
+    EXPECT_EQ(check.total, wire.size()) << "header/padding/digest lengths disagree";
+    if (check.kind != FrameCheck::Kind::ready || check.total != wire.size()) continue;
+    PduView view;
+    EXPECT_EQ(parse_frame(wire, limits, view), FrameError::none) << "bad digest in a target PDU";
+    // Padding bytes are zero (RFC 7143 11.1).
+    size_t pad_at = o.header_len + o.data.size();
+    for (size_t i = pad_at; i < pad_at + (pad4(uint32_t(o.data.size())) - o.data.size()); ++i) {
+      EXPECT_EQ(wire[i], 0);
+    }
+    Pdu p{view.bhs, std::vector<uint8_t>(view.data.begin(), view.data.end())};
+    EXPECT_EQ(p.bhs.total_ahs_bytes(), 0u);
+    Opcode op = p.op();
+    bool carries_status = true;
+    if (op == Opcode::r2t) carries_status = false;
+    if (op == Opcode::data_in && (p.flags() & 0x01) == 0) carries_status = false;
+    if (op == Opcode::nop_in && p.itt() == kReservedTag) carries_status = false;
+    if (carries_status) exp_stat_sn = p.stat_sn() + 1;
+    if (op == Opcode::login_response) take_keys(p);
+    pdus.push_back(std::move(p));
+  }
+  conn_->on_flushed();
+  return pdus;
+}
+
+void Initiator::take_keys(const Pdu& p) {
+  for (auto& [k, v] : p.keys()) negotiated[k] = v;
+  bool transit = (p.flags() & 0x80) != 0;
+  if (transit && (p.flags() & 3) == 3 && p.bhs.u8(36) == 0) {
+    full_feature = true;
+    header_digest = negotiated["HeaderDigest"] == "CRC32C";
+    data_digest = negotiated["DataDigest"] == "CRC32C";
+  }
+}
+
+Bhs Initiator::login_bhs(uint8_t csg, bool transit, uint8_t nsg, uint16_t tsih) const {
+  Bhs b;
+  b.set_opcode(Opcode::login_request, /*immediate=*/true);
+  b.set_flags(uint8_t((transit ? 0x80 : 0) | ((csg & 3) << 2) | (nsg & 3)));
+  b.set_u8(2, 0);  // Version-max
+  b.set_u8(3, 0);  // Version-min
+  std::copy(isid.begin(), isid.end(), b.bytes().begin() + 8);
+  b.set_u16(14, tsih);
+  b.set_itt(0x1000);
+  b.set_u16(20, 1);  // CID
+  b.set_u32(off::kCmdSn, cmd_sn);
+  b.set_u32(off::kExpStatSn, exp_stat_sn);
+  return b;
+}
+
+std::vector<Pdu> Initiator::login_step(uint8_t csg, bool transit, uint8_t nsg, const Keys& keys) {
+  auto text = text_of(keys);
+  send(login_bhs(csg, transit, nsg), text);
+  return recv();
+}
+
+Keys Initiator::libiscsi_keys() {
+  return {{"HeaderDigest", "None"},
+          {"DataDigest", "None"},
+          {"InitialR2T", "Yes"},
+          {"ImmediateData", "Yes"},
+          {"MaxBurstLength", "262144"},
+          {"FirstBurstLength", "262144"},
+          {"MaxRecvDataSegmentLength", "262144"},
+          {"DataPDUInOrder", "Yes"},
+          {"DefaultTime2Wait", "2"},
+          {"DefaultTime2Retain", "0"},
+          {"IFMarker", "No"},
+          {"OFMarker", "No"},
+          {"MaxConnections", "1"},
+          {"MaxOutstandingR2T", "1"},
+          {"ErrorRecoveryLevel", "0"},
+          {"DataSequenceInOrder", "Yes"}};
+}
+
+std::vector<Pdu> Initiator::login(const Keys& operational, const std::string& target) {
+  Keys op = libiscsi_keys();
+  for (const auto& [k, v] : operational) {
+    auto it = std::find_if(op.begin(), op.end(), [&](const auto& kv) { return kv.first == k; });
+    if (it != op.end()) {
+      it->second = v;
+    } else {
+      op.emplace_back(k, v);
+    }
+  }
+  requested = op;
+  auto pdus = login_step(0, true, 1,
+                         {{"InitiatorName", initiator_name},
+                          {"InitiatorAlias", "harness"},
+                          {"TargetName", target},
+                          {"SessionType", "Normal"},
+                          {"AuthMethod", "None"}});
+  if (conn_->closing()) return pdus;
+  auto more = login_step(1, true, 3, op);
+  pdus.insert(pdus.end(), more.begin(), more.end());
+  return pdus;
+}
+
+std::vector<Pdu> Initiator::login_discovery(const Keys& operational) {
+  auto pdus = login_step(0, true, 1,
+                         {{"InitiatorName", initiator_name}, {"SessionType", "Discovery"}, {"AuthMethod", "None"}});
+  Keys op{{"HeaderDigest", "None"}, {"DataDigest", "None"}, {"MaxRecvDataSegmentLength", "65536"}};
+  op.insert(op.end(), operational.begin(), operational.end());
+  auto more = login_step(1, true, 3, op);
+  pdus.insert(pdus.end(), more.begin(), more.end());
+  return pdus;
+}
+
+void Initiator::login_ready(const Keys& operational) {
+  login(operational);
+  ASSERT_TRUE(full_feature);
+  ASSERT_TRUE(conn_->logged_in());
+  // The first command after attach sees POWER ON OCCURRED (SAM-5 6.3).
+  Command tur;
+  tur.itt = 0xfffe;
+  tur.cdb = tur_cdb();
+  command(tur);
+  auto pdus = recv();
+  ASSERT_EQ(pdus.size(), 1u);
+  ASSERT_EQ(pdus[0].op(), Opcode::scsi_response);
+}
+
+Bhs Initiator::command_bhs(const Command& c) {
+  Bhs b;
+  b.set_opcode(Opcode::scsi_command, c.immediate);
+  b.set_flags(c.flags);
+  b.set_lun_raw(encode_lun(c.lun));
+  b.set_itt(c.itt);
+  b.set_u32(off::kTtt, c.edtl);
+  uint32_t sn = cmd_sn;
+  if (c.cmd_sn) {
+    sn = *c.cmd_sn;
+  } else if (!c.immediate) {
+    ++cmd_sn;
+  }
+  b.set_u32(off::kCmdSn, sn);
+  b.set_u32(off::kExpStatSn, exp_stat_sn);
+  std::copy_n(c.cdb.begin(), std::min<size_t>(c.cdb.size(), 16), b.bytes().begin() + off::kCdb);
+  return b;
+}
+
+void Initiator::command(const Command& c) { send(command_bhs(c), c.data); }
+
+Bhs Initiator::data_out_bhs(uint32_t itt, uint32_t ttt, uint32_t data_sn, uint32_t offset, bool final_bit,
+                            uint64_t lun) const {
+  Bhs b;
+  b.set_opcode(Opcode::data_out);
+  b.set_flags(final_bit ? 0x80 : 0);
+  b.set_lun_raw(encode_lun(lun));
+  b.set_itt(itt);
+  b.set_u32(off::kTtt, ttt);
+  b.set_u32(off::kExpStatSn, exp_stat_sn);
+  b.set_u32(off::kDataSn, data_sn);
+  b.set_u32(off::kBufferOffset, offset);
+  return b;
+}
+
+void Initiator::data_out(uint32_t itt, uint32_t ttt, uint32_t data_sn, uint32_t offset,
+                         std::span<const uint8_t> data, bool final_bit) {
+  send(data_out_bhs(itt, ttt, data_sn, offset, final_bit), data);
+}
+
+Bhs Initiator::nop_out_bhs(uint32_t itt, uint32_t ttt, bool immediate) {
+  Bhs b;
+  b.set_opcode(Opcode::nop_out, immediate);
+  b.set_flags(0x80);
+  b.set_itt(itt);
+  b.set_u32(off::kTtt, ttt);
+  b.set_u32(off::kCmdSn, immediate ? cmd_sn : cmd_sn++);
+  b.set_u32(off::kExpStatSn, exp_stat_sn);
+  return b;
+}
+
+Bhs Initiator::text_bhs(uint32_t itt, bool final_bit) {
+  Bhs b;
+  b.set_opcode(Opcode::text_request);
+  b.set_flags(final_bit ? 0x80 : 0x40);
+  b.set_itt(itt);
+  b.set_u32(off::kTtt, kReservedTag);
+  b.set_u32(off::kCmdSn, cmd_sn++);
+  b.set_u32(off::kExpStatSn, exp_stat_sn);
+  return b;
+}
+
+Bhs Initiator::logout_bhs(uint32_t itt, uint8_t reason, bool immediate) {
+  Bhs b;
+  b.set_opcode(Opcode::logout_request, immediate);
+  b.set_flags(uint8_t(0x80 | reason));
+  b.set_itt(itt);
+  b.set_u16(20, 1);  // CID
+  b.set_u32(off::kCmdSn, immediate ? cmd_sn : cmd_sn++);
+  b.set_u32(off::kExpStatSn, exp_stat_sn);
+  return b;
+}
+
+Bhs Initiator::tmf_bhs(uint32_t itt, uint8_t function, uint32_t rtt, uint32_t ref_cmd_sn, uint64_t lun,
+                       bool immediate) {
+  Bhs b;
+  b.set_opcode(Opcode::task_mgmt_request, immediate);
+  b.set_flags(uint8_t(0x80 | function));
+  b.set_lun_raw(encode_lun(lun));
+  b.set_itt(itt);
+  b.set_u32(off::kTtt, rtt);  // Referenced Task Tag
+  b.set_u32(off::kCmdSn, immediate ? cmd_sn : cmd_sn++);
+  b.set_u32(off::kExpStatSn, exp_stat_sn);
+  b.set_u32(32, ref_cmd_sn);  // RefCmdSN
+  b.set_u32(36, 0);           // ExpDataSN
+  return b;
+}
+
+std::vector<uint8_t> Initiator::read10(uint32_t lba, uint16_t blocks, uint32_t itt) {
+  Command c;
+  c.itt = itt;
+  c.cdb = read10_cdb(lba, blocks);
+  c.flags = kF | kR | kSimple;
+  c.edtl = uint32_t(blocks) * kBlockSize;
+  command(c);
+  auto pdus = recv();
+  std::vector<uint8_t> data(c.edtl, 0);
+  for (const auto& p : only(pdus, Opcode::data_in)) {
+    EXPECT_EQ(p.itt(), itt);
+    EXPECT_LE(size_t(p.buffer_offset()) + p.data.size(), data.size());
+    if (size_t(p.buffer_offset()) + p.data.size() <= data.size()) {
+      std::copy(p.data.begin(), p.data.end(), data.begin() + p.buffer_offset());
+    }
+  }
+  EXPECT_EQ(status_of(pdus, itt), std::optional<uint8_t>(0));
+  return data;
+}
+
+std::vector<Pdu> Initiator::write10(uint32_t lba, const std::vector<uint8_t>& data, uint32_t itt, uint32_t chunk) {
+  auto param = [&](const char* key, const std::string& dflt) {
+    auto it = negotiated.find(key);
+    return it == negotiated.end() ? dflt : it->second;
+  };
+  bool initial_r2t = param("InitialR2T", "Yes") == "Yes";
+  bool immediate_data = param("ImmediateData", "Yes") == "Yes";
+  uint32_t fbl = static_cast<uint32_t>(std::stoul(param("FirstBurstLength", "65536")));
+  uint32_t target_mrdsl = static_cast<uint32_t>(std::stoul(param("MaxRecvDataSegmentLength", "8192")));
+  auto edtl = static_cast<uint32_t>(data.size());
+  uint32_t imm = immediate_data ? std::min({fbl, edtl, target_mrdsl}) : 0;
+  uint32_t unsolicited = initial_r2t ? imm : std::min(fbl, edtl);
+  chunk = std::min(chunk, target_mrdsl);
+
+  Command c;
+  c.itt = itt;
+  c.cdb = write10_cdb(lba, static_cast<uint16_t>(edtl / kBlockSize));
+  c.flags = uint8_t((imm < unsolicited ? 0 : kF) | kW | kSimple);
+  c.edtl = edtl;
+  c.data.assign(data.begin(), data.begin() + imm);
+  command(c);
+  uint32_t data_sn = 0;
+  for (uint32_t off = imm; off < unsolicited;) {
+    uint32_t n = std::min(chunk, unsolicited - off);
+    data_out(itt, kReservedTag, data_sn++, off, std::span(data).subspan(off, n), off + n == unsolicited);
+    off += n;
+  }
+  std::vector<Pdu> all;
+  for (int rounds = 0; rounds < 10000; ++rounds) {
+    auto pdus = recv();
+    all.insert(all.end(), pdus.begin(), pdus.end());
+    auto r2ts = only(pdus, Opcode::r2t);
+    if (r2ts.empty() || conn_->closing()) break;
+    for (const auto& r : r2ts) {
+      uint32_t end = r.buffer_offset() + r.residual();
+      uint32_t sn = 0;
+      for (uint32_t off = r.buffer_offset(); off < end;) {
+        uint32_t n = std::min(chunk, end - off);
+        data_out(itt, r.ttt(), sn++, off, std::span(data).subspan(off, n), off + n == end);
+        off += n;
+      }
+    }
+  }
+  return all;
+}
+
+// ---------------------------------------------------------------- CDBs
+
+std::vector<uint8_t> read10_cdb(uint32_t lba, uint16_t blocks) {
+  std::vector<uint8_t> c(10, 0);
+  c[0] = 0x28;
+  store_be32(&c[2], lba);
+  store_be16(&c[7], blocks);
+  return c;
+}
+
+std::vector<uint8_t> write10_cdb(uint32_t lba, uint16_t blocks) {
+  std::vector<uint8_t> c(10, 0);
+  c[0] = 0x2a;
+  store_be32(&c[2], lba);
+  store_be16(&c[7], blocks);
+  return c;
+}
+
+std::vector<uint8_t> inquiry_cdb(uint16_t alloc) {
+  std::vector<uint8_t> c{0x12, 0, 0, 0, 0, 0};
+  store_be16(&c[3], alloc);
+  return c;
+}
+
+std::vector<uint8_t> tur_cdb() { return std::vector<uint8_t>(6, 0); }
+
+std::vector<uint8_t> pattern(size_t bytes, uint8_t seed) {
+  std::vector<uint8_t> v(bytes);
+  for (size_t i = 0; i < v.size(); ++i) v[i] = uint8_t(seed + i * 7 + (i >> 9));
+  return v;
+}
+
+}  // namespace scsipub::iscsi::testing

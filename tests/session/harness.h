@@ -1,0 +1,195 @@
+#pragma once
+// In-memory harness for iscsi::Connection + CommandEngine: a fake target
+// provider over a real LogicalUnit/MemoryStore, an initiator that builds raw
+// PDUs, frames them through check_frame/parse_frame into Connection::on_pdu,
+// and decodes whatever the connection leaves in its outbox (header + data +
+// trailer concatenated and parsed back, which checks padding and digests).
+// No sockets, no threads, no real clock: time is a time_point we move.
+#include <gtest/gtest.h>
+
+#include <array>
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "iscsi/connection.h"
+#include "iscsi/lun.h"
+#include "iscsi/pdu.h"
+#include "iscsi/session_registry.h"
+#include "iscsi/target_provider.h"
+#include "lu/logical_unit.h"
+#include "scsi/command_set.h"
+#include "storage/memory_store.h"
+
+namespace scsipub::iscsi::testing {
+
+using Keys = std::vector<std::pair<std::string, std::string>>;
+using Clock = Connection::Clock;
+using namespace std::chrono_literals;
+
+inline constexpr char kTarget[] = "iqn.2025-01.test:disk";
+inline constexpr char kInitiatorName[] = "iqn.2007-10.com.github:sahlberg:libiscsi:iscsi-test";
+inline constexpr uint64_t kBlocks = 4096;
+inline constexpr uint32_t kBlockSize = 512;
+inline constexpr std::array<uint8_t, 6> kIsid{0x80, 0x12, 0x34, 0x56, 0x00, 0x01};
+
+// SCSI Command flags (RFC 7143 11.3.1).
+inline constexpr uint8_t kF = 0x80;
+inline constexpr uint8_t kR = 0x40;
+inline constexpr uint8_t kW = 0x20;
+inline constexpr uint8_t kSimple = 0x01;  // ATTR = simple
+
+// One target, one LUN 0 over a MemoryStore shared by every binding (like a
+// provisioned disk), so tests can read back what an earlier session wrote.
+class FakeTargets final : public TargetProvider {
+ public:
+  FakeTargets();
+  std::optional<LoginTarget> find(std::string_view target_name, const PortalInfo& portal) override;
+  std::vector<SendTargetsEntry> send_targets(std::string_view which, std::string_view session_target,
+                                             const PortalInfo& portal) override;
+  Result<std::unique_ptr<TargetBinding>, BindError> bind(std::string_view target_name, const lu::Nexus& nexus,
+                                                         const PortalInfo& portal) override;
+
+  std::shared_ptr<storage::MemoryStore> store;
+  std::shared_ptr<lu::LogicalUnit> unit;
+  int binds = 0;
+  int unbinds = 0;
+  int live_bindings() const { return binds - unbinds; }
+};
+
+// A target PDU, decoded.
+struct Pdu {
+  Bhs bhs;
+  std::vector<uint8_t> data;
+
+  Opcode op() const { return bhs.opcode(); }
+  uint8_t flags() const { return bhs.flags(); }
+  uint32_t itt() const { return bhs.itt(); }
+  uint32_t ttt() const { return bhs.u32(off::kTtt); }
+  uint32_t stat_sn() const { return bhs.u32(off::kStatSn); }
+  uint32_t exp_cmd_sn() const { return bhs.u32(off::kExpCmdSn); }
+  uint32_t max_cmd_sn() const { return bhs.u32(off::kMaxCmdSn); }
+  uint32_t data_sn() const { return bhs.u32(off::kDataSn); }
+  uint32_t buffer_offset() const { return bhs.u32(off::kBufferOffset); }
+  uint32_t residual() const { return bhs.u32(off::kResidual); }
+  uint32_t dsl() const { return bhs.data_segment_length(); }
+  // Text / login response keys.
+  std::map<std::string, std::string> keys() const;
+};
+
+std::vector<Pdu> only(const std::vector<Pdu>& pdus, Opcode op);
+// The status of a SCSI Response / final Data-In for `itt`, if one came.
+std::optional<uint8_t> status_of(const std::vector<Pdu>& pdus, uint32_t itt);
+
+struct Command {
+  uint32_t itt = 0x100;
+  std::vector<uint8_t> cdb;
+  uint8_t flags = kF | kSimple;
+  uint32_t edtl = 0;
+  std::vector<uint8_t> data;  // immediate data
+  uint64_t lun = 0;
+  bool immediate = false;
+  std::optional<uint32_t> cmd_sn;  // default: the initiator's next CmdSN
+};
+
+// The initiator side of one connection, owning the Connection under test.
+class Initiator {
+ public:
+  Initiator(FakeTargets& targets, SessionRegistry& registry, const scsi::CommandSet& commands,
+            ConnectionConfig config = {}, std::string peer = "192.0.2.10");
+  ~Initiator();
+
+  Connection& conn() { return *conn_; }
+  bool has_conn() const { return conn_ != nullptr; }
+  void destroy() { conn_.reset(); }
+  Clock::time_point now() const { return now_; }
+  void advance(std::chrono::milliseconds d) { now_ += d; }
+  void tick() { conn_->on_tick(now_); }
+  int terminated() const { return terminated_; }
+
+  // Frames and feeds one PDU. DataSegmentLength is set from `data`; digests
+  // are added when negotiated (corrupt_data_digest flips the data digest).
+  void send(Bhs bhs, std::span<const uint8_t> data = {}, std::span<const uint8_t> ahs = {},
+            bool corrupt_data_digest = false);
+  // Takes everything from the outbox, decodes it, then tells the connection
+  // the write completed.
+  std::vector<Pdu> recv();
+
+  // ---- login ----
+  Bhs login_bhs(uint8_t csg, bool transit, uint8_t nsg, uint16_t tsih = 0) const;
+  std::vector<Pdu> login_step(uint8_t csg, bool transit, uint8_t nsg, const Keys& keys);
+  // Security stage (AuthMethod=None, T=1 NSG=1) then operational (T=1 NSG=3).
+  // Returns the final Login Response; asserts nothing.
+  std::vector<Pdu> login(const Keys& operational = {}, const std::string& target = kTarget);
+  std::vector<Pdu> login_discovery(const Keys& operational = {});
+  // Logs in and clears the POWER ON unit attention with TEST UNIT READY.
+  void login_ready(const Keys& operational = {});
+  static Keys libiscsi_keys();  // a typical libiscsi operational key set
+
+  // ---- Full Feature Phase builders ----
+  Bhs command_bhs(const Command& c);  // consumes a CmdSN unless immediate or cmd_sn set
+  void command(const Command& c);
+  Bhs data_out_bhs(uint32_t itt, uint32_t ttt, uint32_t data_sn, uint32_t offset, bool final_bit,
+                   uint64_t lun = 0) const;
+  void data_out(uint32_t itt, uint32_t ttt, uint32_t data_sn, uint32_t offset, std::span<const uint8_t> data,
+                bool final_bit = true);
+  Bhs nop_out_bhs(uint32_t itt, uint32_t ttt, bool immediate);
+  Bhs text_bhs(uint32_t itt, bool final_bit = true);
+  Bhs logout_bhs(uint32_t itt, uint8_t reason, bool immediate = true);
+  Bhs tmf_bhs(uint32_t itt, uint8_t function, uint32_t rtt, uint32_t ref_cmd_sn, uint64_t lun = 0,
+              bool immediate = true);
+
+  // ---- convenience ----
+  // READ(10)/WRITE(10) through the whole protocol; returns the data read.
+  std::vector<uint8_t> read10(uint32_t lba, uint16_t blocks, uint32_t itt);
+  // Writes with immediate data / unsolicited data / R2Ts as negotiated, in
+  // `chunk`-byte Data-Outs. Returns every PDU received along the way.
+  std::vector<Pdu> write10(uint32_t lba, const std::vector<uint8_t>& data, uint32_t itt, uint32_t chunk = 4096);
+
+  uint32_t cmd_sn = 1;       // next CmdSN to use
+  uint32_t exp_stat_sn = 0;  // next StatSN we expect
+  std::array<uint8_t, 6> isid = kIsid;
+  std::string initiator_name = kInitiatorName;
+  // Negotiated results seen in the login responses.
+  bool header_digest = false;
+  bool data_digest = false;
+  bool full_feature = false;
+  std::map<std::string, std::string> negotiated;
+  Keys requested;  // the operational keys we offered
+
+ private:
+  void take_keys(const Pdu& p);
+
+  FakeTargets& targets_;
+  SessionRegistry& registry_;
+  const scsi::CommandSet& commands_;
+  Clock::time_point now_;
+  int terminated_ = 0;
+  std::unique_ptr<Connection> conn_;
+};
+
+// CDB builders.
+std::vector<uint8_t> read10_cdb(uint32_t lba, uint16_t blocks);
+std::vector<uint8_t> write10_cdb(uint32_t lba, uint16_t blocks);
+std::vector<uint8_t> inquiry_cdb(uint16_t alloc);
+std::vector<uint8_t> tur_cdb();
+std::vector<uint8_t> pattern(size_t bytes, uint8_t seed);
+
+// A fixture owning the target side and one initiator.
+class SessionTest : public ::testing::Test {
+ protected:
+  FakeTargets targets;
+  SessionRegistry registry;
+  scsi::CommandSet commands;
+
+  std::unique_ptr<Initiator> make(ConnectionConfig config = {}, std::string peer = "192.0.2.10") {
+    return std::make_unique<Initiator>(targets, registry, commands, config, std::move(peer));
+  }
+};
+
+}  // namespace scsipub::iscsi::testing
