@@ -291,6 +291,10 @@ void CommandEngine::complete_if_ready(uint32_t itt) {
   // arrived; nothing more is solicited (RFC 7143 allows early status).
   bool ready = t.discard ? t.unsolicited_next >= t.unsolicited_end : t.received >= t.edtl;
   if (!ready) return;
+  // RFC 7143 4.2.2.1: the status PDU's MaxCmdSN already counts this task's
+  // slot as free; otherwise a closed window (MaxCmdSN = ExpCmdSN - 1) stays
+  // closed after the last outstanding command completes, until a NOP-In.
+  seq_.window_used = static_cast<uint32_t>(tasks_.size() - 1);
   if (t.discard) {
     scsi::ScsiTask st;
     st.status = scsi::status::kCheckCondition;
@@ -339,10 +343,9 @@ struct Residual {
 
 // RFC 7143 11.4.5: residuals compare EDTL with what the command wanted to move.
 Residual residual_of(uint32_t edtl, bool write, const scsi::ScsiTask& st) {
+  // The SCSI layer reports SPDTL for writes (parameter-list length for MODE
+  // SELECT/UNMAP) and the data it produced for reads.
   uint64_t wanted = write ? st.write_transfer_length : (st.data_in ? st.data_in->size() : 0);
-  if (write && st.write_transfer_length == 0 && st.status == scsi::status::kGood && !st.data_out.empty()) {
-    wanted = edtl;  // parameter-list commands consume the whole buffer
-  }
   if (wanted > edtl) return {kResidualOverflow, static_cast<uint32_t>(std::min<uint64_t>(wanted - edtl, UINT32_MAX))};
   if (wanted < edtl) return {kResidualUnderflow, static_cast<uint32_t>(edtl - wanted)};
   return {};

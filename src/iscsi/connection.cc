@@ -491,7 +491,23 @@ uint8_t Connection::task_mgmt_response(const PduView& pdu) {
       // aborted (ESXi relies on this). One already completed is "no task".
       uint32_t ref = in.u32(32);
       uint32_t cmd_sn = in.u32(off::kCmdSn);
-      if (sn_le(seq_.exp_cmd_sn, ref) && sn_lt(ref, cmd_sn)) return kTmfComplete;
+      if (sn_le(seq_.exp_cmd_sn, ref) && sn_lt(ref, cmd_sn)) {
+        // RFC 7143 11.5.1 b): "targets must consider the CmdSN as received",
+        // else ExpCmdSN waits forever for it and every later command stays
+        // stashed. A placeholder NOP-Out (ITT and TTT reserved: no reply,
+        // no ping match) fills the slot; replay_stash() runs after this TMF.
+        if (!stash_.contains(ref)) {
+          Bhs filler;
+          filler.set_opcode(Opcode::nop_out);
+          filler.set_flags(0x80);
+          filler.set_itt(kReservedTag);
+          filler.set_u32(off::kTtt, kReservedTag);
+          filler.set_u32(off::kCmdSn, ref);
+          stash_bytes_ += kBhsSize;
+          stash_.emplace(ref, Stashed{filler, {}, {}});
+        }
+        return kTmfComplete;
+      }
       return kTmfNoTask;
     }
     case kAbortTaskSet:

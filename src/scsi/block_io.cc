@@ -51,4 +51,17 @@ void write_blocks(Command& cmd, const BlockRange& r, std::span<const uint8_t> da
   cmd.fail_io(st, true);
 }
 
+bool fit_write_to_data_out(Command& cmd, BlockRange& r) {
+  const uint64_t wanted = r.blocks * storage::kBlockSize;
+  cmd.task().write_transfer_length = wanted > UINT32_MAX ? UINT32_MAX : uint32_t(wanted);
+  const size_t got = cmd.data_out().size();
+  if (got >= wanted) return true;
+  if (got % storage::kBlockSize != 0) {
+    cmd.fail(SenseReason::invalid_field_in_iu);
+    return false;
+  }
+  r.blocks = got / storage::kBlockSize;
+  return true;
+}
+
 }  // namespace scsipub::scsi

@@ -25,6 +25,14 @@ void read_blocks(Command& cmd, const BlockRange& r);
 // Writes `data` (r.blocks blocks) and makes it durable when FUA is set or the
 // write cache is disabled (WCE = 0).
 void write_blocks(Command& cmd, const BlockRange& r, std::span<const uint8_t> data, bool fua);
+
+// When the iSCSI EDTL and the CDB's transfer length disagree, FCP-4 9.4.2
+// option a): data beyond the CDB's length is ignored, and with less data only
+// the whole blocks received are written (libiscsi 1.19's Write*Residuals and
+// WriteVerify*Residuals require GOOD there). A partial block cannot be
+// written: INVALID FIELD IN INFORMATION UNIT. Sets write_transfer_length for
+// the residual; shrinks `r` to what will be written; false when it failed.
+bool fit_write_to_data_out(Command& cmd, BlockRange& r);
 // Reads r into the data-in buffer used as scratch (the caller clears it).
 bool read_scratch(Command& cmd, const BlockRange& r, std::span<const uint8_t>* out);
 

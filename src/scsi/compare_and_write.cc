@@ -24,6 +24,12 @@ void compare_and_write(Command& cmd) {
     cmd.invalid_cdb_field(13);
     return;
   }
+  // A zero-length COMPARE AND WRITE that carries data means the length field
+  // was truncated (libiscsi sends 256 blocks as 0): the CDB is what is wrong.
+  if (r.blocks == 0 && !cmd.data_out().empty()) {
+    cmd.invalid_cdb_field(13);
+    return;
+  }
   if (!check_lba_range(cmd, r.lba, r.blocks)) return;
   if (!check_writable(cmd)) return;
   if (!check_data_out(cmd, 2 * r.blocks * storage::kBlockSize)) return;

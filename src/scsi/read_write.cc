@@ -23,8 +23,9 @@ void do_read(Command& cmd, const BlockRange& r, uint16_t length_byte) {
 void do_write(Command& cmd, const BlockRange& r, uint16_t length_byte, bool fua) {
   if (!check_transfer(cmd, r, length_byte, true)) return;
   if (!check_writable(cmd)) return;
-  if (!check_data_out(cmd, r.blocks * storage::kBlockSize)) return;
-  write_blocks(cmd, r, cmd.data_out(), fua);
+  BlockRange w = r;
+  if (!fit_write_to_data_out(cmd, w)) return;
+  write_blocks(cmd, w, cmd.data_out().first(w.blocks * storage::kBlockSize), fua);
 }
 
 bool fua_bit(std::span<const uint8_t> c) { return c[1] & 0x08; }

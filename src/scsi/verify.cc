@@ -53,26 +53,14 @@ void do_verify(Command& cmd, const BlockRange& r, uint16_t length_byte) {
   if (at >= 0) cmd.fail(SenseReason::miscompare_during_verify, {.information = uint64_t(at)});
 }
 
-// Unlike plain WRITE (which rejects any EDTL/SPDTL mismatch), WRITE AND
-// VERIFY follows FCP-4 9.4.2 option a), as libiscsi's WriteVerify*Residuals
-// tests require GOOD status: data beyond the SPDTL is ignored, and with less
-// data than the SPDTL only the whole blocks received are written. A partial
-// block cannot be written: INVALID FIELD IN INFORMATION UNIT (also accepted).
+// WRITE AND VERIFY: the data-out is written, then made durable; verifying
+// what the store acknowledged (BYTCHK 1 compares it with itself) is implied.
 void do_write_verify(Command& cmd, const BlockRange& r, uint16_t length_byte) {
   if (!check_transfer(cmd, r, length_byte, true)) return;
   if (!check_writable(cmd)) return;
   BlockRange w = r;
-  const auto data = cmd.data_out();
-  if (data.size() < r.blocks * storage::kBlockSize) {
-    if (data.size() % storage::kBlockSize != 0) {
-      cmd.fail(SenseReason::invalid_field_in_iu);
-      return;
-    }
-    w.blocks = data.size() / storage::kBlockSize;
-  }
-  // The data-out is written, then made durable: verification of what the
-  // store acknowledged (BYTCHK 1 compares it with itself) is implied.
-  write_blocks(cmd, w, data, true);
+  if (!fit_write_to_data_out(cmd, w)) return;
+  write_blocks(cmd, w, cmd.data_out().first(w.blocks * storage::kBlockSize), true);
 }
 
 }  // namespace

@@ -54,11 +54,14 @@ class PageWriter {
     bytes_[1] = page_code;
     len_ = 4;
   }
+  // Returns room for n more bytes, or nullptr when the page would outgrow the
+  // buffer (cannot happen: a fresh page holds any fixed page, and the device
+  // identification page has at most 7 designators of <= 256 bytes).
   uint8_t* grow(size_t n) {
-    if (len_ + n > bytes_.size()) n = 0, overflow_ = true;
+    if (len_ + n > bytes_.size()) return nullptr;
     uint8_t* p = bytes_.data() + len_;
     len_ += n;
-    return overflow_ ? nullptr : p;
+    return p;
   }
   // SPC-4 7.8.6.1: designation descriptor.
   void designator(uint8_t protocol, uint8_t code_set, bool piv, uint8_t association, uint8_t type,
@@ -88,7 +91,6 @@ class PageWriter {
  private:
   std::array<uint8_t, 2048> bytes_{};
   size_t len_ = 0;
-  bool overflow_ = false;
 };
 
 void supported_pages(Command& cmd) {
@@ -138,7 +140,7 @@ void device_identification(Command& cmd) {
   store_be16(group + 2, tpg);
   w.designator(kProtocolIscsi, kCodeBinary, true, kAssocPort, 0x5, group, sizeof group);
   if (!target.empty()) {
-    // RFC 7143 13.? / SPC-4 7.8.6.11: iSCSI port name "<iqn>,t,0x<tpgt>".
+    // SPC-4 7.8.6.11 / RFC 7143 13.5.1: iSCSI port name "<iqn>,t,0x<tpgt>".
     char suffix[16];
     std::snprintf(suffix, sizeof suffix, ",t,0x%04x", unsigned{tpg});
     std::string port_name(target.substr(0, 200));

@@ -39,10 +39,10 @@ void do_write_same(Command& cmd, uint64_t lba, uint64_t blocks, uint16_t length_
   if (blocks == 0) return;
 
   auto pattern = cmd.data_out();
-  const bool zeros = ndob || std::all_of(pattern.begin(), pattern.end(), [](uint8_t b) { return b == 0; });
-  // SBC-3 4.7.3.4: with UNMAP set (LBPWS) and a pattern that reads back like
-  // an unmapped block (LBPRZ: zeros), deallocate instead of writing.
-  if (unmap && zeros && cmd.store().thin_provisioned()) {
+  // SBC-3 5.42: with UNMAP set on a thin LU the blocks are unmapped, whatever
+  // the pattern says; LBPRZ then promises they read back as zeros (libiscsi's
+  // UnmapUntilEnd sends 0xFF with UNMAP and expects zeros, as LIO does it).
+  if (unmap && cmd.store().thin_provisioned()) {
     cmd.fail_io(cmd.store().unmap(lba, blocks), true);
     return;
   }

@@ -153,6 +153,29 @@ TEST_F(SessionTest, ClosedWindowDropsEvenTheExpectedCmdSn) {
   EXPECT_EQ(itts(ini->recv()), (std::vector<uint32_t>{7}));
 }
 
+TEST_F(SessionTest, ResponseToTheOnlyOutstandingCommandReopensAWindowOfOne) {
+  ConnectionConfig cfg;
+  cfg.cmd_window = 1;
+  auto ini = make(cfg);
+  ini->login_ready({{"InitialR2T", "Yes"}, {"ImmediateData", "No"}});
+  uint32_t e = ini->cmd_sn;
+  Command w;
+  w.itt = 0x60;
+  w.cdb = write10_cdb(0, 1);
+  w.flags = kF | kW | kSimple;
+  w.edtl = 512;
+  ini->command(w);
+  auto r2t = ini->recv();
+  ASSERT_EQ(r2t.size(), 1u);
+  EXPECT_EQ(r2t[0].max_cmd_sn(), e);  // closed: ExpCmdSN - 1
+  ini->data_out(0x60, r2t[0].ttt(), 0, 0, std::vector<uint8_t>(512, 2));
+  auto rsp = ini->recv();
+  ASSERT_EQ(rsp.size(), 1u);
+  EXPECT_EQ(rsp[0].op(), Opcode::scsi_response);
+  EXPECT_EQ(rsp[0].exp_cmd_sn(), e + 1);
+  EXPECT_EQ(rsp[0].max_cmd_sn(), e + 1);  // open again, no NOP-In needed
+}
+
 TEST_F(SessionTest, ImmediateCommandsDoNotAdvanceExpCmdSn) {
   auto ini = make();
   ini->login_ready();
