@@ -259,6 +259,12 @@ void CommandEngine::on_data_out(const PduView& pdu) {
     sn_ok = data_sn == t.unsolicited_data_sn;
     t.unsolicited_next += len;
     ++t.unsolicited_data_sn;
+    // RFC 7143 11.7.1: F ends the unsolicited sequence; whatever it did not
+    // carry is solicited with R2Ts rather than waited for.
+    if (bhs.final_bit() && t.unsolicited_next < t.unsolicited_end) {
+      t.unsolicited_end = t.unsolicited_next;
+      if (!t.discard) t.next_r2t_offset = t.unsolicited_next;
+    }
   } else {
     auto r = std::find_if(t.r2ts.begin(), t.r2ts.end(), [&](const R2tState& s) { return s.ttt == ttt; });
     if (r == t.r2ts.end() || offset != r->offset + r->received || len > r->length - r->received) {

@@ -143,24 +143,12 @@ void Connection::on_login_pdu(const PduView& pdu) {
     close(CloseReason::protocol_error);
     return;
   }
-  LoginRequest req;
-  uint8_t f = b.flags();
-  req.transit = (f & 0x80) != 0;
-  req.cont = (f & 0x40) != 0;
-  req.csg = (f >> 2) & 3;
-  req.nsg = f & 3;
-  req.version_max = b.u8(2);
-  req.version_min = b.u8(3);
-  std::copy_n(b.bytes().begin() + 8, 6, req.isid.begin());
-  req.tsih = b.u16(14);
-  req.itt = b.itt();
-  req.cid = b.u16(20);
-  req.data = pdu.data;
-  uint32_t cmd_sn = b.u32(off::kCmdSn);
+  LoginRequest req = decode_login_request(b, pdu.data);
+  uint32_t cmd_sn = req.cmd_sn;
   if (first_login_pdu_) {
     first_login_pdu_ = false;
     // The first response carries the StatSN the initiator expects next.
-    seq_.stat_sn = b.u32(off::kExpStatSn);
+    seq_.stat_sn = req.exp_stat_sn;
     cid_ = req.cid;
     LoginReply early = begin_login_checks(req);
     if (early.close) {
@@ -263,19 +251,12 @@ bool Connection::finish_login(const LoginRequest& req, LoginReply& reply) {
 }
 
 void Connection::send_login_reply(const LoginRequest& req, const LoginReply& reply, uint16_t tsih) {
-  Bhs b;
-  b.set_opcode(Opcode::login_response);
-  uint8_t f = uint8_t((reply.transit ? 0x80 : 0) | (reply.cont ? 0x40 : 0) | ((reply.csg & 3) << 2) | (reply.nsg & 3));
-  b.set_flags(f);
-  b.set_u8(2, 0x00);  // Version-max
-  b.set_u8(3, 0x00);  // Version-active
-  std::copy(req.isid.begin(), req.isid.end(), b.bytes().begin() + 8);
-  b.set_u16(14, reply.complete ? tsih : 0);
-  b.set_itt(req.itt);
-  seq_.stamp(b);
-  b.set_u8(36, reply.status_class);
-  b.set_u8(37, reply.status_detail);
-  out_.push_owned(b, reply.data);
+  LoginResponseFields fields;
+  fields.tsih = reply.complete ? tsih : 0;
+  fields.stat_sn = seq_.stat_sn++;
+  fields.exp_cmd_sn = seq_.exp_cmd_sn;
+  fields.max_cmd_sn = seq_.max_cmd_sn();
+  out_.push_owned(encode_login_response(req, reply, fields), reply.data);
 }
 
 // ---- Full Feature Phase ----
@@ -526,7 +507,7 @@ uint8_t Connection::task_mgmt_response(const PduView& pdu) {
     case kTargetColdReset:
       engine_.abort_all(std::nullopt);
       for (uint64_t l : luns.luns()) {
-        if (lu::LogicalUnit* unit = luns.find(l)) unit->logical_unit_reset();
+        if (lu::LogicalUnit* unit = luns.find(l)) unit->target_reset(function == kTargetColdReset);
       }
       return kTmfComplete;
     case kTaskReassign:

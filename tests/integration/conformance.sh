@@ -63,7 +63,7 @@ else
   allow_arg=$1
 fi
 
-require_tools iscsi-test-cu timeout python3
+require_tools iscsi-test-cu timeout
 [[ $mode == tgtd ]] && require_tools tgtd tgtadm
 
 allow_file=${allow_arg%%#*}
@@ -90,15 +90,17 @@ log "allow-list $allow_file#$allow_section: ${#allow[@]} entries"
 # (e.g. clearing persistent reservations) print [SKIPPED] notes of their own
 # outside that window; those do not make the test a skip.
 test_skip_message() {
-  python3 - "$1" <<'PY'
-import re, sys
-text = open(sys.argv[1], errors="replace").read()
-m = re.search(r"^  Test: [^\n]*? \.\.\.(.*?)(?:^|(?<=\.\.\.)|(?<=\.\.\.    ))(?:passed|FAILED)", text, re.S | re.M)
-if m:
-    s = re.search(r"\[SKIPPED\][^\n]*", m.group(1))
-    if s:
-        print(s.group(0)[:160])
-PY
+  awk '
+    !on && /^  Test: / {
+      on = 1
+      rest = substr($0, index($0, "...") + 3)
+      if (rest ~ /^(passed|FAILED)/) exit
+      if (match(rest, /\[SKIPPED\].*/)) { print substr(rest, RSTART, 160); exit }
+      next
+    }
+    on && /^(passed|FAILED)/ { exit }
+    on && match($0, /\[SKIPPED\].*/) { print substr($0, RSTART, 160); exit }
+  ' "$1"
 }
 
 is_allowed() {
@@ -195,6 +197,7 @@ for t in "${tests[@]}"; do
   if [[ $mode == scsipub ]] && ! kill -0 "$SCSIPUB_PID" 2>/dev/null; then
     server_died_after=$t
     log "scsipub is gone after test $i/${#tests[@]} ($t); not running the remaining $((${#tests[@]} - i)) tests"
+    explain_server_exit
     break
   fi
 done

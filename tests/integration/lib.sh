@@ -176,6 +176,18 @@ start_scsipub() {
   return 1
 }
 
+# explain_server_exit: after scsipub vanished without us stopping it, say
+# whether it logged a SIGTERM (which this shell never sent: some other job on
+# the host is killing scsipub processes by name) or died on its own.
+explain_server_exit() {
+  if grep -q 'SIGTERM received' "$SCSIPUB_LOG" 2>/dev/null; then
+    log "scsipub logged 'SIGTERM received', and this test did not send it: something else on" \
+      "the host killed it (pkill/killall by name?). Not a server bug; re-run."
+  else
+    log "scsipub exited without a SIGTERM from us: crash or premature exit (see its log)"
+  fi
+}
+
 # stop_scsipub: SIGTERM, then require exit status 0 within 10 s.
 stop_scsipub() {
   [[ -n $SCSIPUB_PID ]] || return 0
@@ -184,6 +196,7 @@ stop_scsipub() {
   if ! kill -0 "$pid" 2>/dev/null; then
     wait "$pid" 2>/dev/null || rc=$?
     log "scsipub (pid $pid) had already exited with status $rc"
+    explain_server_exit
     return 1
   fi
   kill -TERM "$pid"

@@ -52,9 +52,5 @@ esac
 if [[ $server == --tgtd ]]; then
   exit "$rc"
 fi
-if ! kill -0 "$SCSIPUB_PID" 2>/dev/null; then
-  log "scsipub died during $what"
-  rc=1
-fi
-stop_scsipub || rc=1
+stop_scsipub || rc=1   # also fails, with an explanation, if the server died
 exit "$rc"

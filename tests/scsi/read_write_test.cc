@@ -1,5 +1,6 @@
 // Mirrors libiscsi test_read*/test_write* (simple, beyond EOL, zero blocks,
 // protect fields, DPO/FUA flags, residuals).
+#include <algorithm>
 #include "scsi_fixture.h"
 
 namespace scsipub::scsi::testing {
@@ -78,17 +79,32 @@ TEST_F(ReadWriteTest, DpoFuaAccepted) {
   EXPECT_TRUE(run(c, pattern(1, 0)).good());
 }
 
-TEST_F(ReadWriteTest, WriteResidualMismatchWritesNothing) {
-  // libiscsi Write10Residuals: EDTL != SPDTL -> INVALID FIELD IN INFORMATION UNIT.
-  Result more = run(cdb10(0x2A, 0, 1), pattern(2, 5));
-  EXPECT_TRUE(more.is(kIllegal, 0x0E, 0x03));
+TEST_F(ReadWriteTest, WriteResidualMismatchFollowsFcp4OptionA) {
+  // libiscsi 1.19 Write10Residuals: EDTL != SPDTL -> GOOD, data beyond the
+  // CDB's length ignored, only whole blocks received written.
+  std::vector<uint8_t> two = pattern(2, 5);
+  Result more = run(cdb10(0x2A, 0, 1), two);
+  EXPECT_TRUE(more.good());
   EXPECT_EQ(more.write_transfer_length, 512u);
-  Result less = run(cdb10(0x2A, 0, 2), pattern(1, 5));
-  EXPECT_TRUE(less.is(kIllegal, 0x0E, 0x03));
-  EXPECT_TRUE(run(cdb10(0x2A, 0, 0), pattern(1, 5)).is(kIllegal, 0x0E, 0x03));
-  EXPECT_TRUE(run(cdb10(0x2A, 0, 1), {}).is(kIllegal, 0x0E, 0x03));
   Result r = run(cdb10(0x28, 0, 2));
-  EXPECT_EQ(r.data, std::vector<uint8_t>(1024, 0));
+  EXPECT_TRUE(std::equal(r.data.begin(), r.data.begin() + 512, two.begin()));
+  EXPECT_EQ(std::vector<uint8_t>(r.data.begin() + 512, r.data.end()), std::vector<uint8_t>(512, 0));
+
+  std::vector<uint8_t> one = pattern(1, 9);
+  Result less = run(cdb10(0x2A, 2, 2), one);
+  EXPECT_TRUE(less.good());
+  EXPECT_EQ(less.write_transfer_length, 1024u);
+  r = run(cdb10(0x28, 2, 2));
+  EXPECT_TRUE(std::equal(r.data.begin(), r.data.begin() + 512, one.begin()));
+  EXPECT_EQ(std::vector<uint8_t>(r.data.begin() + 512, r.data.end()), std::vector<uint8_t>(512, 0));
+
+  // Nothing to write: GOOD with nothing written.
+  EXPECT_TRUE(run(cdb10(0x2A, 4, 1), {}).good());
+  EXPECT_TRUE(run(cdb10(0x2A, 4, 0), pattern(1, 5)).good());
+  EXPECT_EQ(run(cdb10(0x28, 4, 1)).data, std::vector<uint8_t>(512, 0));
+  // A partial block cannot be written.
+  EXPECT_TRUE(run(cdb10(0x2A, 6, 1), std::vector<uint8_t>(200, 1)).is(kIllegal, 0x0E, 0x03));
+  EXPECT_EQ(run(cdb10(0x28, 6, 1)).data, std::vector<uint8_t>(512, 0));
 }
 
 TEST_F(ReadWriteTest, MaxTransferLengthEnforced) {

@@ -254,6 +254,35 @@ TEST_F(SessionTest, UnsolicitedDataOutThenR2tForTheRest) {
   EXPECT_EQ(store_read(targets, 300, 40), data);
 }
 
+TEST_F(SessionTest, EarlyFinalBitOnUnsolicitedDataSolicitsTheRest) {
+  // RFC 7143 11.7.1: F ends the unsolicited sequence even short of
+  // FirstBurstLength; the target must solicit the rest, not wait for it.
+  auto ini = make();
+  ini->login_ready({{"InitialR2T", "No"},
+                    {"ImmediateData", "No"},
+                    {"FirstBurstLength", "8192"},
+                    {"MaxBurstLength", "8192"}});
+  auto data = pattern(16 * kBlockSize, 0x21);  // 8192
+  Command c;
+  c.itt = 0x48;
+  c.cdb = write10_cdb(400, 16);
+  c.flags = kW | kSimple;
+  c.edtl = 8192;
+  ini->command(c);
+  ini->data_out(0x48, kReservedTag, 0, 0, std::span(data).subspan(0, 2048), true);
+  auto pdus = ini->recv();
+  ASSERT_EQ(pdus.size(), 1u);
+  EXPECT_EQ(pdus[0].op(), Opcode::r2t);
+  EXPECT_EQ(pdus[0].buffer_offset(), 2048u);
+  EXPECT_EQ(pdus[0].residual(), 6144u);
+  ini->data_out(0x48, pdus[0].ttt(), 0, 2048, std::span(data).subspan(2048, 6144), true);
+  pdus = ini->recv();
+  ASSERT_EQ(pdus.size(), 1u);
+  EXPECT_EQ(pdus[0].op(), Opcode::scsi_response);
+  EXPECT_EQ(pdus[0].bhs.u8(3), 0);
+  EXPECT_EQ(ini->read10(400, 16, 0x49), data);
+}
+
 TEST_F(SessionTest, ImmediatePlusUnsolicitedDataCoverTheWholeWrite) {
   auto ini = make();
   ini->login_ready({{"InitialR2T", "No"}, {"ImmediateData", "Yes"}, {"FirstBurstLength", "65536"}});
