@@ -1,0 +1,115 @@
+#include "app/config.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+
+namespace scsipub::app {
+namespace {
+
+std::filesystem::path write_file(const std::string& name, const std::string& text) {
+  auto p = std::filesystem::temp_directory_path() / name;
+  std::ofstream(p) << text;
+  return p;
+}
+
+TEST(HostPort, ParsesNamesV4AndV6) {
+  auto a = parse_host_port("127.0.0.1:3261", 3260);
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->host, "127.0.0.1");
+  EXPECT_EQ(a->port, 3261);
+  auto b = parse_host_port("scsipub.example.org", 3260);
+  ASSERT_TRUE(b.ok());
+  EXPECT_EQ(b->port, 3260);
+  auto c = parse_host_port("[::1]:3262", 3260);
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->host, "::1");
+  EXPECT_EQ(c->port, 3262);
+  auto d = parse_host_port("::1", 3260);  // bare IPv6: no port
+  ASSERT_TRUE(d.ok());
+  EXPECT_EQ(d->host, "::1");
+  EXPECT_EQ(d->port, 3260);
+}
+
+TEST(HostPort, RejectsGarbage) {
+  EXPECT_FALSE(parse_host_port("", 1).ok());
+  EXPECT_FALSE(parse_host_port(":3260", 1).ok());
+  EXPECT_FALSE(parse_host_port("host:99999", 1).ok());
+  EXPECT_FALSE(parse_host_port("host:12x", 1).ok());
+  EXPECT_FALSE(parse_host_port("[::1", 1).ok());
+  EXPECT_FALSE(parse_host_port("[::1]x", 1).ok());
+}
+
+TEST(Config, TomlOverridesDefaults) {
+  auto f = write_file("scsipub-config-test.toml", R"(
+data_dir = "/srv/scsipub"
+[iscsi]
+listen = "0.0.0.0:3260"
+public_host = "example.org"
+nop_interval_ms = 5000
+[free_tier]
+blank_size = 2097152
+multi_images = ["a", "b"]
+)");
+  Config cfg;
+  ASSERT_TRUE(load_toml(f, cfg).ok());
+  EXPECT_EQ(cfg.data_dir, "/srv/scsipub");
+  EXPECT_EQ(cfg.iscsi_listen, "0.0.0.0:3260");
+  EXPECT_EQ(cfg.public_host, "example.org");
+  EXPECT_EQ(cfg.nop_interval, std::chrono::milliseconds(5000));
+  EXPECT_EQ(cfg.free_tier.blank_size, 2097152u);
+  EXPECT_EQ(cfg.free_tier.multi_images, (std::vector<std::string>{"a", "b"}));
+  ASSERT_TRUE(validate(cfg).ok());
+  EXPECT_EQ(cfg.images_dir, std::filesystem::path("/srv/scsipub/images"));
+  std::filesystem::remove(f);
+}
+
+TEST(Config, UnknownKeysAndBadSyntaxAreErrors) {
+  Config cfg;
+  auto typo = write_file("scsipub-config-typo.toml", "[iscsi]\nlisten_addr = \"x\"\n");
+  auto r = load_toml(typo, cfg);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.error().message.find("listen_addr"), std::string::npos);
+  auto bad = write_file("scsipub-config-bad.toml", "data_dir = \n");
+  EXPECT_FALSE(load_toml(bad, cfg).ok());
+  std::filesystem::remove(typo);
+  std::filesystem::remove(bad);
+}
+
+TEST(Config, ValidationRefusesNonsense) {
+  Config a;
+  a.iscsi_listen = "nohost:70000";
+  EXPECT_FALSE(validate(a).ok());
+  Config b;
+  b.free_tier.blank_size = 1000;
+  EXPECT_FALSE(validate(b).ok());
+  Config c;
+  c.free_tier.multi_images = {"only-one"};
+  EXPECT_FALSE(validate(c).ok());
+  Config d;
+  d.max_recv_data_segment = 100;
+  EXPECT_FALSE(validate(d).ok());
+}
+
+TEST(Config, DefaultDataDirFollowsXdg) {
+  ::setenv("XDG_DATA_HOME", "/xdg", 1);
+  EXPECT_EQ(default_data_dir(), std::filesystem::path("/xdg/scsipub"));
+  ::unsetenv("XDG_DATA_HOME");
+  ::setenv("HOME", "/home/u", 1);
+  EXPECT_EQ(default_data_dir(), std::filesystem::path("/home/u/.local/share/scsipub"));
+}
+
+TEST(Config, ServerConfigCarriesLimits) {
+  Config cfg;
+  cfg.iscsi_listen = "127.0.0.1:13260";
+  cfg.cmd_window = 64;
+  cfg.max_recv_data_segment = 65536;
+  auto s = server_config(cfg);
+  EXPECT_EQ(s.listen_port, 13260);
+  EXPECT_EQ(s.connection.cmd_window, 64u);
+  EXPECT_EQ(s.connection.login.max_recv_dsl, 65536u);
+}
+
+}  // namespace
+}  // namespace scsipub::app
