@@ -10,7 +10,7 @@ PACKAGES=(
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   # real peers for tests and benchmarks
-  libiscsi-bin libiscsi-dev qemu-utils qemu-block-extra tgt
+  libiscsi-bin libiscsi-dev qemu-utils qemu-block-extra tgt qemu-system-x86
   python3 procps
 )
 export DEBIAN_FRONTEND=noninteractive

@@ -86,6 +86,10 @@ for p in "${PKGS[@]}"; do
   [[ -n $v && $v != "(none)" ]] || die "no candidate version for package $p"
   versions+="$p=$v"$'\n'
 done
+# One builder at a time per cache (parallel runs would race on work-$KEY).
+exec 9>"$CACHE_DIR/.lock"
+command -v flock >/dev/null && { timeout 900 flock 9 || die "timed out waiting for $CACHE_DIR/.lock"; }
+
 KEY=$( { cat "${BASH_SOURCE[0]}" "$HERE/guest/base-init.sh"; printf '%s' "$versions"; } | sha256sum | cut -c1-16)
 OUT=$CACHE_DIR/vm-$KEY
 if [[ -s $OUT/vmlinuz && -s $OUT/initrd.gz && -s $OUT/manifest.txt ]]; then

@@ -20,7 +20,7 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-VM= PARAMS= LOG= TIMEOUT= ACCEL=auto PROBE=0
+VM='' PARAMS='' LOG='' TIMEOUT='' ACCEL=auto PROBE=0
 SCENARIOS=()
 while (($#)); do
   case $1 in
@@ -40,6 +40,7 @@ command -v qemu-system-x86_64 >/dev/null || { echo "run-vm.sh: qemu-system-x86_6
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/scsipub-e2e-vm.XXXXXX")
 QEMU_PID=
+# shellcheck disable=SC2317  # called through the EXIT trap
 cleanup() {
   if [[ -n $QEMU_PID ]] && kill -0 "$QEMU_PID" 2>/dev/null; then kill -KILL "$QEMU_PID" 2>/dev/null || true; fi
   rm -rf "$TMP"
@@ -102,9 +103,10 @@ mkdir -p "$OV/e2e/scenarios"
 install -m 0755 "$HERE/guest/init.sh" "$OV/init"
 cp "$HERE/guest/lib.sh" "$OV/e2e/lib.sh"
 cp "$PARAMS" "$OV/e2e/params.sh"
-{
-  echo "E2E_GUEST_TIMEOUT=$((TIMEOUT - 15))"
-} >>"$OV/e2e/params.sh"
+# The guest's own watchdog fires a little before the host's timeout (unless
+# PARAMS sets it), so a stuck guest still reports and powers off cleanly.
+guest_timeout=$((TIMEOUT > 60 ? TIMEOUT - 15 : TIMEOUT * 3 / 4))
+echo ": \"\${E2E_GUEST_TIMEOUT:=$guest_timeout}\"" >>"$OV/e2e/params.sh"
 for s in "${SCENARIOS[@]}"; do
   [[ -f $s ]] || { echo "run-vm.sh: no such scenario $s" >&2; exit 2; }
   install -m 0755 "$s" "$OV/e2e/scenarios/$(basename "$s")"

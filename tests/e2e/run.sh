@@ -29,7 +29,7 @@ REPO=$(cd "$HERE/../.." && pwd)
 # shellcheck source=../integration/lib.sh
 source "$REPO/tests/integration/lib.sh"
 
-GROUPS_WANTED=() SCEN_RE= CACHE=$REPO/.cache/e2e ACCEL=auto BIN= USE_TGT=0
+GROUPS_WANTED=() SCEN_RE='' CACHE=$REPO/.cache/e2e ACCEL=auto BIN='' USE_TGT=0
 while (($#)); do
   case $1 in
     --group) GROUPS_WANTED+=("$2"); shift 2 ;;

@@ -31,7 +31,7 @@ done
 
 ip link set lo up
 nic=
-for i in 1 2 3 4 5 6 7 8 9 10; do
+for _ in 1 2 3 4 5 6 7 8 9 10; do
   for n in /sys/class/net/*; do
     n=${n##*/}
     [ "$n" = lo ] && continue
@@ -58,7 +58,7 @@ sed -i \
   -e 's|^node.session.timeo.replacement_timeout = .*|node.session.timeo.replacement_timeout = 20|' \
   /etc/iscsi/iscsid.conf
 iscsid -f -d "${E2E_ISCSID_DEBUG:-0}" >/tmp/iscsid.log 2>&1 &
-for i in $(seq 1 50); do
+for _ in $(seq 1 50); do
   iscsiadm -m session >/dev/null 2>&1 && break
   # "No active sessions" (exit 21) also means iscsid answered.
   [ $? -eq 21 ] && break

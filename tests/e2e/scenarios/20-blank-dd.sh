@@ -37,7 +37,6 @@ for p in $PATTERNS; do
 done
 sync
 i=0
-bad=0
 for p in $PATTERNS; do
   off=${p%%:*} len=${p#*:}
   want=$(sha256sum </tmp/pat.$i | cut -d' ' -f1)
@@ -46,7 +45,6 @@ for p in $PATTERNS; do
     e2e_pass "blank-readback@$off+$len" "sha256 $(echo "$want" | cut -c1-12)"
   else
     e2e_fail "blank-readback@$off+$len" "sha256 got $got want $want"
-    bad=1
   fi
   i=$((i + 1))
 done
@@ -54,11 +52,11 @@ done
 e2e_expect blank-gap-zeros "$(e2e_read_sha "$dev" $((8 * 1048576)) 65536)" "$(e2e_zero_sha 65536)" "64 KiB at 8 MiB still zeros"
 # Reading past the end gives nothing (the kernel clamps at the capacity).
 n=$(dd if="$dev" bs=512 skip=$((SIZE / 512)) count=1 iflag=direct 2>/dev/null | wc -c)
-[ "$n" = 0 ] && e2e_pass blank-eod "0 bytes past the end" || e2e_fail blank-eod "$n bytes past the end"
+if [ "$n" = 0 ]; then e2e_pass blank-eod "0 bytes past the end"; else e2e_fail blank-eod "$n bytes past the end"; fi
 
 e2e_check blank-logout e2e_logout "$IQN"
 sleep 0.2
-[ -b "$dev" ] && [ -n "$(e2e_disks "$IQN")" ] && e2e_fail blank-disk-gone "$dev still there" || e2e_pass blank-disk-gone "$dev removed"
+if [ -n "$(e2e_disks "$IQN")" ]; then e2e_fail blank-disk-gone "$dev still there"; else e2e_pass blank-disk-gone "$dev removed"; fi
 
 if [ "${E2E_FRESH_BLANK:-1}" = 1 ]; then
   # Each login gets its own blank disk: the patterns must be gone.

@@ -9,10 +9,10 @@ IQN=$E2E_MULTI_IQN
 e2e_add_node "$IQN" || { e2e_fail multi-node "cannot create node record"; exit 1; }
 e2e_check multi-login e2e_login "$IQN" || exit 1
 if ! devs=$(e2e_wait_disks "$IQN" 2 30); then
-  e2e_fail multi-two-disks "got '$(echo $devs)'"
+  e2e_fail multi-two-disks "got '$(echo "$devs" | tr '\n' ' ')'"
   exit 1
 fi
-e2e_pass multi-two-disks "$(echo $devs)"
+e2e_pass multi-two-disks "$(echo "$devs" | tr '\n' ' ')"
 e2e_expect multi-one-session "$(ls -d /sys/class/iscsi_session/session* | wc -l)" 1
 # Each LUN's (size, first-MiB sha256) must be one of the catalog images; the
 # two must differ.

@@ -1,0 +1,44 @@
+#include "db/meta_store.h"
+
+#include <cstdint>
+#include <limits>
+#include <set>
+#include <utility>
+
+namespace scsipub::db {
+
+Status validate(const Account& account) {
+  if (account.id.empty()) return fail("account: empty id");
+  if (account.tier.empty()) return fail("account " + account.id + ": empty tier");
+  if (account.token_hash.empty()) return fail("account " + account.id + ": empty token hash");
+  return ok_status();
+}
+
+Status validate(const Disk& disk) {
+  if (disk.id.empty()) return fail("disk: empty id");
+  const std::string where = "disk " + disk.id + ": ";
+  if (disk.account_id.empty()) return fail(where + "empty owner account");
+  if (disk.luns.empty()) return fail(where + "no LUNs");
+  for (const auto& image : disk.luns) {
+    if (image.empty()) return fail(where + "LUN with an empty image name");
+  }
+  if (disk.chap_user.empty()) return fail(where + "empty CHAP user");
+  if (disk.chap_secret.empty()) return fail(where + "empty CHAP secret");
+  if (disk.mutual_secret && disk.mutual_secret->empty()) {
+    return fail(where + "empty mutual CHAP secret (omit it instead)");
+  }
+  if (disk.write_limit > static_cast<uint64_t>(std::numeric_limits<int64_t>::max())) {
+    return fail(where + "write_limit out of range");
+  }
+  return ok_status();
+}
+
+Status validate(const PrState& state) {
+  if (state.holder && *state.holder >= state.registrations.size()) {
+    return fail("PR state: holder index " + std::to_string(*state.holder) + " out of range (" +
+                std::to_string(state.registrations.size()) + " registrations)");
+  }
+  return ok_status();
+}
+
+}  // namespace scsipub::db

@@ -1,0 +1,97 @@
+#pragma once
+// Versioned schema migrations, shared by every MetaStore backend.
+//
+// Rules:
+// - Append only. A released migration is never edited or reordered; fix
+//   mistakes with a new migration.
+// - Versions start at 1 and are contiguous; version N is kMigrations[N - 1].
+// - Each migration runs in one transaction together with the row that records
+//   it in schema_migrations, so a crash leaves the schema at N or N + 1.
+// - Portable SQL only (it must run on SQLite and PostgreSQL): TEXT, INTEGER
+//   (32-bit values), BIGINT (64-bit values, timestamps as Unix seconds),
+//   booleans as INTEGER 0/1, no AUTOINCREMENT/SERIAL, no backend-only syntax.
+//   Every TEXT primary key is spelled NOT NULL (SQLite would allow NULL).
+#include <array>
+#include <string_view>
+
+namespace scsipub::db {
+
+struct Migration {
+  int version;
+  std::string_view description;
+  std::string_view sql;  // one or more statements separated by ';'
+};
+
+// Created before any migration runs; its rows say which migrations ran.
+inline constexpr std::string_view kSchemaMigrationsTable =
+    "CREATE TABLE IF NOT EXISTS schema_migrations ("
+    " version INTEGER NOT NULL PRIMARY KEY,"
+    " description TEXT NOT NULL,"
+    " applied_at BIGINT NOT NULL)";
+
+inline constexpr std::array kMigrations{
+    Migration{1, "accounts and provisioned disks",
+              R"sql(
+CREATE TABLE accounts (
+  id TEXT NOT NULL PRIMARY KEY,
+  tier TEXT NOT NULL,
+  token_hash TEXT NOT NULL UNIQUE,
+  created BIGINT NOT NULL
+);
+CREATE TABLE disks (
+  id TEXT NOT NULL PRIMARY KEY,
+  account_id TEXT NOT NULL REFERENCES accounts (id) ON DELETE RESTRICT,
+  chap_user TEXT NOT NULL UNIQUE,
+  chap_secret TEXT NOT NULL,
+  mutual_secret TEXT,
+  write_limit BIGINT NOT NULL,
+  created BIGINT NOT NULL,
+  expires BIGINT
+);
+CREATE INDEX disks_by_account ON disks (account_id);
+CREATE TABLE disk_luns (
+  disk_id TEXT NOT NULL REFERENCES disks (id) ON DELETE CASCADE,
+  lun INTEGER NOT NULL,
+  image TEXT NOT NULL,
+  PRIMARY KEY (disk_id, lun)
+);
+)sql"},
+    Migration{2, "persistent reservation state per LU",
+              R"sql(
+CREATE TABLE pr_state (
+  disk_id TEXT NOT NULL,
+  lun INTEGER NOT NULL,
+  generation BIGINT NOT NULL,
+  holder INTEGER,
+  pr_type INTEGER NOT NULL,
+  pr_scope INTEGER NOT NULL,
+  PRIMARY KEY (disk_id, lun),
+  FOREIGN KEY (disk_id, lun) REFERENCES disk_luns (disk_id, lun) ON DELETE CASCADE
+);
+CREATE TABLE pr_registrations (
+  disk_id TEXT NOT NULL,
+  lun INTEGER NOT NULL,
+  seq INTEGER NOT NULL,
+  initiator_port TEXT NOT NULL,
+  target_port TEXT NOT NULL,
+  reservation_key BIGINT NOT NULL,
+  aptpl INTEGER NOT NULL,
+  PRIMARY KEY (disk_id, lun, seq),
+  UNIQUE (disk_id, lun, initiator_port, target_port),
+  FOREIGN KEY (disk_id, lun) REFERENCES pr_state (disk_id, lun) ON DELETE CASCADE
+);
+)sql"},
+};
+
+inline constexpr int kLatestSchemaVersion = static_cast<int>(kMigrations.size());
+
+// Compile-time check of the numbering rule above.
+consteval bool migrations_are_contiguous() {
+  for (std::size_t i = 0; i < kMigrations.size(); ++i) {
+    if (kMigrations[i].version != static_cast<int>(i) + 1) return false;
+  }
+  return true;
+}
+static_assert(migrations_are_contiguous(), "kMigrations versions must be 1, 2, 3, ...");
+
+}  // namespace scsipub::db
