@@ -128,6 +128,34 @@ fi
 echo "E2E_INITIATOR=iqn.2025-01.pub.scsipub.e2e:guest-$RANDOM" >>"$PARAMS"
 echo "E2E_REQUIRE_PR=${E2E_REQUIRE_PR:-0}" >>"$PARAMS"
 
+# restart_scsipub_same_port: SIGKILL the server (a crash, no cleanup) and start
+# it again on the same port with the same data dir, as a host reboot would.
+restart_scsipub_same_port() {
+  if ((USE_TGT)) || [[ -z $SCSIPUB_PID ]]; then
+    host_result host-restart FAIL "restart requested but there is no scsipub to restart"
+    return
+  fi
+  local old=$SCSIPUB_PID t0=$SECONDS
+  kill -KILL "$old" 2>/dev/null || true
+  wait "$old" 2>/dev/null || true
+  SCSIPUB_PID=
+  local attempt
+  for attempt in 1 2 3 4 5; do
+    "$BIN" serve --data-dir "$SCSIPUB_DATA_DIR" --images-dir "$SCSIPUB_IMAGES_DIR" \
+      --iscsi-listen "127.0.0.1:$PORT" --public-host "10.0.2.2:$PORT" \
+      --log-level "${SCSIPUB_LOG_LEVEL:-info}" >>"$SCSIPUB_LOG" 2>&1 &
+    SCSIPUB_PID=$!
+    if wait_port "$PORT" "$SCSIPUB_PID" 10; then
+      host_result host-restart PASS "killed pid $old, restarted as pid $SCSIPUB_PID on port $PORT in $((SECONDS - t0))s"
+      return
+    fi
+    wait "$SCSIPUB_PID" 2>/dev/null || true
+    SCSIPUB_PID=
+    sleep 1
+  done
+  host_result host-restart FAIL "could not start scsipub again on port $PORT"
+}
+
 # group -> scenario files
 declare -A GROUP_FILES
 GROUP_ORDER=()
@@ -155,8 +183,23 @@ for g in "${GROUP_ORDER[@]}"; do
   log "boot for group '$g': $(for f in ${GROUP_FILES[$g]}; do basename "$f" .sh; done | tr '\n' ' ')"
   t0=$SECONDS
   rc=0
+  : >"$serial"
   # shellcheck disable=SC2086
-  "$HERE/run-vm.sh" --vm "$VM" --params "$PARAMS" --log "$serial" --accel "$ACCEL" ${GROUP_FILES[$g]} || rc=$?
+  "$HERE/run-vm.sh" --vm "$VM" --params "$PARAMS" --log "$serial" --accel "$ACCEL" ${GROUP_FILES[$g]} &
+  vm_pid=$!
+  # A scenario asks for the target to die under it with "E2E-SIGNAL
+  # restart-target"; the restart happens here, in this shell, so the new
+  # server stays our child.
+  signals=0
+  while kill -0 "$vm_pid" 2>/dev/null; do
+    n=$(grep -ac 'E2E-SIGNAL restart-target' "$serial" 2>/dev/null || true)
+    if ((n > signals)); then
+      signals=$n
+      restart_scsipub_same_port
+    fi
+    sleep 0.3
+  done
+  wait "$vm_pid" || rc=$?
   dt=$((SECONDS - t0))
   # Lines may carry a kernel message prefix when printk interleaves; take the
   # E2E-RESULT part of each line.

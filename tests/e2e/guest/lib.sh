@@ -18,6 +18,9 @@ e2e_pass() { e2e_result "$1" PASS "${2:-ok}"; }
 e2e_fail() { e2e_result "$1" FAIL "${2:-failed}"; echo "$1" >>/tmp/e2e-fails; }
 e2e_skip() { e2e_result "$1" SKIP "${2:-skipped}"; }
 e2e_log() { echo "E2E-LOG $*" >"$E2E_CONSOLE"; }
+# e2e_signal WHAT: ask the host to act (run.sh watches the console), e.g.
+# "restart-target" (SIGKILL scsipub and start it again on the same port).
+e2e_signal() { echo "E2E-SIGNAL $1" >"$E2E_CONSOLE"; }
 e2e_uptime() { cut -d' ' -f1 /proc/uptime; }
 
 # e2e_check NAME CMD...: PASS when CMD exits 0; FAIL with the tail of its output.
