@@ -34,8 +34,8 @@ struct Account {
 };
 
 struct Disk {
-  std::string id;          // target name suffix: iqn...:disk.<id>
-  std::string account_id;  // owner; an account with disks cannot be deleted
+  std::string id;                 // target name suffix: iqn...:disk.<id>
+  std::string account_id;         // owner; an account with disks cannot be deleted
   std::vector<std::string> luns;  // luns[n] = image name backing LUN n; at least one
   std::string chap_user;          // unique across all disks
   std::string chap_secret;        // CHAP needs the plain secret to verify responses

@@ -29,7 +29,9 @@ struct MdCtxFree {
 }  // namespace
 
 Result<std::string> random_hex(std::size_t bytes) {
-  if (bytes == 0 || bytes > static_cast<std::size_t>(INT_MAX)) return fail("random_hex: bad length");
+  if (bytes == 0 || bytes > static_cast<std::size_t>(INT_MAX)) {
+    return fail("random_hex: bad length");
+  }
   std::vector<unsigned char> buf(bytes);
   if (RAND_bytes(buf.data(), static_cast<int>(buf.size())) != 1) {
     return fail("RAND_bytes failed: the system random generator is unavailable");

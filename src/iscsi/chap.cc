@@ -241,10 +241,13 @@ Authenticator::Outcome ChapAuthenticator::check_response(std::span<const KeyValu
 
   if (!lookup_) return fail();
   std::optional<ChapCredentials> creds = lookup_(target_name_, *name);
-  if (!creds || check_chap_credentials(*creds) != ChapCredentialError::none) return fail();
-
-  const auto expected = chap_md5_response(id_, creds->secret, challenge_);
-  if (!expected || CRYPTO_memcmp(expected->data(), response->data(), kChapMd5Length) != 0) return fail();
+  const bool usable = creds && check_chap_credentials(*creds) == ChapCredentialError::none;
+  // Unknown users and unusable secrets still cost one digest and compare, so
+  // the reply time does not tell which user names exist.
+  const std::string_view secret = usable ? std::string_view(creds->secret) : std::string_view(target_name_);
+  const auto expected = chap_md5_response(id_, secret, challenge_);
+  const bool match = expected && CRYPTO_memcmp(expected->data(), response->data(), kChapMd5Length) == 0;
+  if (!usable || !match) return fail();
 
   if (mutual_id) {
     if (!creds->target_secret) return fail();

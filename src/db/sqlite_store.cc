@@ -1,0 +1,629 @@
+#include "db/sqlite_store.h"
+
+#include <algorithm>
+#include <bit>
+#include <limits>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+#include "db/sqlite_stmt.h"
+
+namespace scsipub::db {
+
+// Local helpers to keep the error plumbing short. Each returns from the
+// enclosing function with the error, prefixed by `what`.
+#define SCSIPUB_DB_CHECK(expr, what)                                                  \
+  do {                                                                                \
+    auto&& scsipub_db_r_ = (expr);                                                    \
+    if (!scsipub_db_r_) return fail((what) + (": " + scsipub_db_r_.error().message)); \
+  } while (0)
+
+#define SCSIPUB_DB_CONCAT_(a, b) a##b
+#define SCSIPUB_DB_CONCAT(a, b) SCSIPUB_DB_CONCAT_(a, b)
+
+// Declares `var` as the value of a Result-returning expression.
+#define SCSIPUB_DB_ASSIGN(var, expr, what)                                           \
+  auto SCSIPUB_DB_CONCAT(var, _result_) = (expr);                                    \
+  if (!SCSIPUB_DB_CONCAT(var, _result_)) {                                           \
+    return fail((what) + (": " + SCSIPUB_DB_CONCAT(var, _result_).error().message)); \
+  }                                                                                  \
+  auto& var = *SCSIPUB_DB_CONCAT(var, _result_)
+
+// Borrows the cached prepared statement for `sql` as `var` (reset on scope exit).
+#define SCSIPUB_DB_STMT(var, sql, what)                                   \
+  SCSIPUB_DB_ASSIGN(SCSIPUB_DB_CONCAT(var, _ptr_), statement(sql), what); \
+  sqlite::StatementLease var(*SCSIPUB_DB_CONCAT(var, _ptr_))
+
+namespace {
+
+using sqlite::Connection;
+using sqlite::Statement;
+using sqlite::Transaction;
+
+int64_t to_db(Timestamp t) { return t.time_since_epoch().count(); }
+Timestamp from_db_time(int64_t v) { return Timestamp(std::chrono::seconds(v)); }
+
+bool is_constraint(int rc) { return (rc & 0xff) == SQLITE_CONSTRAINT; }
+
+Account read_account(const Statement& s) {
+  return Account{s.text(0), s.text(1), s.text(2), from_db_time(s.int64(3))};
+}
+
+std::string q(std::string_view s) {
+  // Appends rather than operator+ chains: g++ 12 -O3 raises a false -Wrestrict
+  // on `"'" + std::string(...)` (GCC bug 105329).
+  std::string out;
+  out.reserve(s.size() + 2);
+  out.push_back('\'');
+  out.append(s);
+  out.push_back('\'');
+  return out;
+}
+
+std::string lu_name(const LuKey& lu) {
+  return "LU " + q(lu.disk_id) + "/" + std::to_string(lu.lun);
+}
+
+}  // namespace
+
+struct SqliteStore::Impl {
+  Impl(Connection c, std::string p) : conn(std::move(c)), path(std::move(p)) {}
+
+  std::mutex mu;
+  Connection conn;  // declared before the cache: statements finalize first
+  std::unordered_map<std::string_view, Statement> cache;  // keys: string literals
+  std::string path;
+
+  // `sql` must have static storage (a literal): the cache keeps the view.
+  Result<Statement*> statement(std::string_view sql) {
+    auto it = cache.find(sql);
+    if (it == cache.end()) {
+      auto prepared = Statement::prepare(conn, sql);
+      if (!prepared) return fail(prepared.error().message);
+      it = cache.emplace(sql, std::move(*prepared)).first;
+    }
+    return &it->second;
+  }
+
+  Status configure(const SqliteOptions& options) {
+    const auto ms = options.busy_timeout.count();
+    if (sqlite3_busy_timeout(conn.get(), static_cast<int>(std::min<int64_t>(
+                                             ms, std::numeric_limits<int>::max()))) != SQLITE_OK) {
+      return fail("busy_timeout: " + conn.errmsg());
+    }
+    {
+      // The first statement that reads the file: a foreign file fails here.
+      SCSIPUB_DB_ASSIGN(wal, Statement::prepare(conn, "PRAGMA journal_mode = WAL"),
+                        std::string("not a usable SQLite database"));
+      SCSIPUB_DB_ASSIGN(row, wal.step(), std::string("not a usable SQLite database"));
+      if (!row || wal.text(0) != "wal") return fail("cannot switch the database to WAL mode");
+    }
+    // In WAL mode FULL syncs the log on every commit: a returned write survives
+    // power loss, which PR OUT and provisioning rely on.
+    SCSIPUB_DB_CHECK(conn.exec("PRAGMA synchronous = FULL"), std::string("synchronous"));
+    {
+      SCSIPUB_DB_ASSIGN(sync, Statement::prepare(conn, "PRAGMA synchronous"),
+                        std::string("synchronous"));
+      SCSIPUB_DB_ASSIGN(sync_row, sync.step(), std::string("synchronous"));
+      if (!sync_row || sync.int64(0) != 2) return fail("cannot set synchronous = FULL");
+    }
+    SCSIPUB_DB_CHECK(conn.exec("PRAGMA foreign_keys = ON"), std::string("foreign_keys"));
+    SCSIPUB_DB_ASSIGN(fk, Statement::prepare(conn, "PRAGMA foreign_keys"),
+                      std::string("foreign_keys"));
+    SCSIPUB_DB_ASSIGN(fk_row, fk.step(), std::string("foreign_keys"));
+    if (!fk_row || fk.int64(0) != 1) return fail("this SQLite build cannot enforce foreign keys");
+    return ok_status();
+  }
+
+  // The applied schema version, after checking that the history is 1..N and
+  // that N is one this build knows.
+  Result<int> checked_version() {
+    SCSIPUB_DB_STMT(s,
+                    "SELECT COUNT(*), COALESCE(MIN(version), 0), COALESCE(MAX(version), 0) "
+                    "FROM schema_migrations",
+                    std::string("schema_migrations"));
+    SCSIPUB_DB_ASSIGN(row, s->step(), std::string("read schema_migrations"));
+    if (!row) return fail("read schema_migrations: no result");
+    const int64_t count = s->int64(0), min = s->int64(1), max = s->int64(2);
+    if (max > kLatestSchemaVersion) {
+      return fail("database schema version " + std::to_string(max) +
+                  " is newer than this build supports (" + std::to_string(kLatestSchemaVersion) +
+                  "); refusing to open it — run a newer scsipub");
+    }
+    if (count != 0 && (min != 1 || max != count)) {
+      return fail("database migration history is damaged (" + std::to_string(count) +
+                  " rows, versions " + std::to_string(min) + ".." + std::to_string(max) +
+                  "); refusing to open it");
+    }
+    return static_cast<int>(max);
+  }
+
+  Result<bool> has_table(std::string_view name) {
+    SCSIPUB_DB_STMT(s, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = ?",
+                    std::string("sqlite_master"));
+    s->bind(1, name);
+    SCSIPUB_DB_ASSIGN(row, s->step(), std::string("sqlite_master"));
+    return row && s->int64(0) > 0;
+  }
+
+  Result<int64_t> table_count() {
+    SCSIPUB_DB_STMT(s, "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'",
+                    std::string("sqlite_master"));
+    SCSIPUB_DB_ASSIGN(row, s->step(), std::string("sqlite_master"));
+    return row ? s->int64(0) : 0;
+  }
+
+  // One migration per transaction; the version is re-read under the write
+  // lock each time, so two processes opening the same file cannot both apply
+  // the same step.
+  Status migrate(int target) {
+    for (;;) {
+      SCSIPUB_DB_ASSIGN(tx, Transaction::begin(conn, Transaction::Mode::kImmediate),
+                        std::string("migrate"));
+      SCSIPUB_DB_ASSIGN(known, has_table("schema_migrations"), std::string("migrate"));
+      if (!known) {
+        SCSIPUB_DB_ASSIGN(tables, table_count(), std::string("migrate"));
+        if (tables > 0) {
+          return fail("not a scsipub database: it has tables but no schema_migrations");
+        }
+        SCSIPUB_DB_CHECK(conn.exec(kSchemaMigrationsTable),
+                         std::string("create schema_migrations"));
+      }
+      SCSIPUB_DB_ASSIGN(current, checked_version(), std::string("migrate"));
+      if (current >= target) return tx.commit();
+      const Migration& m = kMigrations[static_cast<std::size_t>(current)];
+      const std::string what =
+          "migration " + std::to_string(m.version) + " (" + std::string(m.description) + ")";
+      SCSIPUB_DB_CHECK(conn.exec(m.sql), what);
+      {
+        SCSIPUB_DB_STMT(ins,
+                        "INSERT INTO schema_migrations (version, description, applied_at) "
+                        "VALUES (?, ?, ?)",
+                        what);
+        const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+        ins->bind(1, int64_t{m.version}).bind(2, m.description).bind(3, to_db(now));
+        SCSIPUB_DB_CHECK(ins->run(), what);
+      }
+      SCSIPUB_DB_CHECK(tx.commit(), what);
+    }
+  }
+
+  // --- rows -------------------------------------------------------------------
+
+  Result<std::optional<Account>> one_account(std::string_view sql, std::string_view arg,
+                                             const std::string& what) {
+    SCSIPUB_DB_STMT(s, sql, what);
+    s->bind(1, arg);
+    SCSIPUB_DB_ASSIGN(row, s->step(), what);
+    if (!row) return std::optional<Account>();
+    return std::optional<Account>(read_account(*s));
+  }
+
+  Status load_luns(Disk& disk) {
+    const std::string what = "disk " + q(disk.id) + " LUNs";
+    SCSIPUB_DB_STMT(s, "SELECT lun, image FROM disk_luns WHERE disk_id = ? ORDER BY lun", what);
+    s->bind(1, disk.id);
+    disk.luns.clear();
+    for (;;) {
+      SCSIPUB_DB_ASSIGN(row, s->step(), what);
+      if (!row) break;
+      if (s->int64(0) != static_cast<int64_t>(disk.luns.size())) {
+        return fail(what + ": LUN numbers are not 0..n-1 (database damaged)");
+      }
+      disk.luns.push_back(s->text(1));
+    }
+    if (disk.luns.empty()) return fail(what + ": disk has no LUNs (database damaged)");
+    return ok_status();
+  }
+
+  // Runs a disk query (columns as in kDiskColumns, one text parameter unless
+  // arg is empty) and loads each disk's LUNs. Caller holds a read transaction.
+  Result<std::vector<Disk>> disks(std::string_view sql, std::optional<std::string_view> arg,
+                                  const std::string& what) {
+    std::vector<Disk> out;
+    {
+      SCSIPUB_DB_STMT(s, sql, what);
+      if (arg) s->bind(1, *arg);
+      for (;;) {
+        SCSIPUB_DB_ASSIGN(row, s->step(), what);
+        if (!row) break;
+        Disk d;
+        d.id = s->text(0);
+        d.account_id = s->text(1);
+        d.chap_user = s->text(2);
+        d.chap_secret = s->text(3);
+        d.mutual_secret = s->optional_text(4);
+        const int64_t limit = s->int64(5);
+        if (limit < 0) return fail(what + ": negative write_limit (database damaged)");
+        d.write_limit = static_cast<uint64_t>(limit);
+        d.created = from_db_time(s->int64(6));
+        if (auto e = s->optional_int64(7)) d.expires = from_db_time(*e);
+        out.push_back(std::move(d));
+      }
+    }
+    for (auto& d : out) SCSIPUB_DB_CHECK(load_luns(d), what);
+    return out;
+  }
+
+  Result<bool> delete_account_where(std::string_view owner_sql, std::string_view delete_sql,
+                                    std::string_view arg, const std::string& what) {
+    SCSIPUB_DB_ASSIGN(tx, Transaction::begin(conn, Transaction::Mode::kImmediate), what);
+    {
+      SCSIPUB_DB_ASSIGN(s_ptr, statement(owner_sql), what);
+      sqlite::StatementLease s(*s_ptr);
+      s->bind(1, arg);
+      SCSIPUB_DB_ASSIGN(row, s->step(), what);
+      if (row && s->int64(0) > 0) {
+        return fail(what + ": the account still owns " + std::to_string(s->int64(0)) +
+                    " disk(s); delete them first");
+      }
+    }
+    bool deleted = false;
+    {
+      SCSIPUB_DB_ASSIGN(s_ptr, statement(delete_sql), what);
+      sqlite::StatementLease s(*s_ptr);
+      s->bind(1, arg);
+      SCSIPUB_DB_CHECK(s->run(), what);
+      deleted = conn.changes() > 0;
+    }
+    SCSIPUB_DB_CHECK(tx.commit(), what);
+    return deleted;
+  }
+
+  Result<std::optional<Disk>> one_disk(std::string_view sql, std::string_view arg,
+                                       const std::string& what) {
+    SCSIPUB_DB_ASSIGN(tx, Transaction::begin(conn, Transaction::Mode::kDeferred), what);
+    SCSIPUB_DB_ASSIGN(found, disks(sql, arg, what), what);
+    SCSIPUB_DB_CHECK(tx.commit(), what);
+    if (found.empty()) return std::optional<Disk>();
+    return std::optional<Disk>(std::move(found.front()));
+  }
+};
+
+#define SCSIPUB_DISK_SELECT                                                                      \
+  "SELECT id, account_id, chap_user, chap_secret, mutual_secret, write_limit, created, expires " \
+  "FROM disks "
+
+// ------------------------------------------------------------------------------
+
+SqliteStore::SqliteStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+SqliteStore::~SqliteStore() = default;
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open(const std::filesystem::path& data_dir,
+                                                       const SqliteOptions& options) {
+  std::error_code ec;
+  if (!std::filesystem::is_directory(data_dir, ec)) {
+    return fail("metadata store: data directory " + data_dir.string() + " does not exist");
+  }
+  return open_file(data_dir / kFileName, options);
+}
+
+Result<std::unique_ptr<SqliteStore>> SqliteStore::open_file(const std::filesystem::path& file,
+                                                            const SqliteOptions& options) {
+  const std::string what = "metadata store " + file.string();
+  if (options.migrate_to < 0 || options.migrate_to > kLatestSchemaVersion) {
+    return fail(what + ": migrate_to out of range");
+  }
+  SCSIPUB_DB_ASSIGN(conn,
+                    Connection::open(file.string(), SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                                                        SQLITE_OPEN_NOMUTEX),
+                    what);
+  auto impl = std::make_unique<Impl>(std::move(conn), file.string());
+  SCSIPUB_DB_CHECK(impl->configure(options), what);
+  SCSIPUB_DB_CHECK(impl->migrate(options.migrate_to), what);
+  return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl)));
+}
+
+Result<int> SqliteStore::schema_version() {
+  std::lock_guard lock(impl_->mu);
+  return impl_->checked_version();
+}
+
+// --- accounts -------------------------------------------------------------------
+
+Status SqliteStore::create_account(const Account& a) {
+  SCSIPUB_DB_CHECK(validate(a), std::string("create account"));
+  std::lock_guard lock(impl_->mu);
+  auto& m = *impl_;
+  const std::string what = "create account " + q(a.id);
+  SCSIPUB_DB_ASSIGN(s_ptr,
+                    m.statement("INSERT INTO accounts (id, tier, token_hash, created) "
+                                "VALUES (?, ?, ?, ?)"),
+                    what);
+  sqlite::StatementLease s(*s_ptr);
+  s->bind(1, a.id).bind(2, a.tier).bind(3, a.token_hash).bind(4, to_db(a.created));
+  if (auto st = s->run(); !st) {
+    if (is_constraint(s->last_error_code())) return fail(what + ": id or token already in use");
+    return fail(what + ": " + st.error().message);
+  }
+  return ok_status();
+}
+
+Result<std::optional<Account>> SqliteStore::get_account(std::string_view id) {
+  std::lock_guard lock(impl_->mu);
+  return impl_->one_account("SELECT id, tier, token_hash, created FROM accounts WHERE id = ?", id,
+                            "get account " + q(id));
+}
+
+Result<std::optional<Account>> SqliteStore::get_account_by_token_hash(std::string_view token_hash) {
+  std::lock_guard lock(impl_->mu);
+  return impl_->one_account(
+      "SELECT id, tier, token_hash, created FROM accounts WHERE token_hash = ?", token_hash,
+      "get account by token");
+}
+
+Result<std::vector<Account>> SqliteStore::list_accounts() {
+  std::lock_guard lock(impl_->mu);
+  const std::string what = "list accounts";
+  SCSIPUB_DB_ASSIGN(s_ptr,
+                    impl_->statement("SELECT id, tier, token_hash, created FROM accounts "
+                                     "ORDER BY id"),
+                    what);
+  sqlite::StatementLease s(*s_ptr);
+  std::vector<Account> out;
+  for (;;) {
+    SCSIPUB_DB_ASSIGN(row, s->step(), what);
+    if (!row) break;
+    out.push_back(read_account(*s));
+  }
+  return out;
+}
+
+Result<bool> SqliteStore::delete_account(std::string_view id) {
+  std::lock_guard lock(impl_->mu);
+  return impl_->delete_account_where("SELECT COUNT(*) FROM disks WHERE account_id = ?",
+                                     "DELETE FROM accounts WHERE id = ?", id,
+                                     "delete account " + q(id));
+}
+
+Result<bool> SqliteStore::delete_account_by_token_hash(std::string_view token_hash) {
+  std::lock_guard lock(impl_->mu);
+  return impl_->delete_account_where(
+
+      "SELECT COUNT(*) FROM disks WHERE account_id IN "
+      "(SELECT id FROM accounts WHERE token_hash = ?)",
+      "DELETE FROM accounts WHERE token_hash = ?", token_hash, "delete account by token");
+}
+
+// --- disks ------------------------------------------------------------------------
+
+Status SqliteStore::create_disk(const Disk& d) {
+  SCSIPUB_DB_CHECK(validate(d), std::string("create disk"));
+  std::lock_guard lock(impl_->mu);
+  auto& m = *impl_;
+  const std::string what = "create disk " + q(d.id);
+  SCSIPUB_DB_ASSIGN(tx, Transaction::begin(m.conn, Transaction::Mode::kImmediate), what);
+  {
+    SCSIPUB_DB_ASSIGN(s_ptr, m.statement("SELECT COUNT(*) FROM accounts WHERE id = ?"), what);
+    sqlite::StatementLease s(*s_ptr);
+    s->bind(1, d.account_id);
+    SCSIPUB_DB_ASSIGN(row, s->step(), what);
+    if (!row || s->int64(0) == 0) return fail(what + ": no account " + q(d.account_id));
+  }
+  {
+    SCSIPUB_DB_ASSIGN(s_ptr,
+                      m.statement("INSERT INTO disks (id, account_id, chap_user, chap_secret, "
+                                  "mutual_secret, write_limit, created, expires) "
+                                  "VALUES (?, ?, ?, ?, ?, ?, ?, ?)"),
+                      what);
+    sqlite::StatementLease s(*s_ptr);
+    std::optional<int64_t> expires;
+    if (d.expires) expires = to_db(*d.expires);
+    s->bind(1, d.id)
+        .bind(2, d.account_id)
+        .bind(3, d.chap_user)
+        .bind(4, d.chap_secret)
+        .bind_optional(5, d.mutual_secret)
+        .bind(6, static_cast<int64_t>(d.write_limit))
+        .bind(7, to_db(d.created))
+        .bind_optional(8, expires);
+    if (auto st = s->run(); !st) {
+      if (is_constraint(s->last_error_code())) {
+        return fail(what + ": disk id or CHAP user " + q(d.chap_user) + " already in use");
+      }
+      return fail(what + ": " + st.error().message);
+    }
+  }
+  {
+    SCSIPUB_DB_ASSIGN(
+        s_ptr, m.statement("INSERT INTO disk_luns (disk_id, lun, image) VALUES (?, ?, ?)"), what);
+    for (std::size_t lun = 0; lun < d.luns.size(); ++lun) {
+      sqlite::StatementLease s(*s_ptr);
+      s->bind(1, d.id).bind(2, static_cast<int64_t>(lun)).bind(3, d.luns[lun]);
+      SCSIPUB_DB_CHECK(s->run(), what + " LUN " + std::to_string(lun));
+    }
+  }
+  SCSIPUB_DB_CHECK(tx.commit(), what);
+  return ok_status();
+}
+
+Result<std::optional<Disk>> SqliteStore::get_disk(std::string_view id) {
+  std::lock_guard lock(impl_->mu);
+  return impl_->one_disk(SCSIPUB_DISK_SELECT "WHERE id = ?", id, "get disk " + q(id));
+}
+
+Result<std::optional<Disk>> SqliteStore::find_disk_by_chap_user(std::string_view chap_user) {
+  std::lock_guard lock(impl_->mu);
+  return impl_->one_disk(SCSIPUB_DISK_SELECT "WHERE chap_user = ?", chap_user,
+                         "find disk by CHAP user " + q(chap_user));
+}
+
+Result<std::vector<Disk>> SqliteStore::list_disks_by_account(std::string_view account_id) {
+  std::lock_guard lock(impl_->mu);
+  const std::string what = "list disks of " + q(account_id);
+  SCSIPUB_DB_ASSIGN(tx, Transaction::begin(impl_->conn, Transaction::Mode::kDeferred), what);
+  SCSIPUB_DB_ASSIGN(
+      out, impl_->disks(SCSIPUB_DISK_SELECT "WHERE account_id = ? ORDER BY id", account_id, what),
+      what);
+  SCSIPUB_DB_CHECK(tx.commit(), what);
+  return std::move(out);
+}
+
+Result<std::vector<Disk>> SqliteStore::list_disks() {
+  std::lock_guard lock(impl_->mu);
+  const std::string what = "list disks";
+  SCSIPUB_DB_ASSIGN(tx, Transaction::begin(impl_->conn, Transaction::Mode::kDeferred), what);
+  SCSIPUB_DB_ASSIGN(out, impl_->disks(SCSIPUB_DISK_SELECT "ORDER BY id", std::nullopt, what), what);
+  SCSIPUB_DB_CHECK(tx.commit(), what);
+  return std::move(out);
+}
+
+Result<bool> SqliteStore::delete_disk(std::string_view id) {
+  std::lock_guard lock(impl_->mu);
+  const std::string what = "delete disk " + q(id);
+  // ON DELETE CASCADE removes its LUNs, their PR state and registrations.
+  SCSIPUB_DB_ASSIGN(s_ptr, impl_->statement("DELETE FROM disks WHERE id = ?"), what);
+  sqlite::StatementLease s(*s_ptr);
+  s->bind(1, id);
+  SCSIPUB_DB_CHECK(s->run(), what);
+  return impl_->conn.changes() > 0;
+}
+
+// --- persistent reservations ----------------------------------------------------------
+
+Status SqliteStore::save_pr_state(const LuKey& lu, const PrState& state) {
+  const std::string what = "save PR state of " + lu_name(lu);
+  SCSIPUB_DB_CHECK(validate(state), what);
+  std::lock_guard lock(impl_->mu);
+  auto& m = *impl_;
+  SCSIPUB_DB_ASSIGN(tx, Transaction::begin(m.conn, Transaction::Mode::kImmediate), what);
+  {
+    SCSIPUB_DB_ASSIGN(
+        s_ptr, m.statement("SELECT COUNT(*) FROM disk_luns WHERE disk_id = ? AND lun = ?"), what);
+    sqlite::StatementLease s(*s_ptr);
+    s->bind(1, lu.disk_id).bind(2, int64_t{lu.lun});
+    SCSIPUB_DB_ASSIGN(row, s->step(), what);
+    if (!row || s->int64(0) == 0) return fail(what + ": no such LU");
+  }
+  {
+    // Cascades to the old registrations.
+    SCSIPUB_DB_ASSIGN(s_ptr, m.statement("DELETE FROM pr_state WHERE disk_id = ? AND lun = ?"),
+                      what);
+    sqlite::StatementLease s(*s_ptr);
+    s->bind(1, lu.disk_id).bind(2, int64_t{lu.lun});
+    SCSIPUB_DB_CHECK(s->run(), what);
+  }
+  {
+    SCSIPUB_DB_ASSIGN(
+        s_ptr,
+        m.statement("INSERT INTO pr_state (disk_id, lun, generation, holder, pr_type, "
+                    "pr_scope) VALUES (?, ?, ?, ?, ?, ?)"),
+        what);
+    sqlite::StatementLease s(*s_ptr);
+    std::optional<int64_t> holder;
+    if (state.holder) holder = int64_t{*state.holder};
+    s->bind(1, lu.disk_id)
+        .bind(2, int64_t{lu.lun})
+        .bind(3, int64_t{state.generation})
+        .bind_optional(4, holder)
+        .bind(5, int64_t{state.type})
+        .bind(6, int64_t{state.scope});
+    SCSIPUB_DB_CHECK(s->run(), what);
+  }
+  {
+    SCSIPUB_DB_ASSIGN(
+        s_ptr,
+        m.statement("INSERT INTO pr_registrations (disk_id, lun, seq, initiator_port, "
+                    "target_port, reservation_key, aptpl) VALUES (?, ?, ?, ?, ?, ?, ?)"),
+        what);
+    for (std::size_t i = 0; i < state.registrations.size(); ++i) {
+      const auto& r = state.registrations[i];
+      sqlite::StatementLease s(*s_ptr);
+      s->bind(1, lu.disk_id)
+          .bind(2, int64_t{lu.lun})
+          .bind(3, static_cast<int64_t>(i))
+          .bind(4, r.initiator_port)
+          .bind(5, r.target_port)
+          .bind(6, std::bit_cast<int64_t>(r.key))  // BIGINT is signed; keep all 64 bits
+          .bind(7, int64_t{r.aptpl ? 1 : 0});
+      if (auto st = s->run(); !st) {
+        if (is_constraint(s->last_error_code())) {
+          return fail(what + ": I_T nexus " + q(r.initiator_port) + "/" + q(r.target_port) +
+                      " registered twice");
+        }
+        return fail(what + ": " + st.error().message);
+      }
+    }
+  }
+  SCSIPUB_DB_CHECK(tx.commit(), what);  // the transaction's destructor rolls back on any failure
+  return ok_status();
+}
+
+Result<std::optional<PrState>> SqliteStore::load_pr_state(const LuKey& lu) {
+  const std::string what = "load PR state of " + lu_name(lu);
+  std::lock_guard lock(impl_->mu);
+  auto& m = *impl_;
+  SCSIPUB_DB_ASSIGN(tx, Transaction::begin(m.conn, Transaction::Mode::kDeferred), what);
+  PrState state;
+  {
+    SCSIPUB_DB_ASSIGN(s_ptr,
+                      m.statement("SELECT generation, holder, pr_type, pr_scope FROM pr_state "
+                                  "WHERE disk_id = ? AND lun = ?"),
+                      what);
+    sqlite::StatementLease s(*s_ptr);
+    s->bind(1, lu.disk_id).bind(2, int64_t{lu.lun});
+    SCSIPUB_DB_ASSIGN(row, s->step(), what);
+    if (!row) {
+      SCSIPUB_DB_CHECK(tx.commit(), what);
+      return std::optional<PrState>();
+    }
+    const int64_t gen = s->int64(0), type = s->int64(2), scope = s->int64(3);
+    const auto holder = s->optional_int64(1);
+    if (gen < 0 || gen > int64_t{std::numeric_limits<uint32_t>::max()} || type < 0 || type > 255 ||
+        scope < 0 || scope > 255 || (holder && *holder < 0)) {
+      return fail(what + ": value out of range (database damaged)");
+    }
+    state.generation = static_cast<uint32_t>(gen);
+    state.type = static_cast<uint8_t>(type);
+    state.scope = static_cast<uint8_t>(scope);
+    if (holder) {
+      if (*holder > int64_t{std::numeric_limits<uint32_t>::max()}) {
+        return fail(what + ": holder out of range (database damaged)");
+      }
+      state.holder = static_cast<uint32_t>(*holder);
+    }
+  }
+  {
+    SCSIPUB_DB_ASSIGN(
+        s_ptr,
+        m.statement("SELECT seq, initiator_port, target_port, reservation_key, aptpl "
+                    "FROM pr_registrations WHERE disk_id = ? AND lun = ? ORDER BY seq"),
+        what);
+    sqlite::StatementLease s(*s_ptr);
+    s->bind(1, lu.disk_id).bind(2, int64_t{lu.lun});
+    for (;;) {
+      SCSIPUB_DB_ASSIGN(row, s->step(), what);
+      if (!row) break;
+      if (s->int64(0) != static_cast<int64_t>(state.registrations.size())) {
+        return fail(what + ": registration order damaged");
+      }
+      state.registrations.push_back(PrRegistration{
+          s->text(1), s->text(2), std::bit_cast<uint64_t>(s->int64(3)), s->int64(4) != 0});
+    }
+  }
+  SCSIPUB_DB_CHECK(tx.commit(), what);
+  SCSIPUB_DB_CHECK(validate(state), what + " (database damaged)");
+  return std::optional<PrState>(std::move(state));
+}
+
+Result<bool> SqliteStore::clear_pr_state(const LuKey& lu) {
+  const std::string what = "clear PR state of " + lu_name(lu);
+  std::lock_guard lock(impl_->mu);
+  SCSIPUB_DB_ASSIGN(s_ptr, impl_->statement("DELETE FROM pr_state WHERE disk_id = ? AND lun = ?"),
+                    what);
+  sqlite::StatementLease s(*s_ptr);
+  s->bind(1, lu.disk_id).bind(2, int64_t{lu.lun});
+  SCSIPUB_DB_CHECK(s->run(), what);
+  return impl_->conn.changes() > 0;
+}
+
+#undef SCSIPUB_DISK_SELECT
+#undef SCSIPUB_DB_STMT
+#undef SCSIPUB_DB_ASSIGN
+#undef SCSIPUB_DB_CONCAT
+#undef SCSIPUB_DB_CONCAT_
+#undef SCSIPUB_DB_CHECK
+
+}  // namespace scsipub::db
