@@ -11,6 +11,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # real peers for tests and benchmarks
   libiscsi-bin libiscsi-dev qemu-utils qemu-block-extra tgt qemu-system-x86
+  postgresql
   python3 procps
 )
 export DEBIAN_FRONTEND=noninteractive

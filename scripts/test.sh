@@ -30,6 +30,20 @@ count_ctest() {
 
 step() { echo; echo "=== $*"; }
 
+# A throwaway PostgreSQL for the MetaStore contract tests (they run against
+# SQLite always, and against PostgreSQL when SCSIPUB_TEST_PG_URL is set).
+PG_DIR=$(mktemp -u "${TMPDIR:-/tmp}/scsipub-pg.XXXXXX")
+stop_pg() { [ -d "$PG_DIR" ] && scripts/pg-test-server.sh stop "$PG_DIR" >/dev/null 2>&1; true; }
+trap stop_pg EXIT
+step "PostgreSQL for the MetaStore tests"
+if url=$(scripts/pg-test-server.sh start "$PG_DIR" | tail -n 1) && [ -n "$url" ]; then
+  export SCSIPUB_TEST_PG_URL=$url
+  echo "PostgreSQL at $url"
+else
+  echo "could not start PostgreSQL"
+  failed=$((failed + 1))
+fi
+
 step "build (Debug, ASan+UBSan)"
 if cmake -S . -B build-test -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSCSIPUB_SANITIZE=ON >/dev/null &&
    cmake --build build-test -j "$JOBS"; then
@@ -56,6 +70,8 @@ else
   echo "fuzz build failed"
   failed=$((failed + 1))
 fi
+
+stop_pg
 
 echo
 echo "${passed} passed, ${failed} failed"
