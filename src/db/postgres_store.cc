@@ -6,28 +6,10 @@
 #include <string>
 #include <utility>
 
+#include "db/check_macros.h"
 #include "db/pg_conn.h"
 
 namespace scsipub::db {
-
-// Local helpers to keep the error plumbing short. Each returns from the
-// enclosing function with the error, prefixed by `what`.
-#define SCSIPUB_PG_CHECK(expr, what)                                                  \
-  do {                                                                                \
-    auto&& scsipub_pg_r_ = (expr);                                                    \
-    if (!scsipub_pg_r_) return fail((what) + (": " + scsipub_pg_r_.error().message)); \
-  } while (0)
-
-#define SCSIPUB_PG_CONCAT_(a, b) a##b
-#define SCSIPUB_PG_CONCAT(a, b) SCSIPUB_PG_CONCAT_(a, b)
-
-// Declares `var` as the value of a Result-returning expression.
-#define SCSIPUB_PG_ASSIGN(var, expr, what)                                           \
-  auto SCSIPUB_PG_CONCAT(var, _result_) = (expr);                                    \
-  if (!SCSIPUB_PG_CONCAT(var, _result_)) {                                           \
-    return fail((what) + (": " + SCSIPUB_PG_CONCAT(var, _result_).error().message)); \
-  }                                                                                  \
-  auto& var = *SCSIPUB_PG_CONCAT(var, _result_)
 
 namespace {
 
@@ -88,10 +70,10 @@ struct PostgresStore::Impl {
   Status configure() {
     // A returned write must be durable: never let a server-wide
     // synchronous_commit = off weaken it for this session.
-    SCSIPUB_PG_ASSIGN(sync, conn.exec("SHOW synchronous_commit"), std::string("synchronous_commit"));
+    SCSIPUB_DB_ASSIGN(sync, conn.exec("SHOW synchronous_commit"), std::string("synchronous_commit"));
     if (sync.rows() != 1) return fail("synchronous_commit: no result");
     if (sync.text(0, 0) == "off") {
-      SCSIPUB_PG_CHECK(conn.exec_script("SET synchronous_commit = on"),
+      SCSIPUB_DB_CHECK(conn.exec_script("SET synchronous_commit = on"),
                        std::string("synchronous_commit"));
     }
     return ok_status();
@@ -101,7 +83,7 @@ struct PostgresStore::Impl {
   Status ensure_connected() {
     conn.poll();
     if (conn.healthy()) return ok_status();
-    SCSIPUB_PG_CHECK(conn.reset(), std::string("PostgreSQL connection lost"));
+    SCSIPUB_DB_CHECK(conn.reset(), std::string("PostgreSQL connection lost"));
     return configure();
   }
 
@@ -125,9 +107,9 @@ struct PostgresStore::Impl {
 
   Result<int64_t> count(std::string_view sql, const std::vector<Param>& params,
                         const std::string& what) {
-    SCSIPUB_PG_ASSIGN(r, conn.exec(sql, params), what);
+    SCSIPUB_DB_ASSIGN(r, conn.exec(sql, params), what);
     if (r.rows() != 1) return fail(what + ": no result");
-    SCSIPUB_PG_ASSIGN(n, r.int64(0, 0), what);
+    SCSIPUB_DB_ASSIGN(n, r.int64(0, 0), what);
     return n;
   }
 
@@ -135,14 +117,14 @@ struct PostgresStore::Impl {
   // that N is one this build knows.
   Result<int> checked_version() {
     const std::string what = "read schema_migrations";
-    SCSIPUB_PG_ASSIGN(r,
+    SCSIPUB_DB_ASSIGN(r,
                       conn.exec("SELECT COUNT(*), COALESCE(MIN(version), 0), "
                                 "COALESCE(MAX(version), 0) FROM schema_migrations"),
                       what);
     if (r.rows() != 1) return fail(what + ": no result");
-    SCSIPUB_PG_ASSIGN(count, r.int64(0, 0), what);
-    SCSIPUB_PG_ASSIGN(min, r.int64(0, 1), what);
-    SCSIPUB_PG_ASSIGN(max, r.int64(0, 2), what);
+    SCSIPUB_DB_ASSIGN(count, r.int64(0, 0), what);
+    SCSIPUB_DB_ASSIGN(min, r.int64(0, 1), what);
+    SCSIPUB_DB_ASSIGN(max, r.int64(0, 2), what);
     if (max > kLatestSchemaVersion) {
       return fail("database schema version " + std::to_string(max) +
                   " is newer than this build supports (" + std::to_string(kLatestSchemaVersion) +
@@ -160,20 +142,20 @@ struct PostgresStore::Impl {
   // lock, so concurrent processes apply every step exactly once.
   Status migrate(int target) {
     for (;;) {
-      SCSIPUB_PG_ASSIGN(tx, Transaction::begin(conn), std::string("migrate"));
-      SCSIPUB_PG_CHECK(conn.exec("SELECT pg_advisory_xact_lock($1)", {kMigrationLockKey}),
+      SCSIPUB_DB_ASSIGN(tx, Transaction::begin(conn), std::string("migrate"));
+      SCSIPUB_DB_CHECK(conn.exec("SELECT pg_advisory_xact_lock($1)", {kMigrationLockKey}),
                        std::string("migration lock"));
-      SCSIPUB_PG_ASSIGN(schema, conn.exec("SELECT current_schema()"), std::string("migrate"));
+      SCSIPUB_DB_ASSIGN(schema, conn.exec("SELECT current_schema()"), std::string("migrate"));
       if (schema.rows() != 1 || schema.is_null(0, 0)) {
         return fail("no schema to create the tables in: no schema of search_path exists");
       }
-      SCSIPUB_PG_ASSIGN(known,
+      SCSIPUB_DB_ASSIGN(known,
                         count("SELECT COUNT(*) FROM pg_catalog.pg_tables "
                               "WHERE schemaname = current_schema() AND tablename = $1",
                               {"schema_migrations"}, "migrate"),
                         std::string("migrate"));
       if (known == 0) {
-        SCSIPUB_PG_ASSIGN(tables,
+        SCSIPUB_DB_ASSIGN(tables,
                           count("SELECT COUNT(*) FROM pg_catalog.pg_tables "
                                 "WHERE schemaname = current_schema()",
                                 {}, "migrate"),
@@ -182,23 +164,23 @@ struct PostgresStore::Impl {
           return fail("not a scsipub database: schema " + q(schema.text(0, 0)) +
                       " has tables but no schema_migrations");
         }
-        SCSIPUB_PG_CHECK(conn.exec_script(kSchemaMigrationsTable),
+        SCSIPUB_DB_CHECK(conn.exec_script(kSchemaMigrationsTable),
                          std::string("create schema_migrations"));
       }
-      SCSIPUB_PG_ASSIGN(current, checked_version(), std::string("migrate"));
+      SCSIPUB_DB_ASSIGN(current, checked_version(), std::string("migrate"));
       if (current >= target) return tx.commit();
       const Migration& m = kMigrations[static_cast<std::size_t>(current)];
       const std::string what =
           "migration " + std::to_string(m.version) + " (" + std::string(m.description) + ")";
       // The migrations are portable DDL without parameters; the simple query
       // protocol runs the ';'-separated statements inside this transaction.
-      SCSIPUB_PG_CHECK(conn.exec_script(m.sql), what);
+      SCSIPUB_DB_CHECK(conn.exec_script(m.sql), what);
       const auto now = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
-      SCSIPUB_PG_CHECK(conn.exec("INSERT INTO schema_migrations (version, description, applied_at) "
+      SCSIPUB_DB_CHECK(conn.exec("INSERT INTO schema_migrations (version, description, applied_at) "
                                  "VALUES ($1, $2, $3)",
                                  {int64_t{m.version}, m.description, to_db(now)}),
                        what);
-      SCSIPUB_PG_CHECK(tx.commit(), what);
+      SCSIPUB_DB_CHECK(tx.commit(), what);
     }
   }
 
@@ -206,20 +188,20 @@ struct PostgresStore::Impl {
 
   Result<std::optional<Account>> one_account(std::string_view sql, std::string_view arg,
                                              const std::string& what) {
-    SCSIPUB_PG_ASSIGN(r, conn.exec(sql, {arg}), what);
+    SCSIPUB_DB_ASSIGN(r, conn.exec(sql, {arg}), what);
     if (r.rows() == 0) return std::optional<Account>();
-    SCSIPUB_PG_ASSIGN(a, read_account(r, 0), what);
+    SCSIPUB_DB_ASSIGN(a, read_account(r, 0), what);
     return std::optional<Account>(std::move(a));
   }
 
   Status load_luns(Disk& disk) {
     const std::string what = "disk " + q(disk.id) + " LUNs";
-    SCSIPUB_PG_ASSIGN(
+    SCSIPUB_DB_ASSIGN(
         r, conn.exec("SELECT lun, image FROM disk_luns WHERE disk_id = $1 ORDER BY lun", {disk.id}),
         what);
     disk.luns.clear();
     for (int i = 0; i < r.rows(); ++i) {
-      SCSIPUB_PG_ASSIGN(lun, r.int64(i, 0), what);
+      SCSIPUB_DB_ASSIGN(lun, r.int64(i, 0), what);
       if (lun != static_cast<int64_t>(disk.luns.size())) {
         return fail(what + ": LUN numbers are not 0..n-1 (database damaged)");
       }
@@ -233,10 +215,10 @@ struct PostgresStore::Impl {
   // disk's LUNs, all in one read snapshot.
   Result<std::vector<Disk>> disks(std::string_view sql, const std::vector<Param>& params,
                                   const std::string& what) {
-    SCSIPUB_PG_ASSIGN(tx, Transaction::begin(conn, kReadSnapshot), what);
+    SCSIPUB_DB_ASSIGN(tx, Transaction::begin(conn, kReadSnapshot), what);
     std::vector<Disk> out;
     {
-      SCSIPUB_PG_ASSIGN(r, conn.exec(sql, params), what);
+      SCSIPUB_DB_ASSIGN(r, conn.exec(sql, params), what);
       for (int i = 0; i < r.rows(); ++i) {
         Disk d;
         d.id = r.text(i, 0);
@@ -244,52 +226,52 @@ struct PostgresStore::Impl {
         d.chap_user = r.text(i, 2);
         d.chap_secret = r.text(i, 3);
         d.mutual_secret = r.optional_text(i, 4);
-        SCSIPUB_PG_ASSIGN(limit, r.int64(i, 5), what);
+        SCSIPUB_DB_ASSIGN(limit, r.int64(i, 5), what);
         if (limit < 0) return fail(what + ": negative write_limit (database damaged)");
         d.write_limit = static_cast<uint64_t>(limit);
-        SCSIPUB_PG_ASSIGN(created, r.int64(i, 6), what);
+        SCSIPUB_DB_ASSIGN(created, r.int64(i, 6), what);
         d.created = from_db_time(created);
-        SCSIPUB_PG_ASSIGN(expires, r.optional_int64(i, 7), what);
+        SCSIPUB_DB_ASSIGN(expires, r.optional_int64(i, 7), what);
         if (expires) d.expires = from_db_time(*expires);
         out.push_back(std::move(d));
       }
     }
-    for (auto& d : out) SCSIPUB_PG_CHECK(load_luns(d), what);
-    SCSIPUB_PG_CHECK(tx.commit(), what);
+    for (auto& d : out) SCSIPUB_DB_CHECK(load_luns(d), what);
+    SCSIPUB_DB_CHECK(tx.commit(), what);
     return out;
   }
 
   Result<std::optional<Disk>> one_disk(std::string_view sql, std::string_view arg,
                                        const std::string& what) {
-    SCSIPUB_PG_ASSIGN(found, disks(sql, {arg}, what), what);
+    SCSIPUB_DB_ASSIGN(found, disks(sql, {arg}, what), what);
     if (found.empty()) return std::optional<Disk>();
     return std::optional<Disk>(std::move(found.front()));
   }
 
   Result<bool> delete_account_where(std::string_view owner_sql, std::string_view delete_sql,
                                     std::string_view arg, const std::string& what) {
-    SCSIPUB_PG_ASSIGN(tx, Transaction::begin(conn), what);
-    SCSIPUB_PG_ASSIGN(owned, count(owner_sql, {arg}, what), what);
+    SCSIPUB_DB_ASSIGN(tx, Transaction::begin(conn), what);
+    SCSIPUB_DB_ASSIGN(owned, count(owner_sql, {arg}, what), what);
     if (owned > 0) {
       return fail(what + ": the account still owns " + std::to_string(owned) +
                   " disk(s); delete them first");
     }
     // A disk created concurrently still trips the ON DELETE RESTRICT key.
-    SCSIPUB_PG_ASSIGN(r, conn.exec(delete_sql, {arg}), what);
+    SCSIPUB_DB_ASSIGN(r, conn.exec(delete_sql, {arg}), what);
     const bool deleted = r.affected() > 0;
-    SCSIPUB_PG_CHECK(tx.commit(), what);
+    SCSIPUB_DB_CHECK(tx.commit(), what);
     return deleted;
   }
 
   Status save_pr_state(const LuKey& lu, const PrState& state, const std::string& what) {
     if (!lun_fits(lu)) return fail(what + ": no such LU");
-    SCSIPUB_PG_ASSIGN(tx, Transaction::begin(conn), what);
+    SCSIPUB_DB_ASSIGN(tx, Transaction::begin(conn), what);
     const Param disk_id(lu.disk_id);
     const Param lun(int64_t{lu.lun});
     {
       // Locks the LU row: concurrent saves of one LU (from any node) queue up
       // here, and the disk cannot be deleted under us.
-      SCSIPUB_PG_ASSIGN(r,
+      SCSIPUB_DB_ASSIGN(r,
                         conn.exec("SELECT 1 FROM disk_luns WHERE disk_id = $1 AND lun = $2 "
                                   "FOR UPDATE",
                                   {disk_id, lun}),
@@ -297,11 +279,11 @@ struct PostgresStore::Impl {
       if (r.rows() == 0) return fail(what + ": no such LU");
     }
     // Cascades to the old registrations.
-    SCSIPUB_PG_CHECK(
+    SCSIPUB_DB_CHECK(
         conn.exec("DELETE FROM pr_state WHERE disk_id = $1 AND lun = $2", {disk_id, lun}), what);
     std::optional<int64_t> holder;
     if (state.holder) holder = int64_t{*state.holder};
-    SCSIPUB_PG_CHECK(conn.exec("INSERT INTO pr_state (disk_id, lun, generation, holder, pr_type, "
+    SCSIPUB_DB_CHECK(conn.exec("INSERT INTO pr_state (disk_id, lun, generation, holder, pr_type, "
                                "pr_scope) VALUES ($1, $2, $3, $4, $5, $6)",
                                {disk_id, lun, int64_t{state.generation}, holder,
                                 int64_t{state.type}, int64_t{state.scope}}),
@@ -324,30 +306,30 @@ struct PostgresStore::Impl {
         return fail(what + ": " + r.error().message);
       }
     }
-    SCSIPUB_PG_CHECK(tx.commit(), what);  // the destructor rolls back on any failure
+    SCSIPUB_DB_CHECK(tx.commit(), what);  // the destructor rolls back on any failure
     return ok_status();
   }
 
   Result<std::optional<PrState>> load_pr_state(const LuKey& lu, const std::string& what) {
     if (!lun_fits(lu)) return std::optional<PrState>();
-    SCSIPUB_PG_ASSIGN(tx, Transaction::begin(conn, kReadSnapshot), what);
+    SCSIPUB_DB_ASSIGN(tx, Transaction::begin(conn, kReadSnapshot), what);
     const Param disk_id(lu.disk_id);
     const Param lun(int64_t{lu.lun});
     PrState state;
     {
-      SCSIPUB_PG_ASSIGN(r,
+      SCSIPUB_DB_ASSIGN(r,
                         conn.exec("SELECT generation, holder, pr_type, pr_scope FROM pr_state "
                                   "WHERE disk_id = $1 AND lun = $2",
                                   {disk_id, lun}),
                         what);
       if (r.rows() == 0) {
-        SCSIPUB_PG_CHECK(tx.commit(), what);
+        SCSIPUB_DB_CHECK(tx.commit(), what);
         return std::optional<PrState>();
       }
-      SCSIPUB_PG_ASSIGN(gen, r.int64(0, 0), what);
-      SCSIPUB_PG_ASSIGN(holder, r.optional_int64(0, 1), what);
-      SCSIPUB_PG_ASSIGN(type, r.int64(0, 2), what);
-      SCSIPUB_PG_ASSIGN(scope, r.int64(0, 3), what);
+      SCSIPUB_DB_ASSIGN(gen, r.int64(0, 0), what);
+      SCSIPUB_DB_ASSIGN(holder, r.optional_int64(0, 1), what);
+      SCSIPUB_DB_ASSIGN(type, r.int64(0, 2), what);
+      SCSIPUB_DB_ASSIGN(scope, r.int64(0, 3), what);
       if (gen < 0 || gen > int64_t{std::numeric_limits<uint32_t>::max()} || type < 0 ||
           type > 255 || scope < 0 || scope > 255 ||
           (holder && (*holder < 0 || *holder > int64_t{std::numeric_limits<uint32_t>::max()}))) {
@@ -359,25 +341,25 @@ struct PostgresStore::Impl {
       if (holder) state.holder = static_cast<uint32_t>(*holder);
     }
     {
-      SCSIPUB_PG_ASSIGN(r,
+      SCSIPUB_DB_ASSIGN(r,
                         conn.exec("SELECT seq, initiator_port, target_port, reservation_key, "
                                   "aptpl FROM pr_registrations WHERE disk_id = $1 AND lun = $2 "
                                   "ORDER BY seq",
                                   {disk_id, lun}),
                         what);
       for (int i = 0; i < r.rows(); ++i) {
-        SCSIPUB_PG_ASSIGN(seq, r.int64(i, 0), what);
+        SCSIPUB_DB_ASSIGN(seq, r.int64(i, 0), what);
         if (seq != static_cast<int64_t>(state.registrations.size())) {
           return fail(what + ": registration order damaged");
         }
-        SCSIPUB_PG_ASSIGN(key, r.int64(i, 3), what);
-        SCSIPUB_PG_ASSIGN(aptpl, r.int64(i, 4), what);
+        SCSIPUB_DB_ASSIGN(key, r.int64(i, 3), what);
+        SCSIPUB_DB_ASSIGN(aptpl, r.int64(i, 4), what);
         state.registrations.push_back(
             PrRegistration{r.text(i, 1), r.text(i, 2), std::bit_cast<uint64_t>(key), aptpl != 0});
       }
     }
-    SCSIPUB_PG_CHECK(tx.commit(), what);
-    SCSIPUB_PG_CHECK(validate(state), what + " (database damaged)");
+    SCSIPUB_DB_CHECK(tx.commit(), what);
+    SCSIPUB_DB_CHECK(validate(state), what + " (database damaged)");
     return std::optional<PrState>(std::move(state));
   }
 };
@@ -408,11 +390,11 @@ Result<int> PostgresStore::schema_version() {
 // --- accounts -----------------------------------------------------------------------
 
 Status PostgresStore::create_account(const Account& a) {
-  SCSIPUB_PG_CHECK(validate(a), std::string("create account"));
+  SCSIPUB_DB_CHECK(validate(a), std::string("create account"));
   std::lock_guard lock(impl_->mu);
   return impl_->run(false, [&]() -> Status {
     const std::string what = "create account " + q(a.id);
-    SCSIPUB_PG_ASSIGN(tx, Transaction::begin(impl_->conn), what);
+    SCSIPUB_DB_ASSIGN(tx, Transaction::begin(impl_->conn), what);
     QueryError err;
     auto r = impl_->conn.exec(
         "INSERT INTO accounts (id, tier, token_hash, created) VALUES ($1, $2, $3, $4)",
@@ -421,7 +403,7 @@ Status PostgresStore::create_account(const Account& a) {
       if (err.sqlstate == kUniqueViolation) return fail(what + ": id or token already in use");
       return fail(what + ": " + r.error().message);
     }
-    SCSIPUB_PG_CHECK(tx.commit(), what);
+    SCSIPUB_DB_CHECK(tx.commit(), what);
     return ok_status();
   });
 }
@@ -448,12 +430,12 @@ Result<std::vector<Account>> PostgresStore::list_accounts() {
   std::lock_guard lock(impl_->mu);
   return impl_->run(true, [&]() -> Result<std::vector<Account>> {
     const std::string what = "list accounts";
-    SCSIPUB_PG_ASSIGN(
+    SCSIPUB_DB_ASSIGN(
         r, impl_->conn.exec("SELECT id, tier, token_hash, created FROM accounts ORDER BY id"), what);
     std::vector<Account> out;
     out.reserve(static_cast<std::size_t>(r.rows()));
     for (int i = 0; i < r.rows(); ++i) {
-      SCSIPUB_PG_ASSIGN(a, read_account(r, i), what);
+      SCSIPUB_DB_ASSIGN(a, read_account(r, i), what);
       out.push_back(std::move(a));
     }
     return out;
@@ -482,15 +464,15 @@ Result<bool> PostgresStore::delete_account_by_token_hash(std::string_view token_
 // --- disks ------------------------------------------------------------------------
 
 Status PostgresStore::create_disk(const Disk& d) {
-  SCSIPUB_PG_CHECK(validate(d), std::string("create disk"));
+  SCSIPUB_DB_CHECK(validate(d), std::string("create disk"));
   std::lock_guard lock(impl_->mu);
   return impl_->run(false, [&]() -> Status {
     auto& m = *impl_;
     const std::string what = "create disk " + q(d.id);
-    SCSIPUB_PG_ASSIGN(tx, Transaction::begin(m.conn), what);
+    SCSIPUB_DB_ASSIGN(tx, Transaction::begin(m.conn), what);
     {
       // Locks the owner so it cannot be deleted before this commits.
-      SCSIPUB_PG_ASSIGN(
+      SCSIPUB_DB_ASSIGN(
           r, m.conn.exec("SELECT 1 FROM accounts WHERE id = $1 FOR SHARE", {d.account_id}), what);
       if (r.rows() == 0) return fail(what + ": no account " + q(d.account_id));
     }
@@ -512,11 +494,11 @@ Status PostgresStore::create_disk(const Disk& d) {
       }
     }
     for (std::size_t lun = 0; lun < d.luns.size(); ++lun) {
-      SCSIPUB_PG_CHECK(m.conn.exec("INSERT INTO disk_luns (disk_id, lun, image) VALUES ($1, $2, $3)",
+      SCSIPUB_DB_CHECK(m.conn.exec("INSERT INTO disk_luns (disk_id, lun, image) VALUES ($1, $2, $3)",
                                    {d.id, static_cast<int64_t>(lun), d.luns[lun]}),
                        what + " LUN " + std::to_string(lun));
     }
-    SCSIPUB_PG_CHECK(tx.commit(), what);
+    SCSIPUB_DB_CHECK(tx.commit(), what);
     return ok_status();
   });
 }
@@ -554,11 +536,11 @@ Result<bool> PostgresStore::delete_disk(std::string_view id) {
   std::lock_guard lock(impl_->mu);
   return impl_->run(false, [&]() -> Result<bool> {
     const std::string what = "delete disk " + q(id);
-    SCSIPUB_PG_ASSIGN(tx, Transaction::begin(impl_->conn), what);
+    SCSIPUB_DB_ASSIGN(tx, Transaction::begin(impl_->conn), what);
     // ON DELETE CASCADE removes its LUNs, their PR state and registrations.
-    SCSIPUB_PG_ASSIGN(r, impl_->conn.exec("DELETE FROM disks WHERE id = $1", {id}), what);
+    SCSIPUB_DB_ASSIGN(r, impl_->conn.exec("DELETE FROM disks WHERE id = $1", {id}), what);
     const bool deleted = r.affected() > 0;
-    SCSIPUB_PG_CHECK(tx.commit(), what);
+    SCSIPUB_DB_CHECK(tx.commit(), what);
     return deleted;
   });
 }
@@ -567,7 +549,7 @@ Result<bool> PostgresStore::delete_disk(std::string_view id) {
 
 Status PostgresStore::save_pr_state(const LuKey& lu, const PrState& state) {
   const std::string what = "save PR state of " + lu_name(lu);
-  SCSIPUB_PG_CHECK(validate(state), what);
+  SCSIPUB_DB_CHECK(validate(state), what);
   std::lock_guard lock(impl_->mu);
   // Replacing the whole state is idempotent: rerunning it after a COMMIT
   // whose reply was lost is safe.
@@ -585,21 +567,21 @@ Result<bool> PostgresStore::clear_pr_state(const LuKey& lu) {
   std::lock_guard lock(impl_->mu);
   if (!lun_fits(lu)) return false;
   return impl_->run(false, [&]() -> Result<bool> {
-    SCSIPUB_PG_ASSIGN(tx, Transaction::begin(impl_->conn), what);
-    SCSIPUB_PG_ASSIGN(r,
+    SCSIPUB_DB_ASSIGN(tx, Transaction::begin(impl_->conn), what);
+    SCSIPUB_DB_ASSIGN(r,
                       impl_->conn.exec("DELETE FROM pr_state WHERE disk_id = $1 AND lun = $2",
                                        {lu.disk_id, int64_t{lu.lun}}),
                       what);
     const bool deleted = r.affected() > 0;
-    SCSIPUB_PG_CHECK(tx.commit(), what);
+    SCSIPUB_DB_CHECK(tx.commit(), what);
     return deleted;
   });
 }
 
 #undef SCSIPUB_DISK_SELECT
-#undef SCSIPUB_PG_ASSIGN
-#undef SCSIPUB_PG_CONCAT
-#undef SCSIPUB_PG_CONCAT_
-#undef SCSIPUB_PG_CHECK
+#undef SCSIPUB_DB_ASSIGN
+#undef SCSIPUB_DB_CONCAT
+#undef SCSIPUB_DB_CONCAT_
+#undef SCSIPUB_DB_CHECK
 
 }  // namespace scsipub::db

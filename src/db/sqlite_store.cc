@@ -8,28 +8,10 @@
 #include <unordered_map>
 #include <utility>
 
+#include "db/check_macros.h"
 #include "db/sqlite_stmt.h"
 
 namespace scsipub::db {
-
-// Local helpers to keep the error plumbing short. Each returns from the
-// enclosing function with the error, prefixed by `what`.
-#define SCSIPUB_DB_CHECK(expr, what)                                                  \
-  do {                                                                                \
-    auto&& scsipub_db_r_ = (expr);                                                    \
-    if (!scsipub_db_r_) return fail((what) + (": " + scsipub_db_r_.error().message)); \
-  } while (0)
-
-#define SCSIPUB_DB_CONCAT_(a, b) a##b
-#define SCSIPUB_DB_CONCAT(a, b) SCSIPUB_DB_CONCAT_(a, b)
-
-// Declares `var` as the value of a Result-returning expression.
-#define SCSIPUB_DB_ASSIGN(var, expr, what)                                           \
-  auto SCSIPUB_DB_CONCAT(var, _result_) = (expr);                                    \
-  if (!SCSIPUB_DB_CONCAT(var, _result_)) {                                           \
-    return fail((what) + (": " + SCSIPUB_DB_CONCAT(var, _result_).error().message)); \
-  }                                                                                  \
-  auto& var = *SCSIPUB_DB_CONCAT(var, _result_)
 
 // Borrows the cached prepared statement for `sql` as `var` (reset on scope exit).
 #define SCSIPUB_DB_STMT(var, sql, what)                                   \
