@@ -45,7 +45,7 @@ class Targets final : public iscsi::TargetProvider {
     if (name != "iqn.2025-01.pub.scsipub:blank") return std::nullopt;
     return iscsi::LoginTarget{std::string(name), "", false};
   }
-  std::vector<iscsi::SendTargetsEntry> send_targets(std::string_view, std::string_view,
+  std::vector<iscsi::SendTargetsEntry> send_targets(std::string_view, std::string_view, std::string_view,
                                                     const iscsi::PortalInfo&) override {
     return {{"iqn.2025-01.pub.scsipub:blank", {"127.0.0.1:3260,1"}}};
   }

@@ -4,6 +4,7 @@
 #include <toml++/toml.h>
 
 #include <cstdlib>
+#include <map>
 #include <set>
 
 namespace scsipub::app {
@@ -65,7 +66,53 @@ Status check_keys(const toml::table& t, const std::set<std::string_view>& allowe
   return ok_status();
 }
 
+Status load_tiers(const toml::table& tiers, control::Tiers& out) {
+  std::map<std::string, control::Tier, std::less<>> parsed;
+  for (const auto& [name, node] : tiers) {
+    const toml::table* t = node.as_table();
+    std::string where = fmt::format("[tiers.{}]", name.str());
+    if (t == nullptr) return fail(where + " must be a table");
+    if (auto s = check_keys(*t,
+                            {"max_disks", "max_luns_per_disk", "max_disk_size", "blank_size", "write_limit",
+                             "max_sessions_per_disk", "expiry_seconds"},
+                            where);
+        !s)
+      return s;
+    control::Tier tier;
+    int64_t n = 0;
+    auto non_negative = [&](std::string_view key) -> Result<bool> {
+      if (!take(*t, key, n)) return false;
+      if (n < 0) return fail(fmt::format("{} {} must not be negative", where, key));
+      return true;
+    };
+    for (std::string_view key : {"max_disks", "max_luns_per_disk", "max_disk_size", "blank_size", "write_limit",
+                                 "max_sessions_per_disk", "expiry_seconds"}) {
+      auto present = non_negative(key);
+      if (!present.ok()) return fail(present.error().message);
+      if (!present.value()) continue;
+      if (key == "max_disks") tier.max_disks = static_cast<uint32_t>(std::min<int64_t>(n, UINT32_MAX));
+      if (key == "max_luns_per_disk") tier.max_luns_per_disk = static_cast<uint32_t>(std::min<int64_t>(n, UINT32_MAX));
+      if (key == "max_disk_size") tier.max_disk_size = static_cast<uint64_t>(n);
+      if (key == "blank_size") tier.blank_size = static_cast<uint64_t>(n);
+      if (key == "write_limit") tier.write_limit = static_cast<uint64_t>(n);
+      if (key == "max_sessions_per_disk") {
+        tier.max_sessions_per_disk = static_cast<uint32_t>(std::min<int64_t>(n, UINT32_MAX));
+      }
+      if (key == "expiry_seconds") tier.expiry = std::chrono::seconds(n);
+    }
+    if (auto s = control::validate_tier(name.str(), tier); !s) return s;
+    parsed.emplace(std::string(name.str()), tier);
+  }
+  if (parsed.empty()) return fail("[tiers] defines no tier");
+  out = control::Tiers(std::move(parsed));
+  return ok_status();
+}
+
 }  // namespace
+
+bool is_postgres_url(std::string_view database) {
+  return database.starts_with("postgresql://") || database.starts_with("postgres://");
+}
 
 Status load_toml(const std::filesystem::path& file, Config& cfg) {
   toml::table root;
@@ -74,9 +121,27 @@ Status load_toml(const std::filesystem::path& file, Config& cfg) {
   } catch (const toml::parse_error& e) {
     return fail(fmt::format("{}: {}", file.string(), e.description()));
   }
-  if (auto s = check_keys(root, {"data_dir", "images_dir", "log_level", "iscsi", "free_tier"}, "config"); !s) return s;
+  if (auto s = check_keys(root,
+                          {"data_dir", "images_dir", "log_level", "database", "iscsi", "http", "auth", "free_tier",
+                           "tiers"},
+                          "config");
+      !s)
+    return s;
   std::string text;
   if (take(root, "data_dir", text)) cfg.data_dir = text;
+  take(root, "database", cfg.database);
+  if (const toml::table* h = root["http"].as_table()) {
+    if (auto s = check_keys(*h, {"listen"}, "[http]"); !s) return s;
+    take(*h, "listen", cfg.http_listen);
+  }
+  if (const toml::table* a = root["auth"].as_table()) {
+    if (auto s = check_keys(*a, {"chap_failures_per_minute"}, "[auth]"); !s) return s;
+    int64_t n = 0;
+    if (take(*a, "chap_failures_per_minute", n)) cfg.chap_failures_per_minute = static_cast<uint32_t>(n);
+  }
+  if (const toml::table* t = root["tiers"].as_table()) {
+    if (auto s = load_tiers(*t, cfg.tiers); !s) return s;
+  }
   if (take(root, "images_dir", text)) cfg.images_dir = text;
   take(root, "log_level", cfg.log_level);
   if (const toml::table* i = root["iscsi"].as_table()) {
@@ -129,6 +194,10 @@ Status validate(Config& cfg) {
     return fail("max_recv_data_segment must be within 512..16777215");
   }
   if (cfg.cmd_window < 1 || cfg.cmd_window > 4096) return fail("cmd_window must be within 1..4096");
+  if (cfg.http_listen != "off") {
+    if (auto hp = parse_host_port(cfg.http_listen, 8080); !hp) return fail("--http-listen: " + hp.error().message);
+  }
+  if (cfg.chap_failures_per_minute < 1) return fail("chap_failures_per_minute must be at least 1");
   if (cfg.free_tier.blank_size < 1u << 20 || cfg.free_tier.blank_size % 512 != 0) {
     return fail("blank_size must be a multiple of 512 and at least 1 MiB");
   }

@@ -8,6 +8,7 @@
 
 #include "common/result.h"
 #include "control/target_directory.h"
+#include "control/tiers.h"
 #include "net/iscsi_server.h"
 
 namespace scsipub::app {
@@ -33,8 +34,17 @@ struct Config {
   std::chrono::milliseconds shutdown_grace{2000};
   uint32_t max_recv_data_segment = 262144;
   uint32_t cmd_window = 128;
-  control::FreeTierConfig free_tier;
+  control::FreeTierConfig free_tier;  // the anonymous tier
+  // MetaStore: empty = SQLite file in data_dir; "postgresql://..." = PostgreSQL;
+  // anything else = path of a SQLite file.
+  std::string database;
+  std::string http_listen = "127.0.0.1:8080";  // session API; "off" disables it
+  control::Tiers tiers;                         // [tiers.<name>]; default: "standard"
+  uint32_t chap_failures_per_minute = 5;        // per source address
 };
+
+// True when `database` selects the PostgreSQL backend.
+bool is_postgres_url(std::string_view database);
 
 // The user's data home: $XDG_DATA_HOME/scsipub or ~/.local/share/scsipub.
 std::filesystem::path default_data_dir();

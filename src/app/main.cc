@@ -4,39 +4,79 @@
 #include <CLI/CLI.hpp>
 #include <iostream>
 
+#include "app/account_cli.h"
 #include "app/config.h"
 #include "app/serve.h"
 
 using scsipub::app::Config;
+
+namespace {
+
+// Options every subcommand shares: where the configuration and data live.
+struct CommonFlags {
+  std::string config_file, data_dir, database;
+
+  void add_to(CLI::App* cmd) {
+    cmd->add_option("--config", config_file, "TOML configuration file")->check(CLI::ExistingFile);
+    cmd->add_option("--data-dir", data_dir, "Data directory (overlays, disks, SQLite); default ~/.local/share/scsipub");
+    cmd->add_option("--database", database,
+                    "Metadata store: a postgresql:// URL, or a SQLite file (default DATA_DIR/scsipub.db)");
+  }
+  // Defaults, then the file, then flags.
+  bool load(Config& cfg) const {
+    if (!config_file.empty()) {
+      if (auto s = scsipub::app::load_toml(config_file, cfg); !s) {
+        std::cerr << "scsipub: " << s.error().message << "\n";
+        return false;
+      }
+    }
+    if (!data_dir.empty()) cfg.data_dir = data_dir;
+    if (!database.empty()) cfg.database = database;
+    return true;
+  }
+};
+
+}  // namespace
 
 int main(int argc, char** argv) {
   CLI::App cli{"scsipub: iSCSI targets on the public internet"};
   cli.require_subcommand(1);
 
   Config cfg;
-  std::string config_file;
-  std::string data_dir, images_dir, listen, public_host, log_level;
-  auto* serve = cli.add_subcommand("serve", "Run the iSCSI target");
-  serve->add_option("--config", config_file, "TOML configuration file")->check(CLI::ExistingFile);
-  serve->add_option("--data-dir", data_dir, "Data directory (overlays); default ~/.local/share/scsipub");
+  CommonFlags serve_flags, account_flags;
+  std::string images_dir, listen, http_listen, public_host, log_level;
+  auto* serve = cli.add_subcommand("serve", "Run the iSCSI target and the session API");
+  serve_flags.add_to(serve);
   serve->add_option("--images-dir", images_dir, "Catalog of *.img / *.iso images; default DATA_DIR/images");
   serve->add_option("--iscsi-listen", listen, "iSCSI listen address HOST:PORT (default 127.0.0.1:3260)");
+  serve->add_option("--http-listen", http_listen, "Session API address HOST:PORT (default 127.0.0.1:8080), or off");
   serve->add_option("--public-host", public_host, "Address SendTargets advertises, HOST[:PORT]");
   serve->add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 
+  auto* account = cli.add_subcommand("account", "Manage API accounts");
+  account->require_subcommand(1);
+  account_flags.add_to(account);
+  std::string tier, account_id;
+  bool json = false;
+  auto* create = account->add_subcommand("create", "Create an account and print its API token (once)");
+  create->add_option("--tier", tier, "Tier name from the configuration ([tiers.NAME]; default config: standard)")
+      ->required();
+  create->add_flag("--json", json, "Print {\"id\",\"tier\",\"token\"} as JSON");
+  auto* list = account->add_subcommand("list", "List accounts");
+  list->add_flag("--json", json, "Print JSON");
+  auto* remove = account->add_subcommand("delete", "Delete an account that owns no disks");
+  remove->add_option("id", account_id, "Account id")->required();
+  // `account create --tier X --data-dir D`: the shared flags may follow the leaf command.
+  for (auto* leaf : {create, list, remove}) leaf->fallthrough();
+
   CLI11_PARSE(cli, argc, argv);
 
-  if (!config_file.empty()) {
-    if (auto s = scsipub::app::load_toml(config_file, cfg); !s) {
-      std::cerr << "scsipub: " << s.error().message << "\n";
-      return 2;
-    }
-  }
-  // Flags override the file.
-  if (!data_dir.empty()) cfg.data_dir = data_dir;
+  const CommonFlags& flags = *serve ? serve_flags : account_flags;
+  if (!flags.load(cfg)) return 2;
   if (!images_dir.empty()) cfg.images_dir = images_dir;
   if (!listen.empty()) cfg.iscsi_listen = listen;
+  if (!http_listen.empty()) cfg.http_listen = http_listen;
   if (!public_host.empty()) cfg.public_host = public_host;
   if (!log_level.empty()) cfg.log_level = log_level;
   if (auto s = scsipub::app::validate(cfg); !s) {
@@ -46,5 +86,8 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(cfg.log_level));
   spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
   if (*serve) return scsipub::app::serve(std::move(cfg));
+  if (*create) return scsipub::app::account_create(cfg, tier, json);
+  if (*list) return scsipub::app::account_list(cfg, json);
+  if (*remove) return scsipub::app::account_delete(cfg, account_id);
   return 2;
 }

@@ -1,18 +1,24 @@
 #include "app/serve.h"
 
 #include <signal.h>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include <cerrno>
 #include <ctime>
 #include <filesystem>
 
+#include "app/meta_store_open.h"
 #include "control/catalog.h"
+#include "control/disk_service_impl.h"
 #include "control/janitor.h"
+#include "control/provisioned_disks.h"
 #include "control/target_directory.h"
+#include "control/target_names.h"
 #include "iscsi/session_registry.h"
 #include "net/iscsi_server.h"
 #include "scsi/command_set.h"
+#include "web/api_server.h"
 
 namespace scsipub::app {
 namespace {
@@ -28,15 +34,28 @@ void sweep(control::Janitor& janitor, const control::TargetDirectory& dir, std::
   }
 }
 
-// Blocks until SIGTERM or SIGINT, sweeping overlays every kJanitorInterval.
-int wait_for_signal(const sigset_t& set, control::Janitor& janitor, const control::TargetDirectory& dir) {
+// Blocks until SIGTERM or SIGINT, sweeping overlays and expired disks every
+// kJanitorInterval.
+int wait_for_signal(const sigset_t& set, control::Janitor& janitor, const control::TargetDirectory& dir,
+                    control::ProvisionedDisks& disks) {
   for (;;) {
     timespec ts{};
     ts.tv_sec = std::chrono::duration_cast<std::chrono::seconds>(kJanitorInterval).count();
     int sig = sigtimedwait(&set, nullptr, &ts);
     if (sig == SIGTERM || sig == SIGINT) return sig;
-    if (sig < 0 && errno == EAGAIN) sweep(janitor, dir, std::chrono::minutes(2));
+    if (sig < 0 && errno == EAGAIN) {
+      sweep(janitor, dir, std::chrono::minutes(2));
+      disks.remove_expired(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+    }
   }
+}
+
+// "host:port" initiators dial: the public host when configured, else the listener.
+std::string plain_portal(const Config& cfg) {
+  auto listen = parse_host_port(cfg.iscsi_listen, 3260);
+  HostPort hp = cfg.public_host.empty() ? listen.value() : parse_host_port(cfg.public_host, listen->port).value();
+  if (hp.host.find(':') != std::string::npos) return fmt::format("[{}]:{}", hp.host, hp.port);
+  return fmt::format("{}:{}", hp.host, hp.port);
 }
 
 }  // namespace
@@ -55,10 +74,18 @@ int serve(Config cfg) {
   if (auto s = catalog.rescan(); !s) spdlog::warn("catalog {}: {}", cfg.images_dir.string(), s.error().message);
   spdlog::info("catalog {}: {} image(s)", cfg.images_dir.string(), catalog.entries().size());
 
+  auto store = open_meta_store(cfg);
+  if (!store.ok()) {
+    spdlog::error("{}: {}", describe_database(cfg), store.error().message);
+    return 1;
+  }
+  spdlog::info("metadata in {}", describe_database(cfg));
+
   control::DirectoryConfig dcfg;
   dcfg.overlay_dir = overlay_dir;
   dcfg.public_host = cfg.public_host;
   dcfg.free_tier = cfg.free_tier;
+  dcfg.auth_throttle.max_failures = cfg.chap_failures_per_minute;
   control::TargetDirectory directory(dcfg, catalog);
   for (const auto& name : cfg.free_tier.multi_images) {
     if (name != "blank" && catalog.find(name) == nullptr) {
@@ -81,6 +108,20 @@ int serve(Config cfg) {
   signal(SIGPIPE, SIG_IGN);
 
   iscsi::SessionRegistry registry;
+  auto terminate_target = [&registry](std::string_view target) {
+    for (const auto& rec : registry.snapshot()) {
+      if (!rec.discovery && rec.target_name == target) rec.terminate();
+    }
+  };
+  control::ProvisionedDisks disks({cfg.data_dir / "disks"}, *store.value(), cfg.tiers,
+                                  [&directory](const std::string& image) { return directory.image_base(image); },
+                                  terminate_target);
+  if (auto s = disks.load(); !s) {
+    spdlog::error("provisioned disks: {}", s.error().message);
+    return 1;
+  }
+  directory.attach_provisioned(&disks);
+
   scsi::CommandSet commands;
   net::IscsiServer server(server_config(cfg), directory, registry, commands);
   try {
@@ -90,11 +131,33 @@ int serve(Config cfg) {
     return 1;
   }
   for (const auto& t : directory.anonymous_targets()) spdlog::info("target {}", t);
+  for (const auto& d : disks.all()) spdlog::info("target {}", control::disk_target(d->record().id));
 
-  int sig = wait_for_signal(set, janitor, directory);
+  control::DiskServiceImpl service(*store.value(), disks, catalog, registry, {plain_portal(cfg), ""},
+                                   cfg.free_tier.blank_size);
+  std::unique_ptr<web::ApiServer> api;
+  if (cfg.http_listen != "off") {
+    auto hp = parse_host_port(cfg.http_listen, 8080);
+    web::ApiServerConfig acfg;
+    acfg.host = hp->host;
+    acfg.port = hp->port;
+    api = std::make_unique<web::ApiServer>(service, acfg);
+    if (auto s = api->start(); !s) {
+      spdlog::error("session API on {}: {}", cfg.http_listen, s.error().message);
+      server.shutdown(std::chrono::milliseconds(0));
+      return 1;
+    }
+    spdlog::info("session API on http://{}:{}/api/v1/", hp->host, api->port());
+  }
+
+  int sig = wait_for_signal(set, janitor, directory, disks);
   spdlog::info("{} received: logging out {} session(s)", sig == SIGTERM ? "SIGTERM" : "SIGINT", registry.size());
+  if (api) api->stop();
   server.shutdown(cfg.shutdown_grace);
   sweep(janitor, directory, std::chrono::seconds(0));
+  // Sessions are gone; make every overlay and its maps durable, then say so.
+  disks.flush_all();
+  if (auto s = disks.mark_clean_shutdown(); !s) spdlog::warn("{}", s.error().message);
   spdlog::info("stopped");
   return 0;
 }

@@ -6,7 +6,9 @@
 #include <random>
 
 #include "control/overlay_names.h"
+#include "control/provisioned_disks.h"
 #include "control/target_names.h"
+#include "iscsi/chap.h"
 #include "iscsi/login_negotiator.h"
 #include "lu/logical_unit.h"
 #include "storage/cow_overlay.h"
@@ -30,7 +32,7 @@ iscsi::BindError out_of_resources(std::string message) {
 // The LUs of one session, in LUN order.
 class SessionLuns final : public scsi::LunMap {
  public:
-  void add(uint64_t lun, std::unique_ptr<lu::LogicalUnit> unit) {
+  void add(uint64_t lun, std::shared_ptr<lu::LogicalUnit> unit) {
     numbers_.push_back(lun);
     units_.push_back(std::move(unit));
   }
@@ -41,11 +43,32 @@ class SessionLuns final : public scsi::LunMap {
     return nullptr;
   }
   std::span<const uint64_t> luns() const override { return numbers_; }
-  std::vector<std::unique_ptr<lu::LogicalUnit>>& units() { return units_; }
+  std::vector<std::shared_ptr<lu::LogicalUnit>>& units() { return units_; }
 
  private:
   std::vector<uint64_t> numbers_;
-  std::vector<std::unique_ptr<lu::LogicalUnit>> units_;
+  std::vector<std::shared_ptr<lu::LogicalUnit>> units_;
+};
+
+// Reports a failed CHAP exchange to the per-address throttle.
+class ThrottledAuthenticator final : public iscsi::Authenticator {
+ public:
+  ThrottledAuthenticator(std::unique_ptr<iscsi::Authenticator> inner, TargetDirectory& owner, std::string address,
+                         std::string target)
+      : inner_(std::move(inner)), owner_(owner), address_(std::move(address)), target_(std::move(target)) {}
+  bool owns_key(std::string_view key) const override { return inner_->owns_key(key); }
+  Outcome step(std::span<const iscsi::KeyValue> keys, iscsi::TextWriter& reply) override {
+    Outcome o = inner_->step(keys, reply);
+    if (o == Outcome::failure) owner_.auth_failed(address_, target_);
+    return o;
+  }
+  std::string identity() const override { return inner_->identity(); }
+
+ private:
+  std::unique_ptr<iscsi::Authenticator> inner_;
+  TargetDirectory& owner_;
+  std::string address_;
+  std::string target_;
 };
 
 }  // namespace
@@ -69,8 +92,25 @@ class TargetDirectory::Binding final : public iscsi::TargetBinding {
   SessionLuns luns_;
 };
 
+// A session on a provisioned disk: attached to the disk's shared units.
+class TargetDirectory::DiskBinding final : public iscsi::TargetBinding {
+ public:
+  DiskBinding(std::shared_ptr<ProvisionedDisk> disk, uint64_t nexus_id) : disk_(std::move(disk)), nexus_id_(nexus_id) {}
+  ~DiskBinding() override {
+    for (auto& unit : luns_.units()) unit->detach(nexus_id_);
+    disk_->remove_session();
+  }
+  const scsi::LunMap& luns() const override { return luns_; }
+  SessionLuns& lun_map() { return luns_; }
+
+ private:
+  std::shared_ptr<ProvisionedDisk> disk_;
+  uint64_t nexus_id_;
+  SessionLuns luns_;
+};
+
 TargetDirectory::TargetDirectory(DirectoryConfig config, Catalog& catalog)
-    : config_(std::move(config)), catalog_(catalog) {
+    : config_(std::move(config)), catalog_(catalog), auth_throttle_(config_.auth_throttle) {
   std::random_device rd;
   uint64_t r = (uint64_t(rd()) << 32) ^ rd();
   instance_ = fmt::format("{:08x}", uint32_t(r));
@@ -118,6 +158,7 @@ std::vector<std::string> TargetDirectory::anonymous_targets() const {
 
 std::optional<iscsi::LoginTarget> TargetDirectory::find(std::string_view target_name,
                                                          const iscsi::PortalInfo& portal) {
+  if (auto disk = find_disk(target_name)) return disk;
   std::lock_guard lock(mu_);
   if (luns_for(target_name)) {
     return iscsi::LoginTarget{std::string(target_name), "scsipub", false};
@@ -155,9 +196,17 @@ std::string TargetDirectory::portal_address(const iscsi::PortalInfo& portal) con
 
 std::vector<iscsi::SendTargetsEntry> TargetDirectory::send_targets(std::string_view which,
                                                                    std::string_view session_target,
+                                                                   std::string_view auth_user,
                                                                    const iscsi::PortalInfo& portal) {
   std::vector<std::string> names;
-  if (which == "All") {
+  if (!auth_user.empty()) {
+    // An authenticated session sees its account's disks, and nothing else.
+    names = account_targets(auth_user);
+    if (which != "All") {
+      std::string_view wanted = which.empty() ? session_target : which;
+      std::erase_if(names, [&](const std::string& n) { return n != wanted; });
+    }
+  } else if (which == "All") {
     names = anonymous_targets();
   } else {
     std::string_view wanted = which.empty() ? session_target : which;
@@ -197,6 +246,7 @@ uint64_t TargetDirectory::next_naa() {
 Result<std::unique_ptr<iscsi::TargetBinding>, iscsi::BindError> TargetDirectory::bind(std::string_view target_name,
                                                                                       const lu::Nexus& nexus,
                                                                                       const iscsi::PortalInfo&) {
+  if (!disk_id_of(target_name).empty()) return bind_disk(target_name, nexus);
   std::vector<std::shared_ptr<const storage::ImageSource>> bases;
   std::vector<std::string> images;
   std::string id = fmt::format("{}{:08x}", instance_, uint32_t(nexus.id));
@@ -235,7 +285,7 @@ Result<std::unique_ptr<iscsi::TargetBinding>, iscsi::BindError> TargetDirectory:
     ident.naa_id = next_naa();
     ident.device_name = fmt::format("{},L,0x{:016x}", target_name, uint64_t(lun) << 48);
     std::shared_ptr<storage::BlockStore> store = std::move(overlay).value();
-    auto unit = std::make_unique<lu::LogicalUnit>(std::move(store), std::move(ident));
+    auto unit = std::make_shared<lu::LogicalUnit>(std::move(store), std::move(ident));
     unit->attach(nexus);
     binding->lun_map().add(lun, std::move(unit));
   }
@@ -250,6 +300,93 @@ void TargetDirectory::release(const std::string& id) {
 bool TargetDirectory::overlay_live(std::string_view id) const {
   std::lock_guard lock(mu_);
   return live_ids_.contains(id);
+}
+
+Result<std::shared_ptr<const storage::ImageSource>> TargetDirectory::image_base(const std::string& image) {
+  std::lock_guard lock(mu_);
+  auto base = base_for(image);
+  if (!base.ok()) return fail(base.error().message);
+  return base.value();
+}
+
+// ---- provisioned disks ----
+
+std::optional<iscsi::LoginTarget> TargetDirectory::find_disk(std::string_view target_name) {
+  std::string_view id = disk_id_of(target_name);
+  if (id.empty() || disks_ == nullptr) return std::nullopt;
+  auto disk = disks_->find(id);
+  if (!disk || disk->deleted()) return std::nullopt;
+  return iscsi::LoginTarget{std::string(target_name), "scsipub disk " + std::string(id), true};
+}
+
+std::vector<std::string> TargetDirectory::account_targets(std::string_view chap_user) const {
+  std::vector<std::string> out;
+  if (disks_ == nullptr) return out;
+  auto disk = disks_->find_by_chap_user(chap_user);
+  if (!disk) return out;
+  for (const auto& d : disks_->list_by_account(disk->record().account_id)) {
+    if (!d->deleted()) out.push_back(disk_target(d->record().id));
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+Result<std::unique_ptr<iscsi::TargetBinding>, iscsi::BindError> TargetDirectory::bind_disk(
+    std::string_view target_name, const lu::Nexus& nexus) {
+  auto disk = disks_ ? disks_->find(disk_id_of(target_name)) : nullptr;
+  if (!disk || disk->deleted()) {
+    return Unexpected<iscsi::BindError>{
+        {iscsi::login_status::kInitiatorError, iscsi::login_status::kNotFound, "disk not found"}};
+  }
+  const Tier tier = disks_->tier_of(*disk);
+  if (!disk->try_add_session(tier.max_sessions_per_disk)) {
+    return Unexpected<iscsi::BindError>{out_of_resources(
+        fmt::format("disk {} already has {} session(s), the tier's maximum", disk->record().id,
+                    tier.max_sessions_per_disk))};
+  }
+  auto binding = std::make_unique<DiskBinding>(disk, nexus.id);
+  for (uint32_t lun = 0; lun < disk->units().size(); ++lun) {
+    const auto& unit = disk->units()[lun].lu;
+    unit->attach(nexus);
+    binding->lun_map().add(lun, unit);
+  }
+  return std::unique_ptr<iscsi::TargetBinding>(std::move(binding));
+}
+
+std::unique_ptr<iscsi::Authenticator> TargetDirectory::authenticator(std::string_view method,
+                                                                     const iscsi::LoginTarget& target,
+                                                                     std::string_view,
+                                                                     const iscsi::PortalInfo& portal) {
+  if (method != "CHAP" || disks_ == nullptr) return nullptr;
+  {
+    std::lock_guard lock(auth_mu_);
+    if (!auth_throttle_.allowed(portal.peer_address)) {
+      spdlog::debug("CHAP from {} refused: too many failures", portal.peer_address);
+      return nullptr;  // a target that requires CHAP then answers 02/01
+    }
+  }
+  // A disk accepts only its own credentials; a discovery session any disk's
+  // (it then sees that account's disks).
+  ProvisionedDisks* disks = disks_;
+  auto lookup = [disks](std::string_view target_name,
+                        std::string_view user) -> std::optional<iscsi::ChapCredentials> {
+    auto disk = target_name.empty() ? disks->find_by_chap_user(user) : disks->find(disk_id_of(target_name));
+    if (!disk || disk->deleted() || disk->record().chap_user != user) return std::nullopt;
+    const db::Disk& r = disk->record();
+    return iscsi::ChapCredentials{r.chap_secret, r.mutual_secret, disk_target(r.id)};
+  };
+  auto chap = std::make_unique<iscsi::ChapAuthenticator>(target.name, lookup, iscsi::openssl_random_bytes);
+  return std::make_unique<ThrottledAuthenticator>(std::move(chap), *this, portal.peer_address,
+                                                  target.name.empty() ? "discovery" : target.name);
+}
+
+void TargetDirectory::auth_failed(const std::string& address, std::string_view target) {
+  std::lock_guard lock(auth_mu_);
+  auth_throttle_.record_failure(address);
+  auto d = auth_failure_log_.on_event(address, target, LogThrottle::Clock::now());
+  if (d.warn) {
+    spdlog::warn("CHAP authentication from {} to {} failed ({} more suppressed)", address, target, d.suppressed);
+  }
 }
 
 }  // namespace scsipub::control

@@ -2,7 +2,8 @@
 // The targets this node serves and the logical units a login attaches to.
 // Free tier: `blank` (zero base), `image.<name>` per catalog image, `multi`
 // (two LUNs); each login gets private copy-on-write overlays that are deleted
-// when the session ends.
+// when the session ends. Paid tier: `disk.<id>` for each provisioned disk,
+// CHAP only, every session attached to the disk's shared logical units.
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
@@ -16,6 +17,7 @@
 
 #include "control/catalog.h"
 #include "control/log_throttle.h"
+#include "iscsi/chap_throttle.h"
 #include "iscsi/target_provider.h"
 #include "storage/image_source.h"
 
@@ -33,7 +35,10 @@ struct DirectoryConfig {
   std::string public_host;  // "host" or "host:port"; empty: the socket's local address
   uint16_t portal_group = 1;
   FreeTierConfig free_tier;
+  iscsi::AuthFailureThrottle::Options auth_throttle;  // CHAP failures per source address
 };
+
+class ProvisionedDisks;
 
 class TargetDirectory final : public iscsi::TargetProvider {
  public:
@@ -42,10 +47,21 @@ class TargetDirectory final : public iscsi::TargetProvider {
 
   std::optional<iscsi::LoginTarget> find(std::string_view target_name, const iscsi::PortalInfo& portal) override;
   std::vector<iscsi::SendTargetsEntry> send_targets(std::string_view which, std::string_view session_target,
+                                                    std::string_view auth_user,
                                                     const iscsi::PortalInfo& portal) override;
+  std::unique_ptr<iscsi::Authenticator> authenticator(std::string_view method, const iscsi::LoginTarget& target,
+                                                      std::string_view initiator_name,
+                                                      const iscsi::PortalInfo& portal) override;
   Result<std::unique_ptr<iscsi::TargetBinding>, iscsi::BindError> bind(std::string_view target_name,
                                                                        const lu::Nexus& nexus,
                                                                        const iscsi::PortalInfo& portal) override;
+
+  // Serves `disk.<id>` targets from `disks` (set once, before the listener starts).
+  void attach_provisioned(ProvisionedDisks* disks) { disks_ = disks; }
+  // The read-only base of a catalog image (opened once, then shared).
+  Result<std::shared_ptr<const storage::ImageSource>> image_base(const std::string& image);
+  // Counts an authentication failure from `address` (the CHAP throttle).
+  void auth_failed(const std::string& address, std::string_view target);
 
   // Every target name a stranger may log in to, sorted.
   std::vector<std::string> anonymous_targets() const;
@@ -56,6 +72,11 @@ class TargetDirectory final : public iscsi::TargetProvider {
 
  private:
   class Binding;
+  class DiskBinding;
+  std::optional<iscsi::LoginTarget> find_disk(std::string_view target_name);
+  std::vector<std::string> account_targets(std::string_view chap_user) const;
+  Result<std::unique_ptr<iscsi::TargetBinding>, iscsi::BindError> bind_disk(std::string_view target_name,
+                                                                            const lu::Nexus& nexus);
   struct LunSpec {
     std::string image;  // catalog name or "blank"
   };
@@ -77,6 +98,11 @@ class TargetDirectory final : public iscsi::TargetProvider {
   std::map<std::string, std::shared_ptr<const storage::ImageSource>> bases_;
   std::set<std::string, std::less<>> live_ids_;
   LogThrottle unknown_target_log_;
+  ProvisionedDisks* disks_ = nullptr;
+
+  std::mutex auth_mu_;  // the throttle is touched by logins on every loop
+  iscsi::AuthFailureThrottle auth_throttle_;
+  LogThrottle auth_failure_log_;
 };
 
 }  // namespace scsipub::control

@@ -10,11 +10,23 @@ inline constexpr std::string_view kIqnPrefix = "iqn.2025-01.pub.scsipub:";
 inline constexpr std::string_view kBlankSuffix = "blank";
 inline constexpr std::string_view kMultiSuffix = "multi";
 inline constexpr std::string_view kImagePrefix = "image.";
+inline constexpr std::string_view kDiskPrefix = "disk.";  // provisioned disks
 
 inline std::string blank_target() { return std::string(kIqnPrefix) + std::string(kBlankSuffix); }
 inline std::string multi_target() { return std::string(kIqnPrefix) + std::string(kMultiSuffix); }
 inline std::string image_target(std::string_view image) {
   return std::string(kIqnPrefix) + std::string(kImagePrefix) + std::string(image);
+}
+
+inline std::string disk_target(std::string_view id) {
+  return std::string(kIqnPrefix) + std::string(kDiskPrefix) + std::string(id);
+}
+// The disk id of a provisioned disk's target name, or empty.
+inline std::string_view disk_id_of(std::string_view target_name) {
+  if (!target_name.starts_with(kIqnPrefix)) return {};
+  std::string_view rest = target_name.substr(kIqnPrefix.size());
+  if (!rest.starts_with(kDiskPrefix)) return {};
+  return rest.substr(kDiskPrefix.size());
 }
 
 }  // namespace scsipub::control

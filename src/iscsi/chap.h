@@ -99,6 +99,7 @@ class ChapAuthenticator : public Authenticator {
   // After success: the CHAP_N that authenticated, and whether we also
   // answered the initiator's challenge.
   const std::string& user() const { return user_; }
+  std::string identity() const override { return state_ == State::success ? user_ : std::string(); }
   bool mutual() const { return mutual_; }
 
  private:

@@ -64,18 +64,34 @@ class Connection::LoginLookup final : public LoginTargetLookup {
   const PortalInfo& portal_;
 };
 
+// Login-time authentication, with this connection's portal (the provider
+// throttles failures per source address).
+class Connection::LoginAuth final : public AuthenticatorFactory {
+ public:
+  LoginAuth(TargetProvider& p, const PortalInfo& portal) : p_(p), portal_(portal) {}
+  std::unique_ptr<Authenticator> create(std::string_view method, const LoginTarget& target,
+                                        std::string_view initiator_name) override {
+    return p_.authenticator(method, target, initiator_name, portal_);
+  }
+
+ private:
+  TargetProvider& p_;
+  const PortalInfo& portal_;
+};
+
 class Connection::SendTargets final : public SendTargetsSource {
  public:
-  SendTargets(TargetProvider& p, const PortalInfo& portal, std::string session_target)
-      : p_(p), portal_(portal), session_target_(std::move(session_target)) {}
+  SendTargets(TargetProvider& p, const PortalInfo& portal, std::string session_target, std::string auth_user)
+      : p_(p), portal_(portal), session_target_(std::move(session_target)), auth_user_(std::move(auth_user)) {}
   std::vector<SendTargetsEntry> send_targets(std::string_view which) override {
-    return p_.send_targets(which, session_target_, portal_);
+    return p_.send_targets(which, session_target_, auth_user_, portal_);
   }
 
  private:
   TargetProvider& p_;
   const PortalInfo& portal_;
   std::string session_target_;
+  std::string auth_user_;
 };
 
 Connection::Connection(const ConnectionConfig& config, TargetProvider& targets, SessionRegistry& registry,
@@ -94,7 +110,8 @@ Connection::Connection(const ConnectionConfig& config, TargetProvider& targets, 
   limits_.max_data_segment = std::max<uint32_t>(8192, config_.login.max_recv_dsl);
   seq_.window = config_.cmd_window;
   login_lookup_ = std::make_unique<LoginLookup>(targets_, portal_);
-  negotiator_ = std::make_unique<LoginNegotiator>(config_.login, *login_lookup_);
+  login_auth_ = std::make_unique<LoginAuth>(targets_, portal_);
+  negotiator_ = std::make_unique<LoginNegotiator>(config_.login, *login_lookup_, login_auth_.get());
 }
 
 Connection::~Connection() {
@@ -168,6 +185,11 @@ void Connection::on_login_pdu(const PduView& pdu) {
   }
   send_login_reply(req, reply, tsih);
   if (reply.close) {
+    if (reply.status_class == login_status::kInitiatorError && reply.status_detail == login_status::kAuthFailure) {
+      // CHAP failures are logged (throttled) by the authenticator's owner; this
+      // covers a login that offered no usable method at all.
+      spdlog::debug("login from {} refused: authentication failure (02/01)", portal_.peer_address);
+    }
     close(CloseReason::login_failed);
     return;
   }
@@ -228,7 +250,7 @@ bool Connection::finish_login(const LoginRequest& req, LoginReply& reply) {
   nexus_.id = rec.id;
 
   if (discovery) {
-    send_targets_ = std::make_unique<SendTargets>(targets_, portal_, std::string());
+    send_targets_ = std::make_unique<SendTargets>(targets_, portal_, std::string(), negotiator_->authenticated_user());
   } else {
     auto bound = targets_.bind(nexus_.target_name, nexus_, portal_);
     if (!bound.ok()) {
@@ -240,7 +262,8 @@ bool Connection::finish_login(const LoginRequest& req, LoginReply& reply) {
       return false;
     }
     binding_ = std::move(bound).value();
-    send_targets_ = std::make_unique<SendTargets>(targets_, portal_, nexus_.target_name);
+    send_targets_ = std::make_unique<SendTargets>(targets_, portal_, nexus_.target_name,
+                                                  negotiator_->authenticated_user());
     engine_.start(params_, &binding_->luns(), &nexus_);
   }
   text_ = std::make_unique<TextExchange>(*send_targets_, params_.initiator_max_recv_dsl);

@@ -95,6 +95,7 @@ class Connection {
   };
 
   class LoginLookup;
+  class LoginAuth;
   class SendTargets;
 
   void on_login_pdu(const PduView& pdu);
@@ -126,6 +127,7 @@ class Connection {
   SequenceState seq_;
   bool first_login_pdu_ = true;
   std::unique_ptr<LoginLookup> login_lookup_;
+  std::unique_ptr<LoginAuth> login_auth_;
   std::unique_ptr<LoginNegotiator> negotiator_;
   std::unique_ptr<SendTargets> send_targets_;
   std::unique_ptr<TextExchange> text_;

@@ -186,8 +186,11 @@ Status LoginNegotiator::Impl::negotiate_auth_method(std::string_view value, Text
       out.add("AuthMethod", method);
       return kOk;
     }
-    if (!required || auth_factory == nullptr || !target) continue;
-    if (auto a = auth_factory->create(method, *target, initiator_name)) {
+    // Discovery sessions may authenticate without having to: an account's
+    // CHAP credentials make SendTargets list that account's disks.
+    const bool optional = type == SessionType::discovery;
+    if ((!required && !optional) || auth_factory == nullptr) continue;
+    if (auto a = auth_factory->create(method, target ? *target : LoginTarget{}, initiator_name)) {
       authenticator = std::move(a);
       auth_method = std::string(method);
       out.add("AuthMethod", method);
@@ -314,13 +317,11 @@ Status LoginNegotiator::Impl::process(const LoginRequest& req, std::span<const K
 Status LoginNegotiator::Impl::decide_transit(const LoginRequest& req) {
   if (!req.transit) return kOk;
   if (stage == Stage::security) {
+    // An authentication still running answers T=0 and continues; no
+    // method at all means the initiator tried to walk past it.
+    if (authenticator && !authenticated) return kOk;
     const bool required = target && target->requires_auth;
-    if (required && !authenticated) {
-      // An authentication still running answers T=0 and continues; no
-      // method at all means the initiator tried to walk past it.
-      if (authenticator) return kOk;
-      return initiator_error(login_status::kAuthFailure);
-    }
+    if (required && !authenticated) return initiator_error(login_status::kAuthFailure);
   }
   pending_transit = true;
   pending_nsg = req.nsg;
@@ -406,5 +407,8 @@ const std::string& LoginNegotiator::target_name() const { return impl_->target_n
 const SessionParams& LoginNegotiator::params() const { return impl_->params; }
 const std::optional<LoginTarget>& LoginNegotiator::target() const { return impl_->target; }
 const std::string& LoginNegotiator::auth_method() const { return impl_->auth_method; }
+std::string LoginNegotiator::authenticated_user() const {
+  return impl_->authenticator && impl_->authenticated ? impl_->authenticator->identity() : std::string();
+}
 
 }  // namespace scsipub::iscsi

@@ -107,6 +107,8 @@ class Authenticator {
   // answer with. Called once per complete Login Request in the security
   // stage, also with no keys (the initiator may just ask to transit).
   virtual Outcome step(std::span<const KeyValue> keys, TextWriter& reply) = 0;
+  // Who authenticated (the CHAP_N), once step() said success.
+  virtual std::string identity() const { return {}; }
 };
 
 class AuthenticatorFactory {
@@ -114,6 +116,7 @@ class AuthenticatorFactory {
   virtual ~AuthenticatorFactory() = default;
   // An authenticator for `method` ("CHAP"), or nullptr when this target
   // cannot use that method (unknown method, no credentials configured).
+  // Discovery sessions pass a LoginTarget with an empty name.
   virtual std::unique_ptr<Authenticator> create(std::string_view method, const LoginTarget& target,
                                                 std::string_view initiator_name) = 0;
 };
@@ -146,6 +149,8 @@ class LoginNegotiator {
   // Additive: the looked-up target (normal sessions) and the method agreed.
   const std::optional<LoginTarget>& target() const;
   const std::string& auth_method() const;  // "None", "CHAP", or "" if never negotiated
+  // The authenticated user (CHAP_N), or empty for AuthMethod=None.
+  std::string authenticated_user() const;
 
  private:
   struct Impl;

@@ -44,8 +44,17 @@ class TargetProvider {
  public:
   virtual ~TargetProvider() = default;
   virtual std::optional<LoginTarget> find(std::string_view target_name, const PortalInfo& portal) = 0;
+  // `auth_user` is the CHAP user the session authenticated as (empty for
+  // AuthMethod=None): a discovery session's credentials decide what it sees.
   virtual std::vector<SendTargetsEntry> send_targets(std::string_view which, std::string_view session_target,
-                                                     const PortalInfo& portal) = 0;
+                                                     std::string_view auth_user, const PortalInfo& portal) = 0;
+  // The security-stage authenticator for `method`, or nullptr when the
+  // target cannot use it (see AuthenticatorFactory).
+  virtual std::unique_ptr<Authenticator> authenticator(std::string_view /*method*/, const LoginTarget& /*target*/,
+                                                       std::string_view /*initiator_name*/,
+                                                       const PortalInfo& /*portal*/) {
+    return nullptr;
+  }
   virtual Result<std::unique_ptr<TargetBinding>, BindError> bind(std::string_view target_name, const lu::Nexus& nexus,
                                                                  const PortalInfo& portal) = 0;
 };

@@ -113,3 +113,65 @@ TEST(Config, ServerConfigCarriesLimits) {
 
 }  // namespace
 }  // namespace scsipub::app
+
+namespace scsipub::app {
+namespace {
+
+TEST(ConfigTiers, DefaultIsOneStandardTier) {
+  Config cfg;
+  ASSERT_NE(cfg.tiers.find("standard"), nullptr);
+  EXPECT_EQ(cfg.tiers.all().size(), 1u);
+  EXPECT_EQ(cfg.http_listen, "127.0.0.1:8080");
+  EXPECT_FALSE(is_postgres_url(cfg.database));
+}
+
+TEST(ConfigTiers, TablesReplaceTheDefaults) {
+  auto p = write_file("scsipub-tiers.toml", R"(
+database = "postgresql://scsipub@127.0.0.1:5432/scsipub"
+[http]
+listen = "0.0.0.0:8081"
+[auth]
+chap_failures_per_minute = 3
+[tiers.pro]
+max_disks = 10
+max_luns_per_disk = 8
+max_disk_size = 1073741824
+blank_size = 536870912
+write_limit = 0
+max_sessions_per_disk = 2
+expiry_seconds = 86400
+[tiers.hobby]
+max_disks = 1
+)");
+  Config cfg;
+  auto s = load_toml(p, cfg);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  ASSERT_TRUE(validate(cfg).ok());
+  EXPECT_TRUE(is_postgres_url(cfg.database));
+  EXPECT_EQ(cfg.http_listen, "0.0.0.0:8081");
+  EXPECT_EQ(cfg.chap_failures_per_minute, 3u);
+  EXPECT_EQ(cfg.tiers.find("standard"), nullptr);
+  const control::Tier* pro = cfg.tiers.find("pro");
+  ASSERT_NE(pro, nullptr);
+  EXPECT_EQ(pro->max_disks, 10u);
+  EXPECT_EQ(pro->max_sessions_per_disk, 2u);
+  EXPECT_EQ(pro->expiry, std::chrono::hours(24));
+  ASSERT_NE(cfg.tiers.find("hobby"), nullptr);
+  EXPECT_EQ(cfg.tiers.find("hobby")->max_luns_per_disk, control::Tier{}.max_luns_per_disk);
+}
+
+TEST(ConfigTiers, RejectsBadTiers) {
+  for (const char* text : {"[tiers.pro]\nmax_disks = 0\n", "[tiers.pro]\nbogus = 1\n", "[tiers.anonymous]\n",
+                           "[tiers.pro]\nblank_size = 1000\n", "[tiers.pro]\nmax_disks = -1\n", "[tiers]\n",
+                           "[http]\nport = 1\n"}) {
+    auto p = write_file("scsipub-bad-tiers.toml", text);
+    Config cfg;
+    EXPECT_FALSE(load_toml(p, cfg).ok()) << text;
+  }
+  Config cfg;
+  cfg.http_listen = "nonsense:port";
+  EXPECT_FALSE(validate(cfg).ok());
+}
+
+}  // namespace
+}  // namespace scsipub::app

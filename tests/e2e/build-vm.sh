@@ -60,6 +60,8 @@ BINARIES=(
   usr/bin/sg_readcap:usr/bin/sg_readcap
   usr/bin/sg_turs:usr/bin/sg_turs
   usr/bin/sg_luns:usr/bin/sg_luns
+  usr/bin/sg_sync:usr/bin/sg_sync
+  usr/bin/sg_raw:usr/bin/sg_raw
   sbin/mke2fs:usr/sbin/mke2fs
   sbin/e2fsck:usr/sbin/e2fsck
 )

@@ -6,8 +6,12 @@
 # reuses the VM (build-vm.sh), starts the server with
 # --public-host 10.0.2.2:PORT (QEMU user networking maps the guest's
 # 10.0.2.2:PORT to the host's 127.0.0.1:PORT, so SendTargets must hand out the
-# same port), boots the VM once per scenario group, collects the
+# same port) and --http-listen 127.0.0.1:HTTPPORT (the JSON API, host side
+# only), boots the VM once per scenario group, collects the
 # `E2E-RESULT name PASS|FAIL detail` lines and prints `N passed, N failed`.
+# Before a boot whose scenarios say `# e2e-needs: disk`, it creates an account
+# (`scsipub account create`) and a provisioned disk (POST /api/v1/disks) and
+# passes the API's answer to the guest through params.sh (provision_disk).
 #
 # Options:
 #   --group G        run only group G (repeatable); groups come from the
@@ -38,7 +42,7 @@ while (($#)); do
     --accel) ACCEL=$2; shift 2 ;;
     --keep) INTEG_KEEP_TMP=1; shift ;;
     --tgtd) USE_TGT=1; shift ;;
-    -h|--help) sed -n '2,25p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
     -*) die "unknown option $1" ;;
     *) BIN=$1; shift ;;
   esac
@@ -46,6 +50,7 @@ done
 ((USE_TGT)) || [[ -n $BIN ]] || die "usage: run.sh [options] SCSIPUB_BIN | --tgtd"
 require_tools qemu-system-x86_64 python3 sha256sum
 ((USE_TGT)) && require_tools tgtd tgtadm
+((USE_TGT)) || require_tools curl
 
 T_START=$SECONDS
 VM=$("$HERE/build-vm.sh" "$CACHE" | tail -n 1)
@@ -62,6 +67,94 @@ host_result() { # NAME PASS|FAIL DETAIL: a result decided on the host
 
 PARAMS=$INTEG_TMP/params.sh
 SCENARIOS=("$HERE"/scenarios/*.sh)
+PORT='' HTTP_PORT=''
+
+# start_server: scsipub in the background on $PORT (iSCSI, advertised to the
+# guest as 10.0.2.2:$PORT) and $HTTP_PORT (the JSON API, host only), always
+# with the same data and images dirs, so a restart finds its disks again.
+start_server() {
+  "$BIN" serve --data-dir "$SCSIPUB_DATA_DIR" --images-dir "$SCSIPUB_IMAGES_DIR" \
+    --iscsi-listen "127.0.0.1:$PORT" --public-host "10.0.2.2:$PORT" \
+    --http-listen "127.0.0.1:$HTTP_PORT" \
+    --log-level "${SCSIPUB_LOG_LEVEL:-info}" >>"$SCSIPUB_LOG" 2>&1 &
+  SCSIPUB_PID=$!
+}
+
+# provision_disk: what a paying user does before attaching a disk. Creates an
+# account (CLI, same data dir), then a disk of ["blank", "test"] over the API,
+# and appends to $PARAMS what the guest needs: the target, the portal, the
+# CHAP user, a wrong secret, the image's sha256, and the API's
+# `iscsiadm.discovery` / `iscsiadm.static` (and `logout`, if given) command
+# lists verbatim (one command per line, shell-quoted as a whole for
+# params.sh). Once per run; only before a boot whose scenarios say
+# `# e2e-needs: disk`.
+DISK_ID='' DISK_JSON=$INTEG_TMP/disk.json
+provision_disk() {
+  [[ -z $DISK_ID ]] || return 0
+  local t0=$SECONDS acct token code
+  if ! acct=$(timeout 30 "$BIN" account --data-dir "$SCSIPUB_DATA_DIR" create --tier standard --json 2>&1); then
+    host_result host-provision FAIL "account create: $(echo "$acct" | tail -n 2 | tr '\n' ' ')"
+    return 1
+  fi
+  token=$(python3 -c 'import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])["token"])' <<<"$acct") ||
+    { host_result host-provision FAIL "account create printed no token: $acct"; return 1; }
+  local t_acct=$((SECONDS - t0)) t_post
+  code=$(curl -s --max-time 20 -o "$DISK_JSON" -w '%{http_code} %{time_total}' -X POST \
+    -H "Authorization: Bearer $token" -H 'Content-Type: application/json' \
+    "http://127.0.0.1:$HTTP_PORT/api/v1/disks" -d '{"images":["blank","test"]}') || code="curl-rc=$?"
+  t_post=${code#* } code=${code%% *}
+  if [[ $code != 201 ]]; then
+    host_result host-provision FAIL "POST /api/v1/disks: HTTP $code: $(head -c 300 "$DISK_JSON" 2>/dev/null)"
+    return 1
+  fi
+  local out
+  if ! out=$(python3 - "$DISK_JSON" "$SCSIPUB_IMAGES_DIR/test.img" "10.0.2.2:$PORT" <<'PY' 2>&1
+import hashlib, json, shlex, sys
+d = json.load(open(sys.argv[1]))
+img = open(sys.argv[2], 'rb').read()
+want_portal = sys.argv[3]
+problems = []
+cmds = d.get("iscsiadm") or {}
+disc, static = cmds.get("discovery"), cmds.get("static")
+for name, lst in (("discovery", disc), ("static", static)):
+    if not isinstance(lst, list) or not lst or not all(isinstance(c, str) and c and "\n" not in c for c in lst):
+        problems.append("iscsiadm.%s is not a non-empty list of one-line strings: %r" % (name, lst))
+portal = (d.get("portals") or {}).get("plain")
+if portal != want_portal:
+    problems.append("portals.plain is %r, want %r" % (portal, want_portal))
+chap = d.get("chap") or {}
+if not chap.get("user") or not chap.get("secret"):
+    problems.append("chap.user/secret missing: %r" % chap)
+if not str(d.get("target", "")).endswith(":disk.%s" % d.get("id")):
+    problems.append("target %r does not end in :disk.<id>" % d.get("target"))
+if problems:
+    print("; ".join(problems))
+    sys.exit(1)
+secret = chap["secret"]
+wrong = secret[:-1] + ("x" if secret[-1] != "x" else "y")
+q = shlex.quote
+print("E2E_DISK_ID=%s" % q(d["id"]))
+print("E2E_DISK_IQN=%s" % q(d["target"]))
+print("E2E_DISK_PORTAL=%s" % q(portal))
+print("E2E_DISK_USER=%s" % q(chap["user"]))
+print("E2E_DISK_WRONG_SECRET=%s" % q(wrong))
+print("E2E_DISK_MUTUAL=%s" % (1 if chap.get("mutual_secret") else 0))
+print("E2E_DISK_BLANK_SIZE=%d" % (1 << 30))
+print("E2E_DISK_IMAGE_SIZE=%d" % len(img))
+print("E2E_DISK_IMAGE_SHA=%s" % hashlib.sha256(img).hexdigest())
+print("E2E_DISK_IMAGE_SHA1M=%s" % hashlib.sha256(img[:1 << 20]).hexdigest())
+print("E2E_DISK_DISCOVERY_CMDS=%s" % q("\n".join(disc)))
+print("E2E_DISK_STATIC_CMDS=%s" % q("\n".join(static)))
+print("E2E_DISK_LOGOUT_CMDS=%s" % q("\n".join(cmds.get("logout") or [])))
+PY
+  ); then
+    host_result host-provision FAIL "API answer not usable: $out"
+    return 1
+  fi
+  echo "$out" >>"$PARAMS"
+  DISK_ID=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["id"])' "$DISK_JSON")
+  host_result host-provision PASS "account (CLI, ${t_acct}s) + disk $DISK_ID (blank, test) over the API (POST ${t_post}s)"
+}
 if ((USE_TGT)); then
   start_tgtd "" 64 || die "tgtd did not start"
   PORT=$TGTD_PORT
@@ -88,18 +181,16 @@ else
   [[ -x $BIN ]] || die "not executable: $BIN"
   for attempt in 1 2 3; do
     PORT=$(free_port)
-    "$BIN" serve --data-dir "$SCSIPUB_DATA_DIR" --images-dir "$SCSIPUB_IMAGES_DIR" \
-      --iscsi-listen "127.0.0.1:$PORT" --public-host "10.0.2.2:$PORT" \
-      --log-level "${SCSIPUB_LOG_LEVEL:-info}" >>"$SCSIPUB_LOG" 2>&1 &
-    SCSIPUB_PID=$!
-    wait_port "$PORT" "$SCSIPUB_PID" 10 && break
+    HTTP_PORT=$(free_port)
+    start_server
+    wait_port "$PORT" "$SCSIPUB_PID" 10 && wait_port "$HTTP_PORT" "$SCSIPUB_PID" 10 && break
     kill -KILL "$SCSIPUB_PID" 2>/dev/null || true
     wait "$SCSIPUB_PID" 2>/dev/null || true
     SCSIPUB_PID=
     grep -qi 'address already in use' "$SCSIPUB_LOG" || die "scsipub did not start: $(tail -n 5 "$SCSIPUB_LOG")"
   done
   [[ -n $SCSIPUB_PID ]] || die "scsipub did not start"
-  log "scsipub pid $SCSIPUB_PID on 127.0.0.1:$PORT, advertised as 10.0.2.2:$PORT"
+  log "scsipub pid $SCSIPUB_PID on 127.0.0.1:$PORT, advertised as 10.0.2.2:$PORT, API on 127.0.0.1:$HTTP_PORT"
   images=""
   targets="$IQN_BLANK $IQN_MULTI"
   for f in "$SCSIPUB_IMAGES_DIR"/*; do
@@ -129,7 +220,8 @@ echo "E2E_INITIATOR=iqn.2025-01.pub.scsipub.e2e:guest-$RANDOM" >>"$PARAMS"
 echo "E2E_REQUIRE_PR=${E2E_REQUIRE_PR:-0}" >>"$PARAMS"
 
 # restart_scsipub_same_port: SIGKILL the server (a crash, no cleanup) and start
-# it again on the same port with the same data dir, as a host reboot would.
+# it again on the same iSCSI and HTTP ports with the same data dir, as a host
+# reboot would.
 restart_scsipub_same_port() {
   if ((USE_TGT)) || [[ -z $SCSIPUB_PID ]]; then
     host_result host-restart FAIL "restart requested but there is no scsipub to restart"
@@ -141,12 +233,9 @@ restart_scsipub_same_port() {
   SCSIPUB_PID=
   local attempt
   for attempt in 1 2 3 4 5; do
-    "$BIN" serve --data-dir "$SCSIPUB_DATA_DIR" --images-dir "$SCSIPUB_IMAGES_DIR" \
-      --iscsi-listen "127.0.0.1:$PORT" --public-host "10.0.2.2:$PORT" \
-      --log-level "${SCSIPUB_LOG_LEVEL:-info}" >>"$SCSIPUB_LOG" 2>&1 &
-    SCSIPUB_PID=$!
-    if wait_port "$PORT" "$SCSIPUB_PID" 10; then
-      host_result host-restart PASS "killed pid $old, restarted as pid $SCSIPUB_PID on port $PORT in $((SECONDS - t0))s"
+    start_server
+    if wait_port "$PORT" "$SCSIPUB_PID" 10 && wait_port "$HTTP_PORT" "$SCSIPUB_PID" 10; then
+      host_result host-restart PASS "killed pid $old, restarted as pid $SCSIPUB_PID on ports $PORT/$HTTP_PORT in $((SECONDS - t0))s"
       return
     fi
     wait "$SCSIPUB_PID" 2>/dev/null || true
@@ -185,6 +274,12 @@ for g in "${GROUP_ORDER[@]}"; do
   rc=0
   : >"$serial"
   # shellcheck disable=SC2086
+  if grep -lq '^# e2e-needs:.*\bdisk\b' ${GROUP_FILES[$g]} 2>/dev/null; then
+    # Scenarios of this boot attach a provisioned disk: make it now (they
+    # FAIL on their own, with a clear message, if this did not work).
+    if ((USE_TGT)); then :; else provision_disk || true; fi
+  fi
+  # shellcheck disable=SC2086
   "$HERE/run-vm.sh" --vm "$VM" --params "$PARAMS" --log "$serial" --accel "$ACCEL" ${GROUP_FILES[$g]} &
   vm_pid=$!
   # A scenario asks for the target to die under it with "E2E-SIGNAL
@@ -213,11 +308,23 @@ for g in "${GROUP_ORDER[@]}"; do
 done
 
 if ((!USE_TGT)); then
-  # Every login of the free tier is gone: no overlay may be left behind.
-  left=$(find "$SCSIPUB_DATA_DIR" -type f \( -name '*.img' -o -name '*.bitmap' \) 2>/dev/null | wc -l)
-  if ((left == 0)); then host_result host-overlays-cleaned PASS "no overlay files left"; else
-    host_result host-overlays-cleaned FAIL "$left overlay file(s) left: $(find "$SCSIPUB_DATA_DIR" -type f | head -n 5 | tr '\n' ' ')"; fi
+  # Every login of the free tier is gone: no overlay may be left behind
+  # (provisioned disks keep theirs under DATA_DIR/disks/, by design).
+  left=$(find "$SCSIPUB_DATA_DIR" -path "$SCSIPUB_DATA_DIR/disks" -prune -o -type f \( -name '*.img' -o -name '*.bitmap' \) -print 2>/dev/null | wc -l)
+  if ((left == 0)); then host_result host-overlays-cleaned PASS "no free-tier overlay files left"; else
+    host_result host-overlays-cleaned FAIL "$left overlay file(s) left: $(find "$SCSIPUB_DATA_DIR" -path "$SCSIPUB_DATA_DIR/disks" -prune -o -type f -print | head -n 5 | tr '\n' ' ')"; fi
   if stop_scsipub; then host_result scsipub-clean-exit PASS "exit 0 after SIGTERM"; else host_result scsipub-clean-exit FAIL "see log"; fi
+  if [[ -n $DISK_ID ]]; then
+    # The provisioned disk outlives every logout and the server: its LUN
+    # overlays stay in DATA_DIR/disks/<id>/, and a SIGTERM leaves the
+    # clean-shutdown marker.
+    ddir=$SCSIPUB_DATA_DIR/disks/$DISK_ID
+    n=$(find "$ddir" -type f -name '*.img' 2>/dev/null | wc -l)
+    if ((n >= 2)); then host_result host-disk-kept PASS "$n LUN overlay(s) in disks/$DISK_ID ($(du -sk "$ddir" | cut -f1) KiB allocated)"; else
+      host_result host-disk-kept FAIL "$n overlay(s) in $ddir: $(ls -la "$ddir" 2>&1 | tr '\n' ' ' | cut -c1-300)"; fi
+    if [[ -e $SCSIPUB_DATA_DIR/disks/clean-shutdown ]]; then host_result host-disk-clean-shutdown PASS "disks/clean-shutdown written on SIGTERM"; else
+      host_result host-disk-clean-shutdown FAIL "no $SCSIPUB_DATA_DIR/disks/clean-shutdown after SIGTERM"; fi
+  fi
 fi
 
 PASS=$(grep -c '^E2E-RESULT [^ ]* PASS' "$RESULTS" || true)

@@ -23,6 +23,7 @@ TGT_IQN=$IQN_PREFIX:tgt-reference
 
 SCSIPUB_PID=
 SCSIPUB_PORT=
+SCSIPUB_HTTP_PORT=   # the session API (http://127.0.0.1:$SCSIPUB_HTTP_PORT/api/v1/)
 SCSIPUB_LOG=
 SCSIPUB_DATA_DIR=
 SCSIPUB_IMAGES_DIR=
@@ -149,17 +150,19 @@ start_scsipub() {
   [[ -f $SCSIPUB_IMAGES_DIR/test.img ]] || make_images "$SCSIPUB_IMAGES_DIR"
   local attempt
   for attempt in 1 2 3; do
-    SCSIPUB_PORT=$(free_port)
+    SCSIPUB_PORT=${SCSIPUB_FIXED_PORT:-$(free_port)}
+    SCSIPUB_HTTP_PORT=${SCSIPUB_FIXED_HTTP_PORT:-$(free_port)}
     "$bin" serve \
       --data-dir "$SCSIPUB_DATA_DIR" \
       --images-dir "$SCSIPUB_IMAGES_DIR" \
       --iscsi-listen "$INTEG_HOST:$SCSIPUB_PORT" \
+      --http-listen "$INTEG_HOST:$SCSIPUB_HTTP_PORT" \
       --public-host "$INTEG_HOST:$SCSIPUB_PORT" \
       --log-level "${SCSIPUB_LOG_LEVEL:-info}" \
       "$@" >>"$SCSIPUB_LOG" 2>&1 &
     SCSIPUB_PID=$!
-    if wait_port "$SCSIPUB_PORT" "$SCSIPUB_PID" 10; then
-      log "scsipub pid $SCSIPUB_PID listening on $INTEG_HOST:$SCSIPUB_PORT"
+    if wait_port "$SCSIPUB_PORT" "$SCSIPUB_PID" 10 && wait_port "$SCSIPUB_HTTP_PORT" "$SCSIPUB_PID" 10; then
+      log "scsipub pid $SCSIPUB_PID listening on $INTEG_HOST:$SCSIPUB_PORT (API on $SCSIPUB_HTTP_PORT)"
       return 0
     fi
     # Lost a race for the port? Try another one; otherwise give up.

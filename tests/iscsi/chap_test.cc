@@ -548,6 +548,52 @@ TEST_F(ChapLoginTest, ChapLoginSucceeds) {
   EXPECT_TRUE(r4.complete);
 }
 
+// Discovery sessions may authenticate; the negotiator then knows who did.
+TEST_F(ChapLoginTest, DiscoveryWithChapReportsTheUser) {
+  creds_[{"", kUser}] = creds_[{kTarget, kUser}];
+  LoginNegotiator n(policy_, targets_, &factory_);
+  Keys keys{{"InitiatorName", kInitiator}, {"SessionType", "Discovery"}, {"AuthMethod", "CHAP,None"}};
+  auto r1 = n.step(req_.make(0, true, 1, keys));
+  ASSERT_EQ(r1.status_class, ls::kSuccess);
+  EXPECT_EQ(reply_keys(r1.data)["AuthMethod"], "CHAP");
+  EXPECT_FALSE(r1.transit);  // authentication still running: no transit yet
+  auto r2 = n.step(req_.make(0, true, 1, Keys{{"CHAP_A", "5"}}));
+  ASSERT_EQ(r2.status_class, ls::kSuccess);
+  EXPECT_FALSE(r2.transit);
+  auto k = reply_keys(r2.data);
+  id_ = static_cast<uint8_t>(std::stoi(k["CHAP_I"]));
+  challenge_ = from_hex(k["CHAP_C"]);
+  auto r3 = n.step(req_.make(0, true, 1, Keys{{"CHAP_N", kUser}, {"CHAP_R", good_response()}}));
+  EXPECT_EQ(r3.status_class, ls::kSuccess);
+  EXPECT_TRUE(r3.transit);
+  auto r4 = n.step(req_.make(1, true, 3, Keys{{"HeaderDigest", "None"}}));
+  EXPECT_TRUE(r4.complete);
+  EXPECT_EQ(n.authenticated_user(), kUser);
+}
+
+TEST_F(ChapLoginTest, DiscoveryWithWrongChapFails) {
+  creds_[{"", kUser}] = creds_[{kTarget, kUser}];
+  LoginNegotiator n(policy_, targets_, &factory_);
+  Keys keys{{"InitiatorName", kInitiator}, {"SessionType", "Discovery"}, {"AuthMethod", "CHAP"}};
+  ASSERT_EQ(n.step(req_.make(0, false, 0, keys)).status_class, ls::kSuccess);
+  auto r2 = n.step(req_.make(0, false, 0, Keys{{"CHAP_A", "5"}}));
+  auto k = reply_keys(r2.data);
+  id_ = static_cast<uint8_t>(std::stoi(k["CHAP_I"]));
+  challenge_ = from_hex(k["CHAP_C"]);
+  auto r3 = n.step(req_.make(0, true, 1, Keys{{"CHAP_N", kUser}, {"CHAP_R", good_response("not-the-secret")}}));
+  EXPECT_EQ(r3.status_class, ls::kInitiatorError);
+  EXPECT_EQ(r3.status_detail, ls::kAuthFailure);
+}
+
+TEST_F(ChapLoginTest, AnonymousDiscoveryStaysAnonymous) {
+  LoginNegotiator n(policy_, targets_, &factory_);
+  Keys keys{{"InitiatorName", kInitiator}, {"SessionType", "Discovery"}, {"AuthMethod", "None,CHAP"}};
+  auto r1 = n.step(req_.make(0, true, 1, keys));
+  EXPECT_EQ(reply_keys(r1.data)["AuthMethod"], "None");
+  EXPECT_TRUE(r1.transit);
+  EXPECT_EQ(n.authenticated_user(), "");
+}
+
 TEST_F(ChapLoginTest, ChapMutualLoginSucceeds) {
   LoginNegotiator n(policy_, targets_, &factory_);
   negotiate(n);

@@ -73,7 +73,7 @@ std::optional<LoginTarget> FakeTargets::find(std::string_view target_name, const
 }
 
 std::vector<SendTargetsEntry> FakeTargets::send_targets(std::string_view which, std::string_view session_target,
-                                                        const PortalInfo&) {
+                                                        std::string_view, const PortalInfo&) {
   if (which == "All" || which == kTarget || (which.empty() && session_target == kTarget)) {
     return {SendTargetsEntry{kTarget, {"192.0.2.1:3260,1"}}};
   }

@@ -51,7 +51,7 @@ class FakeTargets final : public TargetProvider {
   FakeTargets();
   std::optional<LoginTarget> find(std::string_view target_name, const PortalInfo& portal) override;
   std::vector<SendTargetsEntry> send_targets(std::string_view which, std::string_view session_target,
-                                             const PortalInfo& portal) override;
+                                             std::string_view auth_user, const PortalInfo& portal) override;
   Result<std::unique_ptr<TargetBinding>, BindError> bind(std::string_view target_name, const lu::Nexus& nexus,
                                                          const PortalInfo& portal) override;
 

@@ -9,6 +9,7 @@
 #   e2e_logout IQN
 #   e2e_disks IQN [SECONDS]                       block devices of IQN's session, LUN order
 #   e2e_wait_disks IQN COUNT [SECONDS]           wait until COUNT disks appear; prints them
+#   e2e_run_cmds NAME CMDS                        run the lines of CMDS (copy-paste from the API)
 
 E2E_CONSOLE=/dev/console
 [ -w /dev/console ] || E2E_CONSOLE=/dev/stdout
@@ -125,4 +126,34 @@ e2e_zero_sha() {
 # e2e_expect NAME GOT WANT [DETAIL]: PASS when GOT = WANT.
 e2e_expect() {
   if [ "$2" = "$3" ]; then e2e_pass "$1" "${4:-$2}"; else e2e_fail "$1" "got '$2' want '$3'"; fi
+}
+
+# e2e_run_cmds NAME CMDS: run each line of CMDS (shell command lines, as the
+# API hands them out for copy-paste) with `sh -c`, in order, stopping at the
+# first that fails. Every command and its output go to /tmp/NAME.out (the
+# caller greps it, e.g. for what --discover printed). PASS/FAIL line NAME.
+e2e_run_cmds() {
+  _name=$1
+  printf '%s\n' "$2" >/tmp/"$_name".cmds
+  : >/tmp/"$_name".out
+  _n=0
+  while IFS= read -r _c; do
+    [ -n "$_c" ] || continue
+    _n=$((_n + 1))
+    echo "\$ $_c" >>/tmp/"$_name".out
+    sh -c "$_c" >>/tmp/"$_name".out 2>&1
+    _rc=$?
+    if [ $_rc -ne 0 ]; then
+      e2e_fail "$_name" "command $_n rc=$_rc: $(echo "$_c" | cut -c1-160) -> $(tail -n 2 /tmp/"$_name".out | tr '\n' ' ' | cut -c1-200)"
+      return 1
+    fi
+  done </tmp/"$_name".cmds
+  e2e_pass "$_name" "$_n command(s), all exit 0"
+}
+
+# e2e_session_state IQN: the kernel's state of IQN's session (LOGGED_IN,
+# FAILED, FREE, ...), empty when there is none.
+e2e_session_state() {
+  _s=$(e2e_session_dir "$1") || return 1
+  cat "$_s/state" 2>/dev/null
 }

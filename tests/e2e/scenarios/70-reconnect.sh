@@ -6,8 +6,8 @@
 # the same port. iscsid must log in again by itself and I/O must resume on the
 # same block device, with no manual action. A blank disk is private to one
 # login, so after the re-login it reads zeros (that is also how we know the
-# new process answered); provisioned disks that keep their data come with
-# issue 4.
+# new process answered); 85-provisioned-restart does the same with a
+# provisioned disk, which keeps its data.
 . /e2e/params.sh
 . /e2e/lib.sh
 IQN=$E2E_BLANK_IQN

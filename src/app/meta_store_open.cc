@@ -1,0 +1,34 @@
+#include "app/meta_store_open.h"
+
+#include <regex>
+
+#include "db/postgres_store.h"
+#include "db/sqlite_store.h"
+
+namespace scsipub::app {
+
+Result<std::unique_ptr<db::MetaStore>> open_meta_store(const Config& cfg) {
+  if (is_postgres_url(cfg.database)) {
+    auto pg = db::PostgresStore::open(cfg.database);
+    if (!pg.ok()) return fail(pg.error().message);
+    return std::unique_ptr<db::MetaStore>(std::move(pg).value());
+  }
+  std::error_code ec;
+  std::filesystem::create_directories(cfg.data_dir, ec);
+  auto sqlite = cfg.database.empty() ? db::SqliteStore::open(cfg.data_dir) : db::SqliteStore::open_file(cfg.database);
+  if (!sqlite.ok()) return fail(sqlite.error().message);
+  return std::unique_ptr<db::MetaStore>(std::move(sqlite).value());
+}
+
+std::string describe_database(const Config& cfg) {
+  if (is_postgres_url(cfg.database)) {
+    // postgresql://user:secret@host/db -> postgresql://user:***@host/db
+    static const std::regex kPassword(R"(^(postgres(?:ql)?://[^:/@]*):[^@]*@)");
+    return "PostgreSQL " + std::regex_replace(cfg.database, kPassword, "$1:***@");
+  }
+  auto file = cfg.database.empty() ? cfg.data_dir / std::string(db::SqliteStore::kFileName)
+                                   : std::filesystem::path(cfg.database);
+  return "SQLite " + file.string();
+}
+
+}  // namespace scsipub::app

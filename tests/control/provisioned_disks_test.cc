@@ -1,0 +1,336 @@
+// Provisioned disks as the control layer sees them: tier limits, persistence
+// across a new ProvisionedDisks over the same directory and database (a
+// restart), deletion, expiry, and the TargetDirectory's disk targets: CHAP
+// lookups, shared logical units, session limits, SendTargets by account.
+#include "control/provisioned_disks.h"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "control/catalog.h"
+#include "control/disk_service_impl.h"
+#include "control/target_directory.h"
+#include "control/target_names.h"
+#include "db/sqlite_store.h"
+#include "db/tokens.h"
+#include "iscsi/chap.h"
+#include "iscsi/session_registry.h"
+#include "iscsi/text_keys.h"
+#include "storage/temp_dir.h"
+
+namespace scsipub::control {
+namespace {
+
+using scsipub::testing::TempDir;
+using scsipub::testing::write_file;
+
+constexpr uint64_t kImageBytes = 1 << 20;
+
+class ProvisionedTest : public ::testing::Test {
+ protected:
+  ProvisionedTest() {
+    std::filesystem::create_directories(tmp_.path() / "images");
+    std::vector<uint8_t> image(kImageBytes);
+    for (size_t i = 0; i < image.size(); ++i) image[i] = uint8_t(i * 7 + 1);
+    write_file(tmp_.path() / "images" / "test.img", image);
+    std::map<std::string, Tier, std::less<>> tiers;
+    Tier small;
+    small.max_disks = 2;
+    small.max_luns_per_disk = 2;
+    small.blank_size = 2 << 20;
+    small.max_disk_size = 4 << 20;
+    small.max_sessions_per_disk = 2;
+    tiers.emplace("small", small);
+    Tier tiny = small;
+    tiny.max_disk_size = 1 << 20;
+    tiny.blank_size = 1 << 20;
+    tiny.expiry = std::chrono::seconds(60);
+    tiers.emplace("tiny", tiny);
+    tiers_ = Tiers(std::move(tiers));
+    open();
+  }
+
+  // (Re)opens everything over the same files, like a process start.
+  void open() {
+    service_.reset();
+    directory_.reset();
+    disks_.reset();
+    store_.reset();
+    catalog_ = std::make_unique<Catalog>(tmp_.path() / "images");
+    ASSERT_TRUE(catalog_->rescan());
+    auto store = db::SqliteStore::open(tmp_.path());
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    store_ = std::move(store).value();
+    DirectoryConfig dcfg;
+    dcfg.overlay_dir = tmp_.path() / "overlays";
+    dcfg.auth_throttle.max_failures = 3;
+    directory_ = std::make_unique<TargetDirectory>(dcfg, *catalog_);
+    disks_ = std::make_unique<ProvisionedDisks>(
+        ProvisionedConfig{tmp_.path() / "disks"}, *store_, tiers_,
+        [this](const std::string& image) { return directory_->image_base(image); },
+        [this](std::string_view target) { terminated_.emplace_back(target); });
+    ASSERT_TRUE(disks_->load());
+    directory_->attach_provisioned(disks_.get());
+    service_ = std::make_unique<DiskServiceImpl>(*store_, *disks_, *catalog_, registry_, Portals{"192.0.2.1:3260", ""},
+                                                 64 << 20);
+  }
+
+  db::Account account(const std::string& id, const std::string& tier = "small") {
+    db::Account a{id, tier, std::string(64, id[0]), std::chrono::sys_seconds(std::chrono::seconds(1700000000))};
+    EXPECT_TRUE(store_->create_account(a));
+    return a;
+  }
+
+  std::shared_ptr<ProvisionedDisk> create(const db::Account& a, std::vector<std::string> images) {
+    auto d = disks_->create(a, images);
+    EXPECT_TRUE(d.ok()) << (d.ok() ? "" : d.error().message);
+    return d.ok() ? d.value() : nullptr;
+  }
+
+  static lu::Nexus nexus(uint64_t id, const std::string& target) {
+    lu::Nexus n;
+    n.id = id;
+    n.initiator_name = "iqn.2025-01.test:node" + std::to_string(id);
+    n.target_name = target;
+    return n;
+  }
+
+  TempDir tmp_;
+  Tiers tiers_;
+  iscsi::SessionRegistry registry_;
+  std::vector<std::string> terminated_;
+  std::unique_ptr<Catalog> catalog_;
+  std::unique_ptr<db::MetaStore> store_;
+  std::unique_ptr<TargetDirectory> directory_;
+  std::unique_ptr<ProvisionedDisks> disks_;
+  std::unique_ptr<DiskServiceImpl> service_;
+};
+
+TEST_F(ProvisionedTest, CreatesOneSharedUnitPerImageWithStoredRecord) {
+  auto a = account("a1");
+  auto disk = create(a, {"blank", "test"});
+  ASSERT_TRUE(disk);
+  ASSERT_EQ(disk->units().size(), 2u);
+  EXPECT_EQ(disk->units()[0].size_bytes, 2u << 20);  // the tier's blank_size
+  EXPECT_EQ(disk->units()[1].size_bytes, kImageBytes);
+  auto rec = store_->get_disk(disk->record().id);
+  ASSERT_TRUE(rec.ok() && rec.value());
+  EXPECT_EQ(rec.value()->luns, (std::vector<std::string>{"blank", "test"}));
+  EXPECT_GE(rec.value()->chap_secret.size(), iscsi::kChapMinSecretLength);
+  ASSERT_TRUE(rec.value()->mutual_secret);
+  EXPECT_NE(*rec.value()->mutual_secret, rec.value()->chap_secret);
+  EXPECT_TRUE(std::filesystem::exists(provisioned_overlay_path(disk->dir(), 1)));
+}
+
+TEST_F(ProvisionedTest, EnforcesTierLimits) {
+  auto a = account("a1");
+  auto too_many_luns = disks_->create(a, {"blank", "blank", "blank"});
+  ASSERT_FALSE(too_many_luns.ok());
+  EXPECT_EQ(too_many_luns.error().code, ServiceErrc::limit_exceeded);
+  auto unknown = disks_->create(a, {"nope"});
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(unknown.error().code, ServiceErrc::bad_request);
+  ASSERT_TRUE(create(a, {"blank"}));
+  ASSERT_TRUE(create(a, {"test"}));
+  auto third = disks_->create(a, {"blank"});
+  ASSERT_FALSE(third.ok());
+  EXPECT_EQ(third.error().code, ServiceErrc::limit_exceeded);
+  // Another account has its own quota.
+  EXPECT_TRUE(create(account("b2"), {"blank"}));
+}
+
+TEST_F(ProvisionedTest, DataAndBlankSizeSurviveARestart) {
+  auto a = account("a1");
+  auto disk = create(a, {"blank", "test"});
+  ASSERT_TRUE(disk);
+  std::string id = disk->record().id;
+  std::vector<uint8_t> pattern(4096, 0xab);
+  ASSERT_EQ(disk->units()[0].lu->store().write(8, pattern), storage::IoStatus::ok);
+  ASSERT_EQ(disk->units()[1].lu->store().write(0, pattern), storage::IoStatus::ok);
+  ASSERT_EQ(disk->units()[0].lu->store().flush(), storage::IoStatus::ok);
+  ASSERT_EQ(disk->units()[1].lu->store().flush(), storage::IoStatus::ok);
+  ASSERT_TRUE(disks_->mark_clean_shutdown());
+  disk.reset();
+  // A changed tier must not resize an existing blank LUN.
+  tiers_ = Tiers({{"small", Tier{}}});
+  open();
+  EXPECT_TRUE(disks_->previous_shutdown_clean());
+  auto again = disks_->find(id);
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->units()[0].size_bytes, 2u << 20);
+  std::vector<uint8_t> got(4096);
+  ASSERT_EQ(again->units()[0].lu->store().read(8, got), storage::IoStatus::ok);
+  EXPECT_EQ(got, pattern);
+  ASSERT_EQ(again->units()[1].lu->store().read(0, got), storage::IoStatus::ok);
+  EXPECT_EQ(got, pattern);
+  // Beyond what was written, LUN 1 still reads the image.
+  ASSERT_EQ(again->units()[1].lu->store().read(8, got), storage::IoStatus::ok);
+  EXPECT_EQ(got[0], uint8_t(4096 * 7 + 1));
+  // No clean-shutdown mark this time.
+  again.reset();
+  open();
+  EXPECT_FALSE(disks_->previous_shutdown_clean());
+}
+
+TEST_F(ProvisionedTest, RemoveEndsSessionsAndDeletesFilesAfterTheLastSession) {
+  auto a = account("a1");
+  auto disk = create(a, {"blank"});
+  ASSERT_TRUE(disk);
+  std::string id = disk->record().id;
+  std::string target = disk_target(id);
+  auto dir = disk->dir();
+  disk.reset();
+  auto bound = directory_->bind(target, nexus(1, target), {});
+  ASSERT_TRUE(bound.ok());
+  auto removed = disks_->remove(id);
+  ASSERT_TRUE(removed.ok());
+  EXPECT_TRUE(removed.value());
+  EXPECT_EQ(terminated_, std::vector<std::string>{target});
+  EXPECT_FALSE(disks_->find(id));
+  EXPECT_FALSE(store_->get_disk(id).value());
+  EXPECT_TRUE(std::filesystem::exists(dir));  // the session still holds it
+  bound.value().reset();
+  EXPECT_FALSE(std::filesystem::exists(dir));
+  EXPECT_FALSE(directory_->find(target, {}));
+  auto missing = disks_->remove(id);
+  ASSERT_TRUE(missing.ok());
+  EXPECT_FALSE(missing.value());
+}
+
+TEST_F(ProvisionedTest, ExpiredDisksAreRemoved) {
+  auto a = account("t1", "tiny");
+  auto disk = create(a, {"blank"});
+  ASSERT_TRUE(disk && disk->record().expires);
+  std::string id = disk->record().id;
+  auto created = disk->record().created;
+  disk.reset();
+  EXPECT_EQ(disks_->remove_expired(created + std::chrono::seconds(59)), 0u);
+  EXPECT_EQ(disks_->remove_expired(created + std::chrono::seconds(60)), 1u);
+  EXPECT_FALSE(disks_->find(id));
+}
+
+TEST_F(ProvisionedTest, SessionsShareUnitsUpToTheTierLimit) {
+  auto disk = create(account("a1"), {"blank", "test"});
+  ASSERT_TRUE(disk);
+  std::string target = disk_target(disk->record().id);
+  auto found = directory_->find(target, {});
+  ASSERT_TRUE(found);
+  EXPECT_TRUE(found->requires_auth);
+  auto s1 = directory_->bind(target, nexus(1, target), {});
+  auto s2 = directory_->bind(target, nexus(2, target), {});
+  ASSERT_TRUE(s1.ok() && s2.ok());
+  EXPECT_EQ(s1.value()->luns().find(0), s2.value()->luns().find(0));
+  EXPECT_EQ(s1.value()->luns().luns().size(), 2u);
+  EXPECT_EQ(disk->units()[0].lu->attached_count(), 2u);
+  auto s3 = directory_->bind(target, nexus(3, target), {});
+  ASSERT_FALSE(s3.ok());
+  EXPECT_EQ(s3.error().status_class, iscsi::login_status::kTargetError);
+  s1.value().reset();
+  EXPECT_EQ(disk->units()[0].lu->attached_count(), 1u);
+  EXPECT_TRUE(directory_->bind(target, nexus(4, target), {}).ok());
+}
+
+TEST_F(ProvisionedTest, SendTargetsShowsDisksOnlyToTheirAccount) {
+  auto d1 = create(account("a1"), {"blank"});
+  auto d2 = create(account("b2"), {"blank"});
+  ASSERT_TRUE(d1 && d2);
+  iscsi::PortalInfo portal{"127.0.0.1", 3260, "127.0.0.1", 40000, false};
+  auto names = [](const std::vector<iscsi::SendTargetsEntry>& entries) {
+    std::vector<std::string> out;
+    for (const auto& e : entries) out.push_back(e.name);
+    return out;
+  };
+  auto anonymous = names(directory_->send_targets("All", "", "", portal));
+  EXPECT_EQ(std::count(anonymous.begin(), anonymous.end(), disk_target(d1->record().id)), 0);
+  EXPECT_EQ(std::count(anonymous.begin(), anonymous.end(), blank_target()), 1);
+  auto a1 = names(directory_->send_targets("All", "", d1->record().chap_user, portal));
+  EXPECT_EQ(a1, std::vector<std::string>{disk_target(d1->record().id)});
+  EXPECT_TRUE(directory_->send_targets(disk_target(d2->record().id), "", d1->record().chap_user, portal).empty());
+  EXPECT_TRUE(directory_->send_targets(disk_target(d1->record().id), "", "", portal).empty());
+}
+
+// Drives the target's CHAP for one login: returns the outcome of the response step.
+iscsi::Authenticator::Outcome chap_login(iscsi::Authenticator& auth, const std::string& user,
+                                         const std::string& secret) {
+  using Outcome = iscsi::Authenticator::Outcome;
+  iscsi::TextWriter w;
+  std::vector<iscsi::KeyValue> a{{"CHAP_A", "5"}};
+  if (auth.step(a, w) != Outcome::in_progress) return Outcome::failure;
+  auto parsed = iscsi::parse_text(w.bytes());
+  uint8_t id = 0;
+  std::vector<uint8_t> challenge;
+  for (const auto& kv : parsed.pairs) {
+    if (kv.key == "CHAP_I") id = uint8_t(std::stoi(kv.value));
+    if (kv.key == "CHAP_C") challenge = *iscsi::decode_chap_binary(kv.value, 1024);
+  }
+  auto md5 = iscsi::chap_md5_response(id, secret, challenge);
+  iscsi::TextWriter w2;
+  std::vector<iscsi::KeyValue> r{{"CHAP_N", user}, {"CHAP_R", iscsi::encode_chap_hex(*md5)}};
+  return auth.step(r, w2);
+}
+
+TEST_F(ProvisionedTest, ChapAcceptsOnlyTheDisksOwnCredentialsAndThrottles) {
+  using Outcome = iscsi::Authenticator::Outcome;
+  auto d1 = create(account("a1"), {"blank"});
+  auto d2 = create(account("b2"), {"blank"});
+  ASSERT_TRUE(d1 && d2);
+  iscsi::PortalInfo portal{"127.0.0.1", 3260, "192.0.2.9", 40000, false};
+  iscsi::LoginTarget t1{disk_target(d1->record().id), "", true};
+  const auto& r1 = d1->record();
+  const auto& r2 = d2->record();
+
+  auto ok = directory_->authenticator("CHAP", t1, "iqn.x", portal);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(chap_login(*ok, r1.chap_user, r1.chap_secret), Outcome::success);
+  EXPECT_EQ(ok->identity(), r1.chap_user);
+  // Discovery: any disk's credentials, identity = that user.
+  auto disc = directory_->authenticator("CHAP", iscsi::LoginTarget{}, "iqn.x", portal);
+  ASSERT_TRUE(disc);
+  EXPECT_EQ(chap_login(*disc, r2.chap_user, r2.chap_secret), Outcome::success);
+  EXPECT_FALSE(directory_->authenticator("None", t1, "iqn.x", portal));
+
+  // Disk 2's credentials do not open disk 1; three failures close the door.
+  for (int i = 0; i < 2; ++i) {
+    auto bad = directory_->authenticator("CHAP", t1, "iqn.x", portal);
+    ASSERT_TRUE(bad);
+    EXPECT_EQ(chap_login(*bad, r2.chap_user, r2.chap_secret), Outcome::failure);
+  }
+  auto wrong = directory_->authenticator("CHAP", t1, "iqn.x", portal);
+  ASSERT_TRUE(wrong);
+  EXPECT_EQ(chap_login(*wrong, r1.chap_user, r1.chap_secret + "x"), Outcome::failure);
+  EXPECT_FALSE(directory_->authenticator("CHAP", t1, "iqn.x", portal));
+  // Another address is not affected.
+  portal.peer_address = "192.0.2.10";
+  EXPECT_TRUE(directory_->authenticator("CHAP", t1, "iqn.x", portal));
+}
+
+TEST_F(ProvisionedTest, ServiceChecksTokensAndOwnership) {
+  auto token = std::string(64, 'c');
+  auto hash = db::hash_token(token);
+  ASSERT_TRUE(hash.ok());
+  ASSERT_TRUE(store_->create_account({"c3", "small", hash.value(), std::chrono::sys_seconds{}}));
+  EXPECT_EQ(service_->authenticate("short").error().code, ServiceErrc::unauthorized);
+  EXPECT_EQ(service_->authenticate(std::string(64, 'd')).error().code, ServiceErrc::unauthorized);
+  auto caller = service_->authenticate(token);
+  ASSERT_TRUE(caller.ok());
+  EXPECT_EQ(caller->account_id, "c3");
+  auto made = service_->create_disk(caller.value(), {{"blank", "test"}});
+  ASSERT_TRUE(made.ok()) << made.error().message;
+  EXPECT_EQ(made->target, disk_target(made->id));
+  ASSERT_EQ(made->luns.size(), 2u);
+  EXPECT_EQ(made->luns[1].image, "test");
+  Caller other{"zz", "small"};
+  EXPECT_EQ(service_->get_disk(other, made->id).error().code, ServiceErrc::not_found);
+  EXPECT_EQ(service_->delete_disk(other, made->id).error().code, ServiceErrc::not_found);
+  EXPECT_EQ(service_->list_disks(caller.value())->size(), 1u);
+  EXPECT_TRUE(service_->delete_disk(caller.value(), made->id).ok());
+  EXPECT_EQ(service_->get_disk(caller.value(), made->id).error().code, ServiceErrc::not_found);
+  auto images = service_->images();
+  ASSERT_EQ(images.size(), 2u);
+  EXPECT_EQ(images[1].name, "test");
+}
+
+}  // namespace
+}  // namespace scsipub::control
