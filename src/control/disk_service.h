@@ -85,6 +85,8 @@ struct CreateDiskRequest {
   std::vector<std::string> images;  // one LUN each, in order
 };
 
+// Called from several API worker threads at once: implementations are
+// thread-safe.
 class DiskService {
  public:
   virtual ~DiskService() = default;
