@@ -12,7 +12,7 @@ PACKAGES=(
   # real peers for tests and benchmarks
   libiscsi-bin libiscsi-dev qemu-utils qemu-block-extra tgt qemu-system-x86
   postgresql
-  python3 procps
+  python3 procps jq strace
 )
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
