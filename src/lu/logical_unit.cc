@@ -45,7 +45,7 @@ void LogicalUnit::attach(const Nexus& nexus) {
   std::lock_guard lock(mu_);
   NexusState* n = find_locked(nexus.id);
   if (n == nullptr) {
-    nexuses_.push_back(NexusState{nexus.id, {}});
+    nexuses_.push_back(NexusState{nexus.id, nexus, {}});
     n = &nexuses_.back();
   }
   clear_ua_locked(*n);
@@ -53,9 +53,25 @@ void LogicalUnit::attach(const Nexus& nexus) {
 }
 
 void LogicalUnit::detach(uint64_t nexus_id) {
+  std::optional<Nexus> lost;
+  {
+    std::lock_guard lock(mu_);
+    if (NexusState* n = find_locked(nexus_id)) {
+      clear_ua_locked(*n);
+      lost = n->nexus;
+    }
+    std::erase_if(nexuses_, [&](const NexusState& n) { return n.id == nexus_id; });
+  }
+  // SPC-4 5.9.1: SCSI-2 reservations end with their I_T nexus. Outside mu_ so
+  // the extension may raise unit attentions.
+  if (lost && extension_) extension_->on_nexus_lost(*lost);
+}
+
+void LogicalUnit::raise_unit_attention_to_port(std::string_view initiator_port, const UnitAttention& ua) {
   std::lock_guard lock(mu_);
-  if (NexusState* n = find_locked(nexus_id)) clear_ua_locked(*n);
-  std::erase_if(nexuses_, [&](const NexusState& n) { return n.id == nexus_id; });
+  for (auto& n : nexuses_) {
+    if (initiator_port_name(n.nexus) == initiator_port) push_ua_locked(n, ua);
+  }
 }
 
 bool LogicalUnit::attached(uint64_t nexus_id) const {
@@ -97,21 +113,28 @@ void LogicalUnit::raise_unit_attention(const UnitAttention& ua, std::optional<ui
 // return to their default values (nothing is saved), pending unit attentions
 // are replaced by BUS DEVICE RESET FUNCTION OCCURRED.
 void LogicalUnit::logical_unit_reset() {
-  std::lock_guard lock(mu_);
-  set_mode_locked(ModeParameters{});
-  for (auto& n : nexuses_) {
-    clear_ua_locked(n);
-    push_ua_locked(n, ua::kBusDeviceResetFunctionOccurred);
+  {
+    std::lock_guard lock(mu_);
+    set_mode_locked(ModeParameters{});
+    for (auto& n : nexuses_) {
+      clear_ua_locked(n);
+      push_ua_locked(n, ua::kBusDeviceResetFunctionOccurred);
+    }
   }
+  // SPC-4 5.9.1: a reset releases SCSI-2 reservations (persistent ones stay).
+  if (extension_) extension_->on_logical_unit_reset();
 }
 
 void LogicalUnit::target_reset(bool cold) {
-  std::lock_guard lock(mu_);
-  set_mode_locked(ModeParameters{});
-  for (auto& n : nexuses_) {
-    clear_ua_locked(n);
-    push_ua_locked(n, cold ? ua::kPowerOnOccurred : ua::kBusDeviceResetFunctionOccurred);
+  {
+    std::lock_guard lock(mu_);
+    set_mode_locked(ModeParameters{});
+    for (auto& n : nexuses_) {
+      clear_ua_locked(n);
+      push_ua_locked(n, cold ? ua::kPowerOnOccurred : ua::kBusDeviceResetFunctionOccurred);
+    }
   }
+  if (extension_) extension_->on_logical_unit_reset();
 }
 
 ModeParameters LogicalUnit::mode_parameters() const {

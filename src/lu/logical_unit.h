@@ -15,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lu/mode_parameters.h"
@@ -31,6 +32,16 @@ struct Identity {
   std::string serial;                // VPD 0x80 unit serial number; unique per LU
   uint64_t naa_id = 0;               // VPD 0x83 NAA designator (IEEE registered, type 5); unique per LU
   std::string device_name;           // VPD 0x83 SCSI name string, e.g. "<target iqn>,L,0x<lun>"
+};
+
+// State an upper layer keeps per logical unit (persistent reservations live
+// in scsi/, above this layer). The LU owns it and tells it about resets and
+// nexus loss, which SCSI-2 reservations depend on.
+class LuExtension {
+ public:
+  virtual ~LuExtension() = default;
+  virtual void on_logical_unit_reset() {}
+  virtual void on_nexus_lost(const Nexus& /*nexus*/) {}
 };
 
 class LogicalUnit {
@@ -62,6 +73,14 @@ class LogicalUnit {
   bool has_unit_attention(uint64_t nexus_id) const;
   // Queues `ua` for every attached nexus except `except_nexus` (if given).
   void raise_unit_attention(const UnitAttention& ua, std::optional<uint64_t> except_nexus = {});
+  // Queues `ua` for every attached nexus of this initiator port (see
+  // initiator_port_name): persistent reservations name nexuses that way.
+  void raise_unit_attention_to_port(std::string_view initiator_port, const UnitAttention& ua);
+
+  // --- upper-layer state (persistent reservations) ---
+  // Set once, before the LU is shared.
+  void set_extension(std::unique_ptr<LuExtension> ext) { extension_ = std::move(ext); }
+  LuExtension* extension() const { return extension_.get(); }
 
   // --- task management, called by the iSCSI layer (RFC 7143 11.5) ---
   // LOGICAL UNIT RESET: the iSCSI layer aborts this LU's tasks first; here the
@@ -90,6 +109,7 @@ class LogicalUnit {
  private:
   struct NexusState {
     uint64_t id = 0;
+    Nexus nexus;
     std::vector<UnitAttention> pending;  // oldest first
   };
   NexusState* find_locked(uint64_t nexus_id);
@@ -107,6 +127,7 @@ class LogicalUnit {
   std::atomic<bool> descriptor_sense_{false};
   std::atomic<bool> write_cache_enabled_{true};
   std::mutex atomic_mu_;
+  std::unique_ptr<LuExtension> extension_;
 };
 
 }  // namespace scsipub::lu
