@@ -6,6 +6,7 @@
 #include <array>
 #include <fstream>
 
+#include "control/pr_state_mapping.h"
 #include "control/target_names.h"
 #include "db/tokens.h"
 #include "iscsi/chap.h"
@@ -106,6 +107,20 @@ std::filesystem::path provisioned_overlay_path(const std::filesystem::path& disk
 
 // ---- ProvisionedDisks ----
 
+// A shared LU's reservations: loaded from the MetaStore, and every change
+// committed there before the PR OUT's status goes out.
+Result<std::unique_ptr<scsi::LuReservations>> ProvisionedDisks::pr_for(const db::LuKey& key, bool fresh) {
+  scsi::PrStateValue initial;
+  if (!fresh) {
+    auto loaded = store_.load_pr_state(key);
+    if (!loaded.ok()) return fail(loaded.error().message);
+    if (loaded.value()) initial = from_db(*loaded.value());
+  }
+  db::MetaStore& store = store_;
+  auto persist = [&store, key](const scsi::PrStateValue& state) { return store.save_pr_state(key, to_db(state)); };
+  return std::make_unique<scsi::LuReservations>(std::move(initial), persist);
+}
+
 ProvisionedDisks::ProvisionedDisks(ProvisionedConfig config, db::MetaStore& store, const Tiers& tiers,
                                    BaseLookup bases, SessionTerminator terminate)
     : config_(std::move(config)),
@@ -162,6 +177,11 @@ ServiceResult<std::shared_ptr<ProvisionedDisk>> ProvisionedDisks::open_disk(cons
     u.overlay = std::shared_ptr<storage::BlockStore>(std::move(overlay).value());
     u.store = std::make_shared<storage::LockedStore>(u.overlay);
     u.lu = std::make_shared<lu::LogicalUnit>(u.store, provisioned_identity(record.id, lun, image));
+    auto reservations = pr_for(db::LuKey{record.id, lun}, create_files);
+    if (!reservations.ok()) {
+      return Unexpected<ServiceError>{internal(fmt::format("LUN {} reservations: {}", lun, reservations.error().message))};
+    }
+    u.lu->set_extension(std::move(reservations).value());
     units.push_back(std::move(u));
   }
   return std::make_shared<ProvisionedDisk>(record, dir, std::move(units));

@@ -23,6 +23,7 @@
 #include "control/tiers.h"
 #include "db/meta_store.h"
 #include "lu/logical_unit.h"
+#include "scsi/lu_reservations.h"
 #include "storage/image_source.h"
 #include "storage/locked_store.h"
 
@@ -115,6 +116,7 @@ class ProvisionedDisks {
  private:
   ServiceResult<std::shared_ptr<ProvisionedDisk>> open_disk(const db::Disk& record, bool create_files);
   Result<std::shared_ptr<const storage::ImageSource>> base_for(const std::string& image, uint64_t blank_size);
+  Result<std::unique_ptr<scsi::LuReservations>> pr_for(const db::LuKey& key, bool fresh);
 
   ProvisionedConfig config_;
   db::MetaStore& store_;

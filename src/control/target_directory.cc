@@ -11,6 +11,7 @@
 #include "iscsi/chap.h"
 #include "iscsi/login_negotiator.h"
 #include "lu/logical_unit.h"
+#include "scsi/lu_reservations.h"
 #include "storage/cow_overlay.h"
 
 namespace scsipub::control {
@@ -286,6 +287,8 @@ Result<std::unique_ptr<iscsi::TargetBinding>, iscsi::BindError> TargetDirectory:
     ident.device_name = fmt::format("{},L,0x{:016x}", target_name, uint64_t(lun) << 48);
     std::shared_ptr<storage::BlockStore> store = std::move(overlay).value();
     auto unit = std::make_shared<lu::LogicalUnit>(std::move(store), std::move(ident));
+    // Free tier: reservations live as long as the session's LU, in memory.
+    unit->set_extension(std::make_unique<scsi::LuReservations>());
     unit->attach(nexus);
     binding->lun_map().add(lun, std::move(unit));
   }

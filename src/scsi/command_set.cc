@@ -1,6 +1,7 @@
 #include "scsi/command_set.h"
 
 #include "scsi/command.h"
+#include "scsi/lu_reservations.h"
 #include "scsi/opcode_table.h"
 #include "scsi/sense.h"
 
@@ -67,8 +68,15 @@ void CommandSet::execute(ScsiTask& task, const LunMap& luns) const {
   }
 
   if (info == nullptr) {
-    // SPC-4 4.2.5.1 / 4.2.5.2: unsupported operation code or service action.
-    cmd.fail(SenseReason::invalid_opcode);
+    // SPC-4 4.2.5.1: an unsupported operation code is INVALID COMMAND
+    // OPERATION CODE. Of the operation codes we implement, PERSISTENT RESERVE
+    // IN/OUT answer an unsupported service action with INVALID FIELD IN CDB
+    // (SPC-4 6.15.1, 6.16.1; what initiators probing for PR expect).
+    if (opcode == 0x5E || opcode == 0x5F) {
+      cmd.invalid_cdb_field(1, 4);
+    } else {
+      cmd.fail(SenseReason::invalid_opcode);
+    }
     return;
   }
   if (task.cdb.size() < info->cdb_length) {
@@ -77,6 +85,16 @@ void CommandSet::execute(ScsiTask& task, const LunMap& luns) const {
   }
   cmd.limit_cdb(info->cdb_length);
   if (!check_cdb_usage(cmd, *info)) return;
+
+  // SPC-4 5.9.1 / SPC-2 5.5.1: after unit attentions and CDB checks (the
+  // order LIO uses), a command another nexus's reservation forbids.
+  if (lu != nullptr && task.nexus != nullptr) {
+    if (const LuReservations* r = reservations_of(*lu); r != nullptr && r->conflicts(cmd.cdb(), *task.nexus)) {
+      out.clear();
+      task.status = status::kReservationConflict;
+      return;
+    }
+  }
 
   info->handler(cmd);
   // No data-in after CHECK CONDITION (Command::fail clears it too).

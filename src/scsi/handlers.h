@@ -55,6 +55,11 @@ void mode_sense6(Command& cmd);
 void mode_sense10(Command& cmd);
 void mode_select6(Command& cmd);
 void mode_select10(Command& cmd);
+// reservation_commands.cc
+void persistent_reserve_in(Command& cmd);
+void persistent_reserve_out(Command& cmd);
+void reserve(Command& cmd);
+void release(Command& cmd);
 // report_opcodes.cc
 void report_supported_opcodes(Command& cmd);
 

@@ -33,6 +33,9 @@ constexpr OpcodeInfo kTable[] = {
     {0x12, false, 0, 6, DD::in, kUa | kNoLu, h::inquiry, {0xFF, 0x01, 0xFF, 0xFF, 0xFF, 0}, 1, 5},
     // SPC-4 6.9 MODE SELECT (6)
     {0x15, false, 0, 6, DD::out, kPr, h::mode_select6, {0xFF, 0x11, 0, 0, 0xFF, 0}, 1, 5},
+    // SPC-2 7.21 RESERVE (6), SPC-2 7.24 RELEASE (6): no third-party or extent reservations
+    {0x16, false, 0, 6, DD::none, 0, h::reserve, {0xFF, 0, 0, 0, 0, 0}, 1, 5},
+    {0x17, false, 0, 6, DD::none, 0, h::release, {0xFF, 0, 0, 0, 0, 0}, 1, 5},
     // SPC-4 6.11 MODE SENSE (6)
     {0x1A, false, 0, 6, DD::in, kPr, h::mode_sense6, {0xFF, 0x08, 0xFF, 0xFF, 0xFF, 0}, 1, 5},
     // SBC-3 5.25 START STOP UNIT
@@ -69,8 +72,33 @@ constexpr OpcodeInfo kTable[] = {
     {0x42, false, 0, 10, DD::out, kWr | kPr, h::unmap, {0xFF, 0, 0, 0, 0, 0, 0x1F, 0xFF, 0xFF, 0}, 30, 60},
     // SPC-4 6.10 MODE SELECT (10)
     {0x55, false, 0, 10, DD::out, kPr, h::mode_select10, {0xFF, 0x11, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0}, 1, 5},
+    // SPC-2 7.22 RESERVE (10), 7.25 RELEASE (10): no third-party reservations
+    {0x56, false, 0, 10, DD::out, 0, h::reserve, {0xFF, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0}, 1, 5},
+    {0x57, false, 0, 10, DD::out, 0, h::release, {0xFF, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0}, 1, 5},
     // SPC-4 6.12 MODE SENSE (10)
     {0x5A, false, 0, 10, DD::in, kPr, h::mode_sense10, {0xFF, 0x18, 0xFF, 0xFF, 0, 0, 0, 0xFF, 0xFF, 0}, 1, 5},
+    // SPC-4 6.15 PERSISTENT RESERVE IN: READ KEYS, READ RESERVATION, REPORT CAPABILITIES, READ FULL STATUS
+    {0x5E, true, 0x00, 10, DD::in, 0, h::persistent_reserve_in, {0xFF, 0x1F, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0}, 1, 5},
+    {0x5E, true, 0x01, 10, DD::in, 0, h::persistent_reserve_in, {0xFF, 0x1F, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0}, 1, 5},
+    {0x5E, true, 0x02, 10, DD::in, 0, h::persistent_reserve_in, {0xFF, 0x1F, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0}, 1, 5},
+    {0x5E, true, 0x03, 10, DD::in, 0, h::persistent_reserve_in, {0xFF, 0x1F, 0, 0, 0, 0, 0, 0xFF, 0xFF, 0}, 1, 5},
+    // SPC-4 6.16 PERSISTENT RESERVE OUT: REGISTER .. REGISTER AND MOVE
+    {0x5F, true, 0x00, 10, DD::out, 0, h::persistent_reserve_out,
+     {0xFF, 0x1F, 0xFF, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0}, 1, 5},
+    {0x5F, true, 0x01, 10, DD::out, 0, h::persistent_reserve_out,
+     {0xFF, 0x1F, 0xFF, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0}, 1, 5},
+    {0x5F, true, 0x02, 10, DD::out, 0, h::persistent_reserve_out,
+     {0xFF, 0x1F, 0xFF, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0}, 1, 5},
+    {0x5F, true, 0x03, 10, DD::out, 0, h::persistent_reserve_out,
+     {0xFF, 0x1F, 0xFF, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0}, 1, 5},
+    {0x5F, true, 0x04, 10, DD::out, 0, h::persistent_reserve_out,
+     {0xFF, 0x1F, 0xFF, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0}, 1, 5},
+    {0x5F, true, 0x05, 10, DD::out, 0, h::persistent_reserve_out,
+     {0xFF, 0x1F, 0xFF, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0}, 1, 5},
+    {0x5F, true, 0x06, 10, DD::out, 0, h::persistent_reserve_out,
+     {0xFF, 0x1F, 0xFF, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0}, 1, 5},
+    {0x5F, true, 0x07, 10, DD::out, 0, h::persistent_reserve_out,
+     {0xFF, 0x1F, 0xFF, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0}, 1, 5},
     // SBC-3 5.9 READ (16)
     {0x88, false, 0, 16, DD::in, kPr, h::read16,
      {0xFF, 0x1E, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x1F, 0}, 5, 30},

@@ -18,6 +18,13 @@
 //                                                     N logins at once (names ...:s0..), "session I ok" or
 //                                                     "session I failed status=CC/DD: ..."
 //   provisioned_client discover PORTAL [opts]         SendTargets=All: "target NAME portal P" per line
+//   provisioned_client pr-out   URL SA KEY SAKEY TYPE [opts]
+//                                                     PERSISTENT RESERVE OUT (SA 0 REGISTER, 1 RESERVE, 2 RELEASE,
+//                                                     3 CLEAR, 4 PREEMPT, 6 REGISTER AND IGNORE): "pr-out ok",
+//                                                     "pr-out conflict" or "pr-out failed: ..."
+//   provisioned_client pr-show  URL [opts]            "pr generation G keys K,K reservation KEY type T"
+//                                                     (reservation none when not reserved), keys in hex
+//   provisioned_client pr-write URL [opts]            one WRITE(10) of LBA 0: "write ok" / "write conflict"
 //
 // URL is iscsi://[user%secret@]host:port/IQN/LUN (PORTAL: host:port). opts:
 //   --initiator IQN        (default iqn.2025-01.test.provisioned:client)
@@ -572,6 +579,100 @@ int cmd_discover(const Options& o) {
 
 }  // namespace
 
+// PR commands answer RESERVATION CONFLICT as a status, not an error: no retry.
+scsi_task* run_once(Conn& c, scsi_task* t, std::string* err) {
+  if (t == nullptr) *err = std::string("transport error: ") + iscsi_get_error(c.ctx());
+  return t;
+}
+
+int cmd_pr_out(const Options& o) {
+  if (o.positional.size() != 5) usage_error("pr-out URL SA KEY SAKEY TYPE");
+  auto c = login_or_report(o.positional[0], o);
+  if (!c) return 1;
+  // Clear the login's unit attention first.
+  std::string err;
+  scsi_task* tur = c->run([&] { return iscsi_testunitready_sync(c->ctx(), c->lun()); }, &err);
+  if (tur != nullptr) scsi_free_scsi_task(tur);
+  scsi_persistent_reserve_out_basic params{};
+  params.reservation_key = std::stoull(o.positional[2], nullptr, 0);
+  params.service_action_reservation_key = std::stoull(o.positional[3], nullptr, 0);
+  const int sa = std::stoi(o.positional[1]);
+  const int type = std::stoi(o.positional[4]);
+  scsi_task* t = run_once(*c, iscsi_persistent_reserve_out_sync(c->ctx(), c->lun(), sa, 0, type, &params), &err);
+  if (t == nullptr) {
+    say("pr-out failed: " + err);
+    return 1;
+  }
+  int status = t->status;
+  scsi_free_scsi_task(t);
+  if (status == SCSI_STATUS_GOOD) say("pr-out ok");
+  else if (status == SCSI_STATUS_RESERVATION_CONFLICT) say("pr-out conflict");
+  else say("pr-out failed: status " + std::to_string(status));
+  c->logout(&err);
+  return status == SCSI_STATUS_GOOD ? 0 : 1;
+}
+
+int cmd_pr_show(const Options& o) {
+  if (o.positional.size() != 1) usage_error("pr-show URL");
+  auto c = login_or_report(o.positional[0], o);
+  if (!c) return 1;
+  std::string err;
+  scsi_task* keys_task = c->run([&] { return iscsi_persistent_reserve_in_sync(c->ctx(), c->lun(), 0, 8192); }, &err);
+  if (keys_task == nullptr) {
+    say("pr-show failed: " + err);
+    return 1;
+  }
+  auto* keys = static_cast<scsi_persistent_reserve_in_read_keys*>(scsi_datain_unmarshall(keys_task));
+  scsi_task* res_task = c->run([&] { return iscsi_persistent_reserve_in_sync(c->ctx(), c->lun(), 1, 8192); }, &err);
+  auto* res = res_task != nullptr
+                  ? static_cast<scsi_persistent_reserve_in_read_reservation*>(scsi_datain_unmarshall(res_task))
+                  : nullptr;
+  if (keys == nullptr || res == nullptr) {
+    say("pr-show failed: " + (err.empty() ? std::string("unmarshall") : err));
+    return 1;
+  }
+  std::string line = "pr generation " + std::to_string(keys->prgeneration) + " keys ";
+  char hex[32];
+  for (int i = 0; i < keys->num_keys; ++i) {
+    std::snprintf(hex, sizeof hex, "%s0x%llx", i ? "," : "", static_cast<unsigned long long>(keys->keys[i]));
+    line += hex;
+  }
+  if (res->reserved) {
+    std::snprintf(hex, sizeof hex, "0x%llx", static_cast<unsigned long long>(res->reservation_key));
+    line += std::string(" reservation ") + hex + " type " + std::to_string(res->pr_type);
+  } else {
+    line += " reservation none";
+  }
+  say(line);
+  scsi_free_scsi_task(keys_task);
+  scsi_free_scsi_task(res_task);
+  c->logout(&err);
+  return 0;
+}
+
+int cmd_pr_write(const Options& o) {
+  if (o.positional.size() != 1) usage_error("pr-write URL");
+  auto c = login_or_report(o.positional[0], o);
+  if (!c) return 1;
+  std::string err;
+  scsi_task* tur = c->run([&] { return iscsi_testunitready_sync(c->ctx(), c->lun()); }, &err);
+  if (tur != nullptr) scsi_free_scsi_task(tur);
+  std::vector<uint8_t> block(512, 0x5a);
+  scsi_task* t = run_once(
+      *c, iscsi_write10_sync(c->ctx(), c->lun(), 0, block.data(), uint32_t(block.size()), 512, 0, 0, 0, 0, 0), &err);
+  if (t == nullptr) {
+    say("write failed: " + err);
+    return 1;
+  }
+  int status = t->status;
+  scsi_free_scsi_task(t);
+  if (status == SCSI_STATUS_GOOD) say("write ok");
+  else if (status == SCSI_STATUS_RESERVATION_CONFLICT) say("write conflict");
+  else say("write failed: status " + std::to_string(status));
+  c->logout(&err);
+  return 0;
+}
+
 int main(int argc, char** argv) {
   if (argc < 2) usage_error("usage: provisioned_client login|luns|compare|write|verify|shared|sessions|discover ...");
   const std::string cmd = argv[1];
@@ -585,6 +686,9 @@ int main(int argc, char** argv) {
     if (cmd == "shared") return cmd_shared(o);
     if (cmd == "sessions") return cmd_sessions(o);
     if (cmd == "discover") return cmd_discover(o);
+    if (cmd == "pr-out") return cmd_pr_out(o);
+    if (cmd == "pr-show") return cmd_pr_show(o);
+    if (cmd == "pr-write") return cmd_pr_write(o);
   } catch (const std::exception& e) {
     usage_error(std::string("bad argument: ") + e.what());
   }

@@ -1,0 +1,97 @@
+#include "scsi/lu_reservations.h"
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+namespace scsipub::scsi {
+
+PrNexus pr_nexus(const lu::Nexus& nexus) {
+  return {lu::initiator_port_name(nexus), fmt::format("{},t,0x{:04x}", nexus.target_name, nexus.target_portal_group)};
+}
+
+LuReservations::LuReservations(PrStateValue initial, PrPersist persist)
+    : pr_(std::move(initial)), persist_(std::move(persist)) {
+  update_active_locked();
+}
+
+void LuReservations::update_active_locked() {
+  active_.store(pr_.reserved() || pr_.scsi2_holder().has_value(), std::memory_order_release);
+}
+
+bool LuReservations::conflicts(std::span<const uint8_t> cdb, const lu::Nexus& nexus) const {
+  if (!active_.load(std::memory_order_acquire)) return false;
+  PrNexus who = pr_nexus(nexus);
+  std::lock_guard lock(mu_);
+  return pr_.conflicts(cdb, who);
+}
+
+Result<std::vector<uint8_t>, PrSense> LuReservations::in(uint8_t service_action, const lu::Nexus& nexus) const {
+  PrNexus who = pr_nexus(nexus);
+  std::lock_guard lock(mu_);
+  return pr_.in(service_action, who);
+}
+
+PrOutResult LuReservations::out(std::span<const uint8_t> cdb, std::span<const uint8_t> params,
+                                const lu::Nexus& nexus, lu::LogicalUnit& unit) {
+  PrNexus who = pr_nexus(nexus);
+  PrOutResult r;
+  {
+    std::lock_guard lock(mu_);
+    PersistentReservations next = pr_;
+    r = next.out(cdb, params, who);
+    if (r.status == PrStatus::good && r.state_changed && persist_) {
+      if (Status s = persist_(next.state()); !s) {
+        // The old state stays; the initiator learns the command did nothing.
+        spdlog::error("persistent reservation not stored, command failed: {}", s.error().message);
+        PrOutResult failed;
+        failed.status = PrStatus::check_condition;
+        failed.sense.code = SenseCode{sense_key::kHardwareError, 0x44, 0x00};  // INTERNAL TARGET FAILURE
+        return failed;
+      }
+    }
+    if (r.status == PrStatus::good) pr_ = std::move(next);
+    update_active_locked();
+  }
+  for (const auto& ua : r.unit_attentions) {
+    unit.raise_unit_attention_to_port(ua.initiator_port, lu::UnitAttention{ua.asc, ua.ascq});
+  }
+  return r;
+}
+
+PrOutResult LuReservations::reserve(std::span<const uint8_t> cdb, const lu::Nexus& nexus) {
+  PrNexus who = pr_nexus(nexus);
+  std::lock_guard lock(mu_);
+  PrOutResult r = pr_.reserve(cdb, who);
+  update_active_locked();
+  return r;
+}
+
+PrOutResult LuReservations::release(std::span<const uint8_t> cdb, const lu::Nexus& nexus) {
+  PrNexus who = pr_nexus(nexus);
+  std::lock_guard lock(mu_);
+  PrOutResult r = pr_.release(cdb, who);
+  update_active_locked();
+  return r;
+}
+
+PrStateValue LuReservations::state() const {
+  std::lock_guard lock(mu_);
+  return pr_.state();
+}
+
+void LuReservations::on_logical_unit_reset() {
+  std::lock_guard lock(mu_);
+  pr_.reset();
+  update_active_locked();
+}
+
+void LuReservations::on_nexus_lost(const lu::Nexus& nexus) {
+  PrNexus who = pr_nexus(nexus);
+  std::lock_guard lock(mu_);
+  pr_.nexus_lost(who);
+  update_active_locked();
+}
+
+LuReservations* reservations_of(lu::LogicalUnit& unit) { return dynamic_cast<LuReservations*>(unit.extension()); }
+
+}  // namespace scsipub::scsi

@@ -1,0 +1,59 @@
+#pragma once
+// Persistent reservations at run time: one PersistentReservations value per
+// logical unit, shared by every session attached to it, behind a mutex. A PR
+// OUT is applied to a copy, the copy's state is made durable through the
+// persistence hook, and only then does it become the LU's state and the
+// command report GOOD (SPC-4 5.9 + our promise: state is committed before
+// status). The per-command conflict check is lock-free while nothing is
+// reserved, which is nearly always.
+#include <atomic>
+#include <functional>
+#include <mutex>
+#include <span>
+#include <vector>
+
+#include "common/result.h"
+#include "lu/logical_unit.h"
+#include "scsi/persistent_reservations.h"
+
+namespace scsipub::scsi {
+
+// Makes a new state durable; an error fails the PR OUT and keeps the old state.
+using PrPersist = std::function<Status(const PrStateValue&)>;
+
+// The nexus as PR names it: initiator port name and "<TargetName>,t,0x<TPGT>".
+PrNexus pr_nexus(const lu::Nexus& nexus);
+
+class LuReservations final : public lu::LuExtension {
+ public:
+  // `persist` empty: state lives in memory only (free tier).
+  explicit LuReservations(PrStateValue initial = {}, PrPersist persist = {});
+
+  // RESERVATION CONFLICT for this command?
+  bool conflicts(std::span<const uint8_t> cdb, const lu::Nexus& nexus) const;
+
+  Result<std::vector<uint8_t>, PrSense> in(uint8_t service_action, const lu::Nexus& nexus) const;
+  // Applies, persists, delivers unit attentions to the other nexuses of `unit`.
+  PrOutResult out(std::span<const uint8_t> cdb, std::span<const uint8_t> params, const lu::Nexus& nexus,
+                  lu::LogicalUnit& unit);
+  PrOutResult reserve(std::span<const uint8_t> cdb, const lu::Nexus& nexus);
+  PrOutResult release(std::span<const uint8_t> cdb, const lu::Nexus& nexus);
+
+  PrStateValue state() const;
+
+  void on_logical_unit_reset() override;
+  void on_nexus_lost(const lu::Nexus& nexus) override;
+
+ private:
+  void update_active_locked();
+
+  mutable std::mutex mu_;
+  PersistentReservations pr_;  // guarded by mu_
+  PrPersist persist_;
+  std::atomic<bool> active_{false};  // a persistent or SCSI-2 reservation exists
+};
+
+// The LU's reservations, or nullptr for an LU built without them.
+LuReservations* reservations_of(lu::LogicalUnit& unit);
+
+}  // namespace scsipub::scsi
