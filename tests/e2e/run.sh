@@ -23,7 +23,7 @@
 #   --tgtd           run against a private tgtd instead (negative control /
 #                    harness check): only the scenarios that make sense there
 # Env: E2E_VERBOSE=1 streams the serial console to stderr;
-#      E2E_REQUIRE_PR=1 makes "no PERSISTENT RESERVE support" a failure;
+#      E2E_REQUIRE_PR=0 makes "no PERSISTENT RESERVE support" a SKIP (default: FAIL);
 #      SCSIPUB_LOG_LEVEL=debug for a debug server log.
 # Exit: 0 all passed, 1 a failure, 77 a missing host tool (qemu, python3).
 set -euo pipefail
@@ -217,7 +217,7 @@ E2E_IMAGES='$images'
 EOF
 fi
 echo "E2E_INITIATOR=iqn.2025-01.pub.scsipub.e2e:guest-$RANDOM" >>"$PARAMS"
-echo "E2E_REQUIRE_PR=${E2E_REQUIRE_PR:-0}" >>"$PARAMS"
+echo "E2E_REQUIRE_PR=${E2E_REQUIRE_PR:-1}" >>"$PARAMS"
 
 # restart_scsipub_same_port: SIGKILL the server (a crash, no cleanup) and start
 # it again on the same iSCSI and HTTP ports with the same data dir, as a host

@@ -20,9 +20,9 @@ e2e_check sg-inq-vpd83 sg_inq -p 0x83 "$dev"
 KEY=0x123abc
 keys=$(sg_persist -n -i -k "$dev" 2>&1)
 if echo "$keys" | grep -qi 'invalid opcode\|command not supported'; then
-  # The target has no PERSISTENT RESERVE IN/OUT yet. E2E_REQUIRE_PR=1 turns
-  # this into a failure (once scsipub implements PR).
-  if [ "${E2E_REQUIRE_PR:-0}" = 1 ]; then
+  # The target has no PERSISTENT RESERVE IN/OUT. scsipub and tgt both have
+  # it, so this is a failure unless E2E_REQUIRE_PR=0 (another target).
+  if [ "${E2E_REQUIRE_PR:-1}" = 1 ]; then
     e2e_fail pr-supported "$(echo "$keys" | tr '\n' ' ')"
   else
     e2e_skip pr-supported "target rejects PERSISTENT RESERVE IN: $(echo "$keys" | tail -n 1)"
