@@ -15,6 +15,33 @@
 
 namespace integ {
 
+// Runs a sync libiscsi command up to `attempts` times while it ends in UNIT
+// ATTENTION. Returns the GOOD task, or nullptr with *err describing the
+// transport error or the final status and sense.
+template <typename F>
+scsi_task* run_retrying_unit_attention(iscsi_context* ctx, F f, std::string* err, int attempts) {
+  for (int attempt = 0; attempt < attempts; ++attempt) {
+    scsi_task* t = f();
+    if (t == nullptr) {
+      *err = std::string("transport error: ") + iscsi_get_error(ctx);
+      return nullptr;
+    }
+    if (t->status == SCSI_STATUS_GOOD) return t;
+    if (t->status == SCSI_STATUS_CHECK_CONDITION && t->sense.key == SCSI_SENSE_UNIT_ATTENTION) {
+      scsi_free_scsi_task(t);
+      continue;
+    }
+    char buf[256];
+    std::snprintf(buf, sizeof buf, "SCSI status 0x%x sense %s/%s: %s", t->status, scsi_sense_key_str(t->sense.key),
+                  scsi_sense_ascq_str(t->sense.ascq), iscsi_get_error(ctx));
+    *err = buf;
+    scsi_free_scsi_task(t);
+    return nullptr;
+  }
+  *err = "UNIT ATTENTION did not clear after " + std::to_string(attempts) + " attempts";
+  return nullptr;
+}
+
 class Session {
  public:
   // Logs in to an iscsi://host:port/iqn/lun URL. isid_qualifier makes the ISID
@@ -120,26 +147,7 @@ class Session {
   // nexus may see "power on / reset" once). Returns a GOOD task or nullptr.
   template <typename F>
   scsi_task* run(F f, std::string* err) {
-    for (int attempt = 0; attempt < 4; ++attempt) {
-      scsi_task* t = f();
-      if (t == nullptr) {
-        *err = std::string("transport error: ") + iscsi_get_error(ctx_);
-        return nullptr;
-      }
-      if (t->status == SCSI_STATUS_GOOD) return t;
-      if (t->status == SCSI_STATUS_CHECK_CONDITION && t->sense.key == SCSI_SENSE_UNIT_ATTENTION) {
-        scsi_free_scsi_task(t);
-        continue;
-      }
-      char buf[200];
-      std::snprintf(buf, sizeof buf, "SCSI status 0x%x sense %s/%s: %s", t->status, scsi_sense_key_str(t->sense.key),
-                    scsi_sense_ascq_str(t->sense.ascq), iscsi_get_error(ctx_));
-      *err = buf;
-      scsi_free_scsi_task(t);
-      return nullptr;
-    }
-    *err = "UNIT ATTENTION did not clear after 4 attempts";
-    return nullptr;
+    return run_retrying_unit_attention(ctx_, f, err, 4);
   }
 
   iscsi_context* ctx_ = nullptr;

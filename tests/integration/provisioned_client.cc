@@ -200,26 +200,7 @@ class Conn {
   // Runs a sync command; retries on UNIT ATTENTION. GOOD task or nullptr.
   template <typename F>
   scsi_task* run(F f, std::string* err) {
-    for (int attempt = 0; attempt < 6; ++attempt) {
-      scsi_task* t = f();
-      if (t == nullptr) {
-        *err = std::string("transport error: ") + iscsi_get_error(ctx_);
-        return nullptr;
-      }
-      if (t->status == SCSI_STATUS_GOOD) return t;
-      if (t->status == SCSI_STATUS_CHECK_CONDITION && t->sense.key == SCSI_SENSE_UNIT_ATTENTION) {
-        scsi_free_scsi_task(t);
-        continue;
-      }
-      char buf[256];
-      std::snprintf(buf, sizeof buf, "SCSI status 0x%x sense %s/%s: %s", t->status, scsi_sense_key_str(t->sense.key),
-                    scsi_sense_ascq_str(t->sense.ascq), iscsi_get_error(ctx_));
-      *err = buf;
-      scsi_free_scsi_task(t);
-      return nullptr;
-    }
-    *err = "UNIT ATTENTION did not clear";
-    return nullptr;
+    return integ::run_retrying_unit_attention(ctx_, f, err, 6);
   }
 
   // READ CAPACITY(16) of `lun` into blocks/block_size; "" or error.
