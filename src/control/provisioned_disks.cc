@@ -91,12 +91,10 @@ std::vector<uint64_t> ProvisionedDisk::overlay_bytes() const {
 // ---- identity and paths ----
 
 lu::Identity provisioned_identity(std::string_view disk_id, uint32_t lun, std::string_view image) {
-  constexpr uint64_t kOui = 0x001405;  // see TargetDirectory::next_naa
   lu::Identity ident;
   ident.product = image == "blank" ? "DISK" : "IMAGE DISK";
   ident.serial = fmt::format("{}l{}", disk_id, lun);
-  uint64_t v = fnv1a64(fmt::format("disk:{}:{}", disk_id, lun)) & 0xfffffffffull;
-  ident.naa_id = (uint64_t{5} << 60) | (kOui << 36) | v;
+  ident.naa_id = lu::naa5_identifier(fnv1a64(fmt::format("disk:{}:{}", disk_id, lun)));
   ident.device_name = fmt::format("{},L,0x{:016x}", disk_target(disk_id), uint64_t(lun) << 48);
   return ident;
 }

@@ -236,12 +236,8 @@ Result<std::shared_ptr<const storage::ImageSource>, iscsi::BindError> TargetDire
 }
 
 uint64_t TargetDirectory::next_naa() {
-  // NAA 5 (IEEE Registered): 4-bit NAA, 24-bit OUI, 36-bit vendor specific.
-  // The OUI is a locally administered placeholder; the vendor part is unique
-  // per LU within this process and random across processes.
-  constexpr uint64_t kOui = 0x001405;
-  uint64_t v = mix64(naa_seed_ + lu_counter_.fetch_add(1)) & 0xfffffffffull;
-  return (uint64_t{5} << 60) | (kOui << 36) | v;
+  // Unique per LU within this process and random across processes.
+  return lu::naa5_identifier(mix64(naa_seed_ + lu_counter_.fetch_add(1)));
 }
 
 Result<std::unique_ptr<iscsi::TargetBinding>, iscsi::BindError> TargetDirectory::bind(std::string_view target_name,

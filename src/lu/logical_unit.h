@@ -14,6 +14,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,6 +25,14 @@
 #include "storage/block_store.h"
 
 namespace scsipub::lu {
+
+// SPC-4 7.8.6.6.3 NAA 5 (IEEE Registered): 4-bit NAA, 24-bit OUI, 36-bit
+// vendor-specific part (the low 36 bits of `vendor`). The OUI is a locally
+// administered placeholder.
+inline uint64_t naa5_identifier(uint64_t vendor) {
+  constexpr uint64_t kOui = 0x001405;
+  return (uint64_t{5} << 60) | (kOui << 36) | (vendor & 0xfffffffffull);
+}
 
 struct Identity {
   std::string vendor = "SCSIPUB";    // INQUIRY T10 vendor id (8 chars, space padded on the wire)
@@ -42,6 +51,8 @@ class LuExtension {
   virtual ~LuExtension() = default;
   virtual void on_logical_unit_reset() {}
   virtual void on_nexus_lost(const Nexus& /*nexus*/) {}
+  // Asked before every command: does a reservation forbid it for `nexus`?
+  virtual bool conflicts(std::span<const uint8_t> /*cdb*/, const Nexus& /*nexus*/) const { return false; }
 };
 
 class LogicalUnit {

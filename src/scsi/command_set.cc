@@ -1,7 +1,6 @@
 #include "scsi/command_set.h"
 
 #include "scsi/command.h"
-#include "scsi/lu_reservations.h"
 #include "scsi/opcode_table.h"
 #include "scsi/sense.h"
 
@@ -89,7 +88,7 @@ void CommandSet::execute(ScsiTask& task, const LunMap& luns) const {
   // SPC-4 5.9.1 / SPC-2 5.5.1: after unit attentions and CDB checks (the
   // order LIO uses), a command another nexus's reservation forbids.
   if (lu != nullptr && task.nexus != nullptr) {
-    if (const LuReservations* r = reservations_of(*lu); r != nullptr && r->conflicts(cmd.cdb(), *task.nexus)) {
+    if (const lu::LuExtension* ext = lu->extension(); ext != nullptr && ext->conflicts(cmd.cdb(), *task.nexus)) {
       out.clear();
       task.status = status::kReservationConflict;
       return;
