@@ -11,7 +11,7 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev curl
   # real peers for tests and benchmarks
   libiscsi-bin libiscsi-dev qemu-utils qemu-block-extra tgt qemu-system-x86
-  postgresql
+  postgresql stunnel4 openssl
   python3 procps jq strace
 )
 export DEBIAN_FRONTEND=noninteractive

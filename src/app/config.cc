@@ -123,7 +123,7 @@ Status load_toml(const std::filesystem::path& file, Config& cfg) {
   }
   if (auto s = check_keys(root,
                           {"data_dir", "images_dir", "log_level", "database", "iscsi", "http", "auth", "free_tier",
-                           "tiers"},
+                           "tiers", "tls"},
                           "config");
       !s)
     return s;
@@ -139,6 +139,14 @@ Status load_toml(const std::filesystem::path& file, Config& cfg) {
     int64_t n = 0;
     if (take(*a, "chap_failures_per_minute", n)) cfg.chap_failures_per_minute = static_cast<uint32_t>(n);
   }
+  if (const toml::table* t = root["tls"].as_table()) {
+    if (auto s = check_keys(*t, {"listen", "cert", "key", "reload_cooldown_seconds"}, "[tls]"); !s) return s;
+    take(*t, "listen", cfg.tls_listen);
+    if (take(*t, "cert", text)) cfg.tls_cert = text;
+    if (take(*t, "key", text)) cfg.tls_key = text;
+    int64_t n = 0;
+    if (take(*t, "reload_cooldown_seconds", n)) cfg.tls_reload_cooldown = std::chrono::seconds(n);
+  }
   if (const toml::table* t = root["tiers"].as_table()) {
     if (auto s = load_tiers(*t, cfg.tiers); !s) return s;
   }
@@ -148,7 +156,8 @@ Status load_toml(const std::filesystem::path& file, Config& cfg) {
     if (auto s = check_keys(*i,
                             {"listen", "public_host", "threads", "max_connections", "login_timeout_ms",
                              "nop_interval_ms", "nop_timeout_ms", "shutdown_grace_ms", "max_recv_data_segment",
-                             "cmd_window"},
+                             "max_burst_length", "first_burst_length", "cmd_window", "max_connections_per_ip",
+                             "max_logins_in_progress", "max_sessions", "connection_memory"},
                             "[iscsi]");
         !s)
       return s;
@@ -163,9 +172,16 @@ Status load_toml(const std::filesystem::path& file, Config& cfg) {
     if (take(*i, "shutdown_grace_ms", n)) cfg.shutdown_grace = std::chrono::milliseconds(n);
     if (take(*i, "max_recv_data_segment", n)) cfg.max_recv_data_segment = static_cast<uint32_t>(n);
     if (take(*i, "cmd_window", n)) cfg.cmd_window = static_cast<uint32_t>(n);
+    if (take(*i, "max_burst_length", n)) cfg.max_burst_length = static_cast<uint32_t>(n);
+    if (take(*i, "first_burst_length", n)) cfg.first_burst_length = static_cast<uint32_t>(n);
+    if (take(*i, "max_connections_per_ip", n)) cfg.max_connections_per_ip = static_cast<size_t>(n);
+    if (take(*i, "max_logins_in_progress", n)) cfg.max_logins_in_progress = static_cast<size_t>(n);
+    if (take(*i, "max_sessions", n)) cfg.max_sessions = static_cast<size_t>(n);
+    if (take(*i, "connection_memory", n)) cfg.connection_memory = static_cast<uint64_t>(n);
   }
   if (const toml::table* f = root["free_tier"].as_table()) {
-    if (auto s = check_keys(*f, {"blank_size", "blank_write_limit", "image_write_limit", "multi_images"},
+    if (auto s = check_keys(*f, {"blank_size", "blank_write_limit", "image_write_limit", "multi_images",
+                                 "overlay_bytes_per_ip"},
                             "[free_tier]");
         !s)
       return s;
@@ -173,6 +189,7 @@ Status load_toml(const std::filesystem::path& file, Config& cfg) {
     if (take(*f, "blank_size", n)) cfg.free_tier.blank_size = static_cast<uint64_t>(n);
     if (take(*f, "blank_write_limit", n)) cfg.free_tier.blank_write_limit = static_cast<uint64_t>(n);
     if (take(*f, "image_write_limit", n)) cfg.free_tier.image_write_limit = static_cast<uint64_t>(n);
+    if (take(*f, "overlay_bytes_per_ip", n)) cfg.free_tier.overlay_bytes_per_ip = static_cast<uint64_t>(n);
     if (const toml::array* a = (*f)["multi_images"].as_array()) {
       cfg.free_tier.multi_images.clear();
       for (const auto& el : *a) {
@@ -194,6 +211,26 @@ Status validate(Config& cfg) {
     return fail("max_recv_data_segment must be within 512..16777215");
   }
   if (cfg.cmd_window < 1 || cfg.cmd_window > 4096) return fail("cmd_window must be within 1..4096");
+  if (cfg.max_burst_length < 512 || cfg.max_burst_length > (16u << 20)) {
+    return fail("max_burst_length must be within 512..16777216");
+  }
+  if (cfg.first_burst_length < 512 || cfg.first_burst_length > cfg.max_burst_length) {
+    return fail("first_burst_length must be within 512..max_burst_length");
+  }
+  // One write of the largest transfer we advertise must fit, or it would wait forever.
+  if (cfg.connection_memory < (16u << 20)) return fail("connection_memory must be at least 16 MiB");
+  for (auto [name, value] : {std::pair{"max_connections", cfg.max_connections},
+                             {"max_connections_per_ip", cfg.max_connections_per_ip},
+                             {"max_logins_in_progress", cfg.max_logins_in_progress},
+                             {"max_sessions", cfg.max_sessions}}) {
+    if (value < 1) return fail(fmt::format("{} must be at least 1", name));
+  }
+  if (cfg.login_timeout.count() < 1000) return fail("login_timeout_ms must be at least 1000");
+  if (cfg.tls_listen != "off") {
+    if (auto hp = parse_host_port(cfg.tls_listen, 3261); !hp) return fail("--tls-listen: " + hp.error().message);
+  }
+  if (cfg.tls_cert.empty() != cfg.tls_key.empty()) return fail("--tls-cert and --tls-key go together");
+  if (cfg.tls_reload_cooldown.count() < 1) return fail("tls reload_cooldown_seconds must be at least 1");
   if (cfg.http_listen != "off") {
     if (auto hp = parse_host_port(cfg.http_listen, 8080); !hp) return fail("--http-listen: " + hp.error().message);
   }
@@ -214,8 +251,17 @@ net::ServerConfig server_config(const Config& cfg) {
   s.listen_port = hp->port;
   s.threads = cfg.threads;
   s.max_connections = cfg.max_connections;
+  s.max_connections_per_ip = cfg.max_connections_per_ip;
+  s.max_logins_in_progress = cfg.max_logins_in_progress;
   auto& c = s.connection;
   c.login.max_recv_dsl = cfg.max_recv_data_segment;
+  c.login.max_burst_length = cfg.max_burst_length;
+  c.login.first_burst_length = cfg.first_burst_length;
+  c.max_sessions = cfg.max_sessions;
+  // The budget covers write data in flight and PDUs parked behind a CmdSN
+  // gap; the read buffer and outbox are bounded by the segment sizes.
+  c.engine.max_buffered_bytes = cfg.connection_memory - cfg.connection_memory / 8;
+  c.max_stash_bytes = cfg.connection_memory / 8;
   c.cmd_window = cfg.cmd_window;
   c.login_timeout = cfg.login_timeout;
   c.nop_interval = cfg.nop_interval;

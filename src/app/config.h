@@ -33,7 +33,18 @@ struct Config {
   std::chrono::milliseconds nop_timeout{30000};
   std::chrono::milliseconds shutdown_grace{2000};
   uint32_t max_recv_data_segment = 262144;
+  uint32_t max_burst_length = 16u << 20;
+  uint32_t first_burst_length = 256u << 10;
   uint32_t cmd_window = 128;
+  // Limits a stranger meets (docs/SECURITY.md).
+  size_t max_connections_per_ip = 64;
+  size_t max_logins_in_progress = 256;
+  size_t max_sessions = 2048;
+  uint64_t connection_memory = 32u << 20;  // write data + PDUs parked behind a CmdSN gap
+  // iSCSI over TLS: starts only with a certificate and key.
+  std::string tls_listen = "127.0.0.1:3261";  // "off" disables
+  std::filesystem::path tls_cert, tls_key;
+  std::chrono::seconds tls_reload_cooldown{60};
   control::FreeTierConfig free_tier;  // the anonymous tier
   // MetaStore: empty = SQLite file in data_dir; "postgresql://..." = PostgreSQL;
   // anything else = path of a SQLite file.

@@ -51,6 +51,15 @@ int main(int argc, char** argv) {
   serve->add_option("--iscsi-listen", listen, "iSCSI listen address HOST:PORT (default 127.0.0.1:3260)");
   serve->add_option("--http-listen", http_listen, "Session API address HOST:PORT (default 127.0.0.1:8080), or off");
   serve->add_option("--public-host", public_host, "Address SendTargets advertises, HOST[:PORT]");
+  std::string tls_listen, tls_cert, tls_key;
+  int64_t tls_cooldown = 0, per_ip = 0, max_sessions = 0;
+  serve->add_option("--tls-listen", tls_listen, "iSCSI over TLS address HOST:PORT (default 127.0.0.1:3261), or off");
+  // Not checked here: missing TLS files leave the plain listener running, with a warning.
+  serve->add_option("--tls-cert", tls_cert, "TLS certificate chain (PEM); re-read when it changes");
+  serve->add_option("--tls-key", tls_key, "TLS private key (PEM)");
+  serve->add_option("--tls-reload-cooldown", tls_cooldown, "Seconds between checks of the TLS files (default 60)");
+  serve->add_option("--max-connections-per-ip", per_ip, "Connections one source address may hold (default 64)");
+  serve->add_option("--max-sessions", max_sessions, "Logged-in sessions server-wide (default 2048)");
   serve->add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 
@@ -78,6 +87,12 @@ int main(int argc, char** argv) {
   if (!listen.empty()) cfg.iscsi_listen = listen;
   if (!http_listen.empty()) cfg.http_listen = http_listen;
   if (!public_host.empty()) cfg.public_host = public_host;
+  if (!tls_listen.empty()) cfg.tls_listen = tls_listen;
+  if (!tls_cert.empty()) cfg.tls_cert = tls_cert;
+  if (!tls_key.empty()) cfg.tls_key = tls_key;
+  if (tls_cooldown > 0) cfg.tls_reload_cooldown = std::chrono::seconds(tls_cooldown);
+  if (per_ip > 0) cfg.max_connections_per_ip = static_cast<size_t>(per_ip);
+  if (max_sessions > 0) cfg.max_sessions = static_cast<size_t>(max_sessions);
   if (!log_level.empty()) cfg.log_level = log_level;
   if (auto s = scsipub::app::validate(cfg); !s) {
     std::cerr << "scsipub: " << s.error().message << "\n";

@@ -17,8 +17,10 @@
 #include "control/target_names.h"
 #include "iscsi/session_registry.h"
 #include "net/iscsi_server.h"
+#include "net/tls_certificates.h"
 #include "scsi/command_set.h"
 #include "web/api_server.h"
+#include "web/metrics_text.h"
 
 namespace scsipub::app {
 namespace {
@@ -50,12 +52,72 @@ int wait_for_signal(const sigset_t& set, control::Janitor& janitor, const contro
   }
 }
 
+std::string join_host_port(const HostPort& hp) {
+  if (hp.host.find(':') != std::string::npos) return fmt::format("[{}]:{}", hp.host, hp.port);
+  return fmt::format("{}:{}", hp.host, hp.port);
+}
+
 // "host:port" initiators dial: the public host when configured, else the listener.
 std::string plain_portal(const Config& cfg) {
   auto listen = parse_host_port(cfg.iscsi_listen, 3260);
   HostPort hp = cfg.public_host.empty() ? listen.value() : parse_host_port(cfg.public_host, listen->port).value();
-  if (hp.host.find(':') != std::string::npos) return fmt::format("[{}]:{}", hp.host, hp.port);
-  return fmt::format("{}:{}", hp.host, hp.port);
+  return join_host_port(hp);
+}
+
+// The TLS portal: the public host's name with the TLS listener's port.
+std::string tls_portal(const Config& cfg, uint16_t tls_port) {
+  auto listen = parse_host_port(cfg.tls_listen, 3261);
+  HostPort hp = cfg.public_host.empty() ? listen.value() : parse_host_port(cfg.public_host, tls_port).value();
+  hp.port = tls_port;
+  return join_host_port(hp);
+}
+
+// The TLS side of the listener, or nothing (with the reason logged) when it
+// cannot start: the plain listener serves either way.
+struct TlsSetup {
+  std::unique_ptr<net::CertificateReloader> reloader;
+  std::optional<net::TlsListenConfig> listen;
+};
+
+TlsSetup setup_tls(const Config& cfg) {
+  TlsSetup t;
+  if (cfg.tls_listen == "off") return t;
+  if (cfg.tls_cert.empty()) {
+    spdlog::info("iSCSI over TLS off: no --tls-cert/--tls-key given");
+    return t;
+  }
+  t.reloader = std::make_unique<net::CertificateReloader>(net::TlsFiles{cfg.tls_cert, cfg.tls_key},
+                                                          cfg.tls_reload_cooldown);
+  auto fail = [&](const std::string& why) {
+    spdlog::warn("iSCSI over TLS NOT started, serving plain iSCSI only: {}", why);
+    t.reloader.reset();
+    return std::move(t);
+  };
+  if (auto s = t.reloader->load_initial(); !s) return fail(s.error().message);
+  auto front = net::make_front_context(*t.reloader);
+  if (!front.ok()) return fail(front.error().message);
+  auto hp = parse_host_port(cfg.tls_listen, 3261);
+  t.listen = net::TlsListenConfig{hp->host, hp->port, std::move(front).value()};
+  return t;
+}
+
+std::string metrics_text(const LimitEvents& limits, const net::IscsiServer& server,
+                         const iscsi::SessionRegistry& registry, const net::CertificateReloader* tls) {
+  std::string out = web::limit_metrics(limits);
+  out += fmt::format(
+      "# HELP scsipub_connections Open iSCSI connections.\n# TYPE scsipub_connections gauge\n"
+      "scsipub_connections {}\n"
+      "# HELP scsipub_sessions Logged-in iSCSI sessions.\n# TYPE scsipub_sessions gauge\nscsipub_sessions {}\n",
+      server.connection_count(), registry.size());
+  if (tls != nullptr) {
+    out += fmt::format(
+        "# HELP scsipub_tls_reloads_total Certificate pairs loaded after start.\n"
+        "# TYPE scsipub_tls_reloads_total counter\nscsipub_tls_reloads_total {}\n"
+        "# HELP scsipub_tls_reload_failures_total Changed certificate pairs that did not load.\n"
+        "# TYPE scsipub_tls_reload_failures_total counter\nscsipub_tls_reload_failures_total {}\n",
+        tls->reloads(), tls->failures());
+  }
+  return out;
 }
 
 }  // namespace
@@ -86,6 +148,8 @@ int serve(Config cfg) {
   dcfg.public_host = cfg.public_host;
   dcfg.free_tier = cfg.free_tier;
   dcfg.auth_throttle.max_failures = cfg.chap_failures_per_minute;
+  LimitEvents limits;
+  dcfg.limit_events = &limits;
   control::TargetDirectory directory(dcfg, catalog);
   for (const auto& name : cfg.free_tier.multi_images) {
     if (name != "blank" && catalog.find(name) == nullptr) {
@@ -123,17 +187,23 @@ int serve(Config cfg) {
   directory.attach_provisioned(&disks);
 
   scsi::CommandSet commands;
-  net::IscsiServer server(server_config(cfg), directory, registry, commands);
+  TlsSetup tls = setup_tls(cfg);
+  net::ServerConfig scfg = server_config(cfg);
+  scfg.tls = tls.listen;
+  scfg.limit_events = &limits;
+  net::IscsiServer server(std::move(scfg), directory, registry, commands);
   try {
     server.start();
   } catch (const std::exception& e) {
-    spdlog::error("cannot listen on {}: {}", cfg.iscsi_listen, e.what());
+    spdlog::error("cannot listen on {}{}: {}", cfg.iscsi_listen, tls.listen ? " or " + cfg.tls_listen : "",
+                  e.what());
     return 1;
   }
   for (const auto& t : directory.anonymous_targets()) spdlog::info("target {}", t);
   for (const auto& d : disks.all()) spdlog::info("target {}", control::disk_target(d->record().id));
 
-  control::DiskServiceImpl service(*store.value(), disks, catalog, registry, {plain_portal(cfg), ""},
+  control::DiskServiceImpl service(*store.value(), disks, catalog, registry,
+                                   {plain_portal(cfg), tls.listen ? tls_portal(cfg, server.tls_port()) : ""},
                                    cfg.free_tier.blank_size);
   std::unique_ptr<web::ApiServer> api;
   if (cfg.http_listen != "off") {
@@ -141,6 +211,7 @@ int serve(Config cfg) {
     web::ApiServerConfig acfg;
     acfg.host = hp->host;
     acfg.port = hp->port;
+    acfg.metrics = [&] { return metrics_text(limits, server, registry, tls.reloader.get()); };
     api = std::make_unique<web::ApiServer>(service, acfg);
     if (auto s = api->start(); !s) {
       spdlog::error("session API on {}: {}", cfg.http_listen, s.error().message);

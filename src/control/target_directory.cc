@@ -76,12 +76,12 @@ class ThrottledAuthenticator final : public iscsi::Authenticator {
 
 class TargetDirectory::Binding final : public iscsi::TargetBinding {
  public:
-  Binding(TargetDirectory& owner, std::string id, uint64_t nexus_id)
-      : owner_(owner), id_(std::move(id)), nexus_id_(nexus_id) {}
+  Binding(TargetDirectory& owner, std::string id, uint64_t nexus_id, std::string address, uint64_t reserved)
+      : owner_(owner), id_(std::move(id)), nexus_id_(nexus_id), address_(std::move(address)), reserved_(reserved) {}
   ~Binding() override {
     for (auto& unit : luns_.units()) unit->detach(nexus_id_);
     luns_.units().clear();  // private overlays delete their files here
-    owner_.release(id_);
+    owner_.release(id_, address_, reserved_);
   }
   const scsi::LunMap& luns() const override { return luns_; }
   SessionLuns& lun_map() { return luns_; }
@@ -90,6 +90,8 @@ class TargetDirectory::Binding final : public iscsi::TargetBinding {
   TargetDirectory& owner_;
   std::string id_;
   uint64_t nexus_id_;
+  std::string address_;
+  uint64_t reserved_;  // overlay bytes held against address_
   SessionLuns luns_;
 };
 
@@ -215,8 +217,13 @@ std::vector<iscsi::SendTargetsEntry> TargetDirectory::send_targets(std::string_v
     if (!wanted.empty() && luns_for(wanted)) names.emplace_back(wanted);
   }
   std::vector<iscsi::SendTargetsEntry> out;
-  std::string address = portal_address(portal);
-  for (auto& n : names) out.push_back({std::move(n), {address}});
+  // Over TLS the initiator reaches us through a tunnel (stunnel) whose local
+  // end we cannot know: without a TargetAddress it logs in where it
+  // discovered (RFC 7143 appendix C), which keeps it inside the tunnel instead of
+  // sending it to the plain portal.
+  std::vector<std::string> addresses;
+  if (!portal.tls) addresses.push_back(portal_address(portal));
+  for (auto& n : names) out.push_back({std::move(n), addresses});
   return out;
 }
 
@@ -242,7 +249,7 @@ uint64_t TargetDirectory::next_naa() {
 
 Result<std::unique_ptr<iscsi::TargetBinding>, iscsi::BindError> TargetDirectory::bind(std::string_view target_name,
                                                                                       const lu::Nexus& nexus,
-                                                                                      const iscsi::PortalInfo&) {
+                                                                                      const iscsi::PortalInfo& portal) {
   if (!disk_id_of(target_name).empty()) return bind_disk(target_name, nexus);
   std::vector<std::shared_ptr<const storage::ImageSource>> bases;
   std::vector<std::string> images;
@@ -260,16 +267,25 @@ Result<std::unique_ptr<iscsi::TargetBinding>, iscsi::BindError> TargetDirectory:
       bases.push_back(base.value());
       images.push_back(spec.image);
     }
+  }
+  uint64_t worst_case = 0;
+  for (size_t lun = 0; lun < bases.size(); ++lun) worst_case += overlay_worst_case(images[lun], *bases[lun]);
+  if (!reserve_overlay_bytes(portal.peer_address, worst_case)) {
+    limit_hit(Limit::free_overlay_per_ip, portal.peer_address, target_name);
+    return Unexpected<iscsi::BindError>{out_of_resources("free-tier overlay bytes per address exhausted")};
+  }
+  {
+    std::lock_guard lock(mu_);
     live_ids_.insert(id);  // before any file exists, so the janitor never races us
   }
-  // From here the binding owns the id: its destructor releases it.
-  auto binding = std::make_unique<Binding>(*this, id, nexus.id);
+  // From here the binding owns the id and the reservation: its destructor releases them.
+  auto binding = std::make_unique<Binding>(*this, id, nexus.id, portal.peer_address, worst_case);
   bool multi = bases.size() > 1;
   for (uint32_t lun = 0; lun < bases.size(); ++lun) {
     const std::string& image = images[lun];
     storage::OverlayOptions opts;
     opts.delete_on_close = true;
-    opts.write_limit = image == kBlankImage ? config_.free_tier.blank_write_limit : config_.free_tier.image_write_limit;
+    opts.write_limit = write_limit_for(image);
     auto path = config_.overlay_dir / overlay_file_name(id, multi ? std::optional<uint32_t>(lun) : std::nullopt);
     auto overlay = storage::CowOverlay::create(bases[lun], path, opts);
     if (!overlay.ok()) {
@@ -291,9 +307,35 @@ Result<std::unique_ptr<iscsi::TargetBinding>, iscsi::BindError> TargetDirectory:
   return std::unique_ptr<iscsi::TargetBinding>(std::move(binding));
 }
 
-void TargetDirectory::release(const std::string& id) {
+uint64_t TargetDirectory::write_limit_for(std::string_view image) const {
+  return image == kBlankImage ? config_.free_tier.blank_write_limit : config_.free_tier.image_write_limit;
+}
+
+// An overlay never holds more than the LU's size, nor more than its write limit.
+uint64_t TargetDirectory::overlay_worst_case(std::string_view image, const storage::ImageSource& base) const {
+  uint64_t limit = write_limit_for(image);
+  return limit == 0 ? base.size_bytes() : std::min(limit, base.size_bytes());
+}
+
+bool TargetDirectory::reserve_overlay_bytes(const std::string& address, uint64_t bytes) {
+  uint64_t cap = config_.free_tier.overlay_bytes_per_ip;
+  std::lock_guard lock(mu_);
+  uint64_t& held = overlay_bytes_by_ip_[address];
+  if (cap != 0 && held + bytes > cap) {
+    if (held == 0) overlay_bytes_by_ip_.erase(address);
+    return false;
+  }
+  held += bytes;
+  return true;
+}
+
+void TargetDirectory::release(const std::string& id, const std::string& address, uint64_t reserved) {
   std::lock_guard lock(mu_);
   live_ids_.erase(id);
+  if (auto it = overlay_bytes_by_ip_.find(address); it != overlay_bytes_by_ip_.end()) {
+    it->second -= std::min(it->second, reserved);
+    if (it->second == 0) overlay_bytes_by_ip_.erase(it);
+  }
 }
 
 bool TargetDirectory::overlay_live(std::string_view id) const {
@@ -360,7 +402,7 @@ std::unique_ptr<iscsi::Authenticator> TargetDirectory::authenticator(std::string
   {
     std::lock_guard lock(auth_mu_);
     if (!auth_throttle_.allowed(portal.peer_address)) {
-      spdlog::debug("CHAP from {} refused: too many failures", portal.peer_address);
+      limit_hit(Limit::chap_failures, portal.peer_address, target.name);
       return nullptr;  // a target that requires CHAP then answers 02/01
     }
   }

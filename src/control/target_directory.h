@@ -17,6 +17,7 @@
 
 #include "control/catalog.h"
 #include "control/log_throttle.h"
+#include "common/limit_events.h"
 #include "iscsi/chap_throttle.h"
 #include "iscsi/target_provider.h"
 #include "storage/image_source.h"
@@ -28,6 +29,10 @@ struct FreeTierConfig {
   uint64_t blank_write_limit = 0;           // 0: bounded only by the disk size
   uint64_t image_write_limit = 256u << 20;  // bytes a session may write over an image
   std::vector<std::string> multi_images;    // catalog names ("blank" allowed); empty: default
+  // Overlay bytes the live free-tier sessions of one source address may hold,
+  // counted as each LUN's worst case (its write limit, or its size) and
+  // reserved at login; 0 = no limit.
+  uint64_t overlay_bytes_per_ip = 4ull << 30;
 };
 
 struct DirectoryConfig {
@@ -36,6 +41,7 @@ struct DirectoryConfig {
   uint16_t portal_group = 1;
   FreeTierConfig free_tier;
   iscsi::AuthFailureThrottle::Options auth_throttle;  // CHAP failures per source address
+  LimitEvents* limit_events = nullptr;                // refusals are counted here; may be null
 };
 
 class ProvisionedDisks;
@@ -85,7 +91,13 @@ class TargetDirectory final : public iscsi::TargetProvider {
   Result<std::shared_ptr<const storage::ImageSource>, iscsi::BindError> base_for(const std::string& image);
   std::string portal_address(const iscsi::PortalInfo& portal) const;
   uint64_t next_naa();
-  void release(const std::string& id);
+  void release(const std::string& id, const std::string& address, uint64_t reserved);
+  uint64_t write_limit_for(std::string_view image) const;
+  uint64_t overlay_worst_case(std::string_view image, const storage::ImageSource& base) const;
+  bool reserve_overlay_bytes(const std::string& address, uint64_t bytes);
+  void limit_hit(Limit limit, std::string_view address, std::string_view detail = {}) const {
+    if (config_.limit_events != nullptr) config_.limit_events->hit(limit, address, detail);
+  }
 
   DirectoryConfig config_;
   Catalog& catalog_;
@@ -97,6 +109,7 @@ class TargetDirectory final : public iscsi::TargetProvider {
   mutable std::mutex mu_;  // cold path: login and janitor
   std::map<std::string, std::shared_ptr<const storage::ImageSource>> bases_;
   std::set<std::string, std::less<>> live_ids_;
+  std::map<std::string, uint64_t, std::less<>> overlay_bytes_by_ip_;  // reserved by live free sessions
   LogThrottle unknown_target_log_;
   ProvisionedDisks* disks_ = nullptr;
 

@@ -120,6 +120,10 @@ Connection::~Connection() {
   if (registered_) registry_.remove(nexus_.id);
 }
 
+void Connection::limit_hit(Limit limit, std::string_view detail) {
+  if (config_.limit_events != nullptr) config_.limit_events->hit(limit, portal_.peer_address, detail);
+}
+
 void Connection::on_flushed() { engine_.release_sent(); }
 
 Connection::Clock::time_point Connection::next_deadline() const {
@@ -146,7 +150,11 @@ void Connection::on_frame_error(FrameError error, std::span<const uint8_t> heade
     close(CloseReason::digest_error);
     return;
   }
-  spdlog::info("connection from {}: {}", portal_.peer_address, to_string(error));
+  if (error == FrameError::data_segment_too_long || error == FrameError::ahs_too_long) {
+    limit_hit(Limit::oversize_pdu, to_string(error));
+  } else {
+    spdlog::info("connection from {}: {}", portal_.peer_address, to_string(error));
+  }
   close(error == FrameError::header_digest || error == FrameError::data_digest ? CloseReason::digest_error
                                                                                 : CloseReason::protocol_error);
 }
@@ -207,6 +215,12 @@ LoginReply Connection::begin_login_checks(const LoginRequest& req) {
   LoginReply r;
   r.csg = req.csg;
   r.nsg = req.nsg;
+  if (refusal_) {
+    r.status_class = refusal_->status_class;
+    r.status_detail = refusal_->status_detail;
+    r.close = true;
+    return r;
+  }
   if (req.tsih != 0) {
     // MaxConnections=1 at ERL 0: there is no session to add a connection to.
     r.status_class = login_status::kInitiatorError;
@@ -230,6 +244,14 @@ bool Connection::finish_login(const LoginRequest& req, LoginReply& reply) {
   // RFC 7143 6.3.5 session reinstatement, fenced: many initiators (iPXE)
   // share one InitiatorName and draw ISIDs from few random bits, so a login
   // from another address must never end someone else's session.
+  if (config_.max_sessions != 0 && registry_.size() >= config_.max_sessions) {
+    limit_hit(Limit::sessions_total, nexus_.target_name);
+    reply.status_class = login_status::kTargetError;
+    reply.status_detail = login_status::kOutOfResources;
+    reply.close = true;
+    reply.data.clear();
+    return false;
+  }
   bool reinstate = false;
   if (!discovery) {
     auto existing = registry_.find(key);
@@ -326,7 +348,10 @@ bool Connection::ordered(const PduView& pdu) {
   // MaxCmdSN already excludes the slots held by outstanding tasks (it is
   // ExpCmdSN - 1 when the window is closed); ExpCmdSN + window - 1 let an
   // initiator queue past it and grow the task table without bound.
-  if (sn_gt(sn, seq_.max_cmd_sn())) return false;
+  if (sn_gt(sn, seq_.max_cmd_sn())) {
+    limit_hit(Limit::command_window);
+    return false;
+  }
   if (sn == seq_.exp_cmd_sn) {
     ++seq_.exp_cmd_sn;
     return true;
@@ -334,6 +359,7 @@ bool Connection::ordered(const PduView& pdu) {
   if (sn_gt(sn, seq_.exp_cmd_sn) && !stash_.contains(sn)) {
     size_t bytes = kBhsSize + pdu.ahs.size() + pdu.data.size();
     if (stash_bytes_ + bytes > config_.max_stash_bytes) {
+      limit_hit(Limit::command_gap);
       close(CloseReason::protocol_error);
       return false;
     }
@@ -554,11 +580,17 @@ void Connection::reject(const Bhs& bad, uint8_t reason) {
 void Connection::on_tick(Clock::time_point now) {
   if (closing()) return;
   if (phase_ == Phase::login) {
-    if (now >= login_deadline_) close(CloseReason::login_timeout);
+    if (now >= login_deadline_) {
+      limit_hit(Limit::login_timeout);
+      close(CloseReason::login_timeout);
+    }
     return;
   }
   if (ping_sent_) {
-    if (now - *ping_sent_ >= config_.nop_timeout) close(CloseReason::nop_timeout);
+    if (now - *ping_sent_ >= config_.nop_timeout) {
+      limit_hit(Limit::nop_timeout);
+      close(CloseReason::nop_timeout);
+    }
     return;
   }
   if (now - last_rx_ < config_.nop_interval) return;

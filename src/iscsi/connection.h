@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "common/limit_events.h"
 #include "iscsi/command_engine.h"
 #include "iscsi/login_negotiator.h"
 #include "iscsi/outbox.h"
@@ -32,6 +33,15 @@ struct ConnectionConfig {
   std::chrono::milliseconds nop_interval{15000};   // idle time before we ping
   std::chrono::milliseconds nop_timeout{30000};    // unanswered ping: connection is dead
   size_t max_stash_bytes = 8u << 20;               // PDUs parked behind a CmdSN gap
+  size_t max_sessions = 0;                         // logged-in sessions server-wide; 0 = no limit
+  LimitEvents* limit_events = nullptr;             // where refusals are counted; may be null
+};
+
+// A login refused before it starts (a limit hit when the connection was
+// accepted): the first Login Response carries this status, then we close.
+struct LoginRefusal {
+  uint8_t status_class = 0;
+  uint8_t status_detail = 0;
 };
 
 enum class CloseReason : uint8_t {
@@ -68,6 +78,8 @@ class Connection {
   void on_tick(Clock::time_point now);
   // SIGTERM: ask the initiator to log out within `seconds` (Async Message).
   void request_logout(uint16_t seconds);
+  // Answer the first Login Request with `refusal` instead of negotiating.
+  void refuse_login(LoginRefusal refusal) { refusal_ = refusal; }
 
   Outbox& outbox() { return out_; }
   // The transport wrote every PDU it took from the outbox: payload buffers
@@ -113,6 +125,7 @@ class Connection {
   uint8_t task_mgmt_response(const PduView& pdu);
   void reject(const Bhs& bhs, uint8_t reason);
   void check_engine(const Bhs& current);
+  void limit_hit(Limit limit, std::string_view detail = {});
 
   ConnectionConfig config_;
   TargetProvider& targets_;
@@ -126,6 +139,7 @@ class Connection {
   Outbox out_;
   SequenceState seq_;
   bool first_login_pdu_ = true;
+  std::optional<LoginRefusal> refusal_;
   std::unique_ptr<LoginLookup> login_lookup_;
   std::unique_ptr<LoginAuth> login_auth_;
   std::unique_ptr<LoginNegotiator> negotiator_;

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace scsipub::net {
@@ -10,44 +11,99 @@ using Clock = iscsi::Connection::Clock;
 
 namespace {
 constexpr size_t kInitialReadBuffer = 64u << 10;
-constexpr size_t kFlushThreshold = 1u << 20;  // flush mid-batch past this many queued bytes
+constexpr size_t kFlushThreshold = 1u << 20;    // flush mid-batch past this many queued bytes
+constexpr size_t kTlsRecordChunk = 16u << 10;   // one TLS record's worth of plaintext
+constexpr auto kStalledWrite = std::chrono::seconds(30);
 }  // namespace
 
-ConnectionHandler::ConnectionHandler(asio::ip::tcp::socket socket, ConnectionDeps deps, iscsi::PortalInfo portal)
-    : socket_(std::move(socket)), timer_(socket_.get_executor()), deps_(deps), portal_(std::move(portal)) {}
+template <class Stream>
+ConnectionHandler<Stream>::ConnectionHandler(Stream stream, ConnectionDeps deps, iscsi::PortalInfo portal,
+                                             std::optional<iscsi::LoginRefusal> refusal,
+                                             std::function<void()> on_login_ended)
+    : stream_(std::move(stream)),
+      timer_(stream_.get_executor()),
+      deps_(deps),
+      portal_(std::move(portal)),
+      refusal_(refusal),
+      on_login_ended_(std::move(on_login_ended)) {}
 
-ConnectionHandler::~ConnectionHandler() = default;
+template <class Stream>
+ConnectionHandler<Stream>::~ConnectionHandler() {
+  note_login_ended();
+}
 
-void ConnectionHandler::terminate() {
-  asio::post(socket_.get_executor(), [self = shared_from_this()] {
+template <class Stream>
+asio::ip::tcp::socket& ConnectionHandler<Stream>::socket() {
+  if constexpr (std::is_same_v<Stream, TlsStream>) {
+    return stream_.next_layer();
+  } else {
+    return stream_;
+  }
+}
+
+template <class Stream>
+void ConnectionHandler<Stream>::note_login_ended() {
+  if (on_login_ended_) {
+    auto f = std::move(on_login_ended_);
+    on_login_ended_ = nullptr;
+    f();
+  }
+}
+
+template <class Stream>
+void ConnectionHandler<Stream>::terminate() {
+  asio::post(stream_.get_executor(), [self = this->shared_from_this()] {
     if (self->conn_) self->conn_->close(iscsi::CloseReason::reinstated);
     self->close_socket();
   });
 }
 
-void ConnectionHandler::request_logout(uint16_t seconds) {
-  asio::post(socket_.get_executor(), [self = shared_from_this(), seconds] {
+template <class Stream>
+void ConnectionHandler<Stream>::request_logout(uint16_t seconds) {
+  asio::post(stream_.get_executor(), [self = this->shared_from_this(), seconds] {
     if (!self->conn_) return;
     self->conn_->request_logout(seconds);
     self->wake_reader();
   });
 }
 
-void ConnectionHandler::close_socket() {
+template <class Stream>
+void ConnectionHandler<Stream>::close_socket() {
   asio::error_code ignored;
-  socket_.shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
+  socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+  socket().close(ignored);
   timer_.cancel();
 }
 
-void ConnectionHandler::wake_reader() {
+template <class Stream>
+void ConnectionHandler<Stream>::wake_reader() {
   if (reading_) {
     asio::error_code ignored;
-    socket_.cancel(ignored);
+    socket().cancel(ignored);
   }
 }
 
-asio::awaitable<bool> ConnectionHandler::flush() {
+template <class Stream>
+asio::awaitable<bool> ConnectionHandler<Stream>::handshake() {
+  if constexpr (std::is_same_v<Stream, TlsStream>) {
+    // The login deadline already runs: a peer that stalls the handshake is
+    // closed by the watchdog like one that stalls its Login Request.
+    asio::error_code ec;
+    reading_ = true;
+    co_await stream_.async_handshake(asio::ssl::stream_base::server, asio::redirect_error(asio::use_awaitable, ec));
+    reading_ = false;
+    if (ec) {
+      spdlog::debug("TLS handshake with {}:{} failed: {}", portal_.peer_address, portal_.peer_port, ec.message());
+      co_return false;
+    }
+    co_return !conn_->closing();
+  } else {
+    co_return true;
+  }
+}
+
+template <class Stream>
+asio::awaitable<bool> ConnectionHandler<Stream>::flush() {
   while (!conn_->outbox().empty()) {
     conn_->outbox().take(sending_);
     gather_.clear();
@@ -59,7 +115,28 @@ asio::awaitable<bool> ConnectionHandler::flush() {
     asio::error_code ec;
     writing_ = true;
     write_started_ = Clock::now();
-    co_await asio::async_write(socket_, gather_, asio::redirect_error(asio::use_awaitable, ec));
+    if constexpr (std::is_same_v<Stream, TlsStream>) {
+      // SSL_write takes one buffer at a time: 48-byte headers written alone
+      // would each become a TLS record and a syscall. Join into record-sized
+      // chunks; big payloads go as they are.
+      for (size_t i = 0; i < gather_.size() && !ec;) {
+        if (gather_[i].size() >= kTlsRecordChunk) {
+          co_await asio::async_write(stream_, asio::buffer(gather_[i]), asio::redirect_error(asio::use_awaitable, ec));
+          ++i;
+          continue;
+        }
+        coalesce_.clear();
+        while (i < gather_.size() && gather_[i].size() < kTlsRecordChunk &&
+               coalesce_.size() + gather_[i].size() <= kTlsRecordChunk) {
+          const auto* p = static_cast<const uint8_t*>(gather_[i].data());
+          coalesce_.insert(coalesce_.end(), p, p + gather_[i].size());
+          ++i;
+        }
+        co_await asio::async_write(stream_, asio::buffer(coalesce_), asio::redirect_error(asio::use_awaitable, ec));
+      }
+    } else {
+      co_await asio::async_write(stream_, gather_, asio::redirect_error(asio::use_awaitable, ec));
+    }
     writing_ = false;
     sending_.clear();
     conn_->on_flushed();
@@ -68,19 +145,21 @@ asio::awaitable<bool> ConnectionHandler::flush() {
   co_return true;
 }
 
-asio::awaitable<void> ConnectionHandler::run() {
-  auto self = shared_from_this();
+template <class Stream>
+asio::awaitable<void> ConnectionHandler<Stream>::run() {
+  auto self = this->shared_from_this();
   // The registry may call this from another loop's thread; terminate() hops to ours.
-  auto terminate = [weak = weak_from_this()] {
+  auto terminate = [weak = this->weak_from_this()] {
     if (auto s = weak.lock()) s->terminate();
   };
   conn_ = std::make_unique<iscsi::Connection>(deps_.config, deps_.targets, deps_.registry, deps_.commands, portal_,
                                               terminate, Clock::now());
-  rbuf_.resize(kInitialReadBuffer);
-  asio::co_spawn(socket_.get_executor(), watchdog(), asio::detached);
+  if (refusal_) conn_->refuse_login(*refusal_);
+  asio::co_spawn(stream_.get_executor(), watchdog(), asio::detached);
+  bool alive = co_await handshake();
+  rbuf_.resize(alive ? kInitialReadBuffer : 0);
   size_t head = 0;
   size_t tail = 0;
-  bool alive = true;
   while (alive) {
     // Frame and handle every complete PDU already read.
     size_t want = iscsi::kBhsSize;
@@ -104,6 +183,7 @@ asio::awaitable<void> ConnectionHandler::run() {
         conn_->on_pdu(view, Clock::now());
       }
       head += fc.total;
+      if (conn_->logged_in()) note_login_ended();
       if (conn_->closing()) break;
       if (conn_->outbox().bytes() >= kFlushThreshold && !co_await flush()) {
         alive = false;
@@ -124,32 +204,39 @@ asio::awaitable<void> ConnectionHandler::run() {
     if (rbuf_.size() < want) rbuf_.resize(want);
     asio::error_code ec;
     reading_ = true;
-    size_t n = co_await socket_.async_read_some(asio::buffer(rbuf_.data() + tail, rbuf_.size() - tail),
+    size_t n = co_await stream_.async_read_some(asio::buffer(rbuf_.data() + tail, rbuf_.size() - tail),
                                                 asio::redirect_error(asio::use_awaitable, ec));
     reading_ = false;
-    if (ec == asio::error::operation_aborted && socket_.is_open()) continue;  // woken by the watchdog
+    // Woken by the watchdog. A TLS record cut short stays in the engine's
+    // input buffer, so the next read resumes it.
+    if (ec == asio::error::operation_aborted && socket().is_open()) continue;
     if (ec) break;
     tail += n;
   }
   done_ = true;
   close_socket();
+  note_login_ended();
   spdlog::debug("connection from {}:{} closed ({})", portal_.peer_address, portal_.peer_port,
                 iscsi::to_string(conn_->close_reason()));
   conn_.reset();  // ends the session: unregisters, releases the target binding
 }
 
-asio::awaitable<void> ConnectionHandler::watchdog() {
-  auto self = shared_from_this();
+template <class Stream>
+asio::awaitable<void> ConnectionHandler<Stream>::watchdog() {
+  auto self = this->shared_from_this();
   while (!done_) {
     Clock::time_point deadline = conn_ ? conn_->next_deadline() : Clock::now();
-    if (writing_) deadline = std::min(deadline, write_started_ + std::chrono::seconds(30));
+    if (writing_) deadline = std::min(deadline, write_started_ + kStalledWrite);
     timer_.expires_at(deadline);
     asio::error_code ec;
     co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
     if (done_ || !conn_) co_return;
     Clock::time_point now = Clock::now();
-    if (writing_ && now - write_started_ >= std::chrono::seconds(30)) {
+    if (writing_ && now - write_started_ >= kStalledWrite) {
       // A peer that stops reading holds one stuck write, never unbounded memory.
+      if (deps_.config.limit_events != nullptr) {
+        deps_.config.limit_events->hit(Limit::stalled_write, portal_.peer_address);
+      }
       close_socket();
       co_return;
     }
@@ -157,5 +244,8 @@ asio::awaitable<void> ConnectionHandler::watchdog() {
     if (!conn_->outbox().empty() || conn_->closing()) wake_reader();
   }
 }
+
+template class ConnectionHandler<asio::ip::tcp::socket>;
+template class ConnectionHandler<TlsStream>;
 
 }  // namespace scsipub::net

@@ -1,13 +1,17 @@
 #pragma once
-// Drives one iscsi::Connection over a TCP socket with C++20 coroutines: a
-// reader that frames PDUs and writes replies with gathered writes, and a
+// Drives one iscsi::Connection over a byte stream (plain TCP or TLS) with
+// C++20 coroutines: a reader that frames PDUs and writes replies, and a
 // watchdog for login, NOP-In ping and stalled-write deadlines. Only the reader
 // writes, so there is never more than one write in flight; the watchdog wakes
-// it by cancelling the pending read.
+// it by cancelling the pending read. Because the reader writes before it reads
+// again, a peer that does not drain its responses stops being read from: its
+// memory is bounded by one outbox, not by what it sends.
 #include <asio.hpp>
+#include <asio/ssl.hpp>
 #include <atomic>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <vector>
 
 #include "iscsi/connection.h"
@@ -21,35 +25,61 @@ struct ConnectionDeps {
   const scsi::CommandSet& commands;
 };
 
-class ConnectionHandler : public std::enable_shared_from_this<ConnectionHandler> {
+// What the server needs from a connection of either transport.
+class ConnectionControl {
  public:
-  ConnectionHandler(asio::ip::tcp::socket socket, ConnectionDeps deps, iscsi::PortalInfo portal);
-  ~ConnectionHandler();
+  virtual ~ConnectionControl() = default;
+  // Any thread: end this connection (session reinstatement, shutdown).
+  virtual void terminate() = 0;
+  // Any thread: ask the initiator to log out (Async Message) within `seconds`.
+  virtual void request_logout(uint16_t seconds) = 0;
+};
+
+using TlsStream = asio::ssl::stream<asio::ip::tcp::socket>;
+
+// Stream is asio::ip::tcp::socket or TlsStream.
+template <class Stream>
+class ConnectionHandler final : public ConnectionControl,
+                                public std::enable_shared_from_this<ConnectionHandler<Stream>> {
+ public:
+  // `refusal`: answer the first Login Request with this status (class, detail)
+  // and close — a limit was reached when the connection was accepted.
+  // `on_logged_in`: called once when the login phase ends (success or not).
+  ConnectionHandler(Stream stream, ConnectionDeps deps, iscsi::PortalInfo portal,
+                    std::optional<iscsi::LoginRefusal> refusal, std::function<void()> on_login_ended);
+  ~ConnectionHandler() override;
 
   asio::awaitable<void> run();
-  // Any thread: end this connection (session reinstatement, shutdown).
-  void terminate();
-  // Any thread: ask the initiator to log out (Async Message) within `seconds`.
-  void request_logout(uint16_t seconds);
+  void terminate() override;
+  void request_logout(uint16_t seconds) override;
 
  private:
-  asio::awaitable<void> watchdog();
+  asio::ip::tcp::socket& socket();
+  asio::awaitable<bool> handshake();
   asio::awaitable<bool> flush();
+  asio::awaitable<void> watchdog();
   void wake_reader();
   void close_socket();
+  void note_login_ended();
 
-  asio::ip::tcp::socket socket_;
+  Stream stream_;
   asio::steady_timer timer_;
   ConnectionDeps deps_;
   iscsi::PortalInfo portal_;
+  std::optional<iscsi::LoginRefusal> refusal_;
+  std::function<void()> on_login_ended_;
   std::unique_ptr<iscsi::Connection> conn_;
   std::vector<uint8_t> rbuf_;
   std::vector<iscsi::OutPdu> sending_;
   std::vector<asio::const_buffer> gather_;
+  std::vector<uint8_t> coalesce_;  // TLS: small PDUs joined into one record
   bool reading_ = false;
   bool writing_ = false;
   bool done_ = false;
   iscsi::Connection::Clock::time_point write_started_;
 };
+
+extern template class ConnectionHandler<asio::ip::tcp::socket>;
+extern template class ConnectionHandler<TlsStream>;
 
 }  // namespace scsipub::net

@@ -5,10 +5,22 @@
 #include <asio.hpp>
 #include <list>
 #include <mutex>
+#include <unordered_map>
 
+#include "iscsi/login_negotiator.h"
 #include "net/connection_handler.h"
 
 namespace scsipub::net {
+
+namespace {
+
+// What accept decided for one connection.
+struct Admission {
+  bool admitted = false;
+  std::optional<Limit> refused_by;
+};
+
+}  // namespace
 
 struct IscsiServer::Impl {
   ServerConfig config;
@@ -20,18 +32,36 @@ struct IscsiServer::Impl {
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   std::vector<std::thread> threads;
   std::unique_ptr<asio::ip::tcp::acceptor> acceptor;
+  std::unique_ptr<asio::ip::tcp::acceptor> tls_acceptor;
+  std::unique_ptr<asio::ssl::context> tls_context;
   size_t next_loop = 0;
   uint16_t bound_port = 0;
+  uint16_t bound_tls_port = 0;
 
-  mutable std::mutex mu;  // cold path: accept and shutdown only
-  std::list<std::weak_ptr<ConnectionHandler>> live;
-  std::atomic<size_t> connections{0};
+  mutable std::mutex mu;  // cold path: accept, connection end, shutdown
+  std::list<std::weak_ptr<ConnectionControl>> live;
+  size_t admitted = 0;
+  size_t logins = 0;
+  std::unordered_map<std::string, size_t> per_ip;
+  std::atomic<size_t> refusing{0};
+  std::atomic<size_t> connections{0};  // every live handler, admitted or refusing
 
   Impl(ServerConfig c, iscsi::TargetProvider& t, iscsi::SessionRegistry& r, const scsi::CommandSet& cs)
-      : config(std::move(c)), targets(t), registry(r), commands(cs) {}
+      : config(std::move(c)), targets(t), registry(r), commands(cs) {
+    if (config.connection.limit_events == nullptr) config.connection.limit_events = config.limit_events;
+  }
 
-  asio::awaitable<void> accept_loop();
-  void spawn(asio::ip::tcp::socket socket);
+  std::unique_ptr<asio::ip::tcp::acceptor> listen(const std::string& host, uint16_t port);
+  asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& from, bool tls);
+  Admission admit(const std::string& ip);
+  void release(const std::string& ip);
+  void login_ended();
+  void hit(Limit limit, const std::string& ip) {
+    if (config.limit_events != nullptr) config.limit_events->hit(limit, ip);
+  }
+  void spawn(asio::ip::tcp::socket socket, bool tls);
+  template <class Stream>
+  void start_handler(Stream stream, iscsi::PortalInfo portal, const Admission& a);
 };
 
 IscsiServer::IscsiServer(ServerConfig config, iscsi::TargetProvider& targets, iscsi::SessionRegistry& registry,
@@ -43,8 +73,19 @@ IscsiServer::~IscsiServer() {
 }
 
 uint16_t IscsiServer::port() const { return impl_->bound_port; }
+uint16_t IscsiServer::tls_port() const { return impl_->bound_tls_port; }
 
 size_t IscsiServer::connection_count() const { return impl_->connections.load(); }
+
+std::unique_ptr<asio::ip::tcp::acceptor> IscsiServer::Impl::listen(const std::string& host, uint16_t port) {
+  asio::ip::tcp::endpoint ep(asio::ip::make_address(host), port);
+  auto a = std::make_unique<asio::ip::tcp::acceptor>(*loops[0]);
+  a->open(ep.protocol());
+  a->set_option(asio::ip::tcp::acceptor::reuse_address(true));
+  a->bind(ep);
+  a->listen(asio::socket_base::max_listen_connections);
+  return a;
+}
 
 void IscsiServer::start() {
   Impl& s = *impl_;
@@ -53,28 +94,31 @@ void IscsiServer::start() {
     s.loops.push_back(std::make_unique<asio::io_context>(1));
     s.guards.push_back(asio::make_work_guard(*s.loops.back()));
   }
-  auto addr = asio::ip::make_address(s.config.listen_host);
-  asio::ip::tcp::endpoint ep(addr, s.config.listen_port);
-  s.acceptor = std::make_unique<asio::ip::tcp::acceptor>(*s.loops[0]);
-  s.acceptor->open(ep.protocol());
-  s.acceptor->set_option(asio::ip::tcp::acceptor::reuse_address(true));
-  s.acceptor->bind(ep);
-  s.acceptor->listen(asio::socket_base::max_listen_connections);
+  s.acceptor = s.listen(s.config.listen_host, s.config.listen_port);
   s.bound_port = s.acceptor->local_endpoint().port();
-  asio::co_spawn(*s.loops[0], s.accept_loop(), asio::detached);
+  if (s.config.tls) {
+    s.tls_acceptor = s.listen(s.config.tls->host, s.config.tls->port);
+    s.bound_tls_port = s.tls_acceptor->local_endpoint().port();
+    // asio::ssl::context frees what it wraps; it gets its own reference.
+    SSL_CTX_up_ref(s.config.tls->context.get());
+    s.tls_context = std::make_unique<asio::ssl::context>(s.config.tls->context.get());
+    asio::co_spawn(*s.loops[0], s.accept_loop(*s.tls_acceptor, true), asio::detached);
+  }
+  asio::co_spawn(*s.loops[0], s.accept_loop(*s.acceptor, false), asio::detached);
   for (auto& loop : s.loops) {
     s.threads.emplace_back([io = loop.get()] { io->run(); });
   }
   spdlog::info("iSCSI listening on {}:{} with {} event loop(s)", s.config.listen_host, s.bound_port, n);
+  if (s.config.tls) spdlog::info("iSCSI over TLS listening on {}:{}", s.config.tls->host, s.bound_tls_port);
 }
 
-asio::awaitable<void> IscsiServer::Impl::accept_loop() {
+asio::awaitable<void> IscsiServer::Impl::accept_loop(asio::ip::tcp::acceptor& from, bool tls) {
   for (;;) {
     // Accepted sockets go round-robin to the loops and stay there.
     asio::io_context& target = *loops[next_loop++ % loops.size()];
     asio::error_code ec;
-    asio::ip::tcp::socket sock = co_await acceptor->async_accept(target, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec == asio::error::operation_aborted || !acceptor->is_open()) co_return;
+    asio::ip::tcp::socket sock = co_await from.async_accept(target, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == asio::error::operation_aborted || !from.is_open()) co_return;
     if (ec) {
       // EMFILE and friends: back off instead of spinning.
       spdlog::warn("accept failed: {}", ec.message());
@@ -82,16 +126,40 @@ asio::awaitable<void> IscsiServer::Impl::accept_loop() {
       co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
-    if (connections.load() >= config.max_connections) {
-      spdlog::warn("refusing connection: {} connections open (limit)", connections.load());
-      sock.close(ec);
-      continue;
-    }
-    spawn(std::move(sock));
+    spawn(std::move(sock), tls);
   }
 }
 
-void IscsiServer::Impl::spawn(asio::ip::tcp::socket sock) {
+Admission IscsiServer::Impl::admit(const std::string& ip) {
+  std::lock_guard lock(mu);
+  Admission a;
+  if (admitted >= config.max_connections) {
+    a.refused_by = Limit::connections_total;
+  } else if (auto it = per_ip.find(ip); it != per_ip.end() && it->second >= config.max_connections_per_ip) {
+    a.refused_by = Limit::connections_per_ip;
+  } else if (logins >= config.max_logins_in_progress) {
+    a.refused_by = Limit::logins_in_progress;
+  } else {
+    a.admitted = true;
+    ++admitted;
+    ++logins;
+    ++per_ip[ip];
+  }
+  return a;
+}
+
+void IscsiServer::Impl::release(const std::string& ip) {
+  std::lock_guard lock(mu);
+  --admitted;
+  if (auto it = per_ip.find(ip); it != per_ip.end() && --it->second == 0) per_ip.erase(it);
+}
+
+void IscsiServer::Impl::login_ended() {
+  std::lock_guard lock(mu);
+  --logins;
+}
+
+void IscsiServer::Impl::spawn(asio::ip::tcp::socket sock, bool tls) {
   asio::error_code ec;
   sock.set_option(asio::ip::tcp::no_delay(true), ec);
   iscsi::PortalInfo portal;
@@ -102,16 +170,44 @@ void IscsiServer::Impl::spawn(asio::ip::tcp::socket sock) {
   portal.local_port = local.port();
   portal.peer_address = peer.address().to_string();
   portal.peer_port = peer.port();
-  auto exec = sock.get_executor();
-  auto handler = std::make_shared<ConnectionHandler>(std::move(sock), ConnectionDeps{config.connection, targets, registry, commands},
-                                                     std::move(portal));
+  portal.tls = tls;
+  Admission a = admit(portal.peer_address);
+  if (!a.admitted) {
+    hit(*a.refused_by, portal.peer_address);
+    if (refusing.load() >= config.max_refusing) {
+      sock.close(ec);
+      return;
+    }
+  }
+  if (tls) {
+    start_handler(TlsStream(std::move(sock), *tls_context), std::move(portal), a);
+  } else {
+    start_handler(std::move(sock), std::move(portal), a);
+  }
+}
+
+template <class Stream>
+void IscsiServer::Impl::start_handler(Stream stream, iscsi::PortalInfo portal, const Admission& a) {
+  std::string ip = portal.peer_address;
+  std::optional<iscsi::LoginRefusal> refusal;
+  std::function<void()> on_login_ended;
+  if (a.admitted) {
+    on_login_ended = [this] { login_ended(); };
+  } else {
+    refusal = iscsi::LoginRefusal{iscsi::login_status::kTargetError, iscsi::login_status::kOutOfResources};
+    refusing.fetch_add(1);
+  }
+  auto exec = stream.get_executor();
+  auto handler = std::make_shared<ConnectionHandler<Stream>>(
+      std::move(stream), ConnectionDeps{config.connection, targets, registry, commands}, std::move(portal), refusal,
+      std::move(on_login_ended));
   {
     std::lock_guard lock(mu);
     live.remove_if([](const auto& w) { return w.expired(); });
     live.push_back(handler);
   }
   connections.fetch_add(1);
-  asio::co_spawn(exec, handler->run(), [this, handler](std::exception_ptr ep) {
+  asio::co_spawn(exec, handler->run(), [this, handler, ip, was_admitted = a.admitted](std::exception_ptr ep) {
     // One bad peer costs only its own connection.
     if (ep) {
       try {
@@ -119,6 +215,11 @@ void IscsiServer::Impl::spawn(asio::ip::tcp::socket sock) {
       } catch (const std::exception& e) {
         spdlog::error("connection ended by exception: {}", e.what());
       }
+    }
+    if (was_admitted) {
+      release(ip);
+    } else {
+      refusing.fetch_sub(1);
     }
     connections.fetch_sub(1);
   });
@@ -130,8 +231,9 @@ void IscsiServer::shutdown(std::chrono::milliseconds grace) {
   asio::post(*s.loops[0], [&s] {
     asio::error_code ec;
     if (s.acceptor) s.acceptor->close(ec);
+    if (s.tls_acceptor) s.tls_acceptor->close(ec);
   });
-  std::vector<std::shared_ptr<ConnectionHandler>> handlers;
+  std::vector<std::shared_ptr<ConnectionControl>> handlers;
   {
     std::lock_guard lock(s.mu);
     for (auto& w : s.live) {
@@ -162,6 +264,7 @@ void IscsiServer::shutdown(std::chrono::milliseconds grace) {
   for (auto& t : s.threads) t.join();
   s.threads.clear();
   s.acceptor.reset();
+  s.tls_acceptor.reset();
 }
 
 }  // namespace scsipub::net

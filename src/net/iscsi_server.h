@@ -1,6 +1,12 @@
 #pragma once
-// The iSCSI listener and its event loops: one asio::io_context per thread, a
-// connection pinned to one loop for its life, so the data path takes no lock.
+// The iSCSI listeners (plain TCP, and TLS when configured) and their event
+// loops: one asio::io_context per thread, a connection pinned to one loop for
+// its life, so the data path takes no lock. Admission (connection, per-address
+// and login-in-progress limits) happens here, at accept; a connection over a
+// limit still gets a Login Response saying so (03/02) rather than a silent
+// close, up to a small number of such refusals at once.
+#include <openssl/ssl.h>
+
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -9,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/limit_events.h"
 #include "iscsi/connection.h"
 #include "iscsi/session_registry.h"
 #include "iscsi/target_provider.h"
@@ -16,12 +23,27 @@
 
 namespace scsipub::net {
 
+struct TlsListenConfig {
+  std::string host = "127.0.0.1";
+  uint16_t port = 3261;
+  // A context whose ClientHello callback picks the current certificate
+  // (make_front_context); whoever made it keeps its reloader alive.
+  std::shared_ptr<SSL_CTX> context;
+};
+
 struct ServerConfig {
   std::string listen_host = "127.0.0.1";
   uint16_t listen_port = 3260;
+  std::optional<TlsListenConfig> tls;
   unsigned threads = 0;  // 0: one per core
   size_t max_connections = 4096;
+  size_t max_connections_per_ip = 64;
+  size_t max_logins_in_progress = 256;
+  // Connections answered with a refusal at once; past this, over-limit
+  // connections are closed without a word (the refusal itself costs memory).
+  size_t max_refusing = 64;
   iscsi::ConnectionConfig connection;
+  LimitEvents* limit_events = nullptr;  // may be null
 };
 
 class IscsiServer {
@@ -32,9 +54,10 @@ class IscsiServer {
   IscsiServer(const IscsiServer&) = delete;
   IscsiServer& operator=(const IscsiServer&) = delete;
 
-  // Binds and starts the loops; throws std::system_error when the address is unusable.
+  // Binds and starts the loops; throws std::system_error when an address is unusable.
   void start();
   uint16_t port() const;
+  uint16_t tls_port() const;  // 0 when there is no TLS listener
   // Stops accepting, asks every logged-in initiator to log out, waits up to
   // `grace` for them, then closes what is left and joins the loops.
   void shutdown(std::chrono::milliseconds grace);

@@ -227,6 +227,12 @@ void ApiServer::install_routes() {
   });
   // One handler for every method so a known path with the wrong method
   // answers 405 instead of httplib's 404.
+  if (config_.metrics) {
+    s.Get("/metrics", [this](const Request&, Response& res) {
+      res.status = 200;
+      res.set_content(config_.metrics(), "text/plain; version=0.0.4");
+    });
+  }
   const std::string pattern = "/api/.*";
   auto handler = [this](const Request& req, Response& res) { handle(req, res); };
   s.Get(pattern, handler);

@@ -9,11 +9,13 @@
 //   GET    /api/v1/disks/{id}   200 disk (with secrets and iscsiadm commands)
 //   DELETE /api/v1/disks/{id}   204
 //   GET    /api/v1/images       200 {"images": [...]}, no token needed
+//   GET    /metrics             200 Prometheus text (when configured), no token
 //
 // DiskService is called from `threads` worker threads at once.
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <thread>
@@ -33,6 +35,8 @@ struct ApiServerConfig {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;  // 0 = an ephemeral port, see ApiServer::port()
   size_t threads = 4;
+  // GET /metrics (Prometheus text, no token) when set; called per scrape.
+  std::function<std::string()> metrics;
 };
 
 class ApiServer {

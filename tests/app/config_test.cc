@@ -60,7 +60,8 @@ multi_images = ["a", "b"]
   EXPECT_EQ(cfg.nop_interval, std::chrono::milliseconds(5000));
   EXPECT_EQ(cfg.free_tier.blank_size, 2097152u);
   EXPECT_EQ(cfg.free_tier.multi_images, (std::vector<std::string>{"a", "b"}));
-  ASSERT_TRUE(validate(cfg).ok());
+  auto valid = validate(cfg);
+  ASSERT_TRUE(valid.ok()) << valid.error().message;
   EXPECT_EQ(cfg.images_dir, std::filesystem::path("/srv/scsipub/images"));
   std::filesystem::remove(f);
 }

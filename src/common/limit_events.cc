@@ -1,0 +1,52 @@
+#include "common/limit_events.h"
+
+#include <spdlog/spdlog.h>
+
+namespace scsipub {
+
+namespace {
+struct Names {
+  std::string_view name;
+  std::string_view help;
+};
+constexpr std::array<Names, LimitEvents::kCount> kNames{{
+    {"connections_total", "connections refused: server-wide connection limit"},
+    {"connections_per_ip", "connections refused: per-address connection limit"},
+    {"logins_in_progress", "connections refused: too many logins in progress"},
+    {"sessions_total", "logins refused: server-wide session limit"},
+    {"login_timeout", "connections closed: login not finished in time"},
+    {"nop_timeout", "connections closed: NOP-In ping unanswered"},
+    {"stalled_write", "connections closed: peer stopped reading"},
+    {"oversize_pdu", "connections closed: PDU longer than negotiated"},
+    {"command_window", "commands dropped: CmdSN outside the window"},
+    {"command_gap", "connections closed: too much queued behind a CmdSN gap"},
+    {"chap_failures", "logins refused: CHAP failures per address"},
+    {"free_overlay_per_ip", "logins refused: free-tier overlay bytes per address"},
+}};
+}  // namespace
+
+LimitEvents::LimitEvents(std::chrono::seconds log_interval) : interval_(log_interval) {}
+
+std::string_view LimitEvents::name(Limit limit) { return kNames[index(limit)].name; }
+std::string_view LimitEvents::help(Limit limit) { return kNames[index(limit)].help; }
+
+void LimitEvents::hit(Limit limit, std::string_view peer, std::string_view detail) {
+  hit(limit, peer, detail, Clock::now());
+}
+
+void LimitEvents::hit(Limit limit, std::string_view peer, std::string_view detail, Clock::time_point now) {
+  size_t i = index(limit);
+  counts_[i].fetch_add(1, std::memory_order_relaxed);
+  Clock::rep t = now.time_since_epoch().count();
+  Clock::rep due = next_log_[i].load(std::memory_order_relaxed);
+  // One thread wins the right to log for this interval; the others count.
+  if (t < due || !next_log_[i].compare_exchange_strong(due, t + interval_.count(), std::memory_order_relaxed)) {
+    suppressed_[i].fetch_add(1, std::memory_order_relaxed);
+    return;
+  }
+  uint64_t quiet = suppressed_[i].exchange(0, std::memory_order_relaxed);
+  spdlog::warn("limit {} reached by {}{}{} ({} more in the last interval not logged; counter total {})",
+               kNames[i].name, peer, detail.empty() ? "" : ": ", detail, quiet, count(limit));
+}
+
+}  // namespace scsipub

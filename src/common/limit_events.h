@@ -1,0 +1,57 @@
+#pragma once
+// Counts every time a stranger runs into a limit, and says so in the log at
+// most once per interval per limit: a flood of refusals must cost a counter
+// increment each, not a log line each. The counters are what the metrics
+// endpoint exports; the log line carries the suppressed count so the operator
+// still sees the scale. Thread-safe and lock-free: event loops on every core
+// hit it.
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <string_view>
+
+namespace scsipub {
+
+enum class Limit : uint8_t {
+  connections_total,      // max_connections
+  connections_per_ip,     // max_connections_per_ip
+  logins_in_progress,     // max_logins_in_progress
+  sessions_total,         // max_sessions
+  login_timeout,          // a login that did not finish in time (slowloris)
+  nop_timeout,            // an idle connection that stopped answering NOP-In
+  stalled_write,          // a peer that stopped reading its responses
+  oversize_pdu,           // a declared length past the negotiated maximum
+  command_window,         // CmdSN outside [ExpCmdSN, MaxCmdSN]
+  command_gap,            // too many bytes parked behind a missing CmdSN
+  chap_failures,          // CHAP failures per address per minute
+  free_overlay_per_ip,    // free-tier overlay bytes reserved per address
+  count_,
+};
+
+class LimitEvents {
+ public:
+  using Clock = std::chrono::steady_clock;
+  static constexpr size_t kCount = static_cast<size_t>(Limit::count_);
+
+  explicit LimitEvents(std::chrono::seconds log_interval = std::chrono::seconds(60));
+
+  // Counts one event; logs a warning naming `peer` unless one was logged for
+  // this limit within the interval.
+  void hit(Limit limit, std::string_view peer, std::string_view detail = {});
+  void hit(Limit limit, std::string_view peer, std::string_view detail, Clock::time_point now);
+
+  uint64_t count(Limit limit) const { return counts_[index(limit)].load(std::memory_order_relaxed); }
+  static std::string_view name(Limit limit);
+  static std::string_view help(Limit limit);
+
+ private:
+  static size_t index(Limit l) { return static_cast<size_t>(l); }
+
+  const Clock::duration interval_;
+  std::array<std::atomic<uint64_t>, kCount> counts_{};
+  std::array<std::atomic<uint64_t>, kCount> suppressed_{};
+  std::array<std::atomic<Clock::rep>, kCount> next_log_{};
+};
+
+}  // namespace scsipub
