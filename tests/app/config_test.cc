@@ -112,6 +112,61 @@ TEST(Config, ServerConfigCarriesLimits) {
   EXPECT_EQ(s.connection.login.max_recv_dsl, 65536u);
 }
 
+TEST(Config, StrangerLimitsAndTlsFromToml) {
+  auto f = write_file("scsipub-config-limits.toml", R"(
+[iscsi]
+max_connections_per_ip = 8
+max_logins_in_progress = 16
+max_sessions = 100
+connection_memory = 33554432
+max_burst_length = 1048576
+first_burst_length = 65536
+[tls]
+listen = "0.0.0.0:3261"
+cert = "/etc/scsipub/fullchain.pem"
+key = "/etc/scsipub/privkey.pem"
+reload_cooldown_seconds = 30
+[free_tier]
+overlay_bytes_per_ip = 1073741824
+)");
+  Config cfg;
+  auto loaded = load_toml(f, cfg);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  auto valid = validate(cfg);
+  ASSERT_TRUE(valid.ok()) << valid.error().message;
+  EXPECT_EQ(cfg.tls_listen, "0.0.0.0:3261");
+  EXPECT_EQ(cfg.tls_cert, "/etc/scsipub/fullchain.pem");
+  EXPECT_EQ(cfg.tls_reload_cooldown, std::chrono::seconds(30));
+  EXPECT_EQ(cfg.free_tier.overlay_bytes_per_ip, 1u << 30);
+  auto s = server_config(cfg);
+  EXPECT_EQ(s.max_connections_per_ip, 8u);
+  EXPECT_EQ(s.max_logins_in_progress, 16u);
+  EXPECT_EQ(s.connection.max_sessions, 100u);
+  EXPECT_EQ(s.connection.login.max_burst_length, 1u << 20);
+  EXPECT_EQ(s.connection.login.first_burst_length, 65536u);
+  EXPECT_EQ(s.connection.engine.max_buffered_bytes + s.connection.max_stash_bytes, 32u << 20);
+  std::filesystem::remove(f);
+}
+
+TEST(Config, LimitValidation) {
+  Config a;
+  a.max_connections_per_ip = 0;
+  EXPECT_FALSE(validate(a).ok());
+  Config b;
+  b.first_burst_length = 2u << 20;
+  b.max_burst_length = 1u << 20;
+  EXPECT_FALSE(validate(b).ok());
+  Config c;
+  c.connection_memory = 1u << 20;
+  EXPECT_FALSE(validate(c).ok());
+  Config d;
+  d.tls_cert = "/x.pem";  // without a key
+  EXPECT_FALSE(validate(d).ok());
+  Config e;
+  e.tls_listen = "off";
+  EXPECT_TRUE(validate(e).ok());
+}
+
 }  // namespace
 }  // namespace scsipub::app
 

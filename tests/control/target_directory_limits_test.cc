@@ -1,0 +1,91 @@
+// TargetDirectory limits a stranger meets: free-tier overlay bytes reserved
+// per source address, and SendTargets over TLS (no TargetAddress, so the
+// initiator stays inside its tunnel).
+#include <gtest/gtest.h>
+
+#include "common/limit_events.h"
+#include "control/catalog.h"
+#include "control/target_directory.h"
+#include "control/target_names.h"
+#include "storage/temp_dir.h"
+
+namespace scsipub::control {
+namespace {
+
+using scsipub::testing::TempDir;
+
+class DirectoryLimitsTest : public ::testing::Test {
+ protected:
+  void make(uint64_t per_ip) {
+    std::filesystem::create_directories(tmp_.path() / "images");
+    catalog_ = std::make_unique<Catalog>(tmp_.path() / "images");
+    ASSERT_TRUE(catalog_->rescan());
+    DirectoryConfig dcfg;
+    dcfg.overlay_dir = tmp_.path() / "overlays";
+    std::filesystem::create_directories(dcfg.overlay_dir);
+    dcfg.free_tier.blank_size = 4u << 20;
+    dcfg.free_tier.overlay_bytes_per_ip = per_ip;
+    dcfg.limit_events = &events_;
+    directory_ = std::make_unique<TargetDirectory>(dcfg, *catalog_);
+  }
+
+  Result<std::unique_ptr<iscsi::TargetBinding>, iscsi::BindError> bind(uint64_t id, const std::string& peer) {
+    lu::Nexus n;
+    n.id = id;
+    n.initiator_name = "iqn.2025-01.test:node";
+    n.target_name = blank_target();
+    iscsi::PortalInfo portal{"127.0.0.1", 3260, peer, static_cast<uint16_t>(40000 + id), false};
+    return directory_->bind(blank_target(), n, portal);
+  }
+
+  TempDir tmp_;
+  LimitEvents events_;
+  std::unique_ptr<Catalog> catalog_;
+  std::unique_ptr<TargetDirectory> directory_;
+};
+
+TEST_F(DirectoryLimitsTest, FreeOverlayBytesPerAddressAreReservedAtLoginAndReturnedAtLogout) {
+  make(8u << 20);  // two 4 MiB blank disks per address
+  auto a = bind(1, "198.51.100.7");
+  auto b = bind(2, "198.51.100.7");
+  ASSERT_TRUE(a.ok());
+  ASSERT_TRUE(b.ok());
+  auto c = bind(3, "198.51.100.7");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.error().status_class, iscsi::login_status::kTargetError);
+  EXPECT_EQ(c.error().status_detail, iscsi::login_status::kOutOfResources);
+  EXPECT_EQ(events_.count(Limit::free_overlay_per_ip), 1u);
+  // Another address has its own budget.
+  EXPECT_TRUE(bind(4, "198.51.100.8").ok());
+  // A logout returns the reservation.
+  a.value().reset();
+  EXPECT_TRUE(bind(5, "198.51.100.7").ok());
+}
+
+TEST_F(DirectoryLimitsTest, ZeroMeansNoOverlayLimit) {
+  make(0);
+  std::vector<std::unique_ptr<iscsi::TargetBinding>> held;
+  for (uint64_t i = 1; i <= 8; ++i) {
+    auto b = bind(i, "198.51.100.7");
+    ASSERT_TRUE(b.ok());
+    held.push_back(std::move(b).value());
+  }
+  EXPECT_EQ(events_.count(Limit::free_overlay_per_ip), 0u);
+}
+
+TEST_F(DirectoryLimitsTest, SendTargetsOverTlsOmitsTheAddress) {
+  make(0);
+  iscsi::PortalInfo plain{"127.0.0.1", 3260, "127.0.0.1", 40000, false};
+  iscsi::PortalInfo tls = plain;
+  tls.local_port = 3261;
+  tls.tls = true;
+  auto p = directory_->send_targets("All", "", "", plain);
+  auto t = directory_->send_targets("All", "", "", tls);
+  ASSERT_FALSE(p.empty());
+  ASSERT_EQ(p.size(), t.size());
+  EXPECT_EQ(p[0].addresses, std::vector<std::string>{"127.0.0.1:3260,1"});
+  for (const auto& e : t) EXPECT_TRUE(e.addresses.empty()) << e.name;
+}
+
+}  // namespace
+}  // namespace scsipub::control
