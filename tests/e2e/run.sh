@@ -12,6 +12,9 @@
 # Before a boot whose scenarios say `# e2e-needs: disk`, it creates an account
 # (`scsipub account create`) and a provisioned disk (POST /api/v1/disks) and
 # passes the API's answer to the guest through params.sh (provision_disk).
+# When a selected scenario says `# e2e-needs: tls`, scsipub also listens for
+# iSCSI over TLS and an stunnel client on the host forwards 127.0.0.1:S to it
+# (the guest's E2E_TLS_PORTAL is 10.0.2.2:S).
 #
 # Options:
 #   --group G        run only group G (repeatable); groups come from the
@@ -42,7 +45,7 @@ while (($#)); do
     --accel) ACCEL=$2; shift 2 ;;
     --keep) INTEG_KEEP_TMP=1; shift ;;
     --tgtd) USE_TGT=1; shift ;;
-    -h|--help) sed -n '2,29p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,31p' "$0"; exit 0 ;;
     -*) die "unknown option $1" ;;
     *) BIN=$1; shift ;;
   esac
@@ -69,13 +72,50 @@ PARAMS=$INTEG_TMP/params.sh
 SCENARIOS=("$HERE"/scenarios/*.sh)
 PORT='' HTTP_PORT=''
 
+# group -> scenario files
+declare -A GROUP_FILES
+GROUP_ORDER=()
+for s in "${SCENARIOS[@]}"; do
+  [[ -n $SCEN_RE && ! $(basename "$s") =~ $SCEN_RE ]] && continue
+  g=$(sed -n 's/^# e2e-group: *//p' "$s" | head -n 1)
+  [[ -n $g ]] || g=default
+  if ((USE_TGT)) && ! grep -q '^# e2e-targets:.*tgt' "$s"; then continue; fi
+  if ((${#GROUPS_WANTED[@]})); then
+    keep=0
+    for w in "${GROUPS_WANTED[@]}"; do [[ $w == "$g" ]] && keep=1; done
+    ((keep)) || continue
+  fi
+  [[ -n ${GROUP_FILES[$g]:-} ]] || GROUP_ORDER+=("$g")
+  GROUP_FILES[$g]+="$s "
+done
+((${#GROUP_ORDER[@]})) || die "no scenario selected"
+
+# iSCSI over TLS, only when a selected scenario says `# e2e-needs: tls`:
+# scsipub also gets --tls-listen 127.0.0.1:TLS_PORT with a certificate from a
+# test CA (tests/integration/tls_lib.sh), and an stunnel client on
+# 127.0.0.1:STUNNEL_PORT (verifying that certificate) forwards plain iSCSI to
+# it; the guest dials 10.0.2.2:STUNNEL_PORT (E2E_TLS_PORTAL in params.sh).
+TLS_ARGS=() TLS_PORT='' STUNNEL_PID=''
+# shellcheck disable=SC2048,SC2086
+if ((!USE_TGT)) && grep -lq '^# e2e-needs:.*\btls\b' ${GROUP_FILES[*]}; then
+  # shellcheck source=../integration/tls_lib.sh
+  source "$REPO/tests/integration/tls_lib.sh"
+  if command -v openssl >/dev/null && command -v "$(tls_stunnel_bin)" >/dev/null &&
+    tls_make_ca "$INTEG_TMP/pki" && tls_make_cert "$INTEG_TMP/pki" srv 1001; then
+    TLS_PORT=$(free_port)
+    TLS_ARGS=(--tls-listen "127.0.0.1:$TLS_PORT" --tls-cert "$INTEG_TMP/pki/srv.pem" --tls-key "$INTEG_TMP/pki/srv.key")
+  else
+    log "TLS scenarios selected but openssl/stunnel missing or the test CA failed: they will FAIL"
+  fi
+fi
+
 # start_server: scsipub in the background on $PORT (iSCSI, advertised to the
 # guest as 10.0.2.2:$PORT) and $HTTP_PORT (the JSON API, host only), always
 # with the same data and images dirs, so a restart finds its disks again.
 start_server() {
   "$BIN" serve --data-dir "$SCSIPUB_DATA_DIR" --images-dir "$SCSIPUB_IMAGES_DIR" \
     --iscsi-listen "127.0.0.1:$PORT" --public-host "10.0.2.2:$PORT" \
-    --http-listen "127.0.0.1:$HTTP_PORT" \
+    --http-listen "127.0.0.1:$HTTP_PORT" "${TLS_ARGS[@]}" \
     --log-level "${SCSIPUB_LOG_LEVEL:-info}" >>"$SCSIPUB_LOG" 2>&1 &
   SCSIPUB_PID=$!
 }
@@ -215,6 +255,14 @@ E2E_BLANK_SIZE=$((64 << 20))
 E2E_FRESH_BLANK=1
 E2E_IMAGES='$images'
 EOF
+  if [[ -n $TLS_PORT ]]; then
+    if wait_port "$TLS_PORT" "$SCSIPUB_PID" 10 && start_stunnel_client "$TLS_PORT" "$INTEG_TMP/pki/ca.pem"; then
+      echo "E2E_TLS_PORTAL=10.0.2.2:$STUNNEL_PORT" >>"$PARAMS"
+      host_result host-tls PASS "scsipub TLS on 127.0.0.1:$TLS_PORT, stunnel client on 127.0.0.1:$STUNNEL_PORT (guest: 10.0.2.2:$STUNNEL_PORT)"
+    else
+      host_result host-tls FAIL "TLS listener or stunnel did not start: $(grep -m1 'TLS' "$SCSIPUB_LOG" | cut -c1-200)"
+    fi
+  fi
 fi
 echo "E2E_INITIATOR=iqn.2025-01.pub.scsipub.e2e:guest-$RANDOM" >>"$PARAMS"
 echo "E2E_REQUIRE_PR=${E2E_REQUIRE_PR:-1}" >>"$PARAMS"
@@ -244,24 +292,6 @@ restart_scsipub_same_port() {
   done
   host_result host-restart FAIL "could not start scsipub again on port $PORT"
 }
-
-# group -> scenario files
-declare -A GROUP_FILES
-GROUP_ORDER=()
-for s in "${SCENARIOS[@]}"; do
-  [[ -n $SCEN_RE && ! $(basename "$s") =~ $SCEN_RE ]] && continue
-  g=$(sed -n 's/^# e2e-group: *//p' "$s" | head -n 1)
-  [[ -n $g ]] || g=default
-  if ((USE_TGT)) && ! grep -q '^# e2e-targets:.*tgt' "$s"; then continue; fi
-  if ((${#GROUPS_WANTED[@]})); then
-    keep=0
-    for w in "${GROUPS_WANTED[@]}"; do [[ $w == "$g" ]] && keep=1; done
-    ((keep)) || continue
-  fi
-  [[ -n ${GROUP_FILES[$g]:-} ]] || GROUP_ORDER+=("$g")
-  GROUP_FILES[$g]+="$s "
-done
-((${#GROUP_ORDER[@]})) || die "no scenario selected"
 
 [[ $ACCEL == auto ]] && ACCEL=$("$HERE/run-vm.sh" --vm "$VM" --probe-accel)
 log "accelerator: $ACCEL"
@@ -307,6 +337,17 @@ for g in "${GROUP_ORDER[@]}"; do
   fi
 done
 
+if [[ -n $STUNNEL_PID ]]; then
+  # The guest's TLS scenarios went through the tunnel: stunnel verified the
+  # certificate and carried data (one "Connection closed" line per connection).
+  n=$(grep -c 'Connection closed: [1-9][0-9]* byte(s) sent to TLS' "$STUNNEL_LOG" || true)
+  if ((n > 0)) && grep -q "Certificate accepted at depth=0: CN=$TLS_HOSTNAME" "$STUNNEL_LOG"; then
+    host_result host-tls-tunnel PASS "$n connection(s) carried through stunnel, certificate verified"
+  else
+    host_result host-tls-tunnel FAIL "stunnel carried no data ($n connections): $(tail -n 3 "$STUNNEL_LOG" | tr '\n' ' ' | cut -c1-300)"
+  fi
+  stop_stunnel
+fi
 if ((!USE_TGT)); then
   # Every login of the free tier is gone: no overlay may be left behind
   # (provisioned disks keep theirs under DATA_DIR/disks/, by design).
