@@ -18,6 +18,15 @@ what=$1 prog=$2 server=$3
 shift 3
 [[ -x $prog ]] || { log "program not built: $prog"; exit 1; }
 
+if [[ $what == hostile ]]; then
+  # The hostile program bounds the growth of the server's VmRSS. An ASan build
+  # parks up to 256 MiB of freed memory in its quarantine, which shows up as
+  # RSS that grows with every allocation, bounded or not; 16 MiB keeps
+  # use-after-free detection for recent frees and makes RSS mean something.
+  # (No effect on a build without ASan.)
+  export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=16"
+fi
+
 if [[ $server == --tgtd ]]; then
   require_tools tgtd tgtadm
   start_tgtd
@@ -27,6 +36,10 @@ if [[ $server == --tgtd ]]; then
   image_url=$(tgtd_add_lun 2 "$image_file")
   overlays=-
   port=$TGTD_PORT target=$TGT_IQN lun=1
+  server_pid=$TGTD_PID
+  # tgt shares its one LUN between logins: give the honest sessions of the
+  # hostile program separate LBA ranges there, or they overwrite each other.
+  hostile_extra=(--disjoint-regions)
 else
   start_scsipub "$server"
   blank_url=$(scsipub_url blank)
@@ -34,6 +47,8 @@ else
   image_file=$SCSIPUB_IMAGES_DIR/test.img
   overlays=$SCSIPUB_DATA_DIR/overlays
   port=$SCSIPUB_PORT target=$IQN_BLANK lun=0
+  server_pid=$SCSIPUB_PID
+  hostile_extra=()
 fi
 
 rc=0
@@ -43,7 +58,7 @@ case $what in
     ;;
   hostile)
     timeout -k 5 600 "$prog" --host "$INTEG_HOST" --port "$port" --target "$target" --lun "$lun" \
-      --honest-url "$blank_url" "$@" || rc=$?
+      --honest-url "$blank_url" --server-pid "$server_pid" "${hostile_extra[@]}" "$@" || rc=$?
     ;;
   *) echo "unknown program kind $what" >&2; exit 2 ;;
 esac
