@@ -126,6 +126,19 @@ class IscsiServerTest : public ::testing::Test {
   void TearDown() override {
     if (server) server->shutdown(0ms);
   }
+  // Both listeners, the TLS one serving a self-signed certificate with `serial`.
+  void start_with_tls(long serial) {
+    auto pem = testing::make_pem("scsipub-test", serial);
+    std::ofstream(tmp.path() / "cert.pem") << pem.cert;
+    std::ofstream(tmp.path() / "key.pem") << pem.key;
+    reloader = std::make_unique<CertificateReloader>(TlsFiles{tmp.path() / "cert.pem", tmp.path() / "key.pem"});
+    ASSERT_TRUE(reloader->load_initial());
+    auto front = make_front_context(*reloader);
+    ASSERT_TRUE(front.ok());
+    ServerConfig cfg;
+    cfg.tls = TlsListenConfig{"127.0.0.1", 0, front.value()};
+    start(cfg);
+  }
   tcp::socket connect(uint16_t port) {
     tcp::socket s(io);
     s.connect({asio::ip::make_address("127.0.0.1"), port});
@@ -137,6 +150,8 @@ class IscsiServerTest : public ::testing::Test {
   iscsi::SessionRegistry registry;
   scsi::CommandSet commands;
   LimitEvents events;
+  scsipub::testing::TempDir tmp;
+  std::unique_ptr<CertificateReloader> reloader;  // outlives the server (declared first)
   std::unique_ptr<IscsiServer> server;
 };
 
@@ -182,17 +197,7 @@ TEST_F(IscsiServerTest, LoginsInProgressAreLimitedButFinishedLoginsDoNotCount) {
 }
 
 TEST_F(IscsiServerTest, SessionCodeRunsOverTls) {
-  scsipub::testing::TempDir tmp;
-  auto pem = testing::make_pem("scsipub-test", 7);
-  std::ofstream(tmp.path() / "cert.pem") << pem.cert;
-  std::ofstream(tmp.path() / "key.pem") << pem.key;
-  CertificateReloader reloader(TlsFiles{tmp.path() / "cert.pem", tmp.path() / "key.pem"});
-  ASSERT_TRUE(reloader.load_initial());
-  auto front = make_front_context(reloader);
-  ASSERT_TRUE(front.ok());
-  ServerConfig cfg;
-  cfg.tls = TlsListenConfig{"127.0.0.1", 0, front.value()};
-  start(cfg);
+  start_with_tls(7);
   ASSERT_NE(server->tls_port(), 0);
 
   asio::ssl::context client_ctx(asio::ssl::context::tls_client);
@@ -216,15 +221,7 @@ TEST_F(IscsiServerTest, SessionCodeRunsOverTls) {
 }
 
 TEST_F(IscsiServerTest, PlainIscsiOnTheTlsPortCostsOnlyThatConnection) {
-  scsipub::testing::TempDir tmp;
-  auto pem = testing::make_pem("scsipub-test", 8);
-  std::ofstream(tmp.path() / "cert.pem") << pem.cert;
-  std::ofstream(tmp.path() / "key.pem") << pem.key;
-  CertificateReloader reloader(TlsFiles{tmp.path() / "cert.pem", tmp.path() / "key.pem"});
-  ASSERT_TRUE(reloader.load_initial());
-  ServerConfig cfg;
-  cfg.tls = TlsListenConfig{"127.0.0.1", 0, make_front_context(reloader).value()};
-  start(cfg);
+  start_with_tls(8);
   auto wrong = connect(server->tls_port());
   asio::write(wrong, asio::buffer(login_pdu("Normal")));
   std::array<uint8_t, 64> buf{};
