@@ -265,6 +265,10 @@ void IscsiServer::shutdown(std::chrono::milliseconds grace) {
   s.threads.clear();
   s.acceptor.reset();
   s.tls_acceptor.reset();
+  // Connections still parked in a loop are destroyed with it, and their
+  // destructors report to this Impl: do it now, while every member is alive.
+  s.guards.clear();
+  s.loops.clear();
 }
 
 }  // namespace scsipub::net
