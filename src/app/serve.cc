@@ -101,23 +101,11 @@ TlsSetup setup_tls(const Config& cfg) {
   return t;
 }
 
-std::string metrics_text(const LimitEvents& limits, const net::IscsiServer& server,
-                         const iscsi::SessionRegistry& registry, const net::CertificateReloader* tls) {
-  std::string out = web::limit_metrics(limits);
-  out += fmt::format(
-      "# HELP scsipub_connections Open iSCSI connections.\n# TYPE scsipub_connections gauge\n"
-      "scsipub_connections {}\n"
-      "# HELP scsipub_sessions Logged-in iSCSI sessions.\n# TYPE scsipub_sessions gauge\nscsipub_sessions {}\n",
-      server.connection_count(), registry.size());
-  if (tls != nullptr) {
-    out += fmt::format(
-        "# HELP scsipub_tls_reloads_total Certificate pairs loaded after start.\n"
-        "# TYPE scsipub_tls_reloads_total counter\nscsipub_tls_reloads_total {}\n"
-        "# HELP scsipub_tls_reload_failures_total Changed certificate pairs that did not load.\n"
-        "# TYPE scsipub_tls_reload_failures_total counter\nscsipub_tls_reload_failures_total {}\n",
-        tls->reloads(), tls->failures());
-  }
-  return out;
+web::ServerGauges gauges(const net::IscsiServer& server, const iscsi::SessionRegistry& registry,
+                         const net::CertificateReloader* tls) {
+  web::ServerGauges g{server.connection_count(), registry.size(), std::nullopt};
+  if (tls != nullptr) g.tls = web::ServerGauges::Tls{tls->reloads(), tls->failures()};
+  return g;
 }
 
 }  // namespace
@@ -211,7 +199,7 @@ int serve(Config cfg) {
     web::ApiServerConfig acfg;
     acfg.host = hp->host;
     acfg.port = hp->port;
-    acfg.metrics = [&] { return metrics_text(limits, server, registry, tls.reloader.get()); };
+    acfg.metrics = [&] { return web::metrics_text(limits, gauges(server, registry, tls.reloader.get())); };
     api = std::make_unique<web::ApiServer>(service, acfg);
     if (auto s = api->start(); !s) {
       spdlog::error("session API on {}: {}", cfg.http_listen, s.error().message);

@@ -54,4 +54,9 @@ class LimitEvents {
   std::array<std::atomic<Clock::rep>, kCount> next_log_{};
 };
 
+// Components take an optional sink (tests and tools run without one).
+inline void count_limit(LimitEvents* events, Limit limit, std::string_view peer, std::string_view detail = {}) {
+  if (events != nullptr) events->hit(limit, peer, detail);
+}
+
 }  // namespace scsipub

@@ -271,7 +271,7 @@ Result<std::unique_ptr<iscsi::TargetBinding>, iscsi::BindError> TargetDirectory:
   uint64_t worst_case = 0;
   for (size_t lun = 0; lun < bases.size(); ++lun) worst_case += overlay_worst_case(images[lun], *bases[lun]);
   if (!reserve_overlay_bytes(portal.peer_address, worst_case)) {
-    limit_hit(Limit::free_overlay_per_ip, portal.peer_address, target_name);
+    count_limit(config_.limit_events, Limit::free_overlay_per_ip, portal.peer_address, target_name);
     return Unexpected<iscsi::BindError>{out_of_resources("free-tier overlay bytes per address exhausted")};
   }
   {
@@ -402,7 +402,7 @@ std::unique_ptr<iscsi::Authenticator> TargetDirectory::authenticator(std::string
   {
     std::lock_guard lock(auth_mu_);
     if (!auth_throttle_.allowed(portal.peer_address)) {
-      limit_hit(Limit::chap_failures, portal.peer_address, target.name);
+      count_limit(config_.limit_events, Limit::chap_failures, portal.peer_address, target.name);
       return nullptr;  // a target that requires CHAP then answers 02/01
     }
   }

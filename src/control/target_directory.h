@@ -95,9 +95,6 @@ class TargetDirectory final : public iscsi::TargetProvider {
   uint64_t write_limit_for(std::string_view image) const;
   uint64_t overlay_worst_case(std::string_view image, const storage::ImageSource& base) const;
   bool reserve_overlay_bytes(const std::string& address, uint64_t bytes);
-  void limit_hit(Limit limit, std::string_view address, std::string_view detail = {}) const {
-    if (config_.limit_events != nullptr) config_.limit_events->hit(limit, address, detail);
-  }
 
   DirectoryConfig config_;
   Catalog& catalog_;

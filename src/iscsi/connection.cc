@@ -121,7 +121,7 @@ Connection::~Connection() {
 }
 
 void Connection::limit_hit(Limit limit, std::string_view detail) {
-  if (config_.limit_events != nullptr) config_.limit_events->hit(limit, portal_.peer_address, detail);
+  count_limit(config_.limit_events, limit, portal_.peer_address, detail);
 }
 
 void Connection::on_flushed() { engine_.release_sent(); }

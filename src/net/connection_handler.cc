@@ -183,7 +183,7 @@ asio::awaitable<void> ConnectionHandler<Stream>::run() {
         conn_->on_pdu(view, Clock::now());
       }
       head += fc.total;
-      if (conn_->logged_in()) note_login_ended();
+      if (on_login_ended_ && conn_->logged_in()) note_login_ended();
       if (conn_->closing()) break;
       if (conn_->outbox().bytes() >= kFlushThreshold && !co_await flush()) {
         alive = false;
@@ -234,9 +234,7 @@ asio::awaitable<void> ConnectionHandler<Stream>::watchdog() {
     Clock::time_point now = Clock::now();
     if (writing_ && now - write_started_ >= kStalledWrite) {
       // A peer that stops reading holds one stuck write, never unbounded memory.
-      if (deps_.config.limit_events != nullptr) {
-        deps_.config.limit_events->hit(Limit::stalled_write, portal_.peer_address);
-      }
+      count_limit(deps_.config.limit_events, Limit::stalled_write, portal_.peer_address);
       close_socket();
       co_return;
     }

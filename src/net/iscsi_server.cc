@@ -56,9 +56,6 @@ struct IscsiServer::Impl {
   Admission admit(const std::string& ip);
   void release(const std::string& ip);
   void login_ended();
-  void hit(Limit limit, const std::string& ip) {
-    if (config.limit_events != nullptr) config.limit_events->hit(limit, ip);
-  }
   void spawn(asio::ip::tcp::socket socket, bool tls);
   template <class Stream>
   void start_handler(Stream stream, iscsi::PortalInfo portal, const Admission& a);
@@ -173,7 +170,7 @@ void IscsiServer::Impl::spawn(asio::ip::tcp::socket sock, bool tls) {
   portal.tls = tls;
   Admission a = admit(portal.peer_address);
   if (!a.admitted) {
-    hit(*a.refused_by, portal.peer_address);
+    count_limit(config.limit_events, *a.refused_by, portal.peer_address);
     if (refusing.load() >= config.max_refusing) {
       sock.close(ec);
       return;
