@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "app/meta_store_open.h"
+#include "common/memory_release.h"
 #include "control/catalog.h"
 #include "control/disk_service_impl.h"
 #include "control/janitor.h"
@@ -175,6 +176,7 @@ int serve(Config cfg) {
   directory.attach_provisioned(&disks);
 
   scsi::CommandSet commands;
+  configure_allocator();
   TlsSetup tls = setup_tls(cfg);
   net::ServerConfig scfg = server_config(cfg);
   scfg.tls = tls.listen;

@@ -22,6 +22,7 @@ constexpr std::array<Names, LimitEvents::kCount> kNames{{
     {"command_gap", "connections closed: too much queued behind a CmdSN gap"},
     {"chap_failures", "logins refused: CHAP failures per address"},
     {"free_overlay_per_ip", "logins refused: free-tier overlay bytes per address"},
+    {"immediate_commands", "commands rejected: immediate command past the task or buffer limit"},
 }};
 }  // namespace
 

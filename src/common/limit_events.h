@@ -26,6 +26,7 @@ enum class Limit : uint8_t {
   command_gap,            // too many bytes parked behind a missing CmdSN
   chap_failures,          // CHAP failures per address per minute
   free_overlay_per_ip,    // free-tier overlay bytes reserved per address
+  immediate_commands,     // immediate SCSI commands past the task or buffer limit
   count_,
 };
 

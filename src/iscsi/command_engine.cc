@@ -49,6 +49,9 @@ struct CommandEngine::Task {
   uint32_t next_r2t_offset = 0;
   uint32_t r2t_sn = 0;
   std::vector<R2tState> r2ts;
+  // Bytes counted against max_buffered_bytes: what has arrived while the
+  // task had no budget, then all of EDTL once it has.
+  uint64_t charged = 0;
   bool budget_held = false;
   bool in_backlog = false;
   // Set when the command fails before its data arrives: data is absorbed and
@@ -156,10 +159,13 @@ void CommandEngine::on_command(const PduView& pdu) {
 
   t.data = acquire_buffer();
   if (!t.discard) {
+    // Memory follows the bytes that arrive, never what EDTL promises: a task
+    // without budget holds only its unsolicited data, charged as it comes.
     if (take_budget(t)) {
       t.data->prepare(t.edtl);
     } else {
-      t.data->prepare(t.unsolicited_end);
+      t.data->prepare(immediate);
+      charge(t, immediate);
     }
     if (immediate != 0) std::memcpy(t.data->data(), pdu.data.data(), immediate);
   }
@@ -175,10 +181,22 @@ void CommandEngine::on_command(const PduView& pdu) {
   complete_if_ready(itt);
 }
 
+bool CommandEngine::admits_immediate(size_t data_bytes) const {
+  size_t max_tasks = limits_.max_tasks != 0 ? limits_.max_tasks : seq_.window;
+  return tasks_.size() < max_tasks && buffered_bytes_ + data_bytes <= limits_.max_buffered_bytes;
+}
+
+void CommandEngine::charge(Task& t, uint64_t bytes) {
+  t.charged += bytes;
+  buffered_bytes_ += bytes;
+  peak_buffered_bytes_ = std::max(peak_buffered_bytes_, buffered_bytes_);
+}
+
 bool CommandEngine::take_budget(Task& t) {
   if (t.budget_held) return true;
-  if (buffered_bytes_ + t.edtl > limits_.max_buffered_bytes && buffered_bytes_ != 0) return false;
-  buffered_bytes_ += t.edtl;
+  uint64_t more = t.edtl > t.charged ? t.edtl - t.charged : 0;
+  if (buffered_bytes_ + more > limits_.max_buffered_bytes && buffered_bytes_ != t.charged) return false;
+  charge(t, more);
   t.budget_held = true;
   return true;
 }
@@ -195,7 +213,7 @@ void CommandEngine::pump_r2t(Task& t) {
       }
       return;
     }
-    t.data->resize(t.edtl);
+    t.data->reserve(t.edtl);  // Data-Outs grow it as they land
   }
   while (t.next_r2t_offset < t.edtl && t.r2ts.size() < params_.max_outstanding_r2t) {
     uint32_t len = std::min(params_.max_burst_length, t.edtl - t.next_r2t_offset);
@@ -222,12 +240,12 @@ void CommandEngine::pump_backlog() {
     uint32_t itt = r2t_backlog_.front();
     auto it = tasks_.find(itt);
     if (it == tasks_.end()) {
-      r2t_backlog_.erase(r2t_backlog_.begin());
+      r2t_backlog_.pop_front();
       continue;
     }
     Task& t = *it->second;
     if (!take_budget(t)) return;
-    r2t_backlog_.erase(r2t_backlog_.begin());
+    r2t_backlog_.pop_front();
     t.in_backlog = false;
     pump_r2t(t);
   }
@@ -283,6 +301,7 @@ void CommandEngine::on_data_out(const PduView& pdu) {
   if (!t.discard && len != 0) {
     if (uint64_t(offset) + len > t.data->size()) t.data->resize(offset + len);
     std::memcpy(t.data->data() + offset, pdu.data.data(), len);
+    if (!t.budget_held) charge(t, len);
   }
   t.received += len;
   if (t.unsolicited_next >= t.unsolicited_end) pump_r2t(t);
@@ -423,7 +442,7 @@ void CommandEngine::erase_task(uint32_t itt) {
   auto it = tasks_.find(itt);
   if (it == tasks_.end()) return;
   Task& t = *it->second;
-  if (t.budget_held) buffered_bytes_ -= t.edtl;
+  buffered_bytes_ -= t.charged;
   recycle(std::move(t.data));
   tasks_.erase(it);
   seq_.window_used = static_cast<uint32_t>(tasks_.size());

@@ -5,6 +5,7 @@
 // MaxRecvDataSegmentLength and MaxBurstLength, SCSI Response with residuals.
 // Pure: fed PDUs, writes PDUs to an Outbox.
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <unordered_map>
@@ -23,6 +24,9 @@ namespace scsipub::iscsi {
 struct EngineLimits {
   uint32_t max_task_bytes = 16u << 20;     // largest EDTL we buffer for one write
   uint64_t max_buffered_bytes = 64u << 20; // write data buffered across all tasks
+  // Outstanding tasks an immediate command may join (non-immediate ones are
+  // bounded by the CmdSN window); 0 = the window.
+  size_t max_tasks = 0;
   size_t max_pool_buffers = 64;            // idle buffers kept for reuse
   size_t keep_buffer_bytes = 1u << 20;     // idle buffers above this are freed
 };
@@ -39,6 +43,10 @@ class CommandEngine {
 
   // A SCSI Command whose CmdSN has been accepted.
   void on_command(const PduView& pdu);
+  // Whether an immediate command carrying `data_bytes` of immediate data fits
+  // the task and buffer limits. Immediate commands skip the CmdSN window, so
+  // this is their only bound (RFC 7143 3.2.2.1 lets a target reject them).
+  bool admits_immediate(size_t data_bytes) const;
   void on_data_out(const PduView& pdu);
 
   // Task management (RFC 7143 11.5). Returns true when the task existed.
@@ -51,6 +59,9 @@ class CommandEngine {
   void release_sent();
   EngineFault fault() const { return fault_; }
   size_t task_count() const { return tasks_.size(); }
+  uint64_t buffered_bytes() const { return buffered_bytes_; }
+  // The most write data this connection ever held at once.
+  uint64_t peak_buffered_bytes() const { return peak_buffered_bytes_; }
 
  private:
   struct R2tState {
@@ -65,6 +76,7 @@ class CommandEngine {
   std::unique_ptr<Buffer> acquire_buffer();
   void recycle(std::unique_ptr<Buffer> b);
   bool take_budget(Task& task);
+  void charge(Task& task, uint64_t bytes);
   void pump_r2t(Task& task);
   void pump_backlog();
   void complete_if_ready(uint32_t itt);
@@ -83,8 +95,9 @@ class CommandEngine {
   const lu::Nexus* nexus_ = nullptr;
 
   std::unordered_map<uint32_t, std::unique_ptr<Task>> tasks_;
-  std::vector<uint32_t> r2t_backlog_;  // write tasks waiting for buffer budget
-  uint64_t buffered_bytes_ = 0;
+  std::deque<uint32_t> r2t_backlog_;  // write tasks waiting for buffer budget
+  uint64_t buffered_bytes_ = 0;       // sum of every task's `charged`
+  uint64_t peak_buffered_bytes_ = 0;
   uint32_t next_ttt_ = 1;
   std::vector<std::unique_ptr<Buffer>> pool_;       // idle, capacity kept
   std::vector<std::unique_ptr<Buffer>> in_flight_;  // referenced by queued Data-In PDUs

@@ -14,6 +14,7 @@ namespace {
 constexpr uint8_t kRejectDataDigest = 0x02;
 constexpr uint8_t kRejectProtocolError = 0x04;
 constexpr uint8_t kRejectNotSupported = 0x05;
+constexpr uint8_t kRejectImmediateCommand = 0x06;  // too many immediate commands
 constexpr uint8_t kRejectInvalidField = 0x09;
 
 // Task management functions and responses (RFC 7143 11.5.1, 11.6.1).
@@ -317,8 +318,10 @@ void Connection::on_ffp_pdu(const PduView& pdu) {
       engine_.on_data_out(pdu);
       check_engine(pdu.bhs);
       return;
-    case Opcode::nop_out:
     case Opcode::scsi_command:
+      if (pdu.bhs.immediate() && !admit_immediate(pdu)) return;
+      [[fallthrough]];
+    case Opcode::nop_out:
     case Opcode::task_mgmt_request:
     case Opcode::text_request:
     case Opcode::logout_request:
@@ -335,6 +338,16 @@ void Connection::on_ffp_pdu(const PduView& pdu) {
       reject(pdu.bhs, kRejectNotSupported);
       return;
   }
+}
+
+// RFC 7143 3.2.2.1: immediate commands are not held to the CmdSN window, so
+// the task and buffer limits are their bound; past them the target "MAY
+// reject" with reason 0x06 and the initiator may retry later.
+bool Connection::admit_immediate(const PduView& pdu) {
+  if (session_type_ == SessionType::discovery || engine_.admits_immediate(pdu.data.size())) return true;
+  limit_hit(Limit::immediate_commands);
+  reject(pdu.bhs, kRejectImmediateCommand);
+  return false;
 }
 
 // RFC 7143 4.2.2.1 / 3.2.2.1: non-immediate commands are delivered in CmdSN
@@ -357,29 +370,59 @@ bool Connection::ordered(const PduView& pdu) {
     return true;
   }
   if (sn_gt(sn, seq_.exp_cmd_sn) && !stash_.contains(sn)) {
-    size_t bytes = kBhsSize + pdu.ahs.size() + pdu.data.size();
-    if (stash_bytes_ + bytes > config_.max_stash_bytes) {
-      limit_hit(Limit::command_gap);
-      close(CloseReason::protocol_error);
-      return false;
-    }
-    stash_bytes_ += bytes;
-    stash_.emplace(sn, Stashed{b, {pdu.ahs.begin(), pdu.ahs.end()}, {pdu.data.begin(), pdu.data.end()}});
+    stash(sn, Stashed{b, {pdu.ahs.begin(), pdu.ahs.end()}, {pdu.data.begin(), pdu.data.end()}});
   }
   return false;
+}
+
+size_t Connection::Stashed::bytes() const { return kBhsSize + ahs.size() + data.size(); }
+
+// Every PDU parked behind a gap, placeholders included, counts against
+// max_stash_bytes; the window already bounds how many there can be.
+bool Connection::stash(uint32_t sn, Stashed pdu) {
+  if (stash_bytes_ + pdu.bytes() > config_.max_stash_bytes) {
+    limit_hit(Limit::command_gap);
+    close(CloseReason::protocol_error);
+    return false;
+  }
+  stash_bytes_ += pdu.bytes();
+  if (pdu.bhs.opcode() == Opcode::scsi_command) stash_by_itt_[pdu.bhs.itt()] = sn;
+  stash_.emplace(sn, std::move(pdu));
+  return true;
+}
+
+Connection::Stashed Connection::unstash(std::map<uint32_t, Stashed>::iterator it) {
+  Stashed s = std::move(it->second);
+  stash_bytes_ -= s.bytes();
+  if (auto i = stash_by_itt_.find(s.bhs.itt()); i != stash_by_itt_.end() && i->second == it->first) {
+    stash_by_itt_.erase(i);
+  }
+  stash_.erase(it);
+  return s;
 }
 
 void Connection::replay_stash() {
   while (!closing()) {
     auto it = stash_.find(seq_.exp_cmd_sn);
     if (it == stash_.end()) return;
-    Stashed s = std::move(it->second);
-    stash_.erase(it);
-    stash_bytes_ -= kBhsSize + s.ahs.size() + s.data.size();
+    Stashed s = unstash(it);
     ++seq_.exp_cmd_sn;
     PduView v{s.bhs, s.ahs, s.data};
     dispatch(v);
   }
+}
+
+// A NOP-Out with ITT and TTT reserved: no reply, no ping match. It holds the
+// CmdSN of a task that was aborted before it could run (RFC 7143 11.5.1 b:
+// the target "must consider the CmdSN as received"), so ExpCmdSN moves past it.
+Connection::Stashed Connection::placeholder(uint32_t sn) {
+  Bhs filler;
+  filler.set_opcode(Opcode::nop_out);
+  filler.set_flags(0x80);
+  filler.set_itt(kReservedTag);
+  filler.set_u32(off::kTtt, kReservedTag);
+  filler.set_u32(off::kCmdSn, sn);
+  return Stashed{filler, {}, {}};
 }
 
 void Connection::dispatch(const PduView& pdu) {
@@ -506,40 +549,8 @@ uint8_t Connection::task_mgmt_response(const PduView& pdu) {
   uint64_t lun = decode_lun(in.lun_raw());
   const scsi::LunMap& luns = binding_->luns();
   switch (function) {
-    case kAbortTask: {
-      uint32_t rtt = in.u32(off::kTtt);
-      if (engine_.abort_task(rtt)) return kTmfComplete;
-      for (auto it = stash_.begin(); it != stash_.end(); ++it) {
-        if (it->second.bhs.itt() == rtt) {
-          stash_bytes_ -= kBhsSize + it->second.ahs.size() + it->second.data.size();
-          stash_.erase(it);
-          return kTmfComplete;
-        }
-      }
-      // RFC 7143 11.5.1: a task not received yet whose RefCmdSN lies in the
-      // window (so at or past ExpCmdSN) and before this request counts as
-      // aborted (ESXi relies on this). One already completed is "no task".
-      uint32_t ref = in.u32(32);
-      uint32_t cmd_sn = in.u32(off::kCmdSn);
-      if (sn_le(seq_.exp_cmd_sn, ref) && sn_lt(ref, cmd_sn)) {
-        // RFC 7143 11.5.1 b): "targets must consider the CmdSN as received",
-        // else ExpCmdSN waits forever for it and every later command stays
-        // stashed. A placeholder NOP-Out (ITT and TTT reserved: no reply,
-        // no ping match) fills the slot; replay_stash() runs after this TMF.
-        if (!stash_.contains(ref)) {
-          Bhs filler;
-          filler.set_opcode(Opcode::nop_out);
-          filler.set_flags(0x80);
-          filler.set_itt(kReservedTag);
-          filler.set_u32(off::kTtt, kReservedTag);
-          filler.set_u32(off::kCmdSn, ref);
-          stash_bytes_ += kBhsSize;
-          stash_.emplace(ref, Stashed{filler, {}, {}});
-        }
-        return kTmfComplete;
-      }
-      return kTmfNoTask;
-    }
+    case kAbortTask:
+      return abort_task(in);
     case kAbortTaskSet:
     case kClearTaskSet:
       if (luns.find(lun) == nullptr) return kTmfNoLun;
@@ -565,6 +576,29 @@ uint8_t Connection::task_mgmt_response(const PduView& pdu) {
     default:
       return kTmfNotSupported;
   }
+}
+
+// RFC 7143 11.5.1 ABORT TASK. Every lookup is O(1) or O(log n) in the
+// stash, and the stash holds at most one PDU per CmdSN in the window.
+uint8_t Connection::abort_task(const Bhs& in) {
+  uint32_t rtt = in.u32(off::kTtt);
+  if (engine_.abort_task(rtt)) return kTmfComplete;
+  if (auto i = stash_by_itt_.find(rtt); i != stash_by_itt_.end()) {
+    // Received behind a gap: it never runs, but its CmdSN still counts.
+    uint32_t sn = i->second;
+    unstash(stash_.find(sn));
+    stash(sn, placeholder(sn));
+    return kTmfComplete;
+  }
+  // A task not received yet whose RefCmdSN lies in the window (so at or past
+  // ExpCmdSN, at most MaxCmdSN) and before this request counts as aborted
+  // (ESXi relies on this). One already completed is "no task". An immediate
+  // TMF's own CmdSN is not checked, so the window is what bounds RefCmdSN.
+  uint32_t ref = in.u32(32);
+  uint32_t cmd_sn = in.u32(off::kCmdSn);
+  if (!sn_le(seq_.exp_cmd_sn, ref) || !sn_le(ref, seq_.max_cmd_sn()) || !sn_lt(ref, cmd_sn)) return kTmfNoTask;
+  if (!stash_.contains(ref) && !stash(ref, placeholder(ref))) return kTmfNoTask;
+  return kTmfComplete;  // replay_stash() runs after this TMF
 }
 
 void Connection::reject(const Bhs& bad, uint8_t reason) {

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/limit_events.h"
@@ -97,6 +98,7 @@ class Connection {
   const std::string& initiator_name() const { return nexus_.initiator_name; }
   const std::string& target_name() const { return nexus_.target_name; }
   Clock::time_point next_deadline() const;
+  uint64_t peak_buffered_bytes() const { return engine_.peak_buffered_bytes(); }
 
  private:
   enum class Phase : uint8_t { login, full_feature };
@@ -104,6 +106,7 @@ class Connection {
     Bhs bhs;
     std::vector<uint8_t> ahs;
     std::vector<uint8_t> data;
+    size_t bytes() const;
   };
 
   class LoginLookup;
@@ -115,14 +118,19 @@ class Connection {
   bool finish_login(const LoginRequest& req, LoginReply& reply);
   void send_login_reply(const LoginRequest& req, const LoginReply& reply, uint16_t tsih);
   void on_ffp_pdu(const PduView& pdu);
+  bool admit_immediate(const PduView& pdu);
   bool ordered(const PduView& pdu);
   void dispatch(const PduView& pdu);
+  bool stash(uint32_t sn, Stashed pdu);
+  Stashed unstash(std::map<uint32_t, Stashed>::iterator it);
+  static Stashed placeholder(uint32_t sn);
   void replay_stash();
   void on_nop_out(const PduView& pdu);
   void on_text(const PduView& pdu);
   void on_logout(const PduView& pdu);
   void on_task_mgmt(const PduView& pdu);
   uint8_t task_mgmt_response(const PduView& pdu);
+  uint8_t abort_task(const Bhs& in);
   void reject(const Bhs& bhs, uint8_t reason);
   void check_engine(const Bhs& current);
   void limit_hit(Limit limit, std::string_view detail = {});
@@ -154,7 +162,8 @@ class Connection {
   std::unique_ptr<TargetBinding> binding_;
   CommandEngine engine_;
 
-  std::map<uint32_t, Stashed> stash_;
+  std::map<uint32_t, Stashed> stash_;                // by CmdSN
+  std::unordered_map<uint32_t, uint32_t> stash_by_itt_;  // stashed SCSI command ITT -> CmdSN
   size_t stash_bytes_ = 0;
 
   Clock::time_point login_deadline_;

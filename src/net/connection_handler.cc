@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/memory_release.h"
+
 #include <algorithm>
 #include <cstring>
 
@@ -14,6 +16,10 @@ constexpr size_t kInitialReadBuffer = 64u << 10;
 constexpr size_t kFlushThreshold = 1u << 20;    // flush mid-batch past this many queued bytes
 constexpr size_t kTlsRecordChunk = 16u << 10;   // one TLS record's worth of plaintext
 constexpr auto kStalledWrite = std::chrono::seconds(30);
+constexpr auto kWatchdogRetry = std::chrono::milliseconds(250);
+// A connection that held this much write data hands freed memory back to
+// the OS when it ends (an attacker's burst must not stay resident).
+constexpr uint64_t kReleaseMemoryAfter = 4u << 20;
 }  // namespace
 
 template <class Stream>
@@ -145,9 +151,43 @@ asio::awaitable<bool> ConnectionHandler<Stream>::flush() {
   co_return true;
 }
 
+// Ends the connection however run() leaves: a normal close, a transport
+// error, or an exception out of the PDU handler (std::bad_alloc under a memory
+// limit, a bug). Without it an exception skipped the teardown: the socket
+// stayed open, the session stayed registered with its overlay on disk, and
+// the watchdog kept re-arming a deadline in the past.
+template <class Stream>
+class ConnectionHandler<Stream>::Teardown {
+ public:
+  explicit Teardown(ConnectionHandler& h) : h_(h) {}
+  Teardown(const Teardown&) = delete;
+  Teardown& operator=(const Teardown&) = delete;
+  ~Teardown() { h_.teardown(std::uncaught_exceptions() > 0); }
+
+ private:
+  ConnectionHandler& h_;
+};
+
+template <class Stream>
+void ConnectionHandler<Stream>::teardown(bool by_exception) {
+  done_ = true;
+  close_socket();
+  note_login_ended();
+  if (!conn_) return;
+  spdlog::debug("connection from {}:{} closed ({})", portal_.peer_address, portal_.peer_port,
+                by_exception ? "exception" : iscsi::to_string(conn_->close_reason()));
+  bool held_much = conn_->peak_buffered_bytes() >= kReleaseMemoryAfter;
+  conn_.reset();  // ends the session: unregisters, releases the target binding
+  sending_.clear();
+  std::vector<uint8_t>().swap(rbuf_);
+  std::vector<uint8_t>().swap(coalesce_);
+  if (held_much) release_free_memory();
+}
+
 template <class Stream>
 asio::awaitable<void> ConnectionHandler<Stream>::run() {
   auto self = this->shared_from_this();
+  Teardown teardown(*this);
   // The registry may call this from another loop's thread; terminate() hops to ours.
   auto terminate = [weak = this->weak_from_this()] {
     if (auto s = weak.lock()) s->terminate();
@@ -213,20 +253,18 @@ asio::awaitable<void> ConnectionHandler<Stream>::run() {
     if (ec) break;
     tail += n;
   }
-  done_ = true;
-  close_socket();
-  note_login_ended();
-  spdlog::debug("connection from {}:{} closed ({})", portal_.peer_address, portal_.peer_port,
-                iscsi::to_string(conn_->close_reason()));
-  conn_.reset();  // ends the session: unregisters, releases the target binding
 }
 
 template <class Stream>
 asio::awaitable<void> ConnectionHandler<Stream>::watchdog() {
   auto self = this->shared_from_this();
-  while (!done_) {
-    Clock::time_point deadline = conn_ ? conn_->next_deadline() : Clock::now();
+  Clock::time_point last_tick{};
+  while (!done_ && conn_) {
+    Clock::time_point deadline = conn_->next_deadline();
     if (writing_) deadline = std::min(deadline, write_started_ + kStalledWrite);
+    // A deadline the last tick did not move (the reader has not acted on it
+    // yet) must not become a busy loop: wait a little instead.
+    if (deadline <= last_tick) deadline = last_tick + kWatchdogRetry;
     timer_.expires_at(deadline);
     asio::error_code ec;
     co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
@@ -239,6 +277,7 @@ asio::awaitable<void> ConnectionHandler<Stream>::watchdog() {
       co_return;
     }
     conn_->on_tick(now);
+    last_tick = now;
     if (!conn_->outbox().empty() || conn_->closing()) wake_reader();
   }
 }

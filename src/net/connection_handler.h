@@ -61,6 +61,8 @@ class ConnectionHandler final : public ConnectionControl,
   void wake_reader();
   void close_socket();
   void note_login_ended();
+  class Teardown;
+  void teardown(bool by_exception);
 
   Stream stream_;
   asio::steady_timer timer_;
