@@ -8,6 +8,7 @@
 //                    --guess-target IQN --guess-user USER [--overlay-dir DIR]
 //                    [--slot-addresses 40] [--slot-sockets 4] [--anon-addresses 16]
 //                    [--guessers 64] [--guess-challenges 40] [--honest 2]
+//                    [--strangers anon,slots,guess]
 //                    [--rss-bound-mib 64] [--settle-rss-mib 24] [--side-ms 1000] [--settle-s 5]
 //
 // In order (each holder keeps what it got until the end):
@@ -32,10 +33,13 @@
 // strangers, see no error and no wrong byte; server VmRSS <= +64 MiB. After
 // the strangers disconnect: fds and free-tier overlay files back to the
 // count before, VmRSS within 24 MiB, within 5 s; a new anonymous login works.
+// --strangers picks which of 1-3 run (to see which one refuses the paying
+// user on a server without the fix).
 // IPv6: the loopback interface has only ::1 (binding ::2 fails), so distinct
 // IPv6 sources cannot be made here; /64 grouping has a unit test.
 // Exit 1 on any violation, 2 on setup errors.
 #include <algorithm>
+#include <set>
 #include <sstream>
 
 #include "round2_checks.h"
@@ -54,7 +58,8 @@ struct Options {
   std::string paid_url, guess_target, guess_user, overlay_dir;
   int slot_addresses = 40, slot_sockets = 4, anon_addresses = 16;
   int guessers = 64, guess_challenges = 40, honest = 2;
-  long rss_bound_mib = 64, settle_rss_mib = 24;
+  std::set<std::string> strangers{"anon", "slots", "guess"};  // which ones run
+  long rss_bound_mib = 64, settle_rss_mib = 32;
   double side_ms = 1000;
   int settle_s = 5;
 };
@@ -67,6 +72,16 @@ std::string addr(int last) { return "127.0.0." + std::to_string(last); }
 // 64 KiB: the data fits the command PDU) and waits for the 4 responses.
 bool write_some(raw::Session& s, std::string* why) {
   std::vector<uint8_t> data(65536, 0x3c);
+  // A new I_T nexus may see one UNIT ATTENTION (SAM-5 5.14): TEST UNIT READY
+  // takes it, whatever its status.
+  if (!s.c.send_pdu(raw::test_unit_ready(s, 0))) return *why = "send failed", false;
+  for (;;) {
+    raw::Pdu p;
+    if (s.c.recv_pdu(p, Clock::now() + seconds(5)) != raw::Recv::pdu) return *why = "no TUR response", false;
+    if (p.bhs.opcode() != Opcode::scsi_response) continue;
+    s.expstatsn = p.bhs.u32(off::kStatSn) + 1;
+    break;
+  }
   for (uint32_t i = 0; i < 4; ++i) {
     Bhs b = raw::write10(s.itt++, s.cmdsn++, s.expstatsn, false, true, 4096 + i * 128, 128, 65536, 0);
     if (!s.c.send_pdu(b, data)) return *why = "send failed", false;
@@ -235,7 +250,7 @@ struct GuessStats {
     std::lock_guard lock(mu);
     std::ostringstream os;
     os << challenged << " challenged (then refused), " << refused << " refused before a challenge, " << closed
-       << " closed, " << timeout << " unanswered";
+       << " closed without an answer, " << timeout << " unanswered";
     for (auto& [s, n] : statuses) os << "; " << s << " x" << n;
     return os.str();
   }
@@ -282,7 +297,7 @@ int run(const Options& o) {
 
   std::vector<std::unique_ptr<raw::Session>> anon;
   AnonStats st;
-  hold_anonymous(o, anon, st);
+  if (o.strangers.count("anon")) hold_anonymous(o, anon, st);
   std::ostringstream a;
   a << "strangers hold " << st.blank << " blank sessions (256 KiB written each, " << st.write_failures
     << " writes failed) and " << st.discovery << " discovery sessions; refusals:";
@@ -290,13 +305,16 @@ int run(const Options& o) {
   a << "; free-tier overlay files " << (o.overlay_dir.empty() ? -1 : count_files(o.overlay_dir));
   rep.note(a.str());
 
-  auto slots = std::make_unique<SlotHolder>(o);
-  std::this_thread::sleep_for(milliseconds(500));
-  rep.note("login slots: " + std::to_string(slots->open_now()) + " of " +
-           std::to_string(o.slot_addresses * o.slot_sockets) + " sockets held open");
+  std::unique_ptr<SlotHolder> slots;
+  if (o.strangers.count("slots")) {
+    slots = std::make_unique<SlotHolder>(o);
+    std::this_thread::sleep_for(milliseconds(500));
+    rep.note("login slots: " + std::to_string(slots->open_now()) + " of " +
+             std::to_string(o.slot_addresses * o.slot_sockets) + " sockets held open");
+  }
 
   GuessStats burst;
-  {
+  if (o.strangers.count("guess")) {
     std::vector<std::thread> g;
     for (int i = 0; i < o.guessers; ++i)
       g.emplace_back([&, i] {
@@ -312,6 +330,7 @@ int run(const Options& o) {
   GuessStats trickle;
   std::atomic<bool> trickle_stop{false};
   std::thread trickler([&] {
+    if (!o.strangers.count("guess")) return;
     for (uint16_t q = 0x3000; !trickle_stop && burst.challenged + trickle.challenged < o.guess_challenges; ++q) {
       std::string status;
       trickle.add(guess_once(o, q, &status), status);
@@ -426,6 +445,12 @@ int main(int argc, char** argv) {
     else if (a == "--guessers") o.guessers = std::stoi(next());
     else if (a == "--guess-challenges") o.guess_challenges = std::stoi(next());
     else if (a == "--honest") o.honest = std::stoi(next());
+    else if (a == "--strangers") {
+      o.strangers.clear();
+      std::stringstream ss(next());
+      for (std::string n; std::getline(ss, n, ',');)
+        if (!n.empty()) o.strangers.insert(n);
+    }
     else if (a == "--rss-bound-mib") o.rss_bound_mib = std::stol(next());
     else if (a == "--settle-rss-mib") o.settle_rss_mib = std::stol(next());
     else if (a == "--side-ms") o.side_ms = std::stod(next());

@@ -10,6 +10,7 @@
 # (the defaults are in docs/SECURITY.md). HOSTILE_FAIRNESS_LEGACY_CONFIG=1
 # writes only the keys a server without the round-two admission model knows
 # (an unknown key is a startup error), to measure the "before" figures.
+# HOSTILE_FAIRNESS_ARGS adds options (e.g. "--strangers slots").
 # SQLite only: the admission model does not touch the database.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -88,8 +89,7 @@ log "paid disk ready; the guesser targets $guess_user"
 rc=0
 timeout -k 5 240 "$prog" --host "$INTEG_HOST" --port "$SCSIPUB_PORT" --blank "$IQN_BLANK" \
   --server-pid "$SCSIPUB_PID" --paid-url "$paid_url" --guess-target "$guess_target" \
-  --guess-user "$guess_user" --overlay-dir "$free_overlays" || rc=$?
+  --guess-user "$guess_user" --overlay-dir "$free_overlays" ${HOSTILE_FAIRNESS_ARGS:-} || rc=$?
 ((rc == 124)) && log "hostile_fairness timed out"
-grep -E 'refus|limit' "$SCSIPUB_LOG" | sed 's/^.*\] //' | sort | uniq -c | sort -rn | head -n 12 >&2 || true
 stop_scsipub || rc=1
 exit "$rc"
