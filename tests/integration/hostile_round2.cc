@@ -38,9 +38,11 @@
 //     so one of them shares the attacker's), each answered within 1 s;
 //   - within 5 s of the attacker's disconnect: the server's open fds back to
 //     the count before the attack, the overlay files in --overlay-dir too, and
-//     VmRSS within 24 MiB of the level before (ASan keeps up to 16 MiB of
-//     freed memory in quarantine: run_round2.sh sets quarantine_size_mb=16;
-//     8 MiB for allocator caches);
+//     VmRSS within 32 MiB of the level before. The baseline is taken after
+//     3 s of side probes (allocator caches and the ASan quarantine, 16 MiB
+//     under hostile_round2.sh, already filled); side probes and honest I/O
+//     alone still drift ~14 MiB over a case on the ASan build, so 32 MiB is
+//     about twice the drift and half the growth budget;
 //   - the honest sessions (libiscsi, each its own blank disk, verified
 //     write/read loops) see no error and no wrong byte, and make progress.
 // Exit 1 on any violation, 2 on setup errors.
@@ -527,7 +529,8 @@ int main(int argc, char** argv) {
   }
   Report rep("hostile_round2");
   ProcMonitor mon(o.server_pid);
-  const std::string url = "iscsi://" + o.target.host + ":" + std::to_string(o.target.port) + "/" + o.target.blank + "/0";
+  const std::string url =
+      "iscsi://" + o.target.host + ":" + std::to_string(o.target.port) + "/" + o.target.blank + "/0";
   HonestSessions honest(url, o.honest);
   if (!honest.wait_ready(seconds(60))) rep.violation("honest sessions did not come up");
   std::this_thread::sleep_for(milliseconds(500));
