@@ -86,10 +86,12 @@ create_disk "$ACC_TOKEN" '["blank"]' || die "second disk not created"
 guess_target=$DISK_TARGET guess_user=$DISK_USER
 log "paid disk ready; the guesser targets $guess_user"
 
+extra=()
+read -r -a extra <<<"${HOSTILE_FAIRNESS_ARGS:-}"
 rc=0
 timeout -k 5 240 "$prog" --host "$INTEG_HOST" --port "$SCSIPUB_PORT" --blank "$IQN_BLANK" \
   --server-pid "$SCSIPUB_PID" --paid-url "$paid_url" --guess-target "$guess_target" \
-  --guess-user "$guess_user" --overlay-dir "$free_overlays" ${HOSTILE_FAIRNESS_ARGS:-} || rc=$?
+  --guess-user "$guess_user" --overlay-dir "$free_overlays" "${extra[@]}" || rc=$?
 ((rc == 124)) && log "hostile_fairness timed out"
 stop_scsipub || rc=1
 exit "$rc"
