@@ -61,6 +61,12 @@ class Session {
       return nullptr;
     }
     s->lun_ = u->lun;
+    // CHAP when the URL carries iscsi://user%secret@... (a provisioned disk).
+    if (u->user[0] != '\0' && iscsi_set_initiator_username_pwd(s->ctx_, u->user, u->passwd) != 0) {
+      *err = std::string("iscsi_set_initiator_username_pwd: ") + iscsi_get_error(s->ctx_);
+      iscsi_destroy_url(u);
+      return nullptr;
+    }
     iscsi_set_isid_random(s->ctx_, 0x5a5a5a, isid_qualifier);
     iscsi_set_targetname(s->ctx_, u->target);
     iscsi_set_session_type(s->ctx_, ISCSI_SESSION_NORMAL);
