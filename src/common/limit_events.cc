@@ -22,6 +22,10 @@ constexpr std::array<Names, LimitEvents::kCount> kNames{{
     {"command_gap", "connections closed: too much queued behind a CmdSN gap"},
     {"chap_failures", "logins refused: CHAP failures per address"},
     {"free_overlay_per_ip", "logins refused: free-tier overlay bytes per address"},
+    {"http_connections_total", "HTTP connections refused: server-wide connection limit"},
+    {"http_connections_per_ip", "HTTP connections refused: per-address connection limit"},
+    {"http_request_refused", "HTTP requests refused: headers or body over the limits, or malformed"},
+    {"http_timeout", "HTTP connections closed: idle or request timeout"},
 }};
 }  // namespace
 
