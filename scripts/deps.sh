@@ -8,7 +8,7 @@ PACKAGES=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
   libasio-dev libssl-dev liburing-dev libsqlite3-dev libpq-dev zlib1g-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev nlohmann-json3-dev
-  libgtest-dev libgmock-dev libbenchmark-dev libcpp-httplib-dev curl
+  libgtest-dev libgmock-dev libbenchmark-dev libmicrohttpd-dev curl
   # real peers for tests and benchmarks
   libiscsi-bin libiscsi-dev qemu-utils qemu-block-extra tgt qemu-system-x86
   postgresql stunnel4 openssl

@@ -131,8 +131,29 @@ Status load_toml(const std::filesystem::path& file, Config& cfg) {
   if (take(root, "data_dir", text)) cfg.data_dir = text;
   take(root, "database", cfg.database);
   if (const toml::table* h = root["http"].as_table()) {
-    if (auto s = check_keys(*h, {"listen"}, "[http]"); !s) return s;
+    if (auto s = check_keys(*h,
+                            {"listen", "threads", "max_connections", "max_connections_per_ip", "max_header_bytes",
+                             "max_headers", "idle_timeout_seconds", "request_timeout_ms"},
+                            "[http]");
+        !s) {
+      return s;
+    }
     take(*h, "listen", cfg.http_listen);
+    web::HttpLimits& l = cfg.http_limits;
+    int64_t n = 0;
+    for (std::string_view key : {"threads", "max_connections", "max_connections_per_ip", "max_header_bytes",
+                                 "max_headers", "idle_timeout_seconds", "request_timeout_ms"}) {
+      if (!take(*h, key, n)) continue;
+      if (n < 0) return fail(fmt::format("[http] {} must not be negative", key));
+      const auto u = static_cast<size_t>(n);
+      if (key == "threads") cfg.http_threads = u;
+      if (key == "max_connections") l.max_connections = u;
+      if (key == "max_connections_per_ip") l.max_connections_per_ip = u;
+      if (key == "max_header_bytes") l.max_header_bytes = u;
+      if (key == "max_headers") l.max_headers = u;
+      if (key == "idle_timeout_seconds") l.idle_timeout = std::chrono::seconds(n);
+      if (key == "request_timeout_ms") l.request_timeout = std::chrono::milliseconds(n);
+    }
   }
   if (const toml::table* a = root["auth"].as_table()) {
     if (auto s = check_keys(*a, {"chap_failures_per_minute"}, "[auth]"); !s) return s;
@@ -200,6 +221,30 @@ Status load_toml(const std::filesystem::path& file, Config& cfg) {
   return ok_status();
 }
 
+namespace {
+// Bounds that keep the HTTP limits meaningful: a limit of 0 would refuse
+// everyone, and one past these would no longer bound anything useful.
+Status validate_http(const Config& cfg) {
+  const web::HttpLimits& l = cfg.http_limits;
+  if (cfg.http_threads < 1 || cfg.http_threads > 64) return fail("[http] threads must be within 1..64");
+  if (l.max_connections < 1 || l.max_connections > 65536) return fail("[http] max_connections must be within 1..65536");
+  if (l.max_connections_per_ip < 1 || l.max_connections_per_ip > l.max_connections) {
+    return fail("[http] max_connections_per_ip must be within 1..max_connections");
+  }
+  if (l.max_header_bytes < 1024 || l.max_header_bytes > (1u << 20)) {
+    return fail("[http] max_header_bytes must be within 1024..1048576");
+  }
+  if (l.max_headers < 8 || l.max_headers > 1000) return fail("[http] max_headers must be within 8..1000");
+  if (l.idle_timeout.count() < 1 || l.idle_timeout.count() > 3600) {
+    return fail("[http] idle_timeout_seconds must be within 1..3600");
+  }
+  if (l.request_timeout.count() < 1000 || l.request_timeout.count() > 3600000) {
+    return fail("[http] request_timeout_ms must be within 1000..3600000");
+  }
+  return ok_status();
+}
+}  // namespace
+
 Status validate(Config& cfg) {
   if (cfg.data_dir.empty()) cfg.data_dir = default_data_dir();
   if (cfg.images_dir.empty()) cfg.images_dir = cfg.data_dir / "images";
@@ -234,6 +279,7 @@ Status validate(Config& cfg) {
   if (cfg.http_listen != "off") {
     if (auto hp = parse_host_port(cfg.http_listen, 8080); !hp) return fail("--http-listen: " + hp.error().message);
   }
+  if (auto s = validate_http(cfg); !s) return s;
   if (cfg.chap_failures_per_minute < 1) return fail("chap_failures_per_minute must be at least 1");
   if (cfg.free_tier.blank_size < 1u << 20 || cfg.free_tier.blank_size % 512 != 0) {
     return fail("blank_size must be a multiple of 512 and at least 1 MiB");

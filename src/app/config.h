@@ -10,6 +10,7 @@
 #include "control/target_directory.h"
 #include "control/tiers.h"
 #include "net/iscsi_server.h"
+#include "web/http_server.h"
 
 namespace scsipub::app {
 
@@ -50,6 +51,8 @@ struct Config {
   // anything else = path of a SQLite file.
   std::string database;
   std::string http_listen = "127.0.0.1:8080";  // session API; "off" disables it
+  size_t http_threads = 4;                      // [http] threads: handler (epoll) threads
+  web::HttpLimits http_limits;                  // [http] limits (docs/SECURITY.md "HTTP")
   control::Tiers tiers;                         // [tiers.<name>]; default: "standard"
   uint32_t chap_failures_per_minute = 5;        // per source address
 };

@@ -201,6 +201,9 @@ int serve(Config cfg) {
     web::ApiServerConfig acfg;
     acfg.host = hp->host;
     acfg.port = hp->port;
+    acfg.threads = cfg.http_threads;
+    acfg.limits = cfg.http_limits;
+    acfg.limit_events = &limits;
     acfg.metrics = [&] { return web::metrics_text(limits, gauges(server, registry, tls.reloader.get())); };
     api = std::make_unique<web::ApiServer>(service, acfg);
     if (auto s = api->start(); !s) {

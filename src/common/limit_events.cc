@@ -23,6 +23,10 @@ constexpr std::array<Names, LimitEvents::kCount> kNames{{
     {"chap_failures", "logins refused: CHAP failures per address"},
     {"free_overlay_per_ip", "logins refused: free-tier overlay bytes per address"},
     {"immediate_commands", "commands rejected: immediate command past the task or buffer limit"},
+    {"http_connections_total", "HTTP connections refused: server-wide connection limit"},
+    {"http_connections_per_ip", "HTTP connections refused: per-address connection limit"},
+    {"http_request_refused", "HTTP requests refused: headers or body over the limits, or malformed"},
+    {"http_timeout", "HTTP connections closed: idle or request timeout"},
 }};
 }  // namespace
 

@@ -27,6 +27,10 @@ enum class Limit : uint8_t {
   chap_failures,          // CHAP failures per address per minute
   free_overlay_per_ip,    // free-tier overlay bytes reserved per address
   immediate_commands,     // immediate SCSI commands past the task or buffer limit
+  http_connections_total,   // [http] max_connections
+  http_connections_per_ip,  // [http] max_connections_per_ip (IPv6 grouped by /64)
+  http_request_refused,     // headers over max_header_bytes/max_headers, body over the cap, malformed
+  http_timeout,             // [http] idle_timeout_seconds or request_timeout_ms
   count_,
 };
 

@@ -1,8 +1,8 @@
 #pragma once
 // The session API over HTTP: JSON in, JSON out, bearer tokens, status codes.
 // Every rule lives behind control::DiskService; this class only routes,
-// authenticates the header, translates errors to status codes and fences the
-// process from hostile requests (size cap, timeouts, exception boundary).
+// authenticates the header and translates errors to status codes. The
+// transport and its limits against hostile clients are web::HttpServer's.
 //
 //   POST   /api/v1/disks        201 disk (with secrets and iscsiadm commands)
 //   GET    /api/v1/disks        200 {"disks": [...]} (without secrets)
@@ -11,32 +11,32 @@
 //   GET    /api/v1/images       200 {"images": [...]}, no token needed
 //   GET    /metrics             200 Prometheus text (when configured), no token
 //
-// DiskService is called from `threads` worker threads at once.
-#include <atomic>
+// Errors are {"error": "..."}; a 5xx says only "internal error" and a
+// request_id, under which the detail is logged.
+//
+// DiskService is called from `threads` threads at once.
 #include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
-#include <thread>
 
+#include "common/limit_events.h"
 #include "common/result.h"
 #include "control/disk_service.h"
-
-namespace httplib {
-class Server;
-struct Request;
-struct Response;
-}  // namespace httplib
+#include "web/http_router.h"
+#include "web/http_server.h"
 
 namespace scsipub::web {
 
 struct ApiServerConfig {
   std::string host = "127.0.0.1";
   uint16_t port = 8080;  // 0 = an ephemeral port, see ApiServer::port()
-  size_t threads = 4;
+  size_t threads = 4;    // handler threads; requests beyond wait on their connection
+  HttpLimits limits;
   // GET /metrics (Prometheus text, no token) when set; called per scrape.
   std::function<std::string()> metrics;
+  LimitEvents* limit_events = nullptr;  // counts the HTTP limits clients meet
 };
 
 class ApiServer {
@@ -46,24 +46,21 @@ class ApiServer {
   ApiServer(const ApiServer&) = delete;
   ApiServer& operator=(const ApiServer&) = delete;
 
-  // Binds, then serves on a thread of its own until stop(). Fails (without
-  // a thread) when the address cannot be bound. Call once.
+  // Binds, then serves on threads of its own until stop(). Fails (without
+  // threads) when the address cannot be bound. Call once.
   Status start();
   // The bound port once start() succeeded.
-  uint16_t port() const { return port_; }
-  // Stops accepting, finishes requests in flight, joins. Idempotent.
+  uint16_t port() const { return http_.port(); }
+  // Stops accepting, closes every connection, joins. Idempotent.
   void stop();
 
  private:
-  void install_routes();
-  void handle(const httplib::Request& req, httplib::Response& res);
+  HttpResponse handle(const HttpRequest& req) const;
 
   control::DiskService& service_;
   ApiServerConfig config_;
-  std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
-  std::atomic<bool> finished_{false};  // the serving thread left its accept loop
-  uint16_t port_ = 0;
+  HttpRouter router_;
+  HttpServer http_;
 };
 
 }  // namespace scsipub::web

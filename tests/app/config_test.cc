@@ -229,5 +229,47 @@ TEST(ConfigTiers, RejectsBadTiers) {
   EXPECT_FALSE(validate(cfg).ok());
 }
 
+TEST(ConfigHttp, LimitsHaveDefaultsAndTomlKeys) {
+  Config defaults;
+  ASSERT_TRUE(validate(defaults).ok());
+  EXPECT_EQ(defaults.http_limits.max_connections_per_ip, 16u);
+  EXPECT_EQ(defaults.http_limits.max_header_bytes, 16u * 1024);
+  auto p = write_file("scsipub-http.toml", R"(
+[http]
+listen = "127.0.0.1:8081"
+threads = 2
+max_connections = 100
+max_connections_per_ip = 4
+max_header_bytes = 8192
+max_headers = 50
+idle_timeout_seconds = 5
+request_timeout_ms = 15000
+)");
+  Config cfg;
+  auto s = load_toml(p, cfg);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  ASSERT_TRUE(validate(cfg).ok());
+  EXPECT_EQ(cfg.http_threads, 2u);
+  EXPECT_EQ(cfg.http_limits.max_connections, 100u);
+  EXPECT_EQ(cfg.http_limits.max_connections_per_ip, 4u);
+  EXPECT_EQ(cfg.http_limits.max_header_bytes, 8192u);
+  EXPECT_EQ(cfg.http_limits.max_headers, 50u);
+  EXPECT_EQ(cfg.http_limits.idle_timeout, std::chrono::seconds(5));
+  EXPECT_EQ(cfg.http_limits.request_timeout, std::chrono::milliseconds(15000));
+}
+
+TEST(ConfigHttp, RejectsLimitsThatLimitNothingOrEveryone) {
+  for (const char* text : {"[http]\nmax_connections = 0\n", "[http]\nmax_connections_per_ip = 0\n",
+                           "[http]\nmax_connections = 8\nmax_connections_per_ip = 9\n",
+                           "[http]\nmax_header_bytes = 100\n", "[http]\nmax_headers = 0\n",
+                           "[http]\nidle_timeout_seconds = 0\n", "[http]\nrequest_timeout_ms = 10\n",
+                           "[http]\nthreads = 0\n", "[http]\nthreads = -1\n"}) {
+    auto p = write_file("scsipub-bad-http.toml", text);
+    Config cfg;
+    bool loaded = load_toml(p, cfg).ok();
+    EXPECT_FALSE(loaded && validate(cfg).ok()) << text;
+  }
+}
+
 }  // namespace
 }  // namespace scsipub::app

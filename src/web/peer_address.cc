@@ -1,0 +1,55 @@
+#include "web/peer_address.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <cstring>
+
+namespace scsipub::web {
+namespace {
+
+bool is_v4_mapped(const in6_addr& a) {
+  static constexpr unsigned char kPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  return std::memcmp(a.s6_addr, kPrefix, sizeof kPrefix) == 0;
+}
+
+std::string v4_text(const void* a) {
+  char buf[INET_ADDRSTRLEN] = {};
+  ::inet_ntop(AF_INET, a, buf, sizeof buf);
+  return buf;
+}
+
+std::string v6_text(const in6_addr& a) {
+  char buf[INET6_ADDRSTRLEN] = {};
+  ::inet_ntop(AF_INET6, &a, buf, sizeof buf);
+  return buf;
+}
+
+}  // namespace
+
+std::string peer_text(const sockaddr* addr) {
+  if (addr == nullptr) return "unknown";
+  if (addr->sa_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(addr);
+    return v4_text(&in->sin_addr) + ":" + std::to_string(ntohs(in->sin_port));
+  }
+  if (addr->sa_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(addr);
+    return "[" + v6_text(in6->sin6_addr) + "]:" + std::to_string(ntohs(in6->sin6_port));
+  }
+  return "unknown";
+}
+
+std::string address_key(const sockaddr* addr) {
+  if (addr == nullptr) return "unknown";
+  if (addr->sa_family == AF_INET) return v4_text(&reinterpret_cast<const sockaddr_in*>(addr)->sin_addr);
+  if (addr->sa_family == AF_INET6) {
+    in6_addr a = reinterpret_cast<const sockaddr_in6*>(addr)->sin6_addr;
+    if (is_v4_mapped(a)) return v4_text(&a.s6_addr[12]);
+    std::memset(&a.s6_addr[8], 0, 8);
+    return v6_text(a) + "/64";
+  }
+  return "unknown";
+}
+
+}  // namespace scsipub::web
