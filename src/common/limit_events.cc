@@ -20,8 +20,15 @@ constexpr std::array<Names, LimitEvents::kCount> kNames{{
     {"oversize_pdu", "connections closed: PDU longer than negotiated"},
     {"command_window", "commands dropped: CmdSN outside the window"},
     {"command_gap", "connections closed: too much queued behind a CmdSN gap"},
-    {"chap_failures", "logins refused: CHAP failures per address"},
-    {"free_overlay_per_ip", "logins refused: free-tier overlay bytes per address"},
+    {"chap_failures", "logins refused: CHAP attempts per address group and user"},
+    {"free_overlay_per_ip", "logins refused: free-tier overlay bytes per address group"},
+    {"logins_in_progress_per_ip", "connections refused: logins in progress per address group"},
+    {"auth_only_login", "logins refused: anonymous login on a slot reserved for CHAP"},
+    {"sessions_anonymous", "logins refused: anonymous sessions past the slots reserved for CHAP"},
+    {"sessions_per_ip", "logins refused: anonymous sessions per address group"},
+    {"discovery_sessions", "logins refused: anonymous discovery sessions server-wide"},
+    {"chap_attempts_per_ip", "logins refused: CHAP attempts per address group"},
+    {"free_overlay_total", "logins refused: free-tier overlay bytes server-wide"},
 }};
 }  // namespace
 
