@@ -4,8 +4,11 @@
 #include <toml++/toml.h>
 
 #include <cstdlib>
+#include <limits>
 #include <map>
 #include <set>
+
+#include "common/address_group.h"
 
 namespace scsipub::app {
 
@@ -57,6 +60,19 @@ bool take(const toml::table& t, std::string_view key, T& out) {
   if (!v) return false;
   out = *v;
   return true;
+}
+
+// A count or byte size: present keys must not be negative.
+template <class T>
+Status take_count(const toml::table& t, std::string_view key, std::string_view where, T& out) {
+  int64_t n = 0;
+  if (!take(t, key, n)) return ok_status();
+  if (n < 0) return fail(fmt::format("{} {} must not be negative", where, key));
+  if (static_cast<uint64_t>(n) > std::numeric_limits<T>::max()) {
+    return fail(fmt::format("{} {} is too large", where, key));
+  }
+  out = static_cast<T>(n);
+  return ok_status();
 }
 
 Status check_keys(const toml::table& t, const std::set<std::string_view>& allowed, std::string_view where) {
@@ -156,9 +172,14 @@ Status load_toml(const std::filesystem::path& file, Config& cfg) {
     }
   }
   if (const toml::table* a = root["auth"].as_table()) {
-    if (auto s = check_keys(*a, {"chap_failures_per_minute"}, "[auth]"); !s) return s;
-    int64_t n = 0;
-    if (take(*a, "chap_failures_per_minute", n)) cfg.chap_failures_per_minute = static_cast<uint32_t>(n);
+    if (auto s = check_keys(*a, {"chap_failures_per_minute", "chap_attempts_per_minute_per_ip"}, "[auth]"); !s) {
+      return s;
+    }
+    if (auto s = take_count(*a, "chap_failures_per_minute", "[auth]", cfg.chap_failures_per_minute); !s) return s;
+    if (auto s = take_count(*a, "chap_attempts_per_minute_per_ip", "[auth]", cfg.chap_attempts_per_minute_per_ip);
+        !s) {
+      return s;
+    }
   }
   if (const toml::table* t = root["tls"].as_table()) {
     if (auto s = check_keys(*t, {"listen", "cert", "key", "reload_cooldown_seconds"}, "[tls]"); !s) return s;
@@ -178,7 +199,9 @@ Status load_toml(const std::filesystem::path& file, Config& cfg) {
                             {"listen", "public_host", "threads", "max_connections", "login_timeout_ms",
                              "nop_interval_ms", "nop_timeout_ms", "shutdown_grace_ms", "max_recv_data_segment",
                              "max_burst_length", "first_burst_length", "cmd_window", "max_connections_per_ip",
-                             "max_logins_in_progress", "max_sessions", "connection_memory"},
+                             "max_logins_in_progress", "max_sessions", "connection_memory",
+                             "max_logins_in_progress_per_ip", "reserved_auth_logins", "reserved_auth_sessions",
+                             "max_sessions_per_ip", "max_discovery_sessions", "ipv6_prefix_length"},
                             "[iscsi]");
         !s)
       return s;
@@ -199,13 +222,29 @@ Status load_toml(const std::filesystem::path& file, Config& cfg) {
     if (take(*i, "max_logins_in_progress", n)) cfg.max_logins_in_progress = static_cast<size_t>(n);
     if (take(*i, "max_sessions", n)) cfg.max_sessions = static_cast<size_t>(n);
     if (take(*i, "connection_memory", n)) cfg.connection_memory = static_cast<uint64_t>(n);
+    if (i->contains("reserved_auth_sessions")) {
+      size_t reserved = 0;
+      if (auto s = take_count(*i, "reserved_auth_sessions", "[iscsi]", reserved); !s) return s;
+      cfg.reserved_auth_sessions = reserved;
+    }
+    for (auto [key, field] : {std::pair{"max_logins_in_progress_per_ip", &cfg.max_logins_in_progress_per_ip},
+                              {"reserved_auth_logins", &cfg.reserved_auth_logins},
+                              {"max_sessions_per_ip", &cfg.max_sessions_per_ip},
+                              {"max_discovery_sessions", &cfg.max_discovery_sessions}}) {
+      if (auto s = take_count(*i, key, "[iscsi]", *field); !s) return s;
+    }
+    if (auto s = take_count(*i, "ipv6_prefix_length", "[iscsi]", cfg.ipv6_prefix_length); !s) return s;
   }
   if (const toml::table* f = root["free_tier"].as_table()) {
     if (auto s = check_keys(*f, {"blank_size", "blank_write_limit", "image_write_limit", "multi_images",
-                                 "overlay_bytes_per_ip"},
+                                 "overlay_bytes_per_ip", "overlay_bytes_total", "overlay_dir"},
                             "[free_tier]");
         !s)
       return s;
+    if (auto s = take_count(*f, "overlay_bytes_total", "[free_tier]", cfg.free_tier.overlay_bytes_total); !s) {
+      return s;
+    }
+    if (take(*f, "overlay_dir", text)) cfg.overlay_dir = text;
     int64_t n = 0;
     if (take(*f, "blank_size", n)) cfg.free_tier.blank_size = static_cast<uint64_t>(n);
     if (take(*f, "blank_write_limit", n)) cfg.free_tier.blank_write_limit = static_cast<uint64_t>(n);
@@ -248,6 +287,7 @@ Status validate_http(const Config& cfg) {
 Status validate(Config& cfg) {
   if (cfg.data_dir.empty()) cfg.data_dir = default_data_dir();
   if (cfg.images_dir.empty()) cfg.images_dir = cfg.data_dir / "images";
+  if (cfg.overlay_dir.empty()) cfg.overlay_dir = cfg.data_dir / "overlays";
   if (auto hp = parse_host_port(cfg.iscsi_listen, 3260); !hp) return fail("--iscsi-listen: " + hp.error().message);
   if (!cfg.public_host.empty()) {
     if (auto hp = parse_host_port(cfg.public_host, 3260); !hp) return fail("--public-host: " + hp.error().message);
@@ -267,8 +307,19 @@ Status validate(Config& cfg) {
   for (auto [name, value] : {std::pair{"max_connections", cfg.max_connections},
                              {"max_connections_per_ip", cfg.max_connections_per_ip},
                              {"max_logins_in_progress", cfg.max_logins_in_progress},
-                             {"max_sessions", cfg.max_sessions}}) {
+                             {"max_sessions", cfg.max_sessions},
+                             {"max_logins_in_progress_per_ip", cfg.max_logins_in_progress_per_ip},
+                             {"max_sessions_per_ip", cfg.max_sessions_per_ip},
+                             {"max_discovery_sessions", cfg.max_discovery_sessions}}) {
     if (value < 1) return fail(fmt::format("{} must be at least 1", name));
+  }
+  // With every slot reserved, only CHAP sessions are served: allowed, but no more than that.
+  if (cfg.reserved_auth_sessions && *cfg.reserved_auth_sessions > cfg.max_sessions) {
+    return fail(fmt::format("reserved_auth_sessions ({}) must not exceed max_sessions ({})",
+                            *cfg.reserved_auth_sessions, cfg.max_sessions));
+  }
+  if (cfg.ipv6_prefix_length < kMinIpv6PrefixLength || cfg.ipv6_prefix_length > kMaxIpv6PrefixLength) {
+    return fail(fmt::format("ipv6_prefix_length must be within {}..{}", kMinIpv6PrefixLength, kMaxIpv6PrefixLength));
   }
   if (cfg.login_timeout.count() < 1000) return fail("login_timeout_ms must be at least 1000");
   if (cfg.tls_listen != "off") {
@@ -281,6 +332,7 @@ Status validate(Config& cfg) {
   }
   if (auto s = validate_http(cfg); !s) return s;
   if (cfg.chap_failures_per_minute < 1) return fail("chap_failures_per_minute must be at least 1");
+  if (cfg.chap_attempts_per_minute_per_ip < 1) return fail("chap_attempts_per_minute_per_ip must be at least 1");
   if (cfg.free_tier.blank_size < 1u << 20 || cfg.free_tier.blank_size % 512 != 0) {
     return fail("blank_size must be a multiple of 512 and at least 1 MiB");
   }
@@ -288,6 +340,11 @@ Status validate(Config& cfg) {
     return fail("multi_images names exactly two images");
   }
   return ok_status();
+}
+
+size_t reserved_auth_sessions(const Config& cfg) {
+  if (cfg.reserved_auth_sessions) return *cfg.reserved_auth_sessions;
+  return std::min(kDefaultReservedAuthSessions, cfg.max_sessions / 8);
 }
 
 net::ServerConfig server_config(const Config& cfg) {
@@ -299,11 +356,17 @@ net::ServerConfig server_config(const Config& cfg) {
   s.max_connections = cfg.max_connections;
   s.max_connections_per_ip = cfg.max_connections_per_ip;
   s.max_logins_in_progress = cfg.max_logins_in_progress;
+  s.max_logins_in_progress_per_ip = cfg.max_logins_in_progress_per_ip;
+  s.reserved_auth_logins = cfg.reserved_auth_logins;
+  s.ipv6_prefix_length = cfg.ipv6_prefix_length;
   auto& c = s.connection;
   c.login.max_recv_dsl = cfg.max_recv_data_segment;
   c.login.max_burst_length = cfg.max_burst_length;
   c.login.first_burst_length = cfg.first_burst_length;
   c.max_sessions = cfg.max_sessions;
+  c.reserved_auth_sessions = reserved_auth_sessions(cfg);
+  c.max_sessions_per_ip = cfg.max_sessions_per_ip;
+  c.max_discovery_sessions = cfg.max_discovery_sessions;
   // The budget covers write data in flight and PDUs parked behind a CmdSN
   // gap; the read buffer and outbox are bounded by the segment sizes.
   c.engine.max_buffered_bytes = cfg.connection_memory - cfg.connection_memory / 8;
@@ -313,6 +376,16 @@ net::ServerConfig server_config(const Config& cfg) {
   c.nop_interval = cfg.nop_interval;
   c.nop_timeout = cfg.nop_timeout;
   return s;
+}
+
+control::DirectoryConfig directory_config(const Config& cfg) {
+  control::DirectoryConfig d;
+  d.overlay_dir = cfg.overlay_dir;
+  d.public_host = cfg.public_host;
+  d.free_tier = cfg.free_tier;
+  d.chap_throttle.per_user = cfg.chap_failures_per_minute;
+  d.chap_throttle.per_group = cfg.chap_attempts_per_minute_per_ip;
+  return d;
 }
 
 }  // namespace scsipub::app

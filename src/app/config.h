@@ -3,6 +3,7 @@
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -22,8 +23,9 @@ struct HostPort {
 Result<HostPort> parse_host_port(const std::string& text, uint16_t default_port);
 
 struct Config {
-  std::filesystem::path data_dir;    // overlays/ lives here
-  std::filesystem::path images_dir;  // the catalog
+  std::filesystem::path data_dir;     // disks/ and the SQLite file live here
+  std::filesystem::path images_dir;   // the catalog
+  std::filesystem::path overlay_dir;  // free-tier overlays; default DATA_DIR/overlays
   std::string iscsi_listen = "127.0.0.1:3260";
   std::string public_host;           // what SendTargets advertises
   std::string log_level = "info";
@@ -37,10 +39,18 @@ struct Config {
   uint32_t max_burst_length = 16u << 20;
   uint32_t first_burst_length = 256u << 10;
   uint32_t cmd_window = 128;
-  // Limits a stranger meets (docs/SECURITY.md).
+  // Limits a stranger meets (docs/SECURITY.md); "per ip" = per address group.
   size_t max_connections_per_ip = 64;
   size_t max_logins_in_progress = 256;
+  size_t max_logins_in_progress_per_ip = 4;
+  size_t reserved_auth_logins = 64;     // login slots only a CHAP login may finish on
   size_t max_sessions = 2048;
+  // Of max_sessions, only for CHAP sessions. Unset: 256, but at most
+  // max_sessions / 8 (so lowering max_sessions alone keeps room for strangers).
+  std::optional<size_t> reserved_auth_sessions;
+  size_t max_sessions_per_ip = 16;      // anonymous sessions (discovery included)
+  size_t max_discovery_sessions = 128;  // anonymous discovery sessions
+  unsigned ipv6_prefix_length = 64;     // IPv6 peers are grouped by this prefix
   uint64_t connection_memory = 32u << 20;  // write data + PDUs parked behind a CmdSN gap
   // iSCSI over TLS: starts only with a certificate and key.
   std::string tls_listen = "127.0.0.1:3261";  // "off" disables
@@ -54,7 +64,8 @@ struct Config {
   size_t http_threads = 4;                      // [http] threads: handler (epoll) threads
   web::HttpLimits http_limits;                  // [http] limits (docs/SECURITY.md "HTTP")
   control::Tiers tiers;                         // [tiers.<name>]; default: "standard"
-  uint32_t chap_failures_per_minute = 5;        // per source address
+  uint32_t chap_failures_per_minute = 5;         // per (address group, CHAP user)
+  uint32_t chap_attempts_per_minute_per_ip = 60;  // per address group
 };
 
 // True when `database` selects the PostgreSQL backend.
@@ -66,6 +77,11 @@ std::filesystem::path default_data_dir();
 Status load_toml(const std::filesystem::path& file, Config& cfg);
 Status validate(Config& cfg);
 
+inline constexpr size_t kDefaultReservedAuthSessions = 256;
+size_t reserved_auth_sessions(const Config& cfg);
+
 net::ServerConfig server_config(const Config& cfg);
+// The TargetDirectory settings (without the LimitEvents sink).
+control::DirectoryConfig directory_config(const Config& cfg);
 
 }  // namespace scsipub::app

@@ -52,7 +52,8 @@ int main(int argc, char** argv) {
   serve->add_option("--http-listen", http_listen, "Session API address HOST:PORT (default 127.0.0.1:8080), or off");
   serve->add_option("--public-host", public_host, "Address SendTargets advertises, HOST[:PORT]");
   std::string tls_listen, tls_cert, tls_key;
-  int64_t tls_cooldown = 0, per_ip = 0, max_sessions = 0;
+  int64_t tls_cooldown = 0, per_ip = 0, max_sessions = 0, logins_per_ip = 0, sessions_per_ip = 0;
+  std::string overlay_dir;
   serve->add_option("--tls-listen", tls_listen, "iSCSI over TLS address HOST:PORT (default 127.0.0.1:3261), or off");
   // Not checked here: missing TLS files leave the plain listener running, with a warning.
   serve->add_option("--tls-cert", tls_cert, "TLS certificate chain (PEM); re-read when it changes");
@@ -60,6 +61,11 @@ int main(int argc, char** argv) {
   serve->add_option("--tls-reload-cooldown", tls_cooldown, "Seconds between checks of the TLS files (default 60)");
   serve->add_option("--max-connections-per-ip", per_ip, "Connections one source address may hold (default 64)");
   serve->add_option("--max-sessions", max_sessions, "Logged-in sessions server-wide (default 2048)");
+  serve->add_option("--max-logins-in-progress-per-ip", logins_per_ip,
+                    "Logins one address group may have in progress (default 4)");
+  serve->add_option("--max-sessions-per-ip", sessions_per_ip,
+                    "Anonymous sessions one address group may hold (default 16)");
+  serve->add_option("--overlay-dir", overlay_dir, "Free-tier overlays; default DATA_DIR/overlays");
   serve->add_option("--log-level", log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 
@@ -93,6 +99,9 @@ int main(int argc, char** argv) {
   if (tls_cooldown > 0) cfg.tls_reload_cooldown = std::chrono::seconds(tls_cooldown);
   if (per_ip > 0) cfg.max_connections_per_ip = static_cast<size_t>(per_ip);
   if (max_sessions > 0) cfg.max_sessions = static_cast<size_t>(max_sessions);
+  if (logins_per_ip > 0) cfg.max_logins_in_progress_per_ip = static_cast<size_t>(logins_per_ip);
+  if (sessions_per_ip > 0) cfg.max_sessions_per_ip = static_cast<size_t>(sessions_per_ip);
+  if (!overlay_dir.empty()) cfg.overlay_dir = overlay_dir;
   if (!log_level.empty()) cfg.log_level = log_level;
   if (auto s = scsipub::app::validate(cfg); !s) {
     std::cerr << "scsipub: " << s.error().message << "\n";

@@ -113,7 +113,7 @@ web::ServerGauges gauges(const net::IscsiServer& server, const iscsi::SessionReg
 
 int serve(Config cfg) {
   std::error_code ec;
-  auto overlay_dir = cfg.data_dir / "overlays";
+  const auto& overlay_dir = cfg.overlay_dir;  // validate() made it DATA_DIR/overlays unless configured
   std::filesystem::create_directories(overlay_dir, ec);
   if (ec) {
     spdlog::error("cannot create {}: {}", overlay_dir.string(), ec.message());
@@ -132,11 +132,7 @@ int serve(Config cfg) {
   }
   spdlog::info("metadata in {}", describe_database(cfg));
 
-  control::DirectoryConfig dcfg;
-  dcfg.overlay_dir = overlay_dir;
-  dcfg.public_host = cfg.public_host;
-  dcfg.free_tier = cfg.free_tier;
-  dcfg.auth_throttle.max_failures = cfg.chap_failures_per_minute;
+  control::DirectoryConfig dcfg = directory_config(cfg);
   LimitEvents limits;
   dcfg.limit_events = &limits;
   control::TargetDirectory directory(dcfg, catalog);

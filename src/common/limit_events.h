@@ -24,8 +24,15 @@ enum class Limit : uint8_t {
   oversize_pdu,           // a declared length past the negotiated maximum
   command_window,         // CmdSN outside [ExpCmdSN, MaxCmdSN]
   command_gap,            // too many bytes parked behind a missing CmdSN
-  chap_failures,          // CHAP failures per address per minute
-  free_overlay_per_ip,    // free-tier overlay bytes reserved per address
+  chap_failures,          // CHAP attempts per (address group, user) per minute
+  free_overlay_per_ip,    // free-tier overlay bytes reserved per address group
+  logins_in_progress_per_ip,  // max_logins_in_progress_per_ip (and the reserved pool's per-group cap)
+  auth_only_login,        // an anonymous login on a reserved (CHAP-only) login slot
+  sessions_anonymous,     // max_sessions - reserved_auth_sessions, for anonymous sessions
+  sessions_per_ip,        // max_sessions_per_ip: anonymous sessions per address group
+  discovery_sessions,     // max_discovery_sessions: anonymous discovery sessions
+  chap_attempts_per_ip,   // chap_attempts_per_minute_per_ip
+  free_overlay_total,     // [free_tier] overlay_bytes_total
   immediate_commands,     // immediate SCSI commands past the task or buffer limit
   http_connections_total,   // [http] max_connections
   http_connections_per_ip,  // [http] max_connections_per_ip (IPv6 grouped by /64)

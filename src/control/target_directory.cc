@@ -51,37 +51,72 @@ class SessionLuns final : public scsi::LunMap {
   std::vector<std::shared_ptr<lu::LogicalUnit>> units_;
 };
 
-// Reports a failed CHAP exchange to the per-address throttle.
+// One CHAP exchange under the throttle (iscsi/chap_throttle.h): charged when
+// the challenge goes out, and for discovery again when CHAP_N names the user,
+// before the inner authenticator verifies anything; refunded on success.
 class ThrottledAuthenticator final : public iscsi::Authenticator {
  public:
   ThrottledAuthenticator(std::unique_ptr<iscsi::Authenticator> inner, TargetDirectory& owner, std::string address,
-                         std::string target)
-      : inner_(std::move(inner)), owner_(owner), address_(std::move(address)), target_(std::move(target)) {}
+                         std::string group, std::string user, std::string target)
+      : inner_(std::move(inner)),
+        owner_(owner),
+        address_(std::move(address)),
+        group_(std::move(group)),
+        user_(std::move(user)),
+        target_(std::move(target)) {}
   bool owns_key(std::string_view key) const override { return inner_->owns_key(key); }
   Outcome step(std::span<const iscsi::KeyValue> keys, iscsi::TextWriter& reply) override {
+    if (!challenged_ && has(keys, "CHAP_A")) {
+      // RFC 7143 12.1.3: the answer to CHAP_A carries our challenge.
+      challenged_ = true;
+      if (!owner_.chap_challenge(attempt_, group_, user_, address_, target_)) return Outcome::failure;
+    }
+    if (challenged_ && !named_ && user_.empty()) {
+      if (const std::string* name = find(keys, "CHAP_N"); name != nullptr && valid_name(*name)) {
+        named_ = true;
+        if (!owner_.chap_name_user(attempt_, *name, address_, target_)) return Outcome::failure;
+      }
+    }
     Outcome o = inner_->step(keys, reply);
+    if (o == Outcome::success) owner_.chap_succeeded(attempt_);
     if (o == Outcome::failure) owner_.auth_failed(address_, target_);
     return o;
   }
   std::string identity() const override { return inner_->identity(); }
 
  private:
+  static const std::string* find(std::span<const iscsi::KeyValue> keys, std::string_view key) {
+    for (const auto& kv : keys) {
+      if (kv.key == key) return &kv.value;
+    }
+    return nullptr;
+  }
+  static bool has(std::span<const iscsi::KeyValue> keys, std::string_view key) { return find(keys, key) != nullptr; }
+  // What the inner authenticator accepts as a user at all; anything else
+  // fails there without a pair to charge.
+  static bool valid_name(std::string_view name) { return !name.empty() && name.size() <= iscsi::kChapMaxNameLength; }
+
   std::unique_ptr<iscsi::Authenticator> inner_;
   TargetDirectory& owner_;
   std::string address_;
+  std::string group_;
+  std::string user_;  // the disk's CHAP user; empty for discovery until CHAP_N
   std::string target_;
+  iscsi::ChapThrottle::Attempt attempt_;
+  bool challenged_ = false;
+  bool named_ = false;
 };
 
 }  // namespace
 
 class TargetDirectory::Binding final : public iscsi::TargetBinding {
  public:
-  Binding(TargetDirectory& owner, std::string id, uint64_t nexus_id, std::string address, uint64_t reserved)
-      : owner_(owner), id_(std::move(id)), nexus_id_(nexus_id), address_(std::move(address)), reserved_(reserved) {}
+  Binding(TargetDirectory& owner, std::string id, uint64_t nexus_id, std::string group, uint64_t reserved)
+      : owner_(owner), id_(std::move(id)), nexus_id_(nexus_id), group_(std::move(group)), reserved_(reserved) {}
   ~Binding() override {
     for (auto& unit : luns_.units()) unit->detach(nexus_id_);
     luns_.units().clear();  // private overlays delete their files here
-    owner_.release(id_, address_, reserved_);
+    owner_.release(id_, group_, reserved_);
   }
   const scsi::LunMap& luns() const override { return luns_; }
   SessionLuns& lun_map() { return luns_; }
@@ -90,8 +125,8 @@ class TargetDirectory::Binding final : public iscsi::TargetBinding {
   TargetDirectory& owner_;
   std::string id_;
   uint64_t nexus_id_;
-  std::string address_;
-  uint64_t reserved_;  // overlay bytes held against address_
+  std::string group_;
+  uint64_t reserved_;  // overlay bytes held against group_ and the total
   SessionLuns luns_;
 };
 
@@ -113,7 +148,7 @@ class TargetDirectory::DiskBinding final : public iscsi::TargetBinding {
 };
 
 TargetDirectory::TargetDirectory(DirectoryConfig config, Catalog& catalog)
-    : config_(std::move(config)), catalog_(catalog), auth_throttle_(config_.auth_throttle) {
+    : config_(std::move(config)), catalog_(catalog), chap_throttle_(config_.chap_throttle) {
   std::random_device rd;
   uint64_t r = (uint64_t(rd()) << 32) ^ rd();
   instance_ = fmt::format("{:08x}", uint32_t(r));
@@ -270,16 +305,18 @@ Result<std::unique_ptr<iscsi::TargetBinding>, iscsi::BindError> TargetDirectory:
   }
   uint64_t worst_case = 0;
   for (size_t lun = 0; lun < bases.size(); ++lun) worst_case += overlay_worst_case(images[lun], *bases[lun]);
-  if (!reserve_overlay_bytes(portal.peer_address, worst_case)) {
-    count_limit(config_.limit_events, Limit::free_overlay_per_ip, portal.peer_address, target_name);
-    return Unexpected<iscsi::BindError>{out_of_resources("free-tier overlay bytes per address exhausted")};
+  if (auto over = reserve_overlay_bytes(portal.group(), worst_case)) {
+    count_limit(config_.limit_events, *over, portal.peer_address, target_name);
+    return Unexpected<iscsi::BindError>{out_of_resources(*over == Limit::free_overlay_total
+                                                             ? "free-tier overlay bytes exhausted"
+                                                             : "free-tier overlay bytes per address exhausted")};
   }
   {
     std::lock_guard lock(mu_);
     live_ids_.insert(id);  // before any file exists, so the janitor never races us
   }
   // From here the binding owns the id and the reservation: its destructor releases them.
-  auto binding = std::make_unique<Binding>(*this, id, nexus.id, portal.peer_address, worst_case);
+  auto binding = std::make_unique<Binding>(*this, id, nexus.id, portal.group(), worst_case);
   bool multi = bases.size() > 1;
   for (uint32_t lun = 0; lun < bases.size(); ++lun) {
     const std::string& image = images[lun];
@@ -317,25 +354,28 @@ uint64_t TargetDirectory::overlay_worst_case(std::string_view image, const stora
   return limit == 0 ? base.size_bytes() : std::min(limit, base.size_bytes());
 }
 
-bool TargetDirectory::reserve_overlay_bytes(const std::string& address, uint64_t bytes) {
-  uint64_t cap = config_.free_tier.overlay_bytes_per_ip;
+// Both budgets at once, or neither: a login refused by one holds nothing.
+std::optional<Limit> TargetDirectory::reserve_overlay_bytes(const std::string& group, uint64_t bytes) {
+  const uint64_t per_group = config_.free_tier.overlay_bytes_per_ip;
+  const uint64_t total = config_.free_tier.overlay_bytes_total;
   std::lock_guard lock(mu_);
-  uint64_t& held = overlay_bytes_by_ip_[address];
-  if (cap != 0 && held + bytes > cap) {
-    if (held == 0) overlay_bytes_by_ip_.erase(address);
-    return false;
-  }
-  held += bytes;
-  return true;
+  auto it = overlay_bytes_by_ip_.find(group);
+  const uint64_t held = it == overlay_bytes_by_ip_.end() ? 0 : it->second;
+  if (per_group != 0 && (bytes > per_group || held > per_group - bytes)) return Limit::free_overlay_per_ip;
+  if (total != 0 && (bytes > total || overlay_bytes_reserved_ > total - bytes)) return Limit::free_overlay_total;
+  overlay_bytes_by_ip_[group] = held + bytes;
+  overlay_bytes_reserved_ += bytes;
+  return std::nullopt;
 }
 
-void TargetDirectory::release(const std::string& id, const std::string& address, uint64_t reserved) {
+void TargetDirectory::release(const std::string& id, const std::string& group, uint64_t reserved) {
   std::lock_guard lock(mu_);
   live_ids_.erase(id);
-  if (auto it = overlay_bytes_by_ip_.find(address); it != overlay_bytes_by_ip_.end()) {
+  if (auto it = overlay_bytes_by_ip_.find(group); it != overlay_bytes_by_ip_.end()) {
     it->second -= std::min(it->second, reserved);
     if (it->second == 0) overlay_bytes_by_ip_.erase(it);
   }
+  overlay_bytes_reserved_ -= std::min(overlay_bytes_reserved_, reserved);
 }
 
 bool TargetDirectory::overlay_live(std::string_view id) const {
@@ -399,10 +439,16 @@ std::unique_ptr<iscsi::Authenticator> TargetDirectory::authenticator(std::string
                                                                      std::string_view,
                                                                      const iscsi::PortalInfo& portal) {
   if (method != "CHAP" || disks_ == nullptr) return nullptr;
+  const std::string& group = portal.group();
+  const std::string_view shown = target.name.empty() ? std::string_view("discovery") : std::string_view(target.name);
+  // A disk target names its one CHAP user up front; discovery names it with CHAP_N.
+  std::string user;
+  if (!target.name.empty()) {
+    if (auto disk = disks_->find(disk_id_of(target.name)); disk && !disk->deleted()) user = disk->record().chap_user;
+  }
   {
     std::lock_guard lock(auth_mu_);
-    if (!auth_throttle_.allowed(portal.peer_address)) {
-      count_limit(config_.limit_events, Limit::chap_failures, portal.peer_address, target.name);
+    if (!chap_allowed(chap_throttle_.check(group, user), portal.peer_address, shown)) {
       return nullptr;  // a target that requires CHAP then answers 02/01
     }
   }
@@ -410,20 +456,50 @@ std::unique_ptr<iscsi::Authenticator> TargetDirectory::authenticator(std::string
   // (it then sees that account's disks).
   ProvisionedDisks* disks = disks_;
   auto lookup = [disks](std::string_view target_name,
-                        std::string_view user) -> std::optional<iscsi::ChapCredentials> {
-    auto disk = target_name.empty() ? disks->find_by_chap_user(user) : disks->find(disk_id_of(target_name));
-    if (!disk || disk->deleted() || disk->record().chap_user != user) return std::nullopt;
+                        std::string_view chap_n) -> std::optional<iscsi::ChapCredentials> {
+    auto disk = target_name.empty() ? disks->find_by_chap_user(chap_n) : disks->find(disk_id_of(target_name));
+    if (!disk || disk->deleted() || disk->record().chap_user != chap_n) return std::nullopt;
     const db::Disk& r = disk->record();
     return iscsi::ChapCredentials{r.chap_secret, r.mutual_secret, disk_target(r.id)};
   };
   auto chap = std::make_unique<iscsi::ChapAuthenticator>(target.name, lookup, iscsi::openssl_random_bytes);
-  return std::make_unique<ThrottledAuthenticator>(std::move(chap), *this, portal.peer_address,
-                                                  target.name.empty() ? "discovery" : target.name);
+  return std::make_unique<ThrottledAuthenticator>(std::move(chap), *this, portal.peer_address, group,
+                                                  std::move(user), std::string(shown));
+}
+
+// Counts a refusal; called with auth_mu_ held.
+bool TargetDirectory::chap_allowed(iscsi::ChapThrottle::Verdict v, std::string_view peer, std::string_view target) {
+  switch (v) {
+    case iscsi::ChapThrottle::Verdict::allowed: return true;
+    case iscsi::ChapThrottle::Verdict::user_locked:
+      count_limit(config_.limit_events, Limit::chap_failures, peer, target);
+      return false;
+    case iscsi::ChapThrottle::Verdict::group_locked:
+      count_limit(config_.limit_events, Limit::chap_attempts_per_ip, peer, target);
+      return false;
+  }
+  return false;
+}
+
+bool TargetDirectory::chap_challenge(iscsi::ChapThrottle::Attempt& attempt, const std::string& group,
+                                     std::string_view user, std::string_view peer, std::string_view target) {
+  std::lock_guard lock(auth_mu_);
+  return chap_allowed(chap_throttle_.challenge(attempt, group, user), peer, target);
+}
+
+bool TargetDirectory::chap_name_user(iscsi::ChapThrottle::Attempt& attempt, std::string_view user,
+                                     std::string_view peer, std::string_view target) {
+  std::lock_guard lock(auth_mu_);
+  return chap_allowed(chap_throttle_.name_user(attempt, user), peer, target);
+}
+
+void TargetDirectory::chap_succeeded(iscsi::ChapThrottle::Attempt& attempt) {
+  std::lock_guard lock(auth_mu_);
+  chap_throttle_.succeeded(attempt);
 }
 
 void TargetDirectory::auth_failed(const std::string& address, std::string_view target) {
   std::lock_guard lock(auth_mu_);
-  auth_throttle_.record_failure(address);
   auto d = auth_failure_log_.on_event(address, target, LogThrottle::Clock::now());
   if (d.warn) {
     spdlog::warn("CHAP authentication from {} to {} failed ({} more suppressed)", address, target, d.suppressed);

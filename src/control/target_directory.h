@@ -29,10 +29,13 @@ struct FreeTierConfig {
   uint64_t blank_write_limit = 0;           // 0: bounded only by the disk size
   uint64_t image_write_limit = 256u << 20;  // bytes a session may write over an image
   std::vector<std::string> multi_images;    // catalog names ("blank" allowed); empty: default
-  // Overlay bytes the live free-tier sessions of one source address may hold,
+  // Overlay bytes the live free-tier sessions of one address group may hold,
   // counted as each LUN's worst case (its write limit, or its size) and
   // reserved at login; 0 = no limit.
   uint64_t overlay_bytes_per_ip = 4ull << 30;
+  // The same worst case summed over every live free-tier session: what the
+  // overlay directory's filesystem must be able to hold; 0 = no limit.
+  uint64_t overlay_bytes_total = 32ull << 30;
 };
 
 struct DirectoryConfig {
@@ -40,7 +43,7 @@ struct DirectoryConfig {
   std::string public_host;  // "host" or "host:port"; empty: the socket's local address
   uint16_t portal_group = 1;
   FreeTierConfig free_tier;
-  iscsi::AuthFailureThrottle::Options auth_throttle;  // CHAP failures per source address
+  iscsi::ChapThrottle::Options chap_throttle;  // CHAP attempts per (address group, user) and per group
   LimitEvents* limit_events = nullptr;                // refusals are counted here; may be null
 };
 
@@ -66,7 +69,15 @@ class TargetDirectory final : public iscsi::TargetProvider {
   void attach_provisioned(ProvisionedDisks* disks) { disks_ = disks; }
   // The read-only base of a catalog image (opened once, then shared).
   Result<std::shared_ptr<const storage::ImageSource>> image_base(const std::string& image);
-  // Counts an authentication failure from `address` (the CHAP throttle).
+  // The CHAP throttle's steps for one exchange (iscsi/chap_throttle.h);
+  // false: refused, and counted in LimitEvents. `peer` and `target` are for
+  // the log and the counters.
+  bool chap_challenge(iscsi::ChapThrottle::Attempt& attempt, const std::string& group, std::string_view user,
+                      std::string_view peer, std::string_view target);
+  bool chap_name_user(iscsi::ChapThrottle::Attempt& attempt, std::string_view user, std::string_view peer,
+                      std::string_view target);
+  void chap_succeeded(iscsi::ChapThrottle::Attempt& attempt);
+  // Logs a failed CHAP exchange (throttled).
   void auth_failed(const std::string& address, std::string_view target);
 
   // Every target name a stranger may log in to, sorted.
@@ -94,7 +105,8 @@ class TargetDirectory final : public iscsi::TargetProvider {
   void release(const std::string& id, const std::string& address, uint64_t reserved);
   uint64_t write_limit_for(std::string_view image) const;
   uint64_t overlay_worst_case(std::string_view image, const storage::ImageSource& base) const;
-  bool reserve_overlay_bytes(const std::string& address, uint64_t bytes);
+  std::optional<Limit> reserve_overlay_bytes(const std::string& group, uint64_t bytes);
+  bool chap_allowed(iscsi::ChapThrottle::Verdict v, std::string_view peer, std::string_view target);
 
   DirectoryConfig config_;
   Catalog& catalog_;
@@ -106,12 +118,13 @@ class TargetDirectory final : public iscsi::TargetProvider {
   mutable std::mutex mu_;  // cold path: login and janitor
   std::map<std::string, std::shared_ptr<const storage::ImageSource>> bases_;
   std::set<std::string, std::less<>> live_ids_;
-  std::map<std::string, uint64_t, std::less<>> overlay_bytes_by_ip_;  // reserved by live free sessions
+  std::map<std::string, uint64_t, std::less<>> overlay_bytes_by_ip_;  // per address group, by live free sessions
+  uint64_t overlay_bytes_reserved_ = 0;                                // by every live free session
   LogThrottle unknown_target_log_;
   ProvisionedDisks* disks_ = nullptr;
 
   std::mutex auth_mu_;  // the throttle is touched by logins on every loop
-  iscsi::AuthFailureThrottle auth_throttle_;
+  iscsi::ChapThrottle chap_throttle_;
   LogThrottle auth_failure_log_;
 };
 

@@ -187,6 +187,14 @@ void Connection::on_login_pdu(const PduView& pdu) {
   // Login requests are immediate: they carry ExpCmdSN without consuming it.
   seq_.exp_cmd_sn = cmd_sn;
   LoginReply reply = negotiator_->step(req);
+  if (auth_only_ && !reply.close && anonymous_on_auth_slot(req, reply)) {
+    limit_hit(Limit::auth_only_login, negotiator_->target() ? negotiator_->target()->name : "discovery");
+    reply = LoginReply{};
+    reply.csg = req.csg;
+    reply.status_class = login_status::kTargetError;
+    reply.status_detail = login_status::kOutOfResources;
+    reply.close = true;
+  }
   uint16_t tsih = 0;
   if (reply.complete && !reply.close) {
     if (!finish_login(req, reply)) reply.complete = false;
@@ -232,6 +240,18 @@ LoginReply Connection::begin_login_checks(const LoginRequest& req) {
   return r;
 }
 
+// A connection admitted into the reserved login slots may only become an
+// authenticated session: refused as soon as the login shows a free-tier
+// target, AuthMethod=None, or leaves (or skips) the security stage without
+// CHAP (RFC 7143 6.3).
+bool Connection::anonymous_on_auth_slot(const LoginRequest& req, const LoginReply& reply) const {
+  const auto& target = negotiator_->target();
+  if (target && !target->requires_auth) return true;
+  if (negotiator_->auth_method() == "None") return true;
+  const bool authenticated = !negotiator_->authenticated_user().empty();
+  return !authenticated && (req.csg != static_cast<uint8_t>(Stage::security) || reply.transit);
+}
+
 bool Connection::finish_login(const LoginRequest& req, LoginReply& reply) {
   session_type_ = negotiator_->session_type();
   params_ = negotiator_->params();
@@ -245,14 +265,6 @@ bool Connection::finish_login(const LoginRequest& req, LoginReply& reply) {
   // RFC 7143 6.3.5 session reinstatement, fenced: many initiators (iPXE)
   // share one InitiatorName and draw ISIDs from few random bits, so a login
   // from another address must never end someone else's session.
-  if (config_.max_sessions != 0 && registry_.size() >= config_.max_sessions) {
-    limit_hit(Limit::sessions_total, nexus_.target_name);
-    reply.status_class = login_status::kTargetError;
-    reply.status_detail = login_status::kOutOfResources;
-    reply.close = true;
-    reply.data.clear();
-    return false;
-  }
   bool reinstate = false;
   if (!discovery) {
     auto existing = registry_.find(key);
@@ -260,7 +272,13 @@ bool Connection::finish_login(const LoginRequest& req, LoginReply& reply) {
       return s.peer_address == portal_.peer_address;
     });
   }
-  SessionRecord rec = registry_.add(key, portal_.peer_address, discovery, reinstate, terminate_);
+  NewSession wanted{key, portal_.peer_address, portal_.group(), discovery,
+                    !negotiator_->authenticated_user().empty(), reinstate, terminate_};
+  SessionLimits limits{config_.max_sessions, config_.reserved_auth_sessions, config_.max_sessions_per_ip,
+                       config_.max_discovery_sessions};
+  SessionAdmission admitted = registry_.admit(std::move(wanted), limits);
+  if (admitted.refused_by) limit_hit(*admitted.refused_by, discovery ? "discovery" : nexus_.target_name);
+  SessionRecord rec = std::move(admitted.record);
   if (rec.tsih == 0) {
     reply.status_class = login_status::kTargetError;
     reply.status_detail = login_status::kOutOfResources;

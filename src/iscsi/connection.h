@@ -34,7 +34,11 @@ struct ConnectionConfig {
   std::chrono::milliseconds nop_interval{15000};   // idle time before we ping
   std::chrono::milliseconds nop_timeout{30000};    // unanswered ping: connection is dead
   size_t max_stash_bytes = 8u << 20;               // PDUs parked behind a CmdSN gap
-  size_t max_sessions = 0;                         // logged-in sessions server-wide; 0 = no limit
+  // Session admission (SessionLimits; docs/SECURITY.md "Admission model").
+  size_t max_sessions = 0;            // logged-in sessions server-wide; 0 = no limit
+  size_t reserved_auth_sessions = 0;  // of max_sessions, only for CHAP-authenticated sessions
+  size_t max_sessions_per_ip = 0;     // anonymous sessions per address group; 0 = no limit
+  size_t max_discovery_sessions = 0;  // anonymous discovery sessions server-wide; 0 = no limit
   LimitEvents* limit_events = nullptr;             // where refusals are counted; may be null
 };
 
@@ -43,6 +47,15 @@ struct ConnectionConfig {
 struct LoginRefusal {
   uint8_t status_class = 0;
   uint8_t status_detail = 0;
+};
+
+// What accept decided for a connection (net/iscsi_server.cc).
+struct LoginAdmission {
+  std::optional<LoginRefusal> refusal;
+  // Admitted into the login slots reserved for authenticated logins: only a
+  // login that authenticates with CHAP may finish on it; a free-tier target
+  // or AuthMethod=None is answered 03/02 as soon as a request shows it.
+  bool auth_only = false;
 };
 
 enum class CloseReason : uint8_t {
@@ -81,6 +94,10 @@ class Connection {
   void request_logout(uint16_t seconds);
   // Answer the first Login Request with `refusal` instead of negotiating.
   void refuse_login(LoginRefusal refusal) { refusal_ = refusal; }
+  void admit(const LoginAdmission& a) {
+    refusal_ = a.refusal;
+    auth_only_ = a.auth_only;
+  }
 
   Outbox& outbox() { return out_; }
   // The transport wrote every PDU it took from the outbox: payload buffers
@@ -116,6 +133,7 @@ class Connection {
   void on_login_pdu(const PduView& pdu);
   LoginReply begin_login_checks(const LoginRequest& req);
   bool finish_login(const LoginRequest& req, LoginReply& reply);
+  bool anonymous_on_auth_slot(const LoginRequest& req, const LoginReply& reply) const;
   void send_login_reply(const LoginRequest& req, const LoginReply& reply, uint16_t tsih);
   void on_ffp_pdu(const PduView& pdu);
   bool admit_immediate(const PduView& pdu);
@@ -148,6 +166,7 @@ class Connection {
   SequenceState seq_;
   bool first_login_pdu_ = true;
   std::optional<LoginRefusal> refusal_;
+  bool auth_only_ = false;
   std::unique_ptr<LoginLookup> login_lookup_;
   std::unique_ptr<LoginAuth> login_auth_;
   std::unique_ptr<LoginNegotiator> negotiator_;

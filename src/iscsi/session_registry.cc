@@ -1,5 +1,7 @@
 #include "iscsi/session_registry.h"
 
+#include <algorithm>
+
 namespace scsipub::iscsi {
 
 uint16_t SessionRegistry::next_tsih_locked() {
@@ -21,13 +23,64 @@ uint16_t SessionRegistry::next_tsih_locked() {
 
 SessionRecord SessionRegistry::add(SessionKey key, std::string peer_address, bool discovery, bool reinstate,
                                    std::function<void()> terminate) {
+  std::string group = peer_address;
+  NewSession s{std::move(key), std::move(peer_address), std::move(group), discovery, false, reinstate,
+               std::move(terminate)};
+  return admit(std::move(s), SessionLimits{}).record;
+}
+
+void SessionRegistry::count_locked(const SessionRecord& r, bool add) {
+  if (r.authenticated) return;
+  auto bump = [add](size_t& n) { n = add ? n + 1 : (n == 0 ? 0 : n - 1); };
+  bump(anonymous_);
+  if (r.discovery) bump(anonymous_discovery_);
+  size_t& g = anonymous_by_group_[r.group];
+  bump(g);
+  if (g == 0) anonymous_by_group_.erase(r.group);
+}
+
+std::optional<Limit> SessionRegistry::check_locked(const NewSession& s, const SessionLimits& limits) const {
+  // What is left once the sessions this login reinstates are gone.
+  size_t total = sessions_.size();
+  size_t in_group = 0;
+  if (auto it = anonymous_by_group_.find(s.group); it != anonymous_by_group_.end()) in_group = it->second;
+  size_t discovery = anonymous_discovery_;
+  if (s.reinstate) {
+    for (const auto& [id, r] : sessions_) {
+      if (!(r.key == s.key)) continue;
+      --total;
+      if (r.authenticated) continue;
+      if (r.group == s.group && in_group != 0) --in_group;
+      if (r.discovery && discovery != 0) --discovery;
+    }
+  }
+  if (limits.max_sessions != 0 && total >= limits.max_sessions) return Limit::sessions_total;
+  if (s.authenticated) return std::nullopt;
+  if (limits.max_sessions != 0) {
+    const size_t open = limits.max_sessions - std::min(limits.reserved_auth_sessions, limits.max_sessions);
+    if (total >= open) return Limit::sessions_anonymous;
+  }
+  if (limits.max_anonymous_per_group != 0 && in_group >= limits.max_anonymous_per_group) {
+    return Limit::sessions_per_ip;
+  }
+  if (s.discovery && limits.max_anonymous_discovery != 0 && discovery >= limits.max_anonymous_discovery) {
+    return Limit::discovery_sessions;
+  }
+  return std::nullopt;
+}
+
+SessionAdmission SessionRegistry::admit(NewSession s, const SessionLimits& limits) {
   std::vector<std::function<void()>> to_end;
-  SessionRecord rec;
+  SessionAdmission out;
+  SessionRecord& rec = out.record;
   {
     std::lock_guard lock(mu_);
-    if (reinstate) {
+    out.refused_by = check_locked(s, limits);
+    if (out.refused_by) return out;
+    if (s.reinstate) {
       for (auto it = sessions_.begin(); it != sessions_.end();) {
-        if (it->second.key == key) {
+        if (it->second.key == s.key) {
+          count_locked(it->second, false);
           to_end.push_back(std::move(it->second.terminate));
           it = sessions_.erase(it);
         } else {
@@ -36,24 +89,37 @@ SessionRecord SessionRegistry::add(SessionKey key, std::string peer_address, boo
       }
     }
     rec.tsih = next_tsih_locked();
-    if (rec.tsih == 0) return rec;
-    rec.id = next_id_++;
-    rec.key = std::move(key);
-    rec.target_name = rec.key.target_name;
-    rec.peer_address = std::move(peer_address);
-    rec.discovery = discovery;
-    rec.terminate = std::move(terminate);
-    sessions_.emplace(rec.id, rec);
+    if (rec.tsih != 0) {
+      rec.id = next_id_++;
+      rec.key = std::move(s.key);
+      rec.target_name = rec.key.target_name;
+      rec.peer_address = std::move(s.peer_address);
+      rec.discovery = s.discovery;
+      rec.group = std::move(s.group);
+      rec.authenticated = s.authenticated;
+      rec.terminate = std::move(s.terminate);
+      sessions_.emplace(rec.id, rec);
+      count_locked(rec, true);
+    }
   }
   for (auto& fn : to_end) {
     if (fn) fn();
   }
-  return rec;
+  return out;
 }
 
 void SessionRegistry::remove(uint64_t id) {
   std::lock_guard lock(mu_);
-  sessions_.erase(id);
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return;
+  count_locked(it->second, false);
+  sessions_.erase(it);
+}
+
+size_t SessionRegistry::anonymous_sessions(const std::string& group) const {
+  std::lock_guard lock(mu_);
+  auto it = anonymous_by_group_.find(group);
+  return it == anonymous_by_group_.end() ? 0 : it->second;
 }
 
 std::vector<SessionRecord> SessionRegistry::find(const SessionKey& key) const {

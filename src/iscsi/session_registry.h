@@ -6,9 +6,12 @@
 #include <cstdint>
 #include <functional>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include "common/limit_events.h"
 
 namespace scsipub::iscsi {
 
@@ -26,8 +29,37 @@ struct SessionRecord {
   std::string peer_address;
   std::string target_name;
   bool discovery = false;
+  std::string group;           // the peer's address group
+  bool authenticated = false;  // logged in with CHAP
   // Ends the session's connection; safe to call from any thread.
   std::function<void()> terminate;
+};
+
+// Who may hold a session (docs/SECURITY.md "Admission model"); 0 = no limit.
+// Anonymous sessions (free tier, unauthenticated discovery) may use only
+// max_sessions - reserved_auth_sessions of the slots, so strangers can never
+// take the last ones from paying users.
+struct SessionLimits {
+  size_t max_sessions = 0;
+  size_t reserved_auth_sessions = 0;
+  size_t max_anonymous_per_group = 0;
+  size_t max_anonymous_discovery = 0;
+};
+
+struct NewSession {
+  SessionKey key;
+  std::string peer_address;
+  std::string group;
+  bool discovery = false;
+  bool authenticated = false;
+  // Terminate live sessions with the same key first (RFC 7143 6.3.5).
+  bool reinstate = false;
+  std::function<void()> terminate;
+};
+
+struct SessionAdmission {
+  SessionRecord record;             // tsih 0: refused
+  std::optional<Limit> refused_by;  // the limit that refused it (none: every TSIH in use)
 };
 
 class SessionRegistry {
@@ -37,6 +69,10 @@ class SessionRegistry {
   // 6.3.5). Returns tsih 0 when every TSIH is in use.
   SessionRecord add(SessionKey key, std::string peer_address, bool discovery, bool reinstate,
                     std::function<void()> terminate);
+  // Checks `limits` and registers in one step, so logins on different loops
+  // cannot both take the last slot. Sessions being reinstated count as gone;
+  // a refused login reinstates nothing.
+  SessionAdmission admit(NewSession session, const SessionLimits& limits);
   void remove(uint64_t id);
   // Sessions with this key, from any address.
   std::vector<SessionRecord> find(const SessionKey& key) const;
@@ -44,14 +80,21 @@ class SessionRegistry {
   std::vector<SessionRecord> snapshot() const;
   void terminate_all();
   size_t size() const;
+  size_t anonymous_sessions(const std::string& group) const;
 
  private:
   uint16_t next_tsih_locked();
+  std::optional<Limit> check_locked(const NewSession& s, const SessionLimits& limits) const;
+  void count_locked(const SessionRecord& r, bool add);
 
   mutable std::mutex mu_;
   std::unordered_map<uint64_t, SessionRecord> sessions_;
   uint64_t next_id_ = 1;
   uint16_t tsih_cursor_ = 0;
+  // Anonymous sessions, kept in step with sessions_ by count_locked().
+  size_t anonymous_ = 0;
+  size_t anonymous_discovery_ = 0;
+  std::unordered_map<std::string, size_t> anonymous_by_group_;
 };
 
 }  // namespace scsipub::iscsi

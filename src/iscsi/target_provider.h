@@ -24,6 +24,10 @@ struct PortalInfo {
   std::string peer_address;
   uint16_t peer_port = 0;
   bool tls = false;
+  // The peer's address group (common/address_group.h), set at accept: every
+  // per-address limit counts in it. Empty: the peer address is its own group.
+  std::string peer_group;
+  const std::string& group() const { return peer_group.empty() ? peer_address : peer_group; }
 };
 
 // A session's attachment to its target's logical units. Destroying it detaches

@@ -24,13 +24,13 @@ constexpr uint64_t kReleaseMemoryAfter = 4u << 20;
 
 template <class Stream>
 ConnectionHandler<Stream>::ConnectionHandler(Stream stream, ConnectionDeps deps, iscsi::PortalInfo portal,
-                                             std::optional<iscsi::LoginRefusal> refusal,
+                                             iscsi::LoginAdmission admission,
                                              std::function<void()> on_login_ended)
     : stream_(std::move(stream)),
       timer_(stream_.get_executor()),
       deps_(deps),
       portal_(std::move(portal)),
-      refusal_(refusal),
+      admission_(std::move(admission)),
       on_login_ended_(std::move(on_login_ended)) {}
 
 template <class Stream>
@@ -194,7 +194,7 @@ asio::awaitable<void> ConnectionHandler<Stream>::run() {
   };
   conn_ = std::make_unique<iscsi::Connection>(deps_.config, deps_.targets, deps_.registry, deps_.commands, portal_,
                                               terminate, Clock::now());
-  if (refusal_) conn_->refuse_login(*refusal_);
+  conn_->admit(admission_);
   asio::co_spawn(stream_.get_executor(), watchdog(), asio::detached);
   bool alive = co_await handshake();
   rbuf_.resize(alive ? kInitialReadBuffer : 0);

@@ -42,11 +42,12 @@ template <class Stream>
 class ConnectionHandler final : public ConnectionControl,
                                 public std::enable_shared_from_this<ConnectionHandler<Stream>> {
  public:
-  // `refusal`: answer the first Login Request with this status (class, detail)
-  // and close — a limit was reached when the connection was accepted.
+  // `admission`: what accept decided; with a refusal, the first Login Request
+  // is answered with that status (class, detail) and the connection closed —
+  // a limit was reached when the connection was accepted.
   // `on_logged_in`: called once when the login phase ends (success or not).
-  ConnectionHandler(Stream stream, ConnectionDeps deps, iscsi::PortalInfo portal,
-                    std::optional<iscsi::LoginRefusal> refusal, std::function<void()> on_login_ended);
+  ConnectionHandler(Stream stream, ConnectionDeps deps, iscsi::PortalInfo portal, iscsi::LoginAdmission admission,
+                    std::function<void()> on_login_ended);
   ~ConnectionHandler() override;
 
   asio::awaitable<void> run();
@@ -68,7 +69,7 @@ class ConnectionHandler final : public ConnectionControl,
   asio::steady_timer timer_;
   ConnectionDeps deps_;
   iscsi::PortalInfo portal_;
-  std::optional<iscsi::LoginRefusal> refusal_;
+  iscsi::LoginAdmission admission_;
   std::function<void()> on_login_ended_;
   std::unique_ptr<iscsi::Connection> conn_;
   std::vector<uint8_t> rbuf_;

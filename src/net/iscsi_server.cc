@@ -7,6 +7,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "common/address_group.h"
 #include "iscsi/login_negotiator.h"
 #include "net/connection_handler.h"
 
@@ -17,7 +18,16 @@ namespace {
 // What accept decided for one connection.
 struct Admission {
   bool admitted = false;
+  bool auth_only = false;  // holds a slot of the reserved (CHAP-only) login pool
   std::optional<Limit> refused_by;
+};
+
+// What one address group holds; forgotten when it holds nothing.
+struct GroupUse {
+  size_t connections = 0;
+  size_t logins = 0;       // in the general pool
+  size_t auth_logins = 0;  // in the reserved pool
+  bool empty() const { return connections == 0 && logins == 0 && auth_logins == 0; }
 };
 
 }  // namespace
@@ -42,7 +52,8 @@ struct IscsiServer::Impl {
   std::list<std::weak_ptr<ConnectionControl>> live;
   size_t admitted = 0;
   size_t logins = 0;
-  std::unordered_map<std::string, size_t> per_ip;
+  size_t auth_logins = 0;
+  std::unordered_map<std::string, GroupUse> groups;
   std::atomic<size_t> refusing{0};
   std::atomic<size_t> connections{0};  // every live handler, admitted or refusing
 
@@ -53,9 +64,10 @@ struct IscsiServer::Impl {
 
   std::unique_ptr<asio::ip::tcp::acceptor> listen(const std::string& host, uint16_t port);
   asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& from, bool tls);
-  Admission admit(const std::string& ip);
-  void release(const std::string& ip);
-  void login_ended();
+  Admission admit(const std::string& group);
+  void release(const std::string& group);
+  void login_ended(const std::string& group, bool auth_only);
+  void forget_if_unused(const std::string& group);
   void spawn(asio::ip::tcp::socket socket, bool tls);
   template <class Stream>
   void start_handler(Stream stream, iscsi::PortalInfo portal, const Admission& a);
@@ -127,33 +139,57 @@ asio::awaitable<void> IscsiServer::Impl::accept_loop(asio::ip::tcp::acceptor& fr
   }
 }
 
-Admission IscsiServer::Impl::admit(const std::string& ip) {
+Admission IscsiServer::Impl::admit(const std::string& group) {
   std::lock_guard lock(mu);
   Admission a;
+  GroupUse& g = groups[group];
   if (admitted >= config.max_connections) {
     a.refused_by = Limit::connections_total;
-  } else if (auto it = per_ip.find(ip); it != per_ip.end() && it->second >= config.max_connections_per_ip) {
+  } else if (g.connections >= config.max_connections_per_ip) {
     a.refused_by = Limit::connections_per_ip;
-  } else if (logins >= config.max_logins_in_progress) {
-    a.refused_by = Limit::logins_in_progress;
-  } else {
+  } else if (logins < config.max_logins_in_progress && g.logins < config.max_logins_in_progress_per_ip) {
     a.admitted = true;
-    ++admitted;
     ++logins;
-    ++per_ip[ip];
+    ++g.logins;
+  } else if (auth_logins < config.reserved_auth_logins && g.auth_logins < config.reserved_auth_logins_per_ip) {
+    // Strangers holding the general pool must not keep paying users out.
+    a.admitted = true;
+    a.auth_only = true;
+    ++auth_logins;
+    ++g.auth_logins;
+  } else {
+    a.refused_by = g.logins >= config.max_logins_in_progress_per_ip ? Limit::logins_in_progress_per_ip
+                                                                     : Limit::logins_in_progress;
+  }
+  if (a.admitted) {
+    ++admitted;
+    ++g.connections;
+  } else if (g.empty()) {
+    groups.erase(group);
   }
   return a;
 }
 
-void IscsiServer::Impl::release(const std::string& ip) {
-  std::lock_guard lock(mu);
-  --admitted;
-  if (auto it = per_ip.find(ip); it != per_ip.end() && --it->second == 0) per_ip.erase(it);
+void IscsiServer::Impl::forget_if_unused(const std::string& group) {
+  if (auto it = groups.find(group); it != groups.end() && it->second.empty()) groups.erase(it);
 }
 
-void IscsiServer::Impl::login_ended() {
+void IscsiServer::Impl::release(const std::string& group) {
   std::lock_guard lock(mu);
-  --logins;
+  --admitted;
+  if (auto it = groups.find(group); it != groups.end() && it->second.connections != 0) --it->second.connections;
+  forget_if_unused(group);
+}
+
+void IscsiServer::Impl::login_ended(const std::string& group, bool auth_only) {
+  std::lock_guard lock(mu);
+  size_t& pool = auth_only ? auth_logins : logins;
+  --pool;
+  if (auto it = groups.find(group); it != groups.end()) {
+    size_t& held = auth_only ? it->second.auth_logins : it->second.logins;
+    if (held != 0) --held;
+  }
+  forget_if_unused(group);
 }
 
 void IscsiServer::Impl::spawn(asio::ip::tcp::socket sock, bool tls) {
@@ -168,7 +204,8 @@ void IscsiServer::Impl::spawn(asio::ip::tcp::socket sock, bool tls) {
   portal.peer_address = peer.address().to_string();
   portal.peer_port = peer.port();
   portal.tls = tls;
-  Admission a = admit(portal.peer_address);
+  portal.peer_group = address_group(portal.peer_address, config.ipv6_prefix_length);
+  Admission a = admit(portal.peer_group);
   if (!a.admitted) {
     count_limit(config.limit_events, *a.refused_by, portal.peer_address);
     if (refusing.load() >= config.max_refusing) {
@@ -185,18 +222,19 @@ void IscsiServer::Impl::spawn(asio::ip::tcp::socket sock, bool tls) {
 
 template <class Stream>
 void IscsiServer::Impl::start_handler(Stream stream, iscsi::PortalInfo portal, const Admission& a) {
-  std::string ip = portal.peer_address;
-  std::optional<iscsi::LoginRefusal> refusal;
+  std::string group = portal.peer_group;
+  iscsi::LoginAdmission admission;
   std::function<void()> on_login_ended;
   if (a.admitted) {
-    on_login_ended = [this] { login_ended(); };
+    admission.auth_only = a.auth_only;
+    on_login_ended = [this, group, auth_only = a.auth_only] { login_ended(group, auth_only); };
   } else {
-    refusal = iscsi::LoginRefusal{iscsi::login_status::kTargetError, iscsi::login_status::kOutOfResources};
+    admission.refusal = iscsi::LoginRefusal{iscsi::login_status::kTargetError, iscsi::login_status::kOutOfResources};
     refusing.fetch_add(1);
   }
   auto exec = stream.get_executor();
   auto handler = std::make_shared<ConnectionHandler<Stream>>(
-      std::move(stream), ConnectionDeps{config.connection, targets, registry, commands}, std::move(portal), refusal,
+      std::move(stream), ConnectionDeps{config.connection, targets, registry, commands}, std::move(portal), admission,
       std::move(on_login_ended));
   {
     std::lock_guard lock(mu);
@@ -204,7 +242,7 @@ void IscsiServer::Impl::start_handler(Stream stream, iscsi::PortalInfo portal, c
     live.push_back(handler);
   }
   connections.fetch_add(1);
-  asio::co_spawn(exec, handler->run(), [this, handler, ip, was_admitted = a.admitted](std::exception_ptr ep) {
+  asio::co_spawn(exec, handler->run(), [this, handler, group, was_admitted = a.admitted](std::exception_ptr ep) {
     // One bad peer costs only its own connection.
     if (ep) {
       try {
@@ -214,7 +252,7 @@ void IscsiServer::Impl::start_handler(Stream stream, iscsi::PortalInfo portal, c
       }
     }
     if (was_admitted) {
-      release(ip);
+      release(group);
     } else {
       refusing.fetch_sub(1);
     }

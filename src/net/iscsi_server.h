@@ -2,9 +2,12 @@
 // The iSCSI listeners (plain TCP, and TLS when configured) and their event
 // loops: one asio::io_context per thread, a connection pinned to one loop for
 // its life, so the data path takes no lock. Admission (connection, per-address
-// and login-in-progress limits) happens here, at accept; a connection over a
-// limit still gets a Login Response saying so (03/02) rather than a silent
-// close, up to a small number of such refusals at once.
+// and login-in-progress limits, every per-address one counted per address
+// group) happens here, at accept; a connection over a limit still gets a
+// Login Response saying so (03/02) rather than a silent close, up to a small
+// number of such refusals at once. When the general login pool (or the
+// group's share of it) is full, a connection may still take one of the slots
+// reserved for CHAP logins (docs/SECURITY.md "Admission model").
 #include <openssl/ssl.h>
 
 #include <atomic>
@@ -37,8 +40,12 @@ struct ServerConfig {
   std::optional<TlsListenConfig> tls;
   unsigned threads = 0;  // 0: one per core
   size_t max_connections = 4096;
-  size_t max_connections_per_ip = 64;
-  size_t max_logins_in_progress = 256;
+  size_t max_connections_per_ip = 64;          // per address group
+  size_t max_logins_in_progress = 256;         // the general pool
+  size_t max_logins_in_progress_per_ip = 4;    // of the general pool, per address group
+  size_t reserved_auth_logins = 64;            // the pool only a CHAP login may finish on
+  size_t reserved_auth_logins_per_ip = 2;      // of the reserved pool, per address group
+  unsigned ipv6_prefix_length = 64;            // IPv6 peers are grouped by this prefix
   // Connections answered with a refusal at once; past this, over-limit
   // connections are closed without a word (the refusal itself costs memory).
   size_t max_refusing = 64;

@@ -148,6 +148,100 @@ overlay_bytes_per_ip = 1073741824
   std::filesystem::remove(f);
 }
 
+TEST(Config, AdmissionDefaults) {
+  Config cfg;
+  cfg.data_dir = "/srv/scsipub";
+  ASSERT_TRUE(validate(cfg).ok());
+  EXPECT_EQ(cfg.overlay_dir, std::filesystem::path("/srv/scsipub/overlays"));
+  auto s = server_config(cfg);
+  EXPECT_EQ(s.max_logins_in_progress, 256u);
+  EXPECT_EQ(s.max_logins_in_progress_per_ip, 4u);
+  EXPECT_EQ(s.reserved_auth_logins, 64u);
+  EXPECT_EQ(s.reserved_auth_logins_per_ip, 2u);
+  EXPECT_EQ(s.ipv6_prefix_length, 64u);
+  EXPECT_EQ(s.connection.max_sessions, 2048u);
+  EXPECT_EQ(s.connection.reserved_auth_sessions, 256u);
+  EXPECT_EQ(s.connection.max_sessions_per_ip, 16u);
+  EXPECT_EQ(s.connection.max_discovery_sessions, 128u);
+  auto d = directory_config(cfg);
+  EXPECT_EQ(d.overlay_dir, cfg.overlay_dir);
+  EXPECT_EQ(d.free_tier.overlay_bytes_total, 34359738368u);
+  EXPECT_EQ(d.chap_throttle.per_user, 5u);
+  EXPECT_EQ(d.chap_throttle.per_group, 60u);
+}
+
+TEST(Config, AdmissionFromToml) {
+  auto f = write_file("scsipub-config-admission.toml", R"(
+[iscsi]
+max_logins_in_progress_per_ip = 3
+reserved_auth_logins = 32
+reserved_auth_sessions = 100
+max_sessions_per_ip = 8
+max_discovery_sessions = 64
+ipv6_prefix_length = 56
+[auth]
+chap_failures_per_minute = 4
+chap_attempts_per_minute_per_ip = 40
+[free_tier]
+overlay_bytes_total = 1073741824
+overlay_dir = "/mnt/free/overlays"
+)");
+  Config cfg;
+  auto loaded = load_toml(f, cfg);
+  ASSERT_TRUE(loaded.ok()) << loaded.error().message;
+  ASSERT_TRUE(validate(cfg).ok());
+  auto s = server_config(cfg);
+  EXPECT_EQ(s.max_logins_in_progress_per_ip, 3u);
+  EXPECT_EQ(s.reserved_auth_logins, 32u);
+  EXPECT_EQ(s.ipv6_prefix_length, 56u);
+  EXPECT_EQ(s.connection.reserved_auth_sessions, 100u);
+  EXPECT_EQ(s.connection.max_sessions_per_ip, 8u);
+  EXPECT_EQ(s.connection.max_discovery_sessions, 64u);
+  auto d = directory_config(cfg);
+  EXPECT_EQ(d.overlay_dir, std::filesystem::path("/mnt/free/overlays"));
+  EXPECT_EQ(d.free_tier.overlay_bytes_total, 1u << 30);
+  EXPECT_EQ(d.chap_throttle.per_user, 4u);
+  EXPECT_EQ(d.chap_throttle.per_group, 40u);
+  std::filesystem::remove(f);
+}
+
+TEST(Config, AdmissionValidation) {
+  Config a;
+  a.ipv6_prefix_length = 31;
+  EXPECT_FALSE(validate(a).ok());
+  a.ipv6_prefix_length = 129;
+  EXPECT_FALSE(validate(a).ok());
+  a.ipv6_prefix_length = 128;
+  EXPECT_TRUE(validate(a).ok());
+  Config b;
+  b.max_sessions = 100;
+  b.reserved_auth_sessions = 101;
+  EXPECT_FALSE(validate(b).ok());
+  b.reserved_auth_sessions = 100;  // CHAP sessions only: allowed
+  EXPECT_TRUE(validate(b).ok());
+  // Lowering max_sessions alone keeps room for strangers: the reserve shrinks to 1/8.
+  Config c;
+  c.max_sessions = 100;
+  ASSERT_TRUE(validate(c).ok());
+  EXPECT_EQ(server_config(c).connection.reserved_auth_sessions, 12u);
+  for (auto field : {&Config::max_logins_in_progress_per_ip, &Config::max_sessions_per_ip,
+                     &Config::max_discovery_sessions}) {
+    Config z;
+    z.*field = 0;
+    EXPECT_FALSE(validate(z).ok());
+  }
+  Config r;
+  r.reserved_auth_logins = 0;  // no reserved pool: allowed
+  EXPECT_TRUE(validate(r).ok());
+  Config t;
+  t.chap_attempts_per_minute_per_ip = 0;
+  EXPECT_FALSE(validate(t).ok());
+  auto f = write_file("scsipub-config-negative.toml", "[iscsi]\nmax_sessions_per_ip = -1\n");
+  Config n;
+  EXPECT_FALSE(load_toml(f, n).ok());
+  std::filesystem::remove(f);
+}
+
 TEST(Config, LimitValidation) {
   Config a;
   a.max_connections_per_ip = 0;

@@ -65,7 +65,8 @@ class ProvisionedTest : public ::testing::Test {
     store_ = std::move(store).value();
     DirectoryConfig dcfg;
     dcfg.overlay_dir = tmp_.path() / "overlays";
-    dcfg.auth_throttle.max_failures = 3;
+    dcfg.chap_throttle.per_user = 3;
+    dcfg.limit_events = &events_;
     directory_ = std::make_unique<TargetDirectory>(dcfg, *catalog_);
     disks_ = std::make_unique<ProvisionedDisks>(
         ProvisionedConfig{tmp_.path() / "disks"}, *store_, tiers_,
@@ -98,6 +99,7 @@ class ProvisionedTest : public ::testing::Test {
   }
 
   TempDir tmp_;
+  LimitEvents events_;
   Tiers tiers_;
   iscsi::SessionRegistry registry_;
   std::vector<std::string> terminated_;
@@ -304,6 +306,90 @@ TEST_F(ProvisionedTest, ChapAcceptsOnlyTheDisksOwnCredentialsAndThrottles) {
   // Another address is not affected.
   portal.peer_address = "192.0.2.10";
   EXPECT_TRUE(directory_->authenticator("CHAP", t1, "iqn.x", portal));
+}
+
+// Sends CHAP_A: the target answers with its challenge (the attempt counts now).
+iscsi::Authenticator::Outcome chap_challenge(iscsi::Authenticator& auth) {
+  iscsi::TextWriter w;
+  std::vector<iscsi::KeyValue> a{{"CHAP_A", "5"}};
+  return auth.step(a, w);
+}
+
+TEST_F(ProvisionedTest, ChapGuesserBehindANatDoesNotLockOutAnotherUser) {
+  using Outcome = iscsi::Authenticator::Outcome;
+  auto d1 = create(account("a1"), {"blank"});
+  auto d2 = create(account("b2"), {"blank"});
+  ASSERT_TRUE(d1 && d2);
+  const auto& r1 = d1->record();
+  const auto& r2 = d2->record();
+  iscsi::LoginTarget t1{disk_target(r1.id), "", true};
+  iscsi::LoginTarget t2{disk_target(r2.id), "", true};
+  // Both behind one NAT address; the guesser goes for disk 1 (3 per minute here).
+  iscsi::PortalInfo nat{"127.0.0.1", 3260, "203.0.113.5", 40000, false, "203.0.113.5"};
+  for (int i = 0; i < 3; ++i) {
+    auto guess = directory_->authenticator("CHAP", t1, "iqn.guesser", nat);
+    ASSERT_TRUE(guess);
+    EXPECT_EQ(chap_login(*guess, r1.chap_user, "wrong-guess-" + std::to_string(i)), Outcome::failure);
+  }
+  EXPECT_FALSE(directory_->authenticator("CHAP", t1, "iqn.guesser", nat));  // disk 1 locked here
+  // Disk 2's owner, same address, right secret: in, again and again (success is refunded).
+  for (int i = 0; i < 5; ++i) {
+    auto payer = directory_->authenticator("CHAP", t2, "iqn.payer", nat);
+    ASSERT_TRUE(payer);
+    EXPECT_EQ(chap_login(*payer, r2.chap_user, r2.chap_secret), Outcome::success);
+  }
+  // Discovery: the user is known at CHAP_N; the locked one fails before any check.
+  auto disc_ok = directory_->authenticator("CHAP", iscsi::LoginTarget{}, "iqn.payer", nat);
+  ASSERT_TRUE(disc_ok);
+  EXPECT_EQ(chap_login(*disc_ok, r2.chap_user, r2.chap_secret), Outcome::success);
+  auto disc_locked = directory_->authenticator("CHAP", iscsi::LoginTarget{}, "iqn.x", nat);
+  ASSERT_TRUE(disc_locked);
+  EXPECT_EQ(chap_login(*disc_locked, r1.chap_user, r1.chap_secret), Outcome::failure);
+}
+
+TEST_F(ProvisionedTest, ChapAttemptsCountWhenTheChallengeIsSent) {
+  using Outcome = iscsi::Authenticator::Outcome;
+  auto d1 = create(account("a1"), {"blank"});
+  ASSERT_TRUE(d1);
+  const auto& r1 = d1->record();
+  iscsi::LoginTarget t1{disk_target(r1.id), "", true};
+  iscsi::PortalInfo portal{"127.0.0.1", 3260, "198.51.100.20", 40000, false, "198.51.100.20"};
+  // Many exchanges opened at once, none answered yet: only 3 get a challenge.
+  std::vector<std::unique_ptr<iscsi::Authenticator>> open;
+  int challenged = 0;
+  for (int i = 0; i < 64; ++i) {
+    auto a = directory_->authenticator("CHAP", t1, "iqn.x", portal);
+    if (!a) continue;
+    if (chap_challenge(*a) == Outcome::in_progress) ++challenged;
+    open.push_back(std::move(a));
+  }
+  EXPECT_EQ(challenged, 3);
+  EXPECT_EQ(events_.count(Limit::chap_failures), 61u);  // refused before a challenge
+  // Abandoned exchanges keep their charge: even the right secret waits out the minute.
+  open.clear();
+  EXPECT_FALSE(directory_->authenticator("CHAP", t1, "iqn.x", portal));
+
+  // Discovery from another address: the pair is charged at CHAP_N, before verification.
+  iscsi::PortalInfo other{"127.0.0.1", 3260, "198.51.100.21", 40000, false, "198.51.100.21"};
+  std::vector<std::unique_ptr<iscsi::Authenticator>> discoveries;
+  for (int i = 0; i < 10; ++i) {
+    auto a = directory_->authenticator("CHAP", iscsi::LoginTarget{}, "iqn.x", other);
+    ASSERT_TRUE(a);
+    ASSERT_EQ(chap_challenge(*a), Outcome::in_progress);
+    discoveries.push_back(std::move(a));
+  }
+  int verified_failures = 0;
+  for (auto& a : discoveries) {
+    iscsi::TextWriter w;
+    std::vector<iscsi::KeyValue> r{{"CHAP_N", r1.chap_user}, {"CHAP_R", "0x" + std::string(32, '0')}};
+    if (a->step(r, w) == Outcome::failure) ++verified_failures;
+  }
+  EXPECT_EQ(verified_failures, 10);  // every one fails, but only 3 were checked:
+  EXPECT_EQ(events_.count(Limit::chap_failures), 62u + 7u);
+  // the pair was locked after 3, so the right secret is refused too.
+  auto right = directory_->authenticator("CHAP", iscsi::LoginTarget{}, "iqn.x", other);
+  ASSERT_TRUE(right);
+  EXPECT_EQ(chap_login(*right, r1.chap_user, r1.chap_secret), Outcome::failure);
 }
 
 TEST_F(ProvisionedTest, ServiceChecksTokensAndOwnership) {

@@ -16,7 +16,7 @@ using scsipub::testing::TempDir;
 
 class DirectoryLimitsTest : public ::testing::Test {
  protected:
-  void make(uint64_t per_ip) {
+  void make(uint64_t per_ip, uint64_t total = 0) {
     std::filesystem::create_directories(tmp_.path() / "images");
     catalog_ = std::make_unique<Catalog>(tmp_.path() / "images");
     ASSERT_TRUE(catalog_->rescan());
@@ -25,16 +25,18 @@ class DirectoryLimitsTest : public ::testing::Test {
     std::filesystem::create_directories(dcfg.overlay_dir);
     dcfg.free_tier.blank_size = 4u << 20;
     dcfg.free_tier.overlay_bytes_per_ip = per_ip;
+    dcfg.free_tier.overlay_bytes_total = total;
     dcfg.limit_events = &events_;
     directory_ = std::make_unique<TargetDirectory>(dcfg, *catalog_);
   }
 
-  Result<std::unique_ptr<iscsi::TargetBinding>, iscsi::BindError> bind(uint64_t id, const std::string& peer) {
+  Result<std::unique_ptr<iscsi::TargetBinding>, iscsi::BindError> bind(uint64_t id, const std::string& peer,
+                                                                       const std::string& group = "") {
     lu::Nexus n;
     n.id = id;
     n.initiator_name = "iqn.2025-01.test:node";
     n.target_name = blank_target();
-    iscsi::PortalInfo portal{"127.0.0.1", 3260, peer, static_cast<uint16_t>(40000 + id), false};
+    iscsi::PortalInfo portal{"127.0.0.1", 3260, peer, static_cast<uint16_t>(40000 + id), false, group};
     return directory_->bind(blank_target(), n, portal);
   }
 
@@ -60,6 +62,37 @@ TEST_F(DirectoryLimitsTest, FreeOverlayBytesPerAddressAreReservedAtLoginAndRetur
   // A logout returns the reservation.
   a.value().reset();
   EXPECT_TRUE(bind(5, "198.51.100.7").ok());
+}
+
+TEST_F(DirectoryLimitsTest, FreeOverlayBytesPerAddressCountPerAddressGroup) {
+  make(8u << 20);
+  // Three addresses of one IPv6 /64 share the group's budget (bindings hold it while alive).
+  auto a = bind(1, "2001:db8:1:2::a", "2001:db8:1:2::/64");
+  auto b = bind(2, "2001:db8:1:2::b", "2001:db8:1:2::/64");
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_FALSE(bind(3, "2001:db8:1:2::c", "2001:db8:1:2::/64").ok());
+  EXPECT_EQ(events_.count(Limit::free_overlay_per_ip), 1u);
+  EXPECT_TRUE(bind(4, "2001:db8:1:3::a", "2001:db8:1:3::/64").ok());
+}
+
+TEST_F(DirectoryLimitsTest, FreeOverlayBytesServerWideAreBudgetedAndReturnedAtLogout) {
+  make(8u << 20, 12u << 20);  // three 4 MiB blank disks in all
+  auto a = bind(1, "198.51.100.1");
+  auto b = bind(2, "198.51.100.2");
+  auto c = bind(3, "198.51.100.3");
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  auto d = bind(4, "198.51.100.4");  // a fresh address: its own budget is untouched
+  ASSERT_FALSE(d.ok());
+  EXPECT_EQ(d.error().status_class, iscsi::login_status::kTargetError);
+  EXPECT_EQ(d.error().status_detail, iscsi::login_status::kOutOfResources);
+  EXPECT_EQ(events_.count(Limit::free_overlay_total), 1u);
+  EXPECT_EQ(events_.count(Limit::free_overlay_per_ip), 0u);
+  // The refused login held nothing: after one logout exactly one more fits.
+  a.value().reset();
+  auto e = bind(5, "198.51.100.4");
+  EXPECT_TRUE(e.ok());
+  EXPECT_FALSE(bind(6, "198.51.100.5").ok());
+  EXPECT_EQ(events_.count(Limit::free_overlay_total), 2u);
 }
 
 TEST_F(DirectoryLimitsTest, ZeroMeansNoOverlayLimit) {

@@ -13,7 +13,6 @@
 #include <utility>
 #include <vector>
 
-#include "iscsi/chap_throttle.h"
 #include "login_test_util.h"
 
 namespace scsipub::iscsi {
@@ -638,86 +637,6 @@ TEST_F(ChapLoginTest, ChapLoginCannotTransitBeforeResponse) {
   EXPECT_FALSE(r.transit);  // still authenticating
   auto r3 = n.step(req_.make(0, true, 1, Keys{{"CHAP_N", kUser}, {"CHAP_R", good_response()}}));
   EXPECT_TRUE(r3.transit);
-}
-
-// ---------------------------------------------------------------- throttle
-
-class AuthFailureThrottleTest : public ::testing::Test {
- protected:
-  using Tp = std::chrono::steady_clock::time_point;
-  AuthFailureThrottle make(uint32_t n = 3, size_t entries = 16) {
-    AuthFailureThrottle::Options o;
-    o.max_failures = n;
-    o.window = std::chrono::minutes(1);
-    o.max_entries = entries;
-    return AuthFailureThrottle(o, [this] { return now_; });
-  }
-  void advance(std::chrono::steady_clock::duration d) { now_ += d; }
-  Tp now_ = Tp{} + std::chrono::hours(1);
-};
-
-TEST_F(AuthFailureThrottleTest, BlocksAfterNFailuresForRestOfWindow) {
-  auto t = make(3);
-  EXPECT_TRUE(t.allowed("10.0.0.1"));
-  t.record_failure("10.0.0.1");
-  advance(std::chrono::seconds(10));
-  t.record_failure("10.0.0.1");
-  EXPECT_TRUE(t.allowed("10.0.0.1"));
-  EXPECT_EQ(t.failures("10.0.0.1"), 2u);
-  advance(std::chrono::seconds(10));
-  t.record_failure("10.0.0.1");
-  EXPECT_FALSE(t.allowed("10.0.0.1"));
-  EXPECT_TRUE(t.allowed("10.0.0.2"));  // other addresses unaffected
-  advance(std::chrono::seconds(39));   // t = 59 s after the first failure
-  EXPECT_FALSE(t.allowed("10.0.0.1"));
-  advance(std::chrono::seconds(1));  // the minute is over
-  EXPECT_TRUE(t.allowed("10.0.0.1"));
-  EXPECT_EQ(t.failures("10.0.0.1"), 0u);
-  t.record_failure("10.0.0.1");  // a fresh window
-  EXPECT_TRUE(t.allowed("10.0.0.1"));
-  EXPECT_EQ(t.failures("10.0.0.1"), 1u);
-}
-
-TEST_F(AuthFailureThrottleTest, FailuresSpreadOverWindowsDoNotBlock) {
-  auto t = make(3);
-  for (int i = 0; i < 10; ++i) {
-    t.record_failure("fe80::1");
-    t.record_failure("fe80::1");
-    EXPECT_TRUE(t.allowed("fe80::1"));
-    advance(std::chrono::seconds(61));
-  }
-}
-
-TEST_F(AuthFailureThrottleTest, TableIsBounded) {
-  auto t = make(2, 4);
-  t.record_failure("blocked");
-  t.record_failure("blocked");
-  EXPECT_FALSE(t.allowed("blocked"));
-  for (int i = 0; i < 100; ++i) {
-    advance(std::chrono::milliseconds(10));
-    t.record_failure("10.1.0." + std::to_string(i));
-    EXPECT_LE(t.size(), 4u);
-  }
-  // Flooding with one-failure addresses evicted those, not the blocked one.
-  EXPECT_FALSE(t.allowed("blocked"));
-  // Expired entries are dropped first.
-  advance(std::chrono::minutes(2));
-  t.record_failure("new");
-  EXPECT_EQ(t.size(), 1u);
-  EXPECT_TRUE(t.allowed("blocked"));
-}
-
-TEST_F(AuthFailureThrottleTest, AllBlockedEvictsOldest) {
-  auto t = make(1, 2);
-  t.record_failure("a");
-  advance(std::chrono::seconds(1));
-  t.record_failure("b");
-  advance(std::chrono::seconds(1));
-  t.record_failure("c");
-  EXPECT_EQ(t.size(), 2u);
-  EXPECT_TRUE(t.allowed("a"));
-  EXPECT_FALSE(t.allowed("b"));
-  EXPECT_FALSE(t.allowed("c"));
 }
 
 }  // namespace
