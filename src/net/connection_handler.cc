@@ -24,13 +24,13 @@ constexpr uint64_t kReleaseMemoryAfter = 4u << 20;
 
 template <class Stream>
 ConnectionHandler<Stream>::ConnectionHandler(Stream stream, ConnectionDeps deps, iscsi::PortalInfo portal,
-                                             iscsi::LoginAdmission admission,
+                                             std::function<iscsi::LoginAdmission()> claim_login,
                                              std::function<void()> on_login_ended)
     : stream_(std::move(stream)),
       timer_(stream_.get_executor()),
       deps_(deps),
       portal_(std::move(portal)),
-      admission_(std::move(admission)),
+      claim_login_(std::move(claim_login)),
       on_login_ended_(std::move(on_login_ended)) {}
 
 template <class Stream>
@@ -194,7 +194,6 @@ asio::awaitable<void> ConnectionHandler<Stream>::run() {
   };
   conn_ = std::make_unique<iscsi::Connection>(deps_.config, deps_.targets, deps_.registry, deps_.commands, portal_,
                                               terminate, Clock::now());
-  conn_->admit(admission_);
   asio::co_spawn(stream_.get_executor(), watchdog(), asio::detached);
   bool alive = co_await handshake();
   rbuf_.resize(alive ? kInitialReadBuffer : 0);
@@ -220,6 +219,10 @@ asio::awaitable<void> ConnectionHandler<Stream>::run() {
       if (fe != iscsi::FrameError::none) {
         conn_->on_frame_error(fe, avail.first(iscsi::kBhsSize));
       } else {
+        if (claim_login_) {
+          conn_->admit(claim_login_());
+          claim_login_ = nullptr;
+        }
         conn_->on_pdu(view, Clock::now());
       }
       head += fc.total;

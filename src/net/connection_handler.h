@@ -42,12 +42,14 @@ template <class Stream>
 class ConnectionHandler final : public ConnectionControl,
                                 public std::enable_shared_from_this<ConnectionHandler<Stream>> {
  public:
-  // `admission`: what accept decided; with a refusal, the first Login Request
-  // is answered with that status (class, detail) and the connection closed —
-  // a limit was reached when the connection was accepted.
-  // `on_logged_in`: called once when the login phase ends (success or not).
-  ConnectionHandler(Stream stream, ConnectionDeps deps, iscsi::PortalInfo portal, iscsi::LoginAdmission admission,
-                    std::function<void()> on_login_ended);
+  // `claim_login`: called once, when the first whole PDU has arrived, for
+  // the login slot it may use (or a refusal: the first Login Request is then
+  // answered with that status and the connection closed). A socket that never
+  // sends a whole PDU so holds no login slot.
+  // `on_login_ended`: called once when the login phase ends (success or not,
+  // or the connection closing first).
+  ConnectionHandler(Stream stream, ConnectionDeps deps, iscsi::PortalInfo portal,
+                    std::function<iscsi::LoginAdmission()> claim_login, std::function<void()> on_login_ended);
   ~ConnectionHandler() override;
 
   asio::awaitable<void> run();
@@ -69,7 +71,7 @@ class ConnectionHandler final : public ConnectionControl,
   asio::steady_timer timer_;
   ConnectionDeps deps_;
   iscsi::PortalInfo portal_;
-  iscsi::LoginAdmission admission_;
+  std::function<iscsi::LoginAdmission()> claim_login_;
   std::function<void()> on_login_ended_;
   std::unique_ptr<iscsi::Connection> conn_;
   std::vector<uint8_t> rbuf_;

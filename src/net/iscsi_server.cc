@@ -18,16 +18,23 @@ namespace {
 // What accept decided for one connection.
 struct Admission {
   bool admitted = false;
-  bool auth_only = false;  // holds a slot of the reserved (CHAP-only) login pool
   std::optional<Limit> refused_by;
 };
+
+// Which admission pool a connection's login holds. Accept admits a connection
+// as `waiting`; its first whole PDU claims a general or reserved slot. Idle
+// and half-sent sockets (slowloris) so never hold a login slot, only one of
+// their address group's few unfinished-login places and a connection.
+enum class LoginPool : uint8_t { waiting, general, reserved, none };
 
 // What one address group holds; forgotten when it holds nothing.
 struct GroupUse {
   size_t connections = 0;
+  size_t waiting = 0;      // admitted, no whole PDU yet
   size_t logins = 0;       // in the general pool
   size_t auth_logins = 0;  // in the reserved pool
-  bool empty() const { return connections == 0 && logins == 0 && auth_logins == 0; }
+  size_t unfinished() const { return waiting + logins + auth_logins; }
+  bool empty() const { return connections == 0 && unfinished() == 0; }
 };
 
 }  // namespace
@@ -65,8 +72,9 @@ struct IscsiServer::Impl {
   std::unique_ptr<asio::ip::tcp::acceptor> listen(const std::string& host, uint16_t port);
   asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& from, bool tls);
   Admission admit(const std::string& group);
+  iscsi::LoginAdmission claim(const std::string& group, const std::string& peer, LoginPool& held);
   void release(const std::string& group);
-  void login_ended(const std::string& group, bool auth_only);
+  void login_ended(const std::string& group, LoginPool held);
   void forget_if_unused(const std::string& group);
   void spawn(asio::ip::tcp::socket socket, bool tls);
   template <class Stream>
@@ -147,27 +155,47 @@ Admission IscsiServer::Impl::admit(const std::string& group) {
     a.refused_by = Limit::connections_total;
   } else if (g.connections >= config.max_connections_per_ip) {
     a.refused_by = Limit::connections_per_ip;
-  } else if (logins < config.max_logins_in_progress && g.logins < config.max_logins_in_progress_per_ip) {
-    a.admitted = true;
-    ++logins;
-    ++g.logins;
-  } else if (auth_logins < config.reserved_auth_logins && g.auth_logins < config.reserved_auth_logins_per_ip) {
-    // Strangers holding the general pool must not keep paying users out.
-    a.admitted = true;
-    a.auth_only = true;
-    ++auth_logins;
-    ++g.auth_logins;
+  } else if (g.unfinished() >= config.max_logins_in_progress_per_ip +
+                                    (config.reserved_auth_logins != 0 ? config.reserved_auth_logins_per_ip : 0)) {
+    a.refused_by = Limit::logins_in_progress_per_ip;
   } else {
-    a.refused_by = g.logins >= config.max_logins_in_progress_per_ip ? Limit::logins_in_progress_per_ip
-                                                                     : Limit::logins_in_progress;
-  }
-  if (a.admitted) {
+    a.admitted = true;
     ++admitted;
     ++g.connections;
-  } else if (g.empty()) {
-    groups.erase(group);
+    ++g.waiting;
   }
+  if (!a.admitted && g.empty()) groups.erase(group);
   return a;
+}
+
+// The first whole PDU arrived: take a general login slot, or else one of the
+// reserved slots only a CHAP login may finish on (strangers holding the
+// general pool must not keep paying users out), or else refuse with 03/02.
+iscsi::LoginAdmission IscsiServer::Impl::claim(const std::string& group, const std::string& peer, LoginPool& held) {
+  iscsi::LoginAdmission out;
+  std::optional<Limit> refused_by;
+  {
+    std::lock_guard lock(mu);
+    GroupUse& g = groups[group];
+    if (g.waiting != 0) --g.waiting;
+    if (logins < config.max_logins_in_progress && g.logins < config.max_logins_in_progress_per_ip) {
+      ++logins;
+      ++g.logins;
+      held = LoginPool::general;
+    } else if (auth_logins < config.reserved_auth_logins && g.auth_logins < config.reserved_auth_logins_per_ip) {
+      ++auth_logins;
+      ++g.auth_logins;
+      held = LoginPool::reserved;
+      out.auth_only = true;
+    } else {
+      held = LoginPool::none;
+      refused_by = g.logins >= config.max_logins_in_progress_per_ip ? Limit::logins_in_progress_per_ip
+                                                                     : Limit::logins_in_progress;
+      out.refusal = iscsi::LoginRefusal{iscsi::login_status::kTargetError, iscsi::login_status::kOutOfResources};
+    }
+  }
+  if (refused_by) count_limit(config.limit_events, *refused_by, peer);
+  return out;
 }
 
 void IscsiServer::Impl::forget_if_unused(const std::string& group) {
@@ -181,13 +209,17 @@ void IscsiServer::Impl::release(const std::string& group) {
   forget_if_unused(group);
 }
 
-void IscsiServer::Impl::login_ended(const std::string& group, bool auth_only) {
+void IscsiServer::Impl::login_ended(const std::string& group, LoginPool held) {
   std::lock_guard lock(mu);
-  size_t& pool = auth_only ? auth_logins : logins;
-  --pool;
-  if (auto it = groups.find(group); it != groups.end()) {
-    size_t& held = auth_only ? it->second.auth_logins : it->second.logins;
-    if (held != 0) --held;
+  auto it = groups.find(group);
+  if (it == groups.end()) return;
+  GroupUse& g = it->second;
+  auto drop = [](size_t& n) { n -= n != 0 ? 1 : 0; };
+  switch (held) {
+    case LoginPool::waiting: drop(g.waiting); break;
+    case LoginPool::general: drop(logins); drop(g.logins); break;
+    case LoginPool::reserved: drop(auth_logins); drop(g.auth_logins); break;
+    case LoginPool::none: break;
   }
   forget_if_unused(group);
 }
@@ -223,19 +255,23 @@ void IscsiServer::Impl::spawn(asio::ip::tcp::socket sock, bool tls) {
 template <class Stream>
 void IscsiServer::Impl::start_handler(Stream stream, iscsi::PortalInfo portal, const Admission& a) {
   std::string group = portal.peer_group;
-  iscsi::LoginAdmission admission;
+  std::function<iscsi::LoginAdmission()> claim_login;
   std::function<void()> on_login_ended;
   if (a.admitted) {
-    admission.auth_only = a.auth_only;
-    on_login_ended = [this, group, auth_only = a.auth_only] { login_ended(group, auth_only); };
+    // Both run on the connection's loop; the pool it holds lives with them.
+    auto held = std::make_shared<LoginPool>(LoginPool::waiting);
+    claim_login = [this, group, peer = portal.peer_address, held] { return claim(group, peer, *held); };
+    on_login_ended = [this, group, held] { login_ended(group, *held); };
   } else {
-    admission.refusal = iscsi::LoginRefusal{iscsi::login_status::kTargetError, iscsi::login_status::kOutOfResources};
+    iscsi::LoginAdmission refused;
+    refused.refusal = iscsi::LoginRefusal{iscsi::login_status::kTargetError, iscsi::login_status::kOutOfResources};
+    claim_login = [refused] { return refused; };
     refusing.fetch_add(1);
   }
   auto exec = stream.get_executor();
   auto handler = std::make_shared<ConnectionHandler<Stream>>(
-      std::move(stream), ConnectionDeps{config.connection, targets, registry, commands}, std::move(portal), admission,
-      std::move(on_login_ended));
+      std::move(stream), ConnectionDeps{config.connection, targets, registry, commands}, std::move(portal),
+      std::move(claim_login), std::move(on_login_ended));
   {
     std::lock_guard lock(mu);
     live.remove_if([](const auto& w) { return w.expired(); });

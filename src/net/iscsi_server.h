@@ -2,12 +2,14 @@
 // The iSCSI listeners (plain TCP, and TLS when configured) and their event
 // loops: one asio::io_context per thread, a connection pinned to one loop for
 // its life, so the data path takes no lock. Admission (connection, per-address
-// and login-in-progress limits, every per-address one counted per address
-// group) happens here, at accept; a connection over a limit still gets a
-// Login Response saying so (03/02) rather than a silent close, up to a small
-// number of such refusals at once. When the general login pool (or the
-// group's share of it) is full, a connection may still take one of the slots
-// reserved for CHAP logins (docs/SECURITY.md "Admission model").
+// and unfinished-login limits, every per-address one counted per address
+// group) happens at accept; a login slot is claimed when the connection's
+// first whole PDU arrives, so sockets that send nothing hold none. A
+// connection over a limit still gets a Login Response saying so (03/02)
+// rather than a silent close, up to a small number of such refusals at once.
+// When the general login pool (or the group's share of it) is full, a login
+// may still take one of the slots reserved for CHAP logins
+// (docs/SECURITY.md "Admission model").
 #include <openssl/ssl.h>
 
 #include <atomic>
@@ -42,7 +44,9 @@ struct ServerConfig {
   size_t max_connections = 4096;
   size_t max_connections_per_ip = 64;          // per address group
   size_t max_logins_in_progress = 256;         // the general pool
-  size_t max_logins_in_progress_per_ip = 4;    // of the general pool, per address group
+  size_t max_logins_in_progress_per_ip = 4;    // of the general pool, per address group; a group's
+                                               // unfinished logins (incl. no PDU yet) stop at this
+                                               // plus reserved_auth_logins_per_ip
   size_t reserved_auth_logins = 64;            // the pool only a CHAP login may finish on
   size_t reserved_auth_logins_per_ip = 2;      // of the reserved pool, per address group
   unsigned ipv6_prefix_length = 64;            // IPv6 peers are grouped by this prefix

@@ -174,6 +174,14 @@ Reply chap_login(tcp::socket& s, const std::string& target, const std::string& s
                                      0, 3, true, isid_low));
 }
 
+// Starts a login and leaves it unfinished (security stage, T=0): the
+// connection holds a login slot until the login deadline.
+Reply hold_login(tcp::socket& s, uint8_t isid_low = 1) {
+  return round_trip(s, login_request({"InitiatorName=iqn.2025-01.test:holder", std::string("TargetName=") + kTarget,
+                                      "AuthMethod=None"},
+                                     0, 1, false, isid_low));
+}
+
 bool refused_out_of_resources(const Reply& r) {
   return r.status_class() == iscsi::login_status::kTargetError &&
          r.status_detail() == iscsi::login_status::kOutOfResources;
@@ -263,14 +271,43 @@ TEST_F(IscsiServerTest, LoginsInProgressAreLimitedButFinishedLoginsDoNotCount) {
   cfg.max_logins_in_progress = 1;
   cfg.reserved_auth_logins = 0;  // the general pool alone
   start(cfg);
+  auto done = connect(server->port());
+  EXPECT_EQ(round_trip(done, login_pdu("Normal")).status_class(), 0);  // finished: holds no slot
   auto a = connect(server->port());
-  auto b = connect(server->port());  // a has not logged in yet: b is refused
-  Reply refused = round_trip(b, login_pdu("Normal"));
+  EXPECT_EQ(hold_login(a, 2).status_class(), 0);  // unfinished: holds the one slot
+  auto b = connect(server->port());
+  Reply refused = round_trip(b, login_pdu("Normal", 3));
   EXPECT_EQ(refused.status_detail(), iscsi::login_status::kOutOfResources);
   EXPECT_EQ(events.count(Limit::logins_in_progress), 1u);
-  EXPECT_EQ(round_trip(a, login_pdu("Normal")).status_class(), 0);
-  auto c = connect(server->port());  // a finished its login
-  EXPECT_EQ(round_trip(c, login_pdu("Normal")).status_class(), 0);
+  a.close();  // an ended login frees its slot
+  b.close();
+  wait_connections(1);
+  auto c = connect(server->port());
+  EXPECT_EQ(round_trip(c, login_pdu("Normal", 4)).status_class(), 0);
+}
+
+// A slot is claimed by the first whole PDU: sockets that send nothing, or
+// half a header, hold only their group's few unfinished-login places.
+TEST_F(IscsiServerTest, SocketsThatSendNothingHoldNoLoginSlot) {
+  ServerConfig cfg;
+  cfg.max_logins_in_progress = 2;
+  cfg.max_logins_in_progress_per_ip = 2;
+  cfg.reserved_auth_logins = 0;
+  start(cfg);
+  std::vector<tcp::socket> idle;
+  for (int host = 2; host <= 6; ++host) {
+    for (int i = 0; i < 2; ++i) idle.push_back(connect_from("127.0.0." + std::to_string(host), server->port()));
+  }
+  std::array<uint8_t, 24> half_header{0x43};
+  for (size_t i = 0; i < idle.size(); i += 2) asio::write(idle[i], asio::buffer(half_header));
+  wait_connections(idle.size());
+  auto late = connect_from("127.0.0.7", server->port());
+  EXPECT_EQ(round_trip(late, login_pdu("Normal")).status_class(), 0);
+  EXPECT_EQ(events.count(Limit::logins_in_progress), 0u);
+  // Past its share of unfinished logins, one more socket from a group is refused at accept.
+  auto third = connect_from("127.0.0.2", server->port());
+  EXPECT_TRUE(refused_out_of_resources(round_trip(third, login_pdu("Normal", 2))));
+  EXPECT_EQ(events.count(Limit::logins_in_progress_per_ip), 1u);
 }
 
 TEST_F(IscsiServerTest, SessionCodeRunsOverTls) {
@@ -318,7 +355,8 @@ TEST_F(IscsiServerTest, LoginsInProgressPerAddressAreCapped) {
   start(cfg);
   auto a = connect_from("127.0.0.2", server->port());
   auto b = connect_from("127.0.0.2", server->port());
-  wait_connections(2);
+  EXPECT_EQ(hold_login(a, 5).status_class(), 0);
+  EXPECT_EQ(hold_login(b, 6).status_class(), 0);
   auto c = connect_from("127.0.0.2", server->port());
   EXPECT_TRUE(refused_out_of_resources(round_trip(c, login_pdu("Normal"))));
   EXPECT_EQ(events.count(Limit::logins_in_progress_per_ip), 1u);
@@ -326,13 +364,15 @@ TEST_F(IscsiServerTest, LoginsInProgressPerAddressAreCapped) {
   // Another address is not affected.
   auto d = connect_from("127.0.0.3", server->port());
   EXPECT_EQ(round_trip(d, login_pdu("Normal")).status_class(), 0);
-  // A finished login frees its slot for the same address.
-  EXPECT_EQ(round_trip(a, login_pdu("Normal", 2)).status_class(), 0);
+  // An ended login frees its slot for the same address.
+  a.close();
+  c.close();
+  wait_connections(2);
   auto e = connect_from("127.0.0.2", server->port());
   EXPECT_EQ(round_trip(e, login_pdu("Normal", 3)).status_class(), 0);
 }
 
-// The general pool is full of idle sockets from other addresses: a CHAP
+// The general pool is full of unfinished logins from other addresses: a CHAP
 // login still gets a reserved slot; an anonymous one on such a slot is 03/02.
 TEST_F(IscsiServerTest, ReservedPoolAdmitsChapLoginsWhileStrangersHoldTheGeneralPool) {
   ServerConfig cfg;
@@ -343,7 +383,10 @@ TEST_F(IscsiServerTest, ReservedPoolAdmitsChapLoginsWhileStrangersHoldTheGeneral
   start(cfg);
   std::vector<tcp::socket> idle;
   for (int host = 2; host <= 5; ++host) {
-    for (int i = 0; i < 2; ++i) idle.push_back(connect_from("127.0.0." + std::to_string(host), server->port()));
+    for (int i = 0; i < 2; ++i) {
+      idle.push_back(connect_from("127.0.0." + std::to_string(host), server->port()));
+      EXPECT_EQ(hold_login(idle.back(), uint8_t(10 + i)).status_class(), 0);
+    }
   }
   wait_connections(idle.size());  // the general pool: 4 addresses x 2 = 8, full
 
@@ -379,7 +422,10 @@ TEST_F(IscsiServerTest, WithoutTheReservedPoolIdleStrangersRefuseTheChapLogin) {
   start(cfg);
   std::vector<tcp::socket> idle;
   for (int host = 2; host <= 5; ++host) {
-    for (int i = 0; i < 2; ++i) idle.push_back(connect_from("127.0.0." + std::to_string(host), server->port()));
+    for (int i = 0; i < 2; ++i) {
+      idle.push_back(connect_from("127.0.0." + std::to_string(host), server->port()));
+      EXPECT_EQ(hold_login(idle.back(), uint8_t(10 + i)).status_class(), 0);
+    }
   }
   wait_connections(idle.size());
   auto paid = connect_from("127.0.0.6", server->port());
@@ -395,7 +441,7 @@ TEST_F(IscsiServerTest, FourAddressesOfIdleSocketsDoNotStarveLoginsWithDefaults)
   for (int host = 2; host <= 5; ++host) {
     for (int i = 0; i < 64; ++i) idle.push_back(connect_from("127.0.0." + std::to_string(host), server->port()));
   }
-  // Each address holds 4 general + 2 reserved slots; the rest were refused.
+  // Each address keeps 4 + 2 unfinished-login places (holding no login slot: nothing was sent); the rest were refused.
   for (int i = 0; i < 200 && events.count(Limit::logins_in_progress_per_ip) < 4 * (64 - 6); ++i) {
     std::this_thread::sleep_for(10ms);
   }
