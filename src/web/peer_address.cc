@@ -3,15 +3,10 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
-#include <cstring>
+#include "common/address_group.h"
 
 namespace scsipub::web {
 namespace {
-
-bool is_v4_mapped(const in6_addr& a) {
-  static constexpr unsigned char kPrefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-  return std::memcmp(a.s6_addr, kPrefix, sizeof kPrefix) == 0;
-}
 
 std::string v4_text(const void* a) {
   char buf[INET_ADDRSTRLEN] = {};
@@ -42,13 +37,8 @@ std::string peer_text(const sockaddr* addr) {
 
 std::string address_key(const sockaddr* addr) {
   if (addr == nullptr) return "unknown";
-  if (addr->sa_family == AF_INET) return v4_text(&reinterpret_cast<const sockaddr_in*>(addr)->sin_addr);
-  if (addr->sa_family == AF_INET6) {
-    in6_addr a = reinterpret_cast<const sockaddr_in6*>(addr)->sin6_addr;
-    if (is_v4_mapped(a)) return v4_text(&a.s6_addr[12]);
-    std::memset(&a.s6_addr[8], 0, 8);
-    return v6_text(a) + "/64";
-  }
+  if (addr->sa_family == AF_INET) return address_group(v4_text(&reinterpret_cast<const sockaddr_in*>(addr)->sin_addr));
+  if (addr->sa_family == AF_INET6) return address_group(v6_text(reinterpret_cast<const sockaddr_in6*>(addr)->sin6_addr));
   return "unknown";
 }
 
