@@ -202,6 +202,9 @@ run_backend() {
   client login "$url"
   expect_match "CHAP login to the new disk works" "$CLIENT_OUT" 'login ok lun=0 blocks=2097152 block_size=512'
   local hold_out=$INTEG_TMP/hold.out hold_pid
+  # Emptied first: the job's own redirection runs in the child, and the
+  # PostgreSQL pass would otherwise still see the SQLite pass's "written".
+  : >"$hold_out"
   timeout -k 5 60 "$PROV_CLIENT" write "$url" 7 --hold 50 >"$hold_out" 2>&1 &
   hold_pid=$!
   local i

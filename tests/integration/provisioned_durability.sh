@@ -30,24 +30,47 @@ source "$here/provisioned_lib.sh"
 (($# == 2)) || { echo "usage: $0 SCSIPUB_BIN PROVISIONED_CLIENT_BIN" >&2; exit 2; }
 prov_init "$1" "$2"
 
-HOLD_PIDS=()
+HOLD_PIDS=()    # writers and strace, killed at exit
+WRITER_PIDS=()  # the held writers of the current phase
 integ_on_exit 'for p in "${HOLD_PIDS[@]}"; do kill "$p" 2>/dev/null; done'
 
-# write_and_hold URL SEED --gen G FLAG OUTFILE: write the pattern with FLAG
-# (--sync or --fua) to range generation G and stay logged in; waits (bounded)
-# until the client says "written".
+# write_and_hold URL SEED GEN FLAG ISID OUTFILE: write the pattern SEED with
+# FLAG (--sync or --fua) to range generation GEN and stay logged in; waits
+# (bounded) until the client says "written seed=SEED".
+#   OUTFILE is emptied here, before the client starts: the redirection of a
+#   background job happens in the child, so a reused file could still show the
+#   previous phase's "written" line when the loop below first looks -- the
+#   check then passed before this write was even sent (seen as "FUA-acknowledged
+#   data lost after kill -9" with no fdatasync of that LUN in the trace).
+#   ISID: each held writer needs its own. Two logins with the same
+#   InitiatorName and ISID are one session to the target (RFC 7143 6.3.5), so
+#   the second login reinstates -- ends -- the first writer's session, possibly
+#   before its writes were sent.
 write_and_hold() {
-  local url=$1 seed=$2 gen=$4 flag=$5 out=$6 pid i
-  timeout -k 5 120 "$PROV_CLIENT" write "$url" "$seed" --gen "$gen" "$flag" --hold 100 >"$out" 2>&1 &
+  local url=$1 seed=$2 gen=$3 flag=$4 isid=$5 out=$6 pid i
+  : >"$out"
+  timeout -k 5 120 "$PROV_CLIENT" write "$url" "$seed" --gen "$gen" "$flag" --isid "$isid" --hold 100 >"$out" 2>&1 &
   pid=$!
   HOLD_PIDS+=("$pid")
+  WRITER_PIDS+=("$pid")
   for ((i = 0; i < 300; i++)); do
-    grep -q '^written' "$out" && return 0
+    grep -q "^written seed=$seed " "$out" && return 0
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
   done
   sed 's/^/    | /' "$out" >&2
   return 1
+}
+
+# holders_still_in MARK WHAT: both held writers are still logged in: no
+# session was reinstated (ended by a later login) since log line MARK, and
+# both writer processes still run.
+holders_still_in() {
+  local mark=$1 what=$2 p alive=0
+  expect_no_match "$what: no writer's session was reinstated by the other's login" \
+    "$(log_lines_since "$mark" | grep -F '(reinstated)' || true)" '.'
+  for p in "${WRITER_PIDS[@]}"; do kill -0 "$p" 2>/dev/null && alive=$((alive + 1)); done
+  expect_eq "$what: both writers still running (logged in, no logout)" "$alive" 2
 }
 
 stop_holders() {
@@ -57,6 +80,7 @@ stop_holders() {
     wait "$p" 2>/dev/null || true
   done
   HOLD_PIDS=()
+  WRITER_PIDS=()
 }
 
 # kill -9 only shows that nothing acknowledged was still in the server's own
@@ -160,12 +184,15 @@ run_backend() {
 
   # ---- 2. SYNCHRONIZE CACHE + kill -9 ----
   local traced=0
+  MARK=$(log_line_count)
   strace_start sync && traced=1
-  if write_and_hold "$lun0" 201 --gen 1 --sync "$INTEG_TMP/hold0.out" && write_and_hold "$lun1" 202 --gen 1 --sync "$INTEG_TMP/hold1.out"; then
+  if write_and_hold "$lun0" 201 1 --sync 1 "$INTEG_TMP/hold-sync-lun0.out" &&
+    write_and_hold "$lun1" 202 1 --sync 2 "$INTEG_TMP/hold-sync-lun1.out"; then
     pass "write + SYNCHRONIZE CACHE(10) on both LUNs, writers still logged in"
   else
     failc "write + SYNCHRONIZE CACHE(10) on both LUNs"
   fi
+  holders_still_in "$MARK" "SYNCHRONIZE CACHE"
   strace_stop
   if ((traced)); then strace_check "SYNCHRONIZE CACHE" "$dir"; else PROV_SKIPPED+=("$PROV_TAG strace check (SYNC)"); fi
   if kill9_scsipub; then pass "kill -9 the server"; else failc "kill -9 the server"; fi
@@ -179,12 +206,15 @@ run_backend() {
 
   # ---- 3. FUA + kill -9 ----
   traced=0
+  MARK=$(log_line_count)
   strace_start fua && traced=1
-  if write_and_hold "$lun0" 301 --gen 2 --fua "$INTEG_TMP/hold0.out" && write_and_hold "$lun1" 302 --gen 2 --fua "$INTEG_TMP/hold1.out"; then
+  if write_and_hold "$lun0" 301 2 --fua 1 "$INTEG_TMP/hold-fua-lun0.out" &&
+    write_and_hold "$lun1" 302 2 --fua 2 "$INTEG_TMP/hold-fua-lun1.out"; then
     pass "WRITE(16) FUA on both LUNs, writers still logged in"
   else
     failc "WRITE(16) FUA on both LUNs"
   fi
+  holders_still_in "$MARK" "FUA"
   strace_stop
   if ((traced)); then strace_check "FUA" "$dir"; else PROV_SKIPPED+=("$PROV_TAG strace check (FUA)"); fi
   if kill9_scsipub; then pass "kill -9 the server"; else failc "kill -9 the server"; fi

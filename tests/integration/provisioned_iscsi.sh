@@ -150,6 +150,9 @@ run_backend() {
   expect_match "max_sessions_per_disk 2: the 3rd is refused with 03/02" "$CLIENT_OUT" 'session 2 login failed status=03/02'
   # The limit is per disk: with D1 full, D2 still takes two.
   local held=$INTEG_TMP/held.out held_pid i
+  # Emptied first: the job's own redirection runs in the child, and the
+  # PostgreSQL pass would otherwise still see the SQLite pass's lines.
+  : >"$held"
   timeout -k 5 60 "$PROV_CLIENT" sessions "$d1_0" 2 --hold 30 >"$held" 2>&1 &
   held_pid=$!
   for ((i = 0; i < 100; i++)); do grep -q '^session 1' "$held" && break; sleep 0.1; done
