@@ -50,7 +50,7 @@ constexpr size_t kListenBacklog = 128;
 
 std::string host_port(const std::string& host, uint16_t port) {
   bool v6 = host.find(':') != std::string::npos;
-  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+  return v6 ? fmt::format("[{}]:{}", host, port) : fmt::format("{}:{}", host, port);
 }
 
 // libmicrohttpd's own diagnostics (connection refused, out of pool memory,

@@ -3,6 +3,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 
+#include <fmt/format.h>
+
 #include "common/address_group.h"
 
 namespace scsipub::web {
@@ -26,11 +28,11 @@ std::string peer_text(const sockaddr* addr) {
   if (addr == nullptr) return "unknown";
   if (addr->sa_family == AF_INET) {
     const auto* in = reinterpret_cast<const sockaddr_in*>(addr);
-    return v4_text(&in->sin_addr) + ":" + std::to_string(ntohs(in->sin_port));
+    return fmt::format("{}:{}", v4_text(&in->sin_addr), ntohs(in->sin_port));
   }
   if (addr->sa_family == AF_INET6) {
     const auto* in6 = reinterpret_cast<const sockaddr_in6*>(addr);
-    return "[" + v6_text(in6->sin6_addr) + "]:" + std::to_string(ntohs(in6->sin6_port));
+    return fmt::format("[{}]:{}", v6_text(in6->sin6_addr), ntohs(in6->sin6_port));
   }
   return "unknown";
 }
