@@ -14,6 +14,11 @@ PACKAGES=(
   postgresql stunnel4 openssl
   python3 procps jq strace
 )
+# browser tests (tests/browser): Debian's Chromium, driven headless by
+# playwright-core from npm. Node.js and npm from Debian unless the machine
+# already has them (a nodejs package that bundles npm conflicts with Debian's npm).
+PACKAGES+=(chromium)
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then PACKAGES+=(nodejs npm); fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
 $SUDO apt-get install -y -qq --no-install-recommends "${PACKAGES[@]}" >/dev/null
