@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { assertNoPageProblems, horizontalOverflow, launchBrowser, newContext, onPage } from './lib/browser.mjs';
-import { env, httpGet, httpRequest, within } from './lib/env.mjs';
+import { assertSecurityHeaders, env, httpGet, httpRequest, within } from './lib/env.mjs';
 import { holdSession, uniqueInitiator } from './lib/peers.mjs';
 
 const APPEAR_MS = 2_000; // issue 12 item 6: within 2 s of login / logout
@@ -57,6 +57,9 @@ test('admin: /admin without a session redirects to the login form', async () => 
   await onPage(context, 'admin-redirect', async (page) => {
     await page.goto('/admin');
     assert.equal(new URL(page.url()).pathname, '/admin/login');
+    const form = await page.goto('/admin/login');
+    assert.equal(form.status(), 200);
+    assertSecurityHeaders(await form.allHeaders(), '/admin/login');
     assert.equal(await page.locator('form#login input[name="token"]').count(), 1);
     assertNoPageProblems(page, 'GET /admin/login');
   });
@@ -221,6 +224,9 @@ test('admin: the dashboard fits a 375 px viewport and logs no console errors', a
   const context = await newContext(browser, { origin: env.tlsOrigin, viewport: { width: 375, height: 812 } });
   await onPage(context, 'admin-375', async (page) => {
     await login(page);
+    const dashboard = await page.goto('/admin');
+    assert.equal(dashboard.status(), 200);
+    assertSecurityHeaders(await dashboard.allHeaders(), '/admin');
     const name = uniqueInitiator('narrow');
     const session = await holdSession(blankUrl, name);
     try {

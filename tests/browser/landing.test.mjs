@@ -6,7 +6,7 @@
 import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { assertNoPageProblems, horizontalOverflow, launchBrowser, newContext, onPage } from './lib/browser.mjs';
-import { env, httpGet } from './lib/env.mjs';
+import { assertSecurityHeaders, env, httpGet } from './lib/env.mjs';
 import { runShell } from './lib/peers.mjs';
 
 let browser;
@@ -164,12 +164,13 @@ test('landing: readable without JavaScript (server-rendered catalog)', async () 
   await context.close();
 });
 
-test('landing: / and /docs/api have no console errors and fit a 375 px viewport', async () => {
+test('landing: / and /docs/api carry the security headers, have no console errors and fit a 375 px viewport', async () => {
   const context = await newContext(browser, { origin: env.tlsOrigin, viewport: { width: 375, height: 812 } });
   for (const path of ['/', '/docs/api']) {
     await onPage(context, `landing-375${path}`, async (page) => {
       const res = await page.goto(path);
       assert.equal(res.status(), 200, path);
+      assertSecurityHeaders(await res.allHeaders(), path);
       await page.waitForLoadState('load');
       const o = await horizontalOverflow(page);
       assert.ok(o.document <= o.viewport, `${path}: document ${o.document} px wide in a ${o.viewport} px viewport`);

@@ -54,3 +54,18 @@ export async function within(ms, what, probe) {
   }
   assert.fail(`${what}: not within ${ms} ms`);
 }
+
+// The headers every HTML page carries (/work/issue12-contract.md: "Security
+// headers on every HTML page"). Chromium enforces the CSP, so an inline
+// script or style the pages slipped in shows as a console error too.
+export function assertSecurityHeaders(headers, what) {
+  const get = (n) => (typeof headers.get === 'function' ? headers.get(n) : headers[n]) || '';
+  const csp = get('content-security-policy');
+  for (const directive of ["default-src 'none'", "script-src 'self'", "style-src 'self'", "frame-ancestors 'none'",
+    "base-uri 'none'", "form-action 'self'"]) {
+    assert.ok(csp.includes(directive), `${what}: CSP has ${directive}: '${csp}'`);
+  }
+  assert.ok(!/unsafe-inline|unsafe-eval/.test(csp), `${what}: CSP allows nothing unsafe: '${csp}'`);
+  assert.equal(get('x-content-type-options'), 'nosniff', `${what}: X-Content-Type-Options`);
+  assert.equal(get('referrer-policy'), 'no-referrer', `${what}: Referrer-Policy`);
+}
