@@ -16,7 +16,11 @@ export const env = {
   // The same catalog on a server without TLS.
   get plainOrigin() { return required('SCSIPUB_BROWSER_PLAIN_ORIGIN'); },
   // An operator token of the TLS server (`scsipub admin token create`).
-  get operatorToken() { return required('SCSIPUB_BROWSER_OPERATOR_TOKEN'); },
+  get operatorToken() {
+    const token = process.env.SCSIPUB_BROWSER_OPERATOR_TOKEN;
+    assert.ok(token, 'no operator token: `scsipub admin token create` failed (run.sh logged why)');
+    return token;
+  },
   // tests/browser/held_session: one libiscsi login held until told to log out.
   get heldSessionBin() { return required('SCSIPUB_BROWSER_HELD_SESSION'); },
   // Catalog names of the images directory run.sh made (besides blank, multi).
