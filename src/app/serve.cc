@@ -217,7 +217,11 @@ int serve(Config cfg) {
       server.shutdown(std::chrono::milliseconds(0));
       return 1;
     }
-    spdlog::info("session API on http://{}:{}/api/v1/", hp->host, api->port());
+    const std::string base = hp->host.find(':') != std::string::npos
+                                 ? fmt::format("http://[{}]:{}", hp->host, api->port())
+                                 : fmt::format("http://{}:{}", hp->host, api->port());
+    spdlog::info("landing page {}/ , operator dashboard {}/admin (scsipub admin token create), API {}/api/v1/",
+                 base, base, base);
   }
 
   int sig = wait_for_signal(set, janitor, directory, disks);
