@@ -16,7 +16,9 @@
 #include "control/provisioned_disks.h"
 #include "control/target_directory.h"
 #include "control/target_names.h"
+#include "iscsi/login_journal.h"
 #include "iscsi/session_registry.h"
+#include "iscsi/traffic_metrics.h"
 #include "net/iscsi_server.h"
 #include "net/tls_certificates.h"
 #include "scsi/command_set.h"
@@ -103,8 +105,10 @@ TlsSetup setup_tls(const Config& cfg) {
 }
 
 web::ServerGauges gauges(const net::IscsiServer& server, const iscsi::SessionRegistry& registry,
-                         const net::CertificateReloader* tls) {
-  web::ServerGauges g{server.connection_count(), registry.size(), std::nullopt};
+                         const net::CertificateReloader* tls, const iscsi::TrafficMetrics& traffic,
+                         const iscsi::LoginJournal& journal) {
+  auto live = registry.snapshot();
+  web::ServerGauges g{server.connection_count(), live.size(), std::nullopt, traffic.snapshot(live), journal.total()};
   if (tls != nullptr) g.tls = web::ServerGauges::Tls{tls->reloads(), tls->failures()};
   return g;
 }
@@ -177,6 +181,10 @@ int serve(Config cfg) {
   net::ServerConfig scfg = server_config(cfg);
   scfg.tls = tls.listen;
   scfg.limit_events = &limits;
+  iscsi::TrafficMetrics traffic;
+  iscsi::LoginJournal journal;
+  scfg.connection.traffic = &traffic;
+  scfg.connection.login_journal = &journal;
   net::IscsiServer server(std::move(scfg), directory, registry, commands);
   try {
     server.start();
@@ -200,14 +208,20 @@ int serve(Config cfg) {
     acfg.threads = cfg.http_threads;
     acfg.limits = cfg.http_limits;
     acfg.limit_events = &limits;
-    acfg.metrics = [&] { return web::metrics_text(limits, gauges(server, registry, tls.reloader.get())); };
+    acfg.metrics = [&] {
+      return web::metrics_text(limits, gauges(server, registry, tls.reloader.get(), traffic, journal));
+    };
     api = std::make_unique<web::ApiServer>(service, acfg);
     if (auto s = api->start(); !s) {
       spdlog::error("session API on {}: {}", cfg.http_listen, s.error().message);
       server.shutdown(std::chrono::milliseconds(0));
       return 1;
     }
-    spdlog::info("session API on http://{}:{}/api/v1/", hp->host, api->port());
+    const std::string base = hp->host.find(':') != std::string::npos
+                                 ? fmt::format("http://[{}]:{}", hp->host, api->port())
+                                 : fmt::format("http://{}:{}", hp->host, api->port());
+    spdlog::info("landing page {}/ , operator dashboard {}/admin (scsipub admin token create), API {}/api/v1/",
+                 base, base, base);
   }
 
   int sig = wait_for_signal(set, janitor, directory, disks);

@@ -1,7 +1,6 @@
 #include "control/disk_service_impl.h"
 
-#include <fmt/format.h>
-
+#include "control/disk_info.h"
 #include "control/target_names.h"
 #include "db/tokens.h"
 
@@ -34,28 +33,7 @@ std::shared_ptr<ProvisionedDisk> DiskServiceImpl::owned(const Caller& caller, st
 }
 
 DiskInfo DiskServiceImpl::describe(const ProvisionedDisk& disk, bool with_sessions) const {
-  const db::Disk& r = disk.record();
-  DiskInfo info;
-  info.id = r.id;
-  info.target = disk_target(r.id);
-  auto used = disk.overlay_bytes();
-  for (uint32_t lun = 0; lun < r.luns.size(); ++lun) {
-    info.luns.push_back({lun, r.luns[lun], disk.units()[lun].size_bytes, used[lun], r.write_limit});
-  }
-  info.chap_user = r.chap_user;
-  info.chap_secret = r.chap_secret;
-  info.mutual_secret = r.mutual_secret;
-  info.created = r.created;
-  info.expires = r.expires;
-  if (with_sessions) {
-    for (const auto& s : sessions_.snapshot()) {
-      if (s.discovery || s.target_name != info.target) continue;
-      std::string isid;
-      for (uint8_t b : s.key.isid) isid += fmt::format("{:02x}", b);
-      info.sessions.push_back({s.key.initiator_name, isid, s.peer_address});
-    }
-  }
-  return info;
+  return describe_disk(disk, with_sessions ? &sessions_ : nullptr);
 }
 
 ServiceResult<DiskInfo> DiskServiceImpl::create_disk(const Caller& caller, const CreateDiskRequest& request) {

@@ -58,7 +58,7 @@ struct LimitHit {
   uint64_t count = 0;
 };
 
-struct ProvisionedDisk {
+struct OperatorDisk {
   DiskInfo disk;             // without secrets (chap_secret/mutual_secret empty)
   std::string account_id;
   std::string tier;
@@ -69,7 +69,7 @@ struct OperatorSnapshot {
   std::vector<LiveSession> sessions;     // normal and discovery sessions
   std::vector<RefusedLogin> refused;     // newest first, bounded
   std::vector<LimitHit> limit_hits;      // every limit, zero counts included
-  std::vector<ProvisionedDisk> disks;
+  std::vector<OperatorDisk> disks;
   std::vector<ImageInfo> images;         // the catalog, "blank" included
 };
 

@@ -114,12 +114,24 @@ class TargetDirectory::Binding final : public iscsi::TargetBinding {
   Binding(TargetDirectory& owner, std::string id, uint64_t nexus_id, std::string group, uint64_t reserved)
       : owner_(owner), id_(std::move(id)), nexus_id_(nexus_id), group_(std::move(group)), reserved_(reserved) {}
   ~Binding() override {
+    owner_.forget_binding(nexus_id_);  // before the overlays go: the dashboard reads them
     for (auto& unit : luns_.units()) unit->detach(nexus_id_);
     luns_.units().clear();  // private overlays delete their files here
     owner_.release(id_, group_, reserved_);
   }
   const scsi::LunMap& luns() const override { return luns_; }
   SessionLuns& lun_map() { return luns_; }
+  void track(std::shared_ptr<const storage::CowOverlay> overlay) { overlays_.push_back(std::move(overlay)); }
+  // Bytes the session wrote against its write limits (a LUN without one is
+  // bounded by its size).
+  OverlayUsage usage() const {
+    OverlayUsage u;
+    for (const auto& o : overlays_) {
+      u.bytes += o->bytes_written_shared();
+      u.limit += o->write_limit() != 0 ? o->write_limit() : o->block_count() * storage::kBlockSize;
+    }
+    return u;
+  }
 
  private:
   TargetDirectory& owner_;
@@ -128,6 +140,7 @@ class TargetDirectory::Binding final : public iscsi::TargetBinding {
   std::string group_;
   uint64_t reserved_;  // overlay bytes held against group_ and the total
   SessionLuns luns_;
+  std::vector<std::shared_ptr<const storage::CowOverlay>> overlays_;
 };
 
 // A session on a provisioned disk: attached to the disk's shared units.
@@ -199,7 +212,8 @@ std::optional<iscsi::LoginTarget> TargetDirectory::find(std::string_view target_
   if (auto disk = find_disk(target_name)) return disk;
   std::lock_guard lock(mu_);
   if (luns_for(target_name)) {
-    return iscsi::LoginTarget{std::string(target_name), "scsipub", false};
+    TargetKind k = target_kind(target_name);
+    return iscsi::LoginTarget{std::string(target_name), "scsipub", false, std::move(k.kind), std::move(k.image)};
   }
   // A deleted target keeps being retried by iscsid every few seconds, forever.
   auto d = unknown_target_log_.on_event(portal.peer_address, target_name, LogThrottle::Clock::now());
@@ -334,14 +348,32 @@ Result<std::unique_ptr<iscsi::TargetBinding>, iscsi::BindError> TargetDirectory:
     ident.serial = fmt::format("{}l{}", id, lun);
     ident.naa_id = next_naa();
     ident.device_name = fmt::format("{},L,0x{:016x}", target_name, uint64_t(lun) << 48);
-    std::shared_ptr<storage::BlockStore> store = std::move(overlay).value();
+    std::shared_ptr<storage::CowOverlay> cow = std::move(overlay).value();
+    binding->track(cow);
+    std::shared_ptr<storage::BlockStore> store = std::move(cow);
     auto unit = std::make_shared<lu::LogicalUnit>(std::move(store), std::move(ident));
     // Free tier: reservations live as long as the session's LU, in memory.
     unit->set_extension(std::make_unique<scsi::LuReservations>());
     unit->attach(nexus);
     binding->lun_map().add(lun, std::move(unit));
   }
+  {
+    std::lock_guard lock(mu_);
+    bindings_[nexus.id] = binding.get();
+  }
   return std::unique_ptr<iscsi::TargetBinding>(std::move(binding));
+}
+
+void TargetDirectory::forget_binding(uint64_t session_id) {
+  std::lock_guard lock(mu_);
+  bindings_.erase(session_id);
+}
+
+std::optional<OverlayUsage> TargetDirectory::overlay_usage(uint64_t session_id) const {
+  std::lock_guard lock(mu_);
+  auto it = bindings_.find(session_id);
+  if (it == bindings_.end()) return std::nullopt;
+  return it->second->usage();
 }
 
 uint64_t TargetDirectory::write_limit_for(std::string_view image) const {
@@ -397,7 +429,7 @@ std::optional<iscsi::LoginTarget> TargetDirectory::find_disk(std::string_view ta
   if (id.empty() || disks_ == nullptr) return std::nullopt;
   auto disk = disks_->find(id);
   if (!disk || disk->deleted()) return std::nullopt;
-  return iscsi::LoginTarget{std::string(target_name), "scsipub disk " + std::string(id), true};
+  return iscsi::LoginTarget{std::string(target_name), "scsipub disk " + std::string(id), true, "disk", ""};
 }
 
 std::vector<std::string> TargetDirectory::account_targets(std::string_view chap_user) const {

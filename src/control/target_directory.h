@@ -49,6 +49,12 @@ struct DirectoryConfig {
 
 class ProvisionedDisks;
 
+// A free-tier session's overlay use (all its LUNs).
+struct OverlayUsage {
+  uint64_t bytes = 0;  // written, counted against the write limits
+  uint64_t limit = 0;  // the write limits (a LUN's size where it has none)
+};
+
 class TargetDirectory final : public iscsi::TargetProvider {
  public:
   TargetDirectory(DirectoryConfig config, Catalog& catalog);
@@ -82,6 +88,8 @@ class TargetDirectory final : public iscsi::TargetProvider {
 
   // Every target name a stranger may log in to, sorted.
   std::vector<std::string> anonymous_targets() const;
+  // A live free-tier session's overlay use; nullopt for other sessions.
+  std::optional<OverlayUsage> overlay_usage(uint64_t session_id) const;
   // True while an overlay id belongs to a live binding (for the janitor).
   bool overlay_live(std::string_view id) const;
   // The overlay id prefix of this process: ids of earlier runs never collide.
@@ -103,6 +111,7 @@ class TargetDirectory final : public iscsi::TargetProvider {
   std::string portal_address(const iscsi::PortalInfo& portal) const;
   uint64_t next_naa();
   void release(const std::string& id, const std::string& address, uint64_t reserved);
+  void forget_binding(uint64_t session_id);
   uint64_t write_limit_for(std::string_view image) const;
   uint64_t overlay_worst_case(std::string_view image, const storage::ImageSource& base) const;
   std::optional<Limit> reserve_overlay_bytes(const std::string& group, uint64_t bytes);
@@ -118,6 +127,7 @@ class TargetDirectory final : public iscsi::TargetProvider {
   mutable std::mutex mu_;  // cold path: login and janitor
   std::map<std::string, std::shared_ptr<const storage::ImageSource>> bases_;
   std::set<std::string, std::less<>> live_ids_;
+  std::map<uint64_t, const Binding*> bindings_;  // free-tier sessions by id, for overlay_usage()
   std::map<std::string, uint64_t, std::less<>> overlay_bytes_by_ip_;  // per address group, by live free sessions
   uint64_t overlay_bytes_reserved_ = 0;                                // by every live free session
   LogThrottle unknown_target_log_;

@@ -29,4 +29,21 @@ inline std::string_view disk_id_of(std::string_view target_name) {
   return rest.substr(kDiskPrefix.size());
 }
 
+// What a target name is, for metric labels and the dashboard: "blank",
+// "multi", "image" (with its catalog name), "disk", or empty for a name
+// that is none of ours.
+struct TargetKind {
+  std::string kind;
+  std::string image;
+};
+inline TargetKind target_kind(std::string_view target_name) {
+  if (!target_name.starts_with(kIqnPrefix)) return {};
+  std::string_view rest = target_name.substr(kIqnPrefix.size());
+  if (rest == kBlankSuffix) return {"blank", ""};
+  if (rest == kMultiSuffix) return {"multi", ""};
+  if (rest.starts_with(kImagePrefix)) return {"image", std::string(rest.substr(kImagePrefix.size()))};
+  if (rest.starts_with(kDiskPrefix)) return {"disk", ""};
+  return {};
+}
+
 }  // namespace scsipub::control

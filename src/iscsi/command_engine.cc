@@ -350,6 +350,10 @@ void CommandEngine::execute(Task& t) {
   auto produced = static_cast<uint32_t>(std::min<size_t>(din->size(), UINT32_MAX));
   uint32_t sendable = t.read ? std::min(produced, t.edtl) : 0;
   bool status_in_data = st.status == scsi::status::kGood && st.sense_length == 0;
+  if (counters_ != nullptr) {
+    if (t.write) counters_->add_write(st.data_out.size());
+    if (t.read) counters_->add_read(sendable);
+  }
   uint32_t pdus = 0;
   if (sendable != 0) pdus = send_data_in(t, st, sendable, status_in_data);
   if (sendable == 0 || !status_in_data) send_response(t, st, pdus);

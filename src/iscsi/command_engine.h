@@ -16,6 +16,7 @@
 #include "iscsi/pdu.h"
 #include "iscsi/sequence_state.h"
 #include "iscsi/session_params.h"
+#include "iscsi/session_stats.h"
 #include "lu/nexus.h"
 #include "scsi/command_set.h"
 
@@ -40,6 +41,8 @@ class CommandEngine {
   ~CommandEngine();
 
   void start(const SessionParams& params, const scsi::LunMap* luns, const lu::Nexus* nexus);
+  // Where executed commands and their bytes are counted (may stay null).
+  void set_counters(SessionCounters* counters) { counters_ = counters; }
 
   // A SCSI Command whose CmdSN has been accepted.
   void on_command(const PduView& pdu);
@@ -93,6 +96,7 @@ class CommandEngine {
   SessionParams params_;
   const scsi::LunMap* luns_ = nullptr;
   const lu::Nexus* nexus_ = nullptr;
+  SessionCounters* counters_ = nullptr;
 
   std::unordered_map<uint32_t, std::unique_ptr<Task>> tasks_;
   std::deque<uint32_t> r2t_backlog_;  // write tasks waiting for buffer budget

@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "iscsi/connection_adapters.h"
 #include "iscsi/lun.h"
 #include "iscsi/serial_number.h"
 
@@ -54,47 +55,6 @@ const char* to_string(CloseReason r) {
   return "?";
 }
 
-// Login-time view of the provider, with this connection's portal.
-class Connection::LoginLookup final : public LoginTargetLookup {
- public:
-  LoginLookup(TargetProvider& p, const PortalInfo& portal) : p_(p), portal_(portal) {}
-  std::optional<LoginTarget> find(std::string_view name) override { return p_.find(name, portal_); }
-
- private:
-  TargetProvider& p_;
-  const PortalInfo& portal_;
-};
-
-// Login-time authentication, with this connection's portal (the provider
-// throttles failures per source address).
-class Connection::LoginAuth final : public AuthenticatorFactory {
- public:
-  LoginAuth(TargetProvider& p, const PortalInfo& portal) : p_(p), portal_(portal) {}
-  std::unique_ptr<Authenticator> create(std::string_view method, const LoginTarget& target,
-                                        std::string_view initiator_name) override {
-    return p_.authenticator(method, target, initiator_name, portal_);
-  }
-
- private:
-  TargetProvider& p_;
-  const PortalInfo& portal_;
-};
-
-class Connection::SendTargets final : public SendTargetsSource {
- public:
-  SendTargets(TargetProvider& p, const PortalInfo& portal, std::string session_target, std::string auth_user)
-      : p_(p), portal_(portal), session_target_(std::move(session_target)), auth_user_(std::move(auth_user)) {}
-  std::vector<SendTargetsEntry> send_targets(std::string_view which) override {
-    return p_.send_targets(which, session_target_, auth_user_, portal_);
-  }
-
- private:
-  TargetProvider& p_;
-  const PortalInfo& portal_;
-  std::string session_target_;
-  std::string auth_user_;
-};
-
 Connection::Connection(const ConnectionConfig& config, TargetProvider& targets, SessionRegistry& registry,
                        const scsi::CommandSet& commands, PortalInfo portal, std::function<void()> terminate,
                        Clock::time_point now)
@@ -118,10 +78,14 @@ Connection::Connection(const ConnectionConfig& config, TargetProvider& targets, 
 Connection::~Connection() {
   engine_.abort_all(std::nullopt);
   binding_.reset();  // detaches; free-tier overlays go with it
-  if (registered_) registry_.remove(nexus_.id);
+  if (registered_) {
+    registry_.remove(nexus_.id);
+    if (config_.traffic != nullptr) config_.traffic->retire(details_, Clock::now());
+  }
 }
 
 void Connection::limit_hit(Limit limit, std::string_view detail) {
+  if (phase_ == Phase::login) login_refused_by_ = limit;
   count_limit(config_.limit_events, limit, portal_.peer_address, detail);
 }
 
@@ -180,6 +144,7 @@ void Connection::on_login_pdu(const PduView& pdu) {
     if (early.close) {
       seq_.exp_cmd_sn = cmd_sn;
       send_login_reply(req, early, 0);
+      note_login_outcome(early);
       close(CloseReason::login_failed);
       return;
     }
@@ -201,6 +166,7 @@ void Connection::on_login_pdu(const PduView& pdu) {
     tsih = tsih_;
   }
   send_login_reply(req, reply, tsih);
+  if (reply.close || reply.complete) note_login_outcome(reply);
   if (reply.close) {
     if (reply.status_class == login_status::kInitiatorError && reply.status_detail == login_status::kAuthFailure) {
       // CHAP failures are logged (throttled) by the authenticator's owner; this
@@ -272,8 +238,9 @@ bool Connection::finish_login(const LoginRequest& req, LoginReply& reply) {
       return s.peer_address == portal_.peer_address;
     });
   }
+  describe_session(discovery);
   NewSession wanted{key, portal_.peer_address, portal_.group(), discovery,
-                    !negotiator_->authenticated_user().empty(), reinstate, terminate_};
+                    !negotiator_->authenticated_user().empty(), reinstate, terminate_, details_};
   SessionLimits limits{config_.max_sessions, config_.reserved_auth_sessions, config_.max_sessions_per_ip,
                        config_.max_discovery_sessions};
   SessionAdmission admitted = registry_.admit(std::move(wanted), limits);
@@ -303,6 +270,9 @@ bool Connection::finish_login(const LoginRequest& req, LoginReply& reply) {
       return false;
     }
     binding_ = std::move(bound).value();
+    auto lun_numbers = binding_->luns().luns();
+    registry_.describe(nexus_.id, std::vector<uint32_t>(lun_numbers.begin(), lun_numbers.end()));
+    engine_.set_counters(details_.counters.get());
     send_targets_ = std::make_unique<SendTargets>(targets_, portal_, nexus_.target_name,
                                                   negotiator_->authenticated_user());
     engine_.start(params_, &binding_->luns(), &nexus_);
@@ -312,6 +282,35 @@ bool Connection::finish_login(const LoginRequest& req, LoginReply& reply) {
                discovery ? "discovery" : nexus_.target_name, portal_.peer_address,
                reinstate ? "reinstated" : "new");
   return true;
+}
+
+void Connection::describe_session(bool discovery) {
+  const auto& target = negotiator_->target();
+  details_.tls = portal_.tls;
+  details_.kind = discovery ? "discovery" : (target ? target->kind : "");
+  details_.image = discovery || !target ? "" : target->image;
+  details_.since = std::chrono::system_clock::now();
+  details_.started = Clock::now();
+  details_.counters = std::make_shared<SessionCounters>();
+  details_.end = end_session_;
+}
+
+// Every finished login counts by status class; a refused one also lands in
+// the operator's journal, named by the limit that refused it when one did.
+void Connection::note_login_outcome(const LoginReply& reply) {
+  const auto& target = negotiator_->target();
+  std::string_view kind = "unknown";
+  if (negotiator_->session_type() == SessionType::discovery) {
+    kind = "discovery";
+  } else if (target) {
+    kind = target->kind;
+  }
+  if (config_.traffic != nullptr) config_.traffic->count_login(kind, reply.status_class);
+  if (reply.status_class == login_status::kSuccess || config_.login_journal == nullptr) return;
+  std::string_view reason = login_refused_by_ ? LimitEvents::name(*login_refused_by_)
+                                              : login_status_text(reply.status_class, reply.status_detail);
+  config_.login_journal->refused(portal_.peer_address, portal_.group(), negotiator_->initiator_name(),
+                                 login_lookup_->requested(), reason);
 }
 
 void Connection::send_login_reply(const LoginRequest& req, const LoginReply& reply, uint16_t tsih) {

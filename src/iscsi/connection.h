@@ -16,6 +16,7 @@
 
 #include "common/limit_events.h"
 #include "iscsi/command_engine.h"
+#include "iscsi/login_journal.h"
 #include "iscsi/login_negotiator.h"
 #include "iscsi/outbox.h"
 #include "iscsi/pdu.h"
@@ -23,6 +24,7 @@
 #include "iscsi/session_registry.h"
 #include "iscsi/target_provider.h"
 #include "iscsi/text_exchange.h"
+#include "iscsi/traffic_metrics.h"
 
 namespace scsipub::iscsi {
 
@@ -40,6 +42,8 @@ struct ConnectionConfig {
   size_t max_sessions_per_ip = 0;     // anonymous sessions per address group; 0 = no limit
   size_t max_discovery_sessions = 0;  // anonymous discovery sessions server-wide; 0 = no limit
   LimitEvents* limit_events = nullptr;             // where refusals are counted; may be null
+  TrafficMetrics* traffic = nullptr;               // login outcomes, ended sessions; may be null
+  LoginJournal* login_journal = nullptr;           // recent refused logins; may be null
 };
 
 // A login refused before it starts (a limit hit when the connection was
@@ -92,6 +96,9 @@ class Connection {
   void on_tick(Clock::time_point now);
   // SIGTERM: ask the initiator to log out within `seconds` (Async Message).
   void request_logout(uint16_t seconds);
+  // How the operator ends this session from another thread (logout request,
+  // then drop); handed to the registry at login.
+  void set_end_session(std::function<void(uint16_t seconds)> end) { end_session_ = std::move(end); }
   // Answer the first Login Request with `refusal` instead of negotiating.
   void refuse_login(LoginRefusal refusal) { refusal_ = refusal; }
   void admit(const LoginAdmission& a) {
@@ -135,6 +142,8 @@ class Connection {
   bool finish_login(const LoginRequest& req, LoginReply& reply);
   bool anonymous_on_auth_slot(const LoginRequest& req, const LoginReply& reply) const;
   void send_login_reply(const LoginRequest& req, const LoginReply& reply, uint16_t tsih);
+  void note_login_outcome(const LoginReply& reply);
+  void describe_session(bool discovery);
   void on_ffp_pdu(const PduView& pdu);
   bool admit_immediate(const PduView& pdu);
   bool ordered(const PduView& pdu);
@@ -158,6 +167,8 @@ class Connection {
   SessionRegistry& registry_;
   PortalInfo portal_;
   std::function<void()> terminate_;
+  std::function<void(uint16_t)> end_session_;
+  SessionDetails details_;  // what the registry and the metrics know of this session
 
   Phase phase_ = Phase::login;
   CloseReason close_reason_ = CloseReason::none;
@@ -167,6 +178,7 @@ class Connection {
   bool first_login_pdu_ = true;
   std::optional<LoginRefusal> refusal_;
   bool auth_only_ = false;
+  std::optional<Limit> login_refused_by_;  // the limit a refused login ran into
   std::unique_ptr<LoginLookup> login_lookup_;
   std::unique_ptr<LoginAuth> login_auth_;
   std::unique_ptr<LoginNegotiator> negotiator_;

@@ -79,6 +79,11 @@ struct LoginTarget {
   std::string name;
   std::string alias;
   bool requires_auth = false;  // CHAP (issue 4); anonymous targets accept AuthMethod=None
+  // Metric labels and the dashboard's grouping, from a bounded set decided by
+  // the provider ("blank", "image", "multi", "disk"; the catalog name of an
+  // image target), never from what an initiator sent.
+  std::string kind;
+  std::string image;
 };
 
 class LoginTargetLookup {

@@ -98,6 +98,7 @@ SessionAdmission SessionRegistry::admit(NewSession s, const SessionLimits& limit
       rec.group = std::move(s.group);
       rec.authenticated = s.authenticated;
       rec.terminate = std::move(s.terminate);
+      rec.details = std::move(s.details);
       sessions_.emplace(rec.id, rec);
       count_locked(rec, true);
     }
@@ -114,6 +115,18 @@ void SessionRegistry::remove(uint64_t id) {
   if (it == sessions_.end()) return;
   count_locked(it->second, false);
   sessions_.erase(it);
+}
+
+void SessionRegistry::describe(uint64_t id, std::vector<uint32_t> luns) {
+  std::lock_guard lock(mu_);
+  if (auto it = sessions_.find(id); it != sessions_.end()) it->second.luns = std::move(luns);
+}
+
+std::optional<SessionRecord> SessionRegistry::get(uint64_t id) const {
+  std::lock_guard lock(mu_);
+  auto it = sessions_.find(id);
+  if (it == sessions_.end()) return std::nullopt;
+  return it->second;
 }
 
 size_t SessionRegistry::anonymous_sessions(const std::string& group) const {

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/limit_events.h"
+#include "iscsi/session_stats.h"
 
 namespace scsipub::iscsi {
 
@@ -33,6 +34,8 @@ struct SessionRecord {
   bool authenticated = false;  // logged in with CHAP
   // Ends the session's connection; safe to call from any thread.
   std::function<void()> terminate;
+  SessionDetails details;
+  std::vector<uint32_t> luns;  // set once the session is bound (describe())
 };
 
 // Who may hold a session (docs/SECURITY.md "Admission model"); 0 = no limit.
@@ -55,6 +58,7 @@ struct NewSession {
   // Terminate live sessions with the same key first (RFC 7143 6.3.5).
   bool reinstate = false;
   std::function<void()> terminate;
+  SessionDetails details = {};
 };
 
 struct SessionAdmission {
@@ -74,6 +78,10 @@ class SessionRegistry {
   // a refused login reinstates nothing.
   SessionAdmission admit(NewSession session, const SessionLimits& limits);
   void remove(uint64_t id);
+  // The LUNs a session attached to, for the dashboard.
+  void describe(uint64_t id, std::vector<uint32_t> luns);
+  // The session with this id, if live.
+  std::optional<SessionRecord> get(uint64_t id) const;
   // Sessions with this key, from any address.
   std::vector<SessionRecord> find(const SessionKey& key) const;
   bool tsih_live(uint16_t tsih) const;

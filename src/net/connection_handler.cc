@@ -74,6 +74,16 @@ void ConnectionHandler<Stream>::request_logout(uint16_t seconds) {
 }
 
 template <class Stream>
+void ConnectionHandler<Stream>::end_session(uint16_t seconds) {
+  request_logout(seconds);
+  // RFC 7143 11.9.1: Parameter3 is the time the initiator has to log out.
+  auto timer = std::make_shared<asio::steady_timer>(stream_.get_executor(), std::chrono::seconds(seconds));
+  timer->async_wait([timer, weak = this->weak_from_this()](const asio::error_code&) {
+    if (auto s = weak.lock()) s->terminate();
+  });
+}
+
+template <class Stream>
 void ConnectionHandler<Stream>::close_socket() {
   asio::error_code ignored;
   socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
@@ -194,6 +204,9 @@ asio::awaitable<void> ConnectionHandler<Stream>::run() {
   };
   conn_ = std::make_unique<iscsi::Connection>(deps_.config, deps_.targets, deps_.registry, deps_.commands, portal_,
                                               terminate, Clock::now());
+  conn_->set_end_session([weak = this->weak_from_this()](uint16_t seconds) {
+    if (auto s = weak.lock()) s->end_session(seconds);
+  });
   asio::co_spawn(stream_.get_executor(), watchdog(), asio::detached);
   bool alive = co_await handshake();
   rbuf_.resize(alive ? kInitialReadBuffer : 0);

@@ -55,6 +55,9 @@ class ConnectionHandler final : public ConnectionControl,
   asio::awaitable<void> run();
   void terminate() override;
   void request_logout(uint16_t seconds) override;
+  // Any thread: the operator ends the session: a logout request, then the
+  // connection is dropped after `seconds` if the initiator has not gone.
+  void end_session(uint16_t seconds);
 
  private:
   asio::ip::tcp::socket& socket();

@@ -102,6 +102,7 @@ Result<std::unique_ptr<CowOverlay>> CowOverlay::open(std::shared_ptr<const Image
   overlay->bitmap_file_ = std::make_unique<BitmapFile>(std::move(*bf));
   overlay->maps_ = std::move(maps);
   overlay->header_ = header;
+  overlay->bytes_written_shared_.store(header.bytes_written, std::memory_order_relaxed);
   return overlay;
 }
 
@@ -172,6 +173,7 @@ IoStatus CowOverlay::write(uint64_t lba, std::span<const uint8_t> in) {
   if (int err = file_->write_at(lba * kBlockSize, in); err != 0) return error(err);
   const uint64_t changed = maps_.data.set_range(lba, blocks) + maps_.zeroed.clear_range(lba, blocks);
   header_.bytes_written += new_bytes;
+  bytes_written_shared_.store(header_.bytes_written, std::memory_order_relaxed);
   if (changed != 0 && bitmap_file_) bitmap_file_->mark_dirty(lba, blocks);
   data_dirty_ = true;
   return IoStatus::ok;

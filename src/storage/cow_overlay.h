@@ -15,6 +15,7 @@
 //
 // Files: `<path>` (the overlay) and `<path>.bitmap`. The bitmap file exists
 // only for overlays that must survive the process (delete_on_close = false).
+#include <atomic>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -81,6 +82,10 @@ class CowOverlay final : public BlockStore {
   const std::filesystem::path& path() const { return path_; }
   // Bytes counted against write_limit so far.
   uint64_t bytes_written() const { return header_.bytes_written; }
+  // The same, safe to read from another thread (the operator dashboard) while
+  // the session's loop writes.
+  uint64_t bytes_written_shared() const { return bytes_written_shared_.load(std::memory_order_relaxed); }
+  uint64_t write_limit() const { return options_.write_limit; }
   bool space_exhausted() const { return header_.exhausted; }
 
  private:
@@ -102,6 +107,7 @@ class CowOverlay final : public BlockStore {
   uint64_t blocks_;
   OverlayMaps maps_;
   BitmapHeader header_;
+  std::atomic<uint64_t> bytes_written_shared_{0};  // mirrors header_.bytes_written
   bool data_dirty_ = false;  // overlay written since the last fdatasync
   int last_errno_ = 0;
 };

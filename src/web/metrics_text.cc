@@ -14,7 +14,73 @@ void sample(std::string& out, std::string_view name, std::string_view type, std:
   out += fmt::format("{} {}\n", name, v);
 }
 
+const char* status_class_name(uint8_t c) {
+  switch (c) {
+    case 0: return "success";
+    case 1: return "redirection";
+    case 2: return "initiator_error";
+    case 3: return "target_error";
+    default: return "other";
+  }
+}
+
+void traffic_text(std::string& out, const iscsi::TrafficMetrics::Snapshot& t) {
+  struct Counter {
+    const char* name;
+    const char* help;
+    uint64_t iscsi::TrafficTotals::*field;
+  };
+  static constexpr Counter kCounters[] = {
+      {"scsipub_read_bytes_total", "Bytes sent to initiators in Data-In.", &iscsi::TrafficTotals::read_bytes},
+      {"scsipub_write_bytes_total", "Bytes of write data received.", &iscsi::TrafficTotals::write_bytes},
+      {"scsipub_read_commands_total", "SCSI commands with the R bit.", &iscsi::TrafficTotals::read_commands},
+      {"scsipub_write_commands_total", "SCSI commands with the W bit.", &iscsi::TrafficTotals::write_commands},
+  };
+  for (const auto& c : kCounters) {
+    family(out, c.name, "counter", c.help);
+    for (const auto& row : t.traffic) {
+      out += fmt::format("{}{{kind=\"{}\",image=\"{}\"}} {}\n", c.name, prometheus_label(row.kind),
+                         prometheus_label(row.image), row.totals.*c.field);
+    }
+  }
+  family(out, "scsipub_logins_total", "counter", "Finished logins by target kind and status class (RFC 7143 11.13.5).");
+  for (const auto& l : t.logins) {
+    out += fmt::format("scsipub_logins_total{{kind=\"{}\",status_class=\"{}\"}} {}\n", prometheus_label(l.kind),
+                       status_class_name(l.status_class), l.count);
+  }
+  family(out, "scsipub_session_duration_seconds", "histogram", "How long ended sessions were logged in.");
+  for (const auto& h : t.durations) {
+    const std::string kind = prometheus_label(h.kind);
+    uint64_t cumulative = 0;
+    for (size_t i = 0; i < h.buckets.size(); ++i) {
+      cumulative += h.buckets[i];
+      out += fmt::format("scsipub_session_duration_seconds_bucket{{kind=\"{}\",le=\"{}\"}} {}\n", kind,
+                         iscsi::TrafficMetrics::kDurationBounds[i], cumulative);
+    }
+    out += fmt::format("scsipub_session_duration_seconds_bucket{{kind=\"{}\",le=\"+Inf\"}} {}\n", kind, h.count);
+    out += fmt::format("scsipub_session_duration_seconds_sum{{kind=\"{}\"}} {}\n", kind, h.sum_seconds);
+    out += fmt::format("scsipub_session_duration_seconds_count{{kind=\"{}\"}} {}\n", kind, h.count);
+  }
+}
+
 }  // namespace
+
+std::string prometheus_label(std::string_view value) {
+  std::string out;
+  out.reserve(value.size());
+  for (char c : value) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
 
 std::string metrics_text(const LimitEvents& events, const ServerGauges& gauges) {
   std::string out;
@@ -30,6 +96,8 @@ std::string metrics_text(const LimitEvents& events, const ServerGauges& gauges) 
     sample(out, "scsipub_tls_reload_failures_total", "counter", "Changed certificate pairs that did not load.",
            gauges.tls->reload_failures);
   }
+  if (gauges.traffic) traffic_text(out, *gauges.traffic);
+  sample(out, "scsipub_refused_logins_total", "counter", "Logins refused, for any reason.", gauges.refused_logins);
   return out;
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "common/limit_events.h"
+#include "iscsi/traffic_metrics.h"
 
 namespace scsipub::web {
 
@@ -17,7 +18,14 @@ struct ServerGauges {
     uint64_t reload_failures = 0;
   };
   std::optional<Tls> tls;  // absent while no TLS listener runs
+  // Traffic and logins per target kind and catalog image; sessions by duration.
+  std::optional<iscsi::TrafficMetrics::Snapshot> traffic;
+  uint64_t refused_logins = 0;
 };
+
+// A Prometheus label value: backslash, double quote and newline escaped
+// (exposition format); image names are validated, but labels never trust that.
+std::string prometheus_label(std::string_view value);
 
 // scsipub_limit_hits_total{limit="..."} lists every limit (zero included) so
 // dashboards see the series before the first hit.

@@ -69,7 +69,7 @@ FakeTargets::FakeTargets() {
 
 std::optional<LoginTarget> FakeTargets::find(std::string_view target_name, const PortalInfo&) {
   if (target_name != kTarget) return std::nullopt;
-  return LoginTarget{kTarget, "test disk", false};
+  return LoginTarget{kTarget, "test disk", false, "disk", ""};
 }
 
 std::vector<SendTargetsEntry> FakeTargets::send_targets(std::string_view which, std::string_view session_target,

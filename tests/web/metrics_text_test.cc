@@ -1,0 +1,46 @@
+#include "web/metrics_text.h"
+
+#include <gtest/gtest.h>
+
+namespace scsipub::web {
+namespace {
+
+TEST(MetricsTextTest, LabelValuesAreEscaped) {
+  EXPECT_EQ(prometheus_label("alpha"), "alpha");
+  EXPECT_EQ(prometheus_label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+}
+
+TEST(MetricsTextTest, TrafficIsLabelledByKindAndImageOnly) {
+  LimitEvents events;
+  ServerGauges g;
+  iscsi::TrafficMetrics::Snapshot t;
+  t.traffic.push_back({"image", "al\"pha", {1, 2, 3, 4}});
+  t.logins.push_back({"blank", 2, 5});
+  iscsi::TrafficMetrics::Durations d;
+  d.kind = "blank";
+  d.buckets[0] = 1;
+  d.buckets[3] = 2;
+  d.count = 4;
+  d.sum_seconds = 1000;
+  t.durations.push_back(d);
+  g.traffic = t;
+  std::string text = metrics_text(events, g);
+  EXPECT_NE(text.find("scsipub_read_bytes_total{kind=\"image\",image=\"al\\\"pha\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("scsipub_write_commands_total{kind=\"image\",image=\"al\\\"pha\"} 4\n"), std::string::npos);
+  EXPECT_NE(text.find("scsipub_logins_total{kind=\"blank\",status_class=\"initiator_error\"} 5\n"), std::string::npos);
+  // Cumulative buckets, +Inf holds the sessions past the last bound too.
+  EXPECT_NE(text.find("scsipub_session_duration_seconds_bucket{kind=\"blank\",le=\"1\"} 1\n"), std::string::npos);
+  EXPECT_NE(text.find("scsipub_session_duration_seconds_bucket{kind=\"blank\",le=\"300\"} 3\n"), std::string::npos);
+  EXPECT_NE(text.find("scsipub_session_duration_seconds_bucket{kind=\"blank\",le=\"+Inf\"} 4\n"), std::string::npos);
+  EXPECT_NE(text.find("scsipub_session_duration_seconds_count{kind=\"blank\"} 4\n"), std::string::npos);
+  // Every counter family ends in _total (histograms aside).
+  for (size_t pos = text.find("# TYPE "); pos != std::string::npos; pos = text.find("# TYPE ", pos + 1)) {
+    std::string line = text.substr(pos, text.find('\n', pos) - pos);
+    if (line.ends_with(" counter")) {
+      EXPECT_NE(line.find("_total counter"), std::string::npos) << line;
+    }
+  }
+}
+
+}  // namespace
+}  // namespace scsipub::web
