@@ -8,8 +8,9 @@
 //   GET    /api/v1/disks        200 {"disks": [...]} (without secrets)
 //   GET    /api/v1/disks/{id}   200 disk (with secrets and iscsiadm commands)
 //   DELETE /api/v1/disks/{id}   204
-//   GET    /api/v1/images       200 {"images": [...]}, no token needed
+//   GET    /api/v1/images       200 {"images": [...]} with each target's commands, no token needed
 //   GET    /metrics             200 Prometheus text (when configured), no token
+//   GET    /, /docs/api, /static/...  the public pages (when configured)
 //
 // Errors are {"error": "..."}; a 5xx says only "internal error" and a
 // request_id, under which the detail is logged.
@@ -19,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/limit_events.h"
@@ -26,6 +28,7 @@
 #include "control/disk_service.h"
 #include "web/http_router.h"
 #include "web/http_server.h"
+#include "web/site_info.h"
 
 namespace scsipub::web {
 
@@ -37,7 +40,12 @@ struct ApiServerConfig {
   // GET /metrics (Prometheus text, no token) when set; called per scrape.
   std::function<std::string()> metrics;
   LimitEvents* limit_events = nullptr;  // counts the HTTP limits clients meet
+  // The public pages (GET /, /docs/api, /static/*: web/site_routes.h) when
+  // set; without it only the API answers.
+  std::optional<SiteInfo> site;
 };
+
+class SiteRoutes;
 
 class ApiServer {
  public:
@@ -60,6 +68,7 @@ class ApiServer {
   control::DiskService& service_;
   ApiServerConfig config_;
   HttpRouter router_;
+  std::unique_ptr<SiteRoutes> site_;
   HttpServer http_;
 };
 
