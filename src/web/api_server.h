@@ -26,9 +26,14 @@
 #include "common/limit_events.h"
 #include "common/result.h"
 #include "control/disk_service.h"
+#include "web/admin_auth_config.h"
 #include "web/http_router.h"
 #include "web/http_server.h"
 #include "web/site_info.h"
+
+namespace scsipub::control {
+class OperatorConsole;  // control/operator_console.h
+}  // namespace scsipub::control
 
 namespace scsipub::web {
 
@@ -43,9 +48,14 @@ struct ApiServerConfig {
   // The public pages (GET /, /docs/api, /static/*: web/site_routes.h) when
   // set; without it only the API answers.
   std::optional<SiteInfo> site;
+  // The operator dashboard (/admin, /api/v1/admin/..., web/admin_routes.h)
+  // when set; it must outlive the server.
+  control::OperatorConsole* operator_console = nullptr;
+  AdminAuthConfig admin;
 };
 
 class SiteRoutes;
+class AdminRoutes;
 
 class ApiServer {
  public:
@@ -69,6 +79,7 @@ class ApiServer {
   ApiServerConfig config_;
   HttpRouter router_;
   std::unique_ptr<SiteRoutes> site_;
+  std::unique_ptr<AdminRoutes> admin_;  // before http_: its routes run on http_'s threads
   HttpServer http_;
 };
 
