@@ -72,15 +72,17 @@ test('admin: every admin API answers 401 without authentication or with a wrong 
   const paths = new Set(['/api/v1/admin/sessions']);
   const js = await httpGet(`${env.tlsOrigin}/static/admin.js`);
   assert.equal(js.status, 200, '/static/admin.js');
-  for (const m of js.text.matchAll(/["'`](\/(?:api\/v1\/)?admin\/[A-Za-z0-9_./-]*)/g)) {
-    const p = m[1].endsWith('/') ? `${m[1]}1` : m[1];
+  // '/api/v1/admin/sessions/' + id + '/end' becomes /api/v1/admin/sessions/1/end.
+  const pathRe = /["'`](\/(?:api\/v1\/)?admin\/[A-Za-z0-9_./-]*)["'`](?:\s*\+\s*[^+;]+?\s*\+\s*["'`]([A-Za-z0-9_./-]*)["'`])?/g;
+  for (const m of js.text.matchAll(pathRe)) {
+    const p = m[1].endsWith('/') ? `${m[1]}1${m[2] || ''}` : m[1];
     if (p !== '/admin/login' && p !== '/admin/logout') paths.add(p);
   }
   const checked = [];
   for (const path of paths) {
     for (const headers of [{}, { Authorization: 'Bearer not-a-token' }, { Cookie: 'scsipub_admin=forged' }]) {
       const statuses = [];
-      for (const method of ['GET', 'POST']) {
+      for (const method of ['GET', 'POST', 'DELETE']) {
         const r = await httpRequest(method, `${env.tlsOrigin}${path}`, { headers });
         assert.ok(r.status < 200 || r.status >= 300, `${method} ${path} ${JSON.stringify(headers)}: ${r.status} ${r.text.slice(0, 100)}`);
         assert.ok(!r.text.includes('initiator_name'), `${method} ${path}: no session data without auth`);
