@@ -5,7 +5,7 @@
 // and nothing of it without authentication.
 // Selectors: /work/issue12-contract.md (the admin part).
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, before, test } from './lib/test.mjs';
 import { assertNoPageProblems, horizontalOverflow, launchBrowser, newContext, onPage } from './lib/browser.mjs';
 import { assertSecurityHeaders, env, httpGet, httpRequest, within } from './lib/env.mjs';
 import { holdSession, uniqueInitiator } from './lib/peers.mjs';

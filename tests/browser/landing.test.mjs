@@ -4,7 +4,7 @@
 // in, no console errors, 375 px wide, usable with the keyboard alone.
 // Selectors: /work/issue12-contract.md (the landing part).
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, before, test } from './lib/test.mjs';
 import { assertNoPageProblems, horizontalOverflow, launchBrowser, newContext, onPage } from './lib/browser.mjs';
 import { assertSecurityHeaders, env, httpGet } from './lib/env.mjs';
 import { runShell } from './lib/peers.mjs';

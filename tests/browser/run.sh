@@ -15,9 +15,9 @@
 # 4. node --test runs every *.test.mjs; they find the servers through
 #    SCSIPUB_BROWSER_* variables (lib/env.mjs).
 # 5. Both servers stop with SIGTERM and must exit 0.
-# Every step is bounded: npm ci 300 s, each server start 10 s, the node run
-# 600 s. Ends with "N passed, N failed" (the node runner's counts). Exit 77
-# (CTest skip) only when a tool is missing.
+# Every step is bounded: npm ci 300 s, each server start 10 s, each test
+# 120 s, each test file's node run 300 s. Ends with "N passed, N failed" (the
+# node runner's counts). Exit 77 (CTest skip) only when a tool is missing.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=../integration/lib.sh
@@ -25,7 +25,8 @@ source "$here/../integration/lib.sh"
 # shellcheck source=../integration/tls_lib.sh
 source "$here/../integration/tls_lib.sh"
 (($# >= 3)) || { echo "usage: $0 SCSIPUB_BIN HELD_SESSION_BIN WORK_DIR [node --test args]" >&2; exit 2; }
-BIN=$1 HELD=$2 WORK=$3
+# Absolute: the tests run from the node work dir.
+BIN=$(realpath -e "$1") HELD=$(realpath -e "$2") WORK=$(realpath -m "$3")
 shift 3
 [[ -x $BIN ]] || die "not executable: $BIN"
 [[ -x $HELD ]] || die "not executable: $HELD"
@@ -150,12 +151,26 @@ export SCSIPUB_BROWSER_IMAGES=alpha,beta
 export SCSIPUB_BROWSER_ARTIFACTS=$WORK/artifacts
 rm -rf "$SCSIPUB_BROWSER_ARTIFACTS" && mkdir -p "$SCSIPUB_BROWSER_ARTIFACTS"
 T_TESTS=$SECONDS
-# One file at a time: each launches its own Chromium, and the machine has 2 cores.
-set +e
-(cd "$node_dir" && timeout -k 10 600 node --test --test-concurrency=1 --test-reporter=spec "$@" ./*.test.mjs) \
-  2>&1 | tee "$INTEG_TMP/node.log"
-node_rc=${PIPESTATUS[0]}
-set -e
+# One file at a time (each launches its own Chromium; the machine has 2
+# cores), each node run bounded; the counts are summed from each file's
+# summary ("ℹ pass N" ...) of the spec reporter.
+npass=0 nfail=0 node_rc=0
+summary() { sed -nE "s/^[^ ]+ $1 ([0-9]+)\$/\\1/p" "$2" | tail -n1; }
+# smoke first: when the infrastructure fails, that is the first thing to read.
+files=("$node_dir/smoke.test.mjs")
+for file in "$node_dir"/*.test.mjs; do [[ $file == */smoke.test.mjs ]] || files+=("$file"); done
+for file in "${files[@]}"; do
+  flog=$INTEG_TMP/node-$(basename "$file" .test.mjs).log
+  set +e
+  (cd "$node_dir" && timeout -k 10 300 node --test --test-reporter=spec "$@" "./$(basename "$file")") 2>&1 | tee "$flog"
+  rc=${PIPESTATUS[0]}
+  set -e
+  p=$(summary pass "$flog") f=$(summary fail "$flog") c=$(summary cancelled "$flog")
+  f=$((${f:-0} + ${c:-0}))
+  if ((rc != 0 && f == 0)); then f=1; log "node --test $(basename "$file") exited $rc without a failed test (timeout?)"; fi
+  npass=$((npass + ${p:-0})) nfail=$((nfail + f))
+  ((rc == 0)) || node_rc=$rc
+done
 log "browser tests took $((SECONDS - T_TESTS)) s (exit $node_rc)"
 
 # ---- 5. stop --------------------------------------------------------------------
@@ -164,10 +179,6 @@ stop_server tls || servers_ok=1
 stop_server plain || servers_ok=1
 SERVER_PIDS=()
 
-# The spec reporter's summary: "ℹ pass N", "ℹ fail N", "ℹ cancelled N".
-summary() { sed -nE "s/^[^ ]+ $1 ([0-9]+)\$/\\1/p" "$INTEG_TMP/node.log" | tail -n1; }
-npass=$(summary pass) nfail=$(summary fail) ncancel=$(summary cancelled)
-npass=${npass:-0} nfail=$((${nfail:-0} + ${ncancel:-0}))
 ((servers_ok == 0)) || nfail=$((nfail + 1))
 if ((node_rc != 0 && nfail == 0)); then nfail=1; fi  # the runner died or timed out
 log "total $((SECONDS - T_START)) s; screenshots and traces of failures in $SCSIPUB_BROWSER_ARTIFACTS"

@@ -3,7 +3,7 @@
 // the clipboard works on http://127.0.0.1, a held libiscsi session logs in
 // and out. If these fail, every other browser test's verdict means nothing.
 import assert from 'node:assert/strict';
-import { after, before, test } from 'node:test';
+import { after, before, test } from './lib/test.mjs';
 import { launchBrowser, newContext, onPage, openPage, horizontalOverflow } from './lib/browser.mjs';
 import { env, httpGet } from './lib/env.mjs';
 import { holdSession, runShell, uniqueInitiator } from './lib/peers.mjs';

@@ -15,9 +15,15 @@ export function holdSession(url, initiatorName) {
   const rl = readline.createInterface({ input: child.stdout });
   rl.on('line', (line) => { lines.push(line); onLine(line); });
   child.stderr.on('data', (d) => lines.push(`stderr: ${String(d).trimEnd()}`));
-  const ended = new Promise((resolve) => child.on('exit', (code, signal) => resolve({ code, signal, lines })));
-  // The held program gives up by itself after 120 s; this is the backstop.
+  const ended = new Promise((resolve) => {
+    child.on('exit', (code, signal) => resolve({ code, signal, lines }));
+    // Not started at all (no such file): 'exit' never comes.
+    child.on('error', (err) => { lines.push(`spawn: ${err.message}`); resolve({ code: 'spawn-error', signal: null, lines }); });
+  });
+  // The held program gives up by itself after 120 s; this is the backstop
+  // (unref: it must not keep a finished test file's process alive).
   const killer = setTimeout(() => child.kill('SIGKILL'), 180_000);
+  killer.unref();
   ended.then(() => clearTimeout(killer));
   const session = {
     child,
@@ -50,6 +56,7 @@ export function runShell(command, timeoutMs = 30_000) {
     child.stderr.on('data', (d) => { err += d; });
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('exit', (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout: out, stderr: err }); });
+    child.on('error', (e) => { clearTimeout(timer); resolve({ code: 'spawn-error', signal: null, stdout: out, stderr: e.message }); });
   });
 }
 
