@@ -13,9 +13,11 @@
 #include "control/catalog.h"
 #include "control/disk_service_impl.h"
 #include "control/janitor.h"
+#include "control/live_operator_console.h"
 #include "control/provisioned_disks.h"
 #include "control/target_directory.h"
 #include "control/target_names.h"
+#include "db/tokens.h"
 #include "iscsi/login_journal.h"
 #include "iscsi/session_registry.h"
 #include "iscsi/traffic_metrics.h"
@@ -199,6 +201,14 @@ int serve(Config cfg) {
   control::DiskServiceImpl service(*store.value(), disks, catalog, registry,
                                    {plain_portal(cfg), tls.listen ? tls_portal(cfg, server.tls_port()) : ""},
                                    cfg.free_tier.blank_size);
+  db::MetaStore& meta = *store.value();
+  control::LiveOperatorConsole console({registry, directory, disks, meta, service, journal, limits,
+                                        [&meta](std::string_view token) {
+                                          auto h = db::hash_token(token);
+                                          if (!h.ok()) return false;
+                                          auto t = meta.find_operator_token_by_hash(*h);
+                                          return t.ok() && t->has_value();
+                                        }});
   std::unique_ptr<web::ApiServer> api;
   if (cfg.http_listen != "off") {
     auto hp = parse_host_port(cfg.http_listen, 8080);
@@ -211,6 +221,18 @@ int serve(Config cfg) {
     acfg.metrics = [&] {
       return web::metrics_text(limits, gauges(server, registry, tls.reloader.get(), traffic, journal));
     };
+    // The public pages and the operator dashboard (issue 12). Wired by the
+    // browser-test branch so the merged parts could be tested together; the
+    // lead's own wiring replaces this.
+    web::SiteInfo site;
+    site.blank_write_limit = cfg.free_tier.blank_write_limit;
+    site.image_write_limit = cfg.free_tier.image_write_limit;
+    site.multi_images = [&directory] { return directory.multi_images(); };
+    site.status = [&registry, &directory] {
+      return web::SiteStatus{directory.anonymous_targets().size(), registry.size()};
+    };
+    acfg.site = site;
+    acfg.operator_console = &console;
     api = std::make_unique<web::ApiServer>(service, acfg);
     if (auto s = api->start(); !s) {
       spdlog::error("session API on {}: {}", cfg.http_listen, s.error().message);

@@ -23,7 +23,7 @@ json to_json(const control::RefusedLogin& r) {
 
 // DiskInfo without secrets (the console leaves them empty; they are not
 // even named here, so a console that forgot cannot leak them).
-json to_json(const control::ProvisionedDisk& p) {
+json to_json(const control::OperatorDisk& p) {
   const control::DiskInfo& d = p.disk;
   json luns = json::array();
   for (const auto& l : d.luns) {
@@ -92,7 +92,13 @@ json snapshot_json(const control::OperatorSnapshot& snap) {
   json disks = json::array();
   for (const auto& d : snap.disks) disks.push_back(to_json(d));
   out["disks"] = std::move(disks);
-  out["images"] = images_json(snap.images)["images"];
+  json images = json::array();
+  // The catalog without the commands: those need the portal, and the
+  // dashboard shows names, sizes and targets.
+  for (const auto& i : snap.images) {
+    images.push_back({{"name", i.name}, {"size_bytes", i.size_bytes}, {"target", i.target}});
+  }
+  out["images"] = std::move(images);
   return out;
 }
 

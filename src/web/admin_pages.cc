@@ -129,7 +129,7 @@ std::string time_text(std::chrono::sys_seconds t) {
   return format_time_ms(std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count());
 }
 
-std::vector<Cell> disk_cells(const control::ProvisionedDisk& p) {
+std::vector<Cell> disk_cells(const control::OperatorDisk& p) {
   return {{"id", p.disk.id},
           {"account", p.account_id},
           {"tier", p.tier},
@@ -158,7 +158,7 @@ void section_end(std::string& out) { out += "</tbody></table></div></section>"; 
 
 }  // namespace
 
-std::vector<std::pair<std::string, std::string>> html_security_headers() {
+std::vector<std::pair<std::string, std::string>> admin_html_security_headers() {
   return {{"Content-Security-Policy", std::string(kCsp)},
           {"X-Content-Type-Options", "nosniff"},
           {"Referrer-Policy", "no-referrer"},

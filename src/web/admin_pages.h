@@ -20,7 +20,7 @@
 namespace scsipub::web {
 
 // The Content-Security-Policy and companions every HTML page carries.
-std::vector<std::pair<std::string, std::string>> html_security_headers();
+std::vector<std::pair<std::string, std::string>> admin_html_security_headers();
 
 // `error` (may be empty) is shown above the form.
 std::string render_login_page(std::string_view error);

@@ -29,7 +29,7 @@ HttpResponse json_reply(int status, const nlohmann::json& body) {
 }
 
 HttpResponse html_reply(int status, std::string body) {
-  return HttpResponse{status, kHtml, std::move(body), html_security_headers()};
+  return HttpResponse{status, kHtml, std::move(body), admin_html_security_headers()};
 }
 
 HttpResponse see_other(std::string_view location, std::optional<std::string> set_cookie = std::nullopt) {

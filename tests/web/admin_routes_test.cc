@@ -56,7 +56,7 @@ control::OperatorSnapshot sample_snapshot() {
   s.sessions.push_back(discovery);
   s.refused.push_back({1'765'000'000'000, "127.0.0.3:1", kHostile, std::string("iqn.evil:") + kHostile, "unknown target", 4});
   s.limit_hits = {{"sessions_total", 0}, {"chap_failures", 2}};
-  control::ProvisionedDisk disk;
+  control::OperatorDisk disk;
   disk.disk.id = "d1";
   disk.disk.target = "iqn.2025-01.pub.scsipub:disk.d1";
   disk.disk.luns = {{0, "debian", 1 << 20, 0, 0}};
@@ -416,6 +416,24 @@ TEST_F(AdminRoutesTest, LoginFromAnotherOriginIsRefused) {
   ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 403);
   EXPECT_TRUE(r->header("Set-Cookie").empty());
+}
+
+// What Chromium sends for the login form's POST under the pages'
+// Referrer-Policy: no-referrer (seen by tests/browser): "Origin: null" and
+// Sec-Fetch-Site: same-origin. A null origin without that metadata (a
+// sandboxed frame on another site) stays refused.
+TEST_F(AdminRoutesTest, LoginFormPostUnderNoReferrerIsSameOrigin) {
+  Reply ok = login(FakeOperatorConsole::kToken, {{"Origin", "null"}, {"Sec-Fetch-Site", "same-origin"}});
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(ok->status, 303);
+  EXPECT_FALSE(ok->header("Set-Cookie").empty());
+  Reply bare = login(FakeOperatorConsole::kToken, {{"Origin", "null"}});
+  ASSERT_TRUE(bare);
+  EXPECT_EQ(bare->status, 403);
+  EXPECT_TRUE(bare->header("Set-Cookie").empty());
+  Reply cross = login(FakeOperatorConsole::kToken, {{"Origin", "null"}, {"Sec-Fetch-Site", "cross-site"}});
+  ASSERT_TRUE(cross);
+  EXPECT_EQ(cross->status, 403);
 }
 
 TEST_F(AdminRoutesTest, TheScriptIsServedAndWritesNoMarkup) {
