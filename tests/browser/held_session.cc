@@ -69,7 +69,7 @@ int main(int argc, char** argv) {
     }
     scsi_task* t = iscsi_testunitready_sync(session->ctx(), session->lun());
     if (t == nullptr) {
-      say(std::string("session-ended: ") + iscsi_get_error(session->ctx()));
+      say(std::string("session-ended: TEST UNIT READY failed (") + iscsi_get_error(session->ctx()) + ")");
       // Nothing left to log out of: leave without the destructor's logout,
       // which would only wait on a dead connection.
       std::_Exit(3);
