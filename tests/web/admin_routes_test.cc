@@ -222,11 +222,15 @@ TEST_F(AdminRoutesTest, CookieActionsNeedTheCsrfTokenAndTheSameOrigin) {
   EXPECT_EQ(end7({{"X-CSRF-Token", csrf}, {"Origin", "http://evil.example"}}), 403);
   EXPECT_EQ(end7({{"X-CSRF-Token", csrf}, {"Origin", "null"}}), 403);
   EXPECT_EQ(end7({{"X-CSRF-Token", csrf}, {"Sec-Fetch-Site", "cross-site"}}), 403);
+  EXPECT_EQ(end7({{"X-CSRF-Token", csrf}, {"Origin", "null"}, {"Sec-Fetch-Site", "cross-site"}}), 403);
+  EXPECT_EQ(end7({{"X-CSRF-Token", csrf}, {"Origin", "http://127.0.0.1"}, {"Sec-Fetch-Site", "same-site"}}), 403);
   EXPECT_TRUE(console_.ended().empty());
 
   EXPECT_EQ(end7({{"X-CSRF-Token", csrf}}), 202);
   EXPECT_EQ(end7({{"X-CSRF-Token", csrf}, {"Origin", "http://127.0.0.1"}, {"Sec-Fetch-Site", "same-origin"}}), 202);
-  EXPECT_EQ(console_.ended(), (std::vector<uint64_t>{7, 7}));
+  // What a browser sends from our no-referrer pages.
+  EXPECT_EQ(end7({{"X-CSRF-Token", csrf}, {"Origin", "null"}, {"Sec-Fetch-Site", "same-origin"}}), 202);
+  EXPECT_EQ(console_.ended(), (std::vector<uint64_t>{7, 7, 7}));
 
   Reply missing = call("POST", "/api/v1/admin/sessions/999/end", {{"Cookie", cookie}, {"X-CSRF-Token", csrf}});
   ASSERT_TRUE(missing);
