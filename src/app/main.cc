@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "app/account_cli.h"
+#include "app/admin_cli.h"
 #include "app/config.h"
 #include "app/serve.h"
 
@@ -43,7 +44,7 @@ int main(int argc, char** argv) {
   cli.require_subcommand(1);
 
   Config cfg;
-  CommonFlags serve_flags, account_flags;
+  CommonFlags serve_flags, account_flags, admin_flags;
   std::string images_dir, listen, http_listen, public_host, log_level;
   auto* serve = cli.add_subcommand("serve", "Run the iSCSI target and the session API");
   serve_flags.add_to(serve);
@@ -85,9 +86,24 @@ int main(int argc, char** argv) {
   // `account create --tier X --data-dir D`: the shared flags may follow the leaf command.
   for (auto* leaf : {create, list, remove}) leaf->fallthrough();
 
+  auto* admin = cli.add_subcommand("admin", "Operator access to the dashboard (/admin)");
+  admin->require_subcommand(1);
+  admin_flags.add_to(admin);
+  auto* admin_token = admin->add_subcommand("token", "Manage operator tokens");
+  admin_token->require_subcommand(1);
+  std::string token_label, token_which;
+  auto* token_create = admin_token->add_subcommand("create", "Create an operator token and print it (once, one line)");
+  token_create->add_option("--label", token_label, "A note to tell tokens apart in 'list'");
+  auto* token_list = admin_token->add_subcommand("list", "List operator tokens (id, first characters, created, label)");
+  token_list->add_flag("--json", json, "Print JSON");
+  auto* token_revoke = admin_token->add_subcommand("revoke", "Revoke an operator token");
+  token_revoke->add_option("which", token_which, "Token id, or the token's first 8+ characters")->required();
+  for (auto* leaf : {token_create, token_list, token_revoke}) leaf->fallthrough();
+  admin_token->fallthrough();
+
   CLI11_PARSE(cli, argc, argv);
 
-  const CommonFlags& flags = *serve ? serve_flags : account_flags;
+  const CommonFlags& flags = *serve ? serve_flags : (*admin ? admin_flags : account_flags);
   if (!flags.load(cfg)) return 2;
   if (!images_dir.empty()) cfg.images_dir = images_dir;
   if (!listen.empty()) cfg.iscsi_listen = listen;
@@ -113,5 +129,8 @@ int main(int argc, char** argv) {
   if (*create) return scsipub::app::account_create(cfg, tier, json);
   if (*list) return scsipub::app::account_list(cfg, json);
   if (*remove) return scsipub::app::account_delete(cfg, account_id);
+  if (*token_create) return scsipub::app::admin_token_create(cfg, token_label);
+  if (*token_list) return scsipub::app::admin_token_list(cfg, json);
+  if (*token_revoke) return scsipub::app::admin_token_revoke(cfg, token_which);
   return 2;
 }

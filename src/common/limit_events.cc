@@ -34,6 +34,7 @@ constexpr std::array<Names, LimitEvents::kCount> kNames{{
     {"http_connections_per_ip", "HTTP connections refused: per-address connection limit"},
     {"http_request_refused", "HTTP requests refused: headers or body over the limits, or malformed"},
     {"http_timeout", "HTTP connections closed: idle or request timeout"},
+    {"admin_sessions", "dashboard logins that logged out the oldest one: live admin session limit"},
 }};
 }  // namespace
 

@@ -38,6 +38,7 @@ enum class Limit : uint8_t {
   http_connections_per_ip,  // [http] max_connections_per_ip (IPv6 grouped by /64)
   http_request_refused,     // headers over max_header_bytes/max_headers, body over the cap, malformed
   http_timeout,             // [http] idle_timeout_seconds or request_timeout_ms
+  admin_sessions,           // [admin] max_sessions: the oldest dashboard login was logged out
   count_,
 };
 

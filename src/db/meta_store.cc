@@ -14,6 +14,12 @@ Status validate(const Account& account) {
   return ok_status();
 }
 
+Status validate(const OperatorToken& token) {
+  if (token.id.empty()) return fail("operator token: empty id");
+  if (token.token_hash.empty()) return fail("operator token " + token.id + ": empty token hash");
+  return ok_status();
+}
+
 Status validate(const Disk& disk) {
   if (disk.id.empty()) return fail("disk: empty id");
   const std::string where = "disk " + disk.id + ": ";

@@ -82,6 +82,22 @@ struct PrState {
   bool operator==(const PrState&) const = default;
 };
 
+// An operator token (issue 12): full access to the operator dashboard and
+// its API. Like API tokens, only the SHA-256 of the token is kept; `prefix`
+// (its first kOperatorTokenPrefixLength characters) lets the operator tell
+// tokens apart in `scsipub admin token list` and revoke one by it.
+struct OperatorToken {
+  std::string id;
+  std::string token_hash;  // hex SHA-256 of the token (see tokens.h); unique
+  std::string prefix;
+  std::string label;       // free text from the operator; may be empty
+  Timestamp created{};
+
+  bool operator==(const OperatorToken&) const = default;
+};
+
+inline constexpr std::size_t kOperatorTokenPrefixLength = 8;
+
 class MetaStore {
  public:
   virtual ~MetaStore() = default;
@@ -112,6 +128,14 @@ class MetaStore {
   // Removes the disk with its LUNs and their PR state. False if it did not exist.
   virtual Result<bool> delete_disk(std::string_view id) = 0;
 
+  // --- operator tokens ------------------------------------------------------
+  // Fails if the id or the token hash is already taken.
+  virtual Status create_operator_token(const OperatorToken& token) = 0;
+  virtual Result<std::optional<OperatorToken>> find_operator_token_by_hash(std::string_view token_hash) = 0;
+  virtual Result<std::vector<OperatorToken>> list_operator_tokens() = 0;  // ordered by created, then id
+  // Deletes the token; false if there was no such id.
+  virtual Result<bool> revoke_operator_token(std::string_view id) = 0;
+
   // --- persistent reservations ------------------------------------------------
   // Replaces the whole PR state of one LU atomically. The LU must exist (the
   // disk exists and lun < luns.size()).
@@ -125,5 +149,6 @@ class MetaStore {
 Status validate(const Account& account);
 Status validate(const Disk& disk);
 Status validate(const PrState& state);
+Status validate(const OperatorToken& token);
 
 }  // namespace scsipub::db

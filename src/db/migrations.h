@@ -81,6 +81,16 @@ CREATE TABLE pr_registrations (
   FOREIGN KEY (disk_id, lun) REFERENCES pr_state (disk_id, lun) ON DELETE CASCADE
 );
 )sql"},
+    Migration{3, "operator tokens for the dashboard",
+              R"sql(
+CREATE TABLE operator_tokens (
+  id TEXT NOT NULL PRIMARY KEY,
+  token_hash TEXT NOT NULL UNIQUE,
+  prefix TEXT NOT NULL,
+  label TEXT NOT NULL,
+  created BIGINT NOT NULL
+);
+)sql"},
 };
 
 inline constexpr int kLatestSchemaVersion = static_cast<int>(kMigrations.size());

@@ -53,6 +53,12 @@ Result<Account> read_account(const Res& r, int row) {
   return Account{r.text(row, 0), r.text(row, 1), r.text(row, 2), from_db_time(*created)};
 }
 
+Result<OperatorToken> read_operator_token(const Res& r, int row) {
+  auto created = r.int64(row, 4);
+  if (!created) return fail(created.error().message);
+  return OperatorToken{r.text(row, 0), r.text(row, 1), r.text(row, 2), r.text(row, 3), from_db_time(*created)};
+}
+
 #define SCSIPUB_DISK_SELECT                                                                      \
   "SELECT id, account_id, chap_user, chap_secret, mutual_secret, write_limit, created, expires " \
   "FROM disks "
@@ -539,6 +545,73 @@ Result<bool> PostgresStore::delete_disk(std::string_view id) {
     SCSIPUB_DB_ASSIGN(tx, Transaction::begin(impl_->conn), what);
     // ON DELETE CASCADE removes its LUNs, their PR state and registrations.
     SCSIPUB_DB_ASSIGN(r, impl_->conn.exec("DELETE FROM disks WHERE id = $1", {id}), what);
+    const bool deleted = r.affected() > 0;
+    SCSIPUB_DB_CHECK(tx.commit(), what);
+    return deleted;
+  });
+}
+
+// --- operator tokens ------------------------------------------------------------------
+
+Status PostgresStore::create_operator_token(const OperatorToken& t) {
+  SCSIPUB_DB_CHECK(validate(t), std::string("create operator token"));
+  std::lock_guard lock(impl_->mu);
+  return impl_->run(false, [&]() -> Status {
+    const std::string what = "create operator token " + q(t.id);
+    SCSIPUB_DB_ASSIGN(tx, Transaction::begin(impl_->conn), what);
+    QueryError err;
+    auto r = impl_->conn.exec(
+        "INSERT INTO operator_tokens (id, token_hash, prefix, label, created) VALUES ($1, $2, $3, $4, $5)",
+        {t.id, t.token_hash, t.prefix, t.label, to_db(t.created)}, &err);
+    if (!r) {
+      if (err.sqlstate == kUniqueViolation) return fail(what + ": id or token already in use");
+      return fail(what + ": " + r.error().message);
+    }
+    SCSIPUB_DB_CHECK(tx.commit(), what);
+    return ok_status();
+  });
+}
+
+Result<std::optional<OperatorToken>> PostgresStore::find_operator_token_by_hash(std::string_view token_hash) {
+  std::lock_guard lock(impl_->mu);
+  return impl_->run(true, [&]() -> Result<std::optional<OperatorToken>> {
+    const std::string what = "find operator token";
+    SCSIPUB_DB_ASSIGN(r,
+                      impl_->conn.exec("SELECT id, token_hash, prefix, label, created FROM operator_tokens "
+                                       "WHERE token_hash = $1",
+                                       {token_hash}),
+                      what);
+    if (r.rows() == 0) return std::optional<OperatorToken>();
+    SCSIPUB_DB_ASSIGN(t, read_operator_token(r, 0), what);
+    return std::optional<OperatorToken>(std::move(t));
+  });
+}
+
+Result<std::vector<OperatorToken>> PostgresStore::list_operator_tokens() {
+  std::lock_guard lock(impl_->mu);
+  return impl_->run(true, [&]() -> Result<std::vector<OperatorToken>> {
+    const std::string what = "list operator tokens";
+    SCSIPUB_DB_ASSIGN(r,
+                      impl_->conn.exec("SELECT id, token_hash, prefix, label, created FROM operator_tokens "
+                                       "ORDER BY created, id"),
+                      what);
+    std::vector<OperatorToken> out;
+    out.reserve(static_cast<std::size_t>(r.rows()));
+    for (int i = 0; i < r.rows(); ++i) {
+      SCSIPUB_DB_ASSIGN(t, read_operator_token(r, i), what);
+      out.push_back(std::move(t));
+    }
+    return out;
+  });
+}
+
+Result<bool> PostgresStore::revoke_operator_token(std::string_view id) {
+  std::lock_guard lock(impl_->mu);
+  // Deleting a row by id twice is harmless: safe to rerun after a lost COMMIT reply.
+  return impl_->run(true, [&]() -> Result<bool> {
+    const std::string what = "revoke operator token " + q(id);
+    SCSIPUB_DB_ASSIGN(tx, Transaction::begin(impl_->conn), what);
+    SCSIPUB_DB_ASSIGN(r, impl_->conn.exec("DELETE FROM operator_tokens WHERE id = $1", {id}), what);
     const bool deleted = r.affected() > 0;
     SCSIPUB_DB_CHECK(tx.commit(), what);
     return deleted;

@@ -47,6 +47,11 @@ class PostgresStore final : public MetaStore {
   Result<std::vector<Disk>> list_disks() override;
   Result<bool> delete_disk(std::string_view id) override;
 
+  Status create_operator_token(const OperatorToken& token) override;
+  Result<std::optional<OperatorToken>> find_operator_token_by_hash(std::string_view token_hash) override;
+  Result<std::vector<OperatorToken>> list_operator_tokens() override;
+  Result<bool> revoke_operator_token(std::string_view id) override;
+
   Status save_pr_state(const LuKey& lu, const PrState& state) override;
   Result<std::optional<PrState>> load_pr_state(const LuKey& lu) override;
   Result<bool> clear_pr_state(const LuKey& lu) override;

@@ -33,6 +33,10 @@ Account read_account(const Statement& s) {
   return Account{s.text(0), s.text(1), s.text(2), from_db_time(s.int64(3))};
 }
 
+OperatorToken read_operator_token(const Statement& s) {
+  return OperatorToken{s.text(0), s.text(1), s.text(2), s.text(3), from_db_time(s.int64(4))};
+}
+
 std::string q(std::string_view s) {
   // Appends rather than operator+ chains: g++ 12 -O3 raises a false -Wrestrict
   // on `"'" + std::string(...)` (GCC bug 105329).
@@ -457,6 +461,66 @@ Result<bool> SqliteStore::delete_disk(std::string_view id) {
   const std::string what = "delete disk " + q(id);
   // ON DELETE CASCADE removes its LUNs, their PR state and registrations.
   SCSIPUB_DB_ASSIGN(s_ptr, impl_->statement("DELETE FROM disks WHERE id = ?"), what);
+  sqlite::StatementLease s(*s_ptr);
+  s->bind(1, id);
+  SCSIPUB_DB_CHECK(s->run(), what);
+  return impl_->conn.changes() > 0;
+}
+
+// --- operator tokens ------------------------------------------------------------------
+
+Status SqliteStore::create_operator_token(const OperatorToken& t) {
+  SCSIPUB_DB_CHECK(validate(t), std::string("create operator token"));
+  std::lock_guard lock(impl_->mu);
+  const std::string what = "create operator token " + q(t.id);
+  SCSIPUB_DB_ASSIGN(s_ptr,
+                    impl_->statement("INSERT INTO operator_tokens (id, token_hash, prefix, label, created) "
+                                     "VALUES (?, ?, ?, ?, ?)"),
+                    what);
+  sqlite::StatementLease s(*s_ptr);
+  s->bind(1, t.id).bind(2, t.token_hash).bind(3, t.prefix).bind(4, t.label).bind(5, to_db(t.created));
+  if (auto st = s->run(); !st) {
+    if (is_constraint(s->last_error_code())) return fail(what + ": id or token already in use");
+    return fail(what + ": " + st.error().message);
+  }
+  return ok_status();
+}
+
+Result<std::optional<OperatorToken>> SqliteStore::find_operator_token_by_hash(std::string_view token_hash) {
+  std::lock_guard lock(impl_->mu);
+  const std::string what = "find operator token";
+  SCSIPUB_DB_ASSIGN(s_ptr,
+                    impl_->statement("SELECT id, token_hash, prefix, label, created FROM operator_tokens "
+                                     "WHERE token_hash = ?"),
+                    what);
+  sqlite::StatementLease s(*s_ptr);
+  s->bind(1, token_hash);
+  SCSIPUB_DB_ASSIGN(row, s->step(), what);
+  if (!row) return std::optional<OperatorToken>();
+  return std::optional<OperatorToken>(read_operator_token(*s));
+}
+
+Result<std::vector<OperatorToken>> SqliteStore::list_operator_tokens() {
+  std::lock_guard lock(impl_->mu);
+  const std::string what = "list operator tokens";
+  SCSIPUB_DB_ASSIGN(s_ptr,
+                    impl_->statement("SELECT id, token_hash, prefix, label, created FROM operator_tokens "
+                                     "ORDER BY created, id"),
+                    what);
+  sqlite::StatementLease s(*s_ptr);
+  std::vector<OperatorToken> out;
+  for (;;) {
+    SCSIPUB_DB_ASSIGN(row, s->step(), what);
+    if (!row) break;
+    out.push_back(read_operator_token(*s));
+  }
+  return out;
+}
+
+Result<bool> SqliteStore::revoke_operator_token(std::string_view id) {
+  std::lock_guard lock(impl_->mu);
+  const std::string what = "revoke operator token " + q(id);
+  SCSIPUB_DB_ASSIGN(s_ptr, impl_->statement("DELETE FROM operator_tokens WHERE id = ?"), what);
   sqlite::StatementLease s(*s_ptr);
   s->bind(1, id);
   SCSIPUB_DB_CHECK(s->run(), what);

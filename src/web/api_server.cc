@@ -6,6 +6,7 @@
 #include <string_view>
 #include <utility>
 
+#include "web/admin_routes.h"
 #include "web/api_json.h"
 
 namespace scsipub::web {
@@ -148,6 +149,10 @@ ApiServer::ApiServer(control::DiskService& service, ApiServerConfig config)
       return HttpResponse{204, "", "", {}};
     });
   });
+  if (config_.operator_console != nullptr) {
+    admin_ = std::make_unique<AdminRoutes>(*config_.operator_console, config_.admin, config_.limit_events);
+    admin_->add_routes(router_);
+  }
   if (config_.metrics) {
     router_.add("GET", "/metrics", [this](const HttpRequest&) {
       return HttpResponse{200, "text/plain; version=0.0.4", config_.metrics(), {}};

@@ -24,8 +24,13 @@
 #include "common/limit_events.h"
 #include "common/result.h"
 #include "control/disk_service.h"
+#include "web/admin_auth_config.h"
 #include "web/http_router.h"
 #include "web/http_server.h"
+
+namespace scsipub::control {
+class OperatorConsole;  // control/operator_console.h
+}  // namespace scsipub::control
 
 namespace scsipub::web {
 
@@ -37,7 +42,13 @@ struct ApiServerConfig {
   // GET /metrics (Prometheus text, no token) when set; called per scrape.
   std::function<std::string()> metrics;
   LimitEvents* limit_events = nullptr;  // counts the HTTP limits clients meet
+  // The operator dashboard (/admin, /api/v1/admin/..., web/admin_routes.h)
+  // when set; it must outlive the server.
+  control::OperatorConsole* operator_console = nullptr;
+  AdminAuthConfig admin;
 };
+
+class AdminRoutes;
 
 class ApiServer {
  public:
@@ -60,6 +71,7 @@ class ApiServer {
   control::DiskService& service_;
   ApiServerConfig config_;
   HttpRouter router_;
+  std::unique_ptr<AdminRoutes> admin_;  // before http_: its routes run on http_'s threads
   HttpServer http_;
 };
 

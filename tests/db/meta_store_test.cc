@@ -494,6 +494,71 @@ TEST_P(PrTest, EverythingSurvivesCloseAndReopen) {
   EXPECT_EQ(load(LuKey{"d1", 1}), sample_pr());
 }
 
+// --- operator tokens -------------------------------------------------------------
+
+OperatorToken operator_token(const std::string& id, int64_t created = 1'700'000'000) {
+  return OperatorToken{id, "op-hash-of-" + id, "pfx" + id, "label <" + id + ">", at(created)};
+}
+
+TEST_P(MetaStoreTest, OperatorTokensCreateFindListRevoke) {
+  auto none = store().list_operator_tokens();
+  ASSERT_TRUE(none.ok()) << none.error().message;
+  EXPECT_TRUE(none->empty());
+
+  must(store().create_operator_token(operator_token("t2", 1'700'000'005)));
+  must(store().create_operator_token(operator_token("t1", 1'700'000'009)));
+  must(store().create_operator_token(operator_token("t0", 1'700'000'005)));
+
+  auto found = store().find_operator_token_by_hash("op-hash-of-t1");
+  ASSERT_TRUE(found.ok()) << found.error().message;
+  ASSERT_TRUE(found->has_value());
+  EXPECT_EQ(**found, operator_token("t1", 1'700'000'009));
+  auto missing = store().find_operator_token_by_hash("op-hash-of-nobody");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_FALSE(missing->has_value());
+
+  auto all = store().list_operator_tokens();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 3u);  // by created, then id
+  EXPECT_EQ((*all)[0].id, "t0");
+  EXPECT_EQ((*all)[1].id, "t2");
+  EXPECT_EQ((*all)[2].id, "t1");
+
+  auto revoked = store().revoke_operator_token("t2");
+  ASSERT_TRUE(revoked.ok());
+  EXPECT_TRUE(*revoked);
+  auto again = store().revoke_operator_token("t2");
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(*again);
+  auto gone = store().find_operator_token_by_hash("op-hash-of-t2");
+  ASSERT_TRUE(gone.ok());
+  EXPECT_FALSE(gone->has_value());
+
+  reopen();  // durable
+  auto after = store().list_operator_tokens();
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ(after->size(), 2u);
+  EXPECT_EQ((*after)[0], operator_token("t0", 1'700'000'005));
+}
+
+TEST_P(MetaStoreTest, OperatorTokenIdAndHashAreUnique) {
+  must(store().create_operator_token(operator_token("t1")));
+  OperatorToken same_hash = operator_token("t9");
+  same_hash.token_hash = "op-hash-of-t1";
+  EXPECT_FALSE(store().create_operator_token(same_hash).ok());
+  OperatorToken same_id = operator_token("t1");
+  same_id.token_hash = "another";
+  EXPECT_FALSE(store().create_operator_token(same_id).ok());
+  EXPECT_FALSE(store().create_operator_token(OperatorToken{"t5", "", "", "", at(1)}).ok());
+  EXPECT_FALSE(store().create_operator_token(OperatorToken{"", "h", "", "", at(1)}).ok());
+  // Operator tokens and account tokens live apart: an API token is no operator token.
+  must(store().create_account(account("acct-1")));
+  auto cross = store().find_operator_token_by_hash("hash-of-acct-1");
+  ASSERT_TRUE(cross.ok());
+  EXPECT_FALSE(cross->has_value());
+  EXPECT_EQ(raw_int("SELECT COUNT(*) FROM operator_tokens"), 1);
+}
+
 TEST_P(MetaStoreTest, ConcurrentCallersAreSerialized) {
   constexpr int kThreads = 8, kPerThread = 20;
   std::vector<std::thread> threads;
