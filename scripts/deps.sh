@@ -13,6 +13,8 @@ PACKAGES=(
   libiscsi-bin libiscsi-dev qemu-utils qemu-block-extra tgt qemu-system-x86
   postgresql stunnel4 openssl
   python3 procps jq strace
+  # HTTP load test of the landing page (bench/http_landing.sh)
+  wrk
 )
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq

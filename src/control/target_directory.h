@@ -90,6 +90,9 @@ class TargetDirectory final : public iscsi::TargetProvider {
   std::vector<std::string> anonymous_targets() const;
   // A live free-tier session's overlay use; nullopt for other sessions.
   std::optional<OverlayUsage> overlay_usage(uint64_t session_id) const;
+  // The images behind the `multi` target's LUNs, LUN 0 first (public for
+  // the landing page's catalog).
+  std::vector<std::string> multi_images() const;
   // True while an overlay id belongs to a live binding (for the janitor).
   bool overlay_live(std::string_view id) const;
   // The overlay id prefix of this process: ids of earlier runs never collide.
@@ -106,7 +109,6 @@ class TargetDirectory final : public iscsi::TargetProvider {
     std::string image;  // catalog name or "blank"
   };
   std::optional<std::vector<LunSpec>> luns_for(std::string_view target_name) const;
-  std::vector<std::string> multi_images() const;
   Result<std::shared_ptr<const storage::ImageSource>, iscsi::BindError> base_for(const std::string& image);
   std::string portal_address(const iscsi::PortalInfo& portal) const;
   uint64_t next_naa();

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "web/iscsiadm_commands.h"
+#include "web/target_commands.h"
 
 namespace scsipub::web {
 namespace {
@@ -158,10 +159,17 @@ json disks_json(const std::vector<control::DiskInfo>& disks, const control::Port
   return {{"disks", std::move(list)}};
 }
 
-json images_json(const std::vector<control::ImageInfo>& images) {
+json images_json(const std::vector<control::ImageInfo>& images, std::string_view plain_portal) {
+  const PortalAddress portal = portal_address(plain_portal);
   json list = json::array();
   for (const auto& i : images) {
-    list.push_back({{"name", i.name}, {"size_bytes", i.size_bytes}, {"target", i.target}});
+    const AnonymousTargetCommands c = anonymous_target_commands(portal, i.target);
+    json commands = {{"iscsiadm", c.iscsiadm},     {"qemu", c.qemu},
+                     {"ipxe", c.ipxe},             {"libiscsi", c.libiscsi},
+                     {"libiscsi_url", c.libiscsi_url}, {"powershell", c.powershell},
+                     {"cleanup", c.cleanup}};
+    list.push_back(
+        {{"name", i.name}, {"size_bytes", i.size_bytes}, {"target", i.target}, {"commands", std::move(commands)}});
   }
   return {{"images", std::move(list)}};
 }

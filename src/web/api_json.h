@@ -31,7 +31,11 @@ Result<control::CreateDiskRequest, std::string> parse_create_disk_request(std::s
 nlohmann::json to_json(const control::DiskInfo& disk, const control::Portals& portals, bool include_secret);
 nlohmann::json disks_json(const std::vector<control::DiskInfo>& disks, const control::Portals& portals,
                           bool include_secret);
-nlohmann::json images_json(const std::vector<control::ImageInfo>& images);
+// The catalog, each image with "commands": the command lines for its free
+// target at `plain_portal` (web/target_commands.h), the exact strings the
+// landing page shows: iscsiadm, qemu, ipxe, libiscsi (a runnable command),
+// libiscsi_url, powershell, cleanup; multi-line ones joined with "\n".
+nlohmann::json images_json(const std::vector<control::ImageInfo>& images, std::string_view plain_portal);
 nlohmann::json error_json(std::string_view message);
 
 // "2025-01-31T12:00:00Z"

@@ -8,6 +8,7 @@
 
 #include "web/admin_routes.h"
 #include "web/api_json.h"
+#include "web/site_routes.h"
 
 namespace scsipub::web {
 namespace {
@@ -112,7 +113,8 @@ ApiServer::ApiServer(control::DiskService& service, ApiServerConfig config)
                              .error_response = error_reply},
             [this](const HttpRequest& req) { return handle(req); }) {
   control::DiskService& s = service_;
-  router_.add("GET", "/api/v1/images", [&s](const HttpRequest&) { return reply(200, images_json(s.images())); });
+  router_.add("GET", "/api/v1/images",
+              [&s](const HttpRequest&) { return reply(200, images_json(s.images(), s.portals().plain)); });
   router_.add("GET", "/api/v1/disks", [&s](const HttpRequest& req) {
     return with_caller(s, req, [&](const control::Caller& caller) {
       auto disks = s.list_disks(caller);
@@ -157,6 +159,10 @@ ApiServer::ApiServer(control::DiskService& service, ApiServerConfig config)
     router_.add("GET", "/metrics", [this](const HttpRequest&) {
       return HttpResponse{200, "text/plain; version=0.0.4", config_.metrics(), {}};
     });
+  }
+  if (config_.site) {
+    site_ = std::make_unique<SiteRoutes>(service_, *config_.site);
+    site_->add_routes(router_);
   }
 }
 

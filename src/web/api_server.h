@@ -8,8 +8,9 @@
 //   GET    /api/v1/disks        200 {"disks": [...]} (without secrets)
 //   GET    /api/v1/disks/{id}   200 disk (with secrets and iscsiadm commands)
 //   DELETE /api/v1/disks/{id}   204
-//   GET    /api/v1/images       200 {"images": [...]}, no token needed
+//   GET    /api/v1/images       200 {"images": [...]} with each target's commands, no token needed
 //   GET    /metrics             200 Prometheus text (when configured), no token
+//   GET    /, /docs/api, /static/...  the public pages (when configured)
 //
 // Errors are {"error": "..."}; a 5xx says only "internal error" and a
 // request_id, under which the detail is logged.
@@ -19,6 +20,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "common/limit_events.h"
@@ -27,6 +29,7 @@
 #include "web/admin_auth_config.h"
 #include "web/http_router.h"
 #include "web/http_server.h"
+#include "web/site_info.h"
 
 namespace scsipub::control {
 class OperatorConsole;  // control/operator_console.h
@@ -46,8 +49,12 @@ struct ApiServerConfig {
   // when set; it must outlive the server.
   control::OperatorConsole* operator_console = nullptr;
   AdminAuthConfig admin;
+  // The public pages (GET /, /docs/api, /static/*: web/site_routes.h) when
+  // set; without it only the API answers.
+  std::optional<SiteInfo> site;
 };
 
+class SiteRoutes;
 class AdminRoutes;
 
 class ApiServer {
@@ -72,6 +79,7 @@ class ApiServer {
   ApiServerConfig config_;
   HttpRouter router_;
   std::unique_ptr<AdminRoutes> admin_;  // before http_: its routes run on http_'s threads
+  std::unique_ptr<SiteRoutes> site_;
   HttpServer http_;
 };
 

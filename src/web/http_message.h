@@ -2,6 +2,7 @@
 // What a handler sees of an HTTP request and what it answers: plain values,
 // no transport, so handlers are tested (and the coming web pages built)
 // without a socket.
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -27,6 +28,13 @@ struct HttpResponse {
   std::string content_type;
   std::string body;
   std::vector<std::pair<std::string, std::string>> headers;
+  // When set, sent instead of `body` and without a copy: for bytes served
+  // over and over (cached pages, static assets). The transport keeps a
+  // reference until the last byte is out.
+  std::shared_ptr<const std::string> shared_body;
+  // Sent after `headers`, likewise without a copy: a cached answer's header
+  // fields are built once.
+  std::shared_ptr<const std::vector<std::pair<std::string, std::string>>> shared_headers;
 };
 
 }  // namespace scsipub::web

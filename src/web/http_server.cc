@@ -200,12 +200,34 @@ HttpResponse HttpServer::error_response(int status, std::string_view message, st
   return {status, "text/plain", std::string(message) + "\n", {}};
 }
 
+namespace {
+
+// A shared body is handed to libmicrohttpd as is; this reference keeps it
+// alive until libmicrohttpd lets go of the response.
+void release_shared_body(void* cls) { delete static_cast<std::shared_ptr<const std::string>*>(cls); }
+
+MHD_Response* response_from(const HttpResponse& response) {
+  if (response.shared_body) {
+    auto* keep = new std::shared_ptr<const std::string>(response.shared_body);
+    MHD_Response* r = MHD_create_response_from_buffer_with_free_callback_cls(
+        (*keep)->size(), const_cast<char*>((*keep)->data()), &release_shared_body, keep);
+    if (r == nullptr) delete keep;
+    return r;
+  }
+  return MHD_create_response_from_buffer(response.body.size(), const_cast<char*>(response.body.data()),
+                                         MHD_RESPMEM_MUST_COPY);
+}
+
+}  // namespace
+
 int HttpServer::answer(MHD_Connection* c, const HttpResponse& response, bool close_after) {
-  MHD_Response* r = MHD_create_response_from_buffer(response.body.size(), const_cast<char*>(response.body.data()),
-                                                    MHD_RESPMEM_MUST_COPY);
+  MHD_Response* r = response_from(response);
   if (r == nullptr) return MHD_NO;
   if (!response.content_type.empty()) MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, response.content_type.c_str());
   for (const auto& [name, value] : response.headers) MHD_add_response_header(r, name.c_str(), value.c_str());
+  if (response.shared_headers) {
+    for (const auto& [name, value] : *response.shared_headers) MHD_add_response_header(r, name.c_str(), value.c_str());
+  }
   if (close_after) MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
   MHD_Result queued = MHD_queue_response(c, static_cast<unsigned>(response.status), r);
   MHD_destroy_response(r);

@@ -164,11 +164,26 @@ TEST(DiskJson, ListAndImagesAndErrors) {
   json list = disks_json({sample_disk(), sample_disk()}, {"h:1", ""}, false);
   EXPECT_EQ(list["disks"].size(), 2u);
   EXPECT_EQ(disks_json({}, {"h:1", ""}, false), (json{{"disks", json::array()}}));
-  json images = images_json({{"blank", 64 << 20, "iqn.2025-01.pub.scsipub:blank"}});
-  EXPECT_EQ(
-      images,
-      (json{{"images",
-             {{{"name", "blank"}, {"size_bytes", 64 << 20}, {"target", "iqn.2025-01.pub.scsipub:blank"}}}}}));
+  json images = images_json({{"blank", 64 << 20, "iqn.2025-01.pub.scsipub:blank"}}, "192.0.2.7:3260");
+  const std::string node = "iscsiadm -m node -T iqn.2025-01.pub.scsipub:blank -p 192.0.2.7:3260";
+  const json commands = {
+      {"iscsiadm", "iscsiadm -m discovery -t sendtargets -p 192.0.2.7:3260\n" + node + " --login"},
+      {"cleanup", node + " --logout\n" + node + " -o delete"},
+      {"qemu",
+       "qemu-system-x86_64 -m 1G -drive file=iscsi://192.0.2.7:3260/iqn.2025-01.pub.scsipub:blank/0,format=raw,"
+       "if=virtio"},
+      {"ipxe", "sanboot iscsi:192.0.2.7::::iqn.2025-01.pub.scsipub:blank"},
+      {"libiscsi", "iscsi-inq iscsi://192.0.2.7:3260/iqn.2025-01.pub.scsipub:blank/0"},
+      {"libiscsi_url", "iscsi://192.0.2.7:3260/iqn.2025-01.pub.scsipub:blank/0"},
+      {"powershell",
+       "New-IscsiTargetPortal -TargetPortalAddress 192.0.2.7 -TargetPortalPortNumber 3260\n"
+       "Connect-IscsiTarget -NodeAddress iqn.2025-01.pub.scsipub:blank"},
+  };
+  EXPECT_EQ(images, (json{{"images",
+                           {{{"name", "blank"},
+                             {"size_bytes", 64 << 20},
+                             {"target", "iqn.2025-01.pub.scsipub:blank"},
+                             {"commands", commands}}}}}));
   EXPECT_EQ(dump(error_json("no \"such\" disk")), R"({"error":"no \"such\" disk"})");
 }
 

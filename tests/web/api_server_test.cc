@@ -215,8 +215,11 @@ TEST_F(ApiServerTest, InternalErrorsCarryNoDetailButARequestId) {
 TEST_F(ApiServerTest, ImagesNeedNoToken) {
   json j = body_of(get("/api/v1/images"), 200);
   ASSERT_EQ(j["images"].size(), 2u);
-  EXPECT_EQ(j["images"][0],
-            (json{{"name", "blank"}, {"size_bytes", 64 << 20}, {"target", "iqn.2025-01.pub.scsipub:blank"}}));
+  EXPECT_EQ(j["images"][0]["name"], "blank");
+  EXPECT_EQ(j["images"][0]["size_bytes"], 64 << 20);
+  EXPECT_EQ(j["images"][0]["target"], "iqn.2025-01.pub.scsipub:blank");
+  // The commands for the service's plain portal (web/target_commands.h pins them).
+  EXPECT_EQ(j["images"][0]["commands"]["libiscsi"], "iscsi-inq iscsi://127.0.0.1:3260/iqn.2025-01.pub.scsipub:blank/0");
   EXPECT_EQ(j["images"][1]["name"], "debian");
 }
 
