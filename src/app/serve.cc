@@ -13,9 +13,11 @@
 #include "control/catalog.h"
 #include "control/disk_service_impl.h"
 #include "control/janitor.h"
+#include "control/live_operator_console.h"
 #include "control/provisioned_disks.h"
 #include "control/target_directory.h"
 #include "control/target_names.h"
+#include "db/tokens.h"
 #include "iscsi/login_journal.h"
 #include "iscsi/session_registry.h"
 #include "iscsi/traffic_metrics.h"
@@ -23,6 +25,7 @@
 #include "net/tls_certificates.h"
 #include "scsi/command_set.h"
 #include "web/api_server.h"
+#include "web/site_info.h"
 #include "web/metrics_text.h"
 
 namespace scsipub::app {
@@ -113,6 +116,32 @@ web::ServerGauges gauges(const net::IscsiServer& server, const iscsi::SessionReg
   return g;
 }
 
+// Operator tokens are 64 hex digits (db/tokens.h); the MetaStore keeps their hashes.
+bool operator_token_valid(db::MetaStore& store, std::string_view token) {
+  if (token.size() != db::kTokenBytes * 2) return false;
+  auto hash = db::hash_token(token);
+  if (!hash.ok()) return false;
+  auto found = store.find_operator_token_by_hash(hash.value());
+  if (!found.ok()) {
+    spdlog::error("operator token lookup: {}", found.error().message);
+    return false;
+  }
+  return found.value().has_value();
+}
+
+// What the landing page shows beside the catalog and the portals.
+web::SiteInfo site_info(const Config& cfg, const control::TargetDirectory& directory,
+                        const iscsi::SessionRegistry& registry) {
+  web::SiteInfo site;
+  site.blank_write_limit = cfg.free_tier.blank_write_limit;
+  site.image_write_limit = cfg.free_tier.image_write_limit;
+  site.multi_images = [&directory] { return directory.multi_images(); };
+  site.status = [&directory, &registry] {
+    return web::SiteStatus{directory.anonymous_targets().size(), registry.size()};
+  };
+  return site;
+}
+
 }  // namespace
 
 int serve(Config cfg) {
@@ -199,6 +228,9 @@ int serve(Config cfg) {
   control::DiskServiceImpl service(*store.value(), disks, catalog, registry,
                                    {plain_portal(cfg), tls.listen ? tls_portal(cfg, server.tls_port()) : ""},
                                    cfg.free_tier.blank_size);
+  control::LiveOperatorConsole console(control::LiveConsoleSources{
+      registry, directory, disks, *store.value(), service, journal, limits,
+      [&store](std::string_view token) { return operator_token_valid(*store.value(), token); }});
   std::unique_ptr<web::ApiServer> api;
   if (cfg.http_listen != "off") {
     auto hp = parse_host_port(cfg.http_listen, 8080);
@@ -208,6 +240,9 @@ int serve(Config cfg) {
     acfg.threads = cfg.http_threads;
     acfg.limits = cfg.http_limits;
     acfg.limit_events = &limits;
+    acfg.admin = cfg.admin;
+    acfg.operator_console = &console;
+    acfg.site = site_info(cfg, directory, registry);
     acfg.metrics = [&] {
       return web::metrics_text(limits, gauges(server, registry, tls.reloader.get(), traffic, journal));
     };

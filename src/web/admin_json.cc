@@ -55,7 +55,7 @@ void write(JsonWriter& w, const control::RefusedLogin& r) {
 
 // DiskInfo without secrets (the console leaves them empty; they are not
 // even named here, so a console that forgot cannot leak them).
-void write(JsonWriter& w, const control::ProvisionedDisk& p) {
+void write(JsonWriter& w, const control::OperatorDisk& p) {
   const control::DiskInfo& d = p.disk;
   w.begin_object();
   w.member("id", d.id);

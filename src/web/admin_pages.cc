@@ -9,10 +9,6 @@
 namespace scsipub::web {
 namespace {
 
-constexpr std::string_view kCsp =
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
 // One table: its header cells and, per row, the cells' class and text.
 struct Cell {
   std::string_view cls;
@@ -129,7 +125,7 @@ std::string time_text(std::chrono::sys_seconds t) {
   return format_time_ms(std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count());
 }
 
-std::vector<Cell> disk_cells(const control::ProvisionedDisk& p) {
+std::vector<Cell> disk_cells(const control::OperatorDisk& p) {
   return {{"id", p.disk.id},
           {"account", p.account_id},
           {"tier", p.tier},
@@ -158,12 +154,10 @@ void section_end(std::string& out) { out += "</tbody></table></div></section>"; 
 
 }  // namespace
 
-std::vector<std::pair<std::string, std::string>> html_security_headers() {
-  return {{"Content-Security-Policy", std::string(kCsp)},
-          {"X-Content-Type-Options", "nosniff"},
-          {"Referrer-Policy", "no-referrer"},
-          {"X-Frame-Options", "DENY"},
-          {"Cache-Control", "no-store"}};
+std::vector<std::pair<std::string, std::string>> admin_page_headers() {
+  auto headers = html_security_headers();
+  headers.emplace_back("Cache-Control", "no-store");  // live data, behind a login
+  return headers;
 }
 
 std::string format_bytes(uint64_t bytes) {

@@ -16,11 +16,13 @@
 #include <vector>
 
 #include "control/operator_console.h"
+#include "web/page_layout.h"
 
 namespace scsipub::web {
 
-// The Content-Security-Policy and companions every HTML page carries.
-std::vector<std::pair<std::string, std::string>> html_security_headers();
+// web/page_layout.h's security headers (the CSP every HTML page carries),
+// plus Cache-Control: no-store.
+std::vector<std::pair<std::string, std::string>> admin_page_headers();
 
 // `error` (may be empty) is shown above the form.
 std::string render_login_page(std::string_view error);

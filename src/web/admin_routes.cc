@@ -31,7 +31,7 @@ HttpResponse json_text_reply(int status, std::string body) {
 HttpResponse json_reply(int status, const nlohmann::json& body) { return json_text_reply(status, dump(body)); }
 
 HttpResponse html_reply(int status, std::string body) {
-  return HttpResponse{status, kHtml, std::move(body), html_security_headers()};
+  return HttpResponse{status, kHtml, std::move(body), admin_page_headers()};
 }
 
 HttpResponse see_other(std::string_view location, std::optional<std::string> set_cookie = std::nullopt) {

@@ -56,7 +56,7 @@ control::OperatorSnapshot sample_snapshot() {
   s.sessions.push_back(discovery);
   s.refused.push_back({1'765'000'000'000, "127.0.0.3:1", kHostile, std::string("iqn.evil:") + kHostile, "unknown target", 4});
   s.limit_hits = {{"sessions_total", 0}, {"chap_failures", 2}};
-  control::ProvisionedDisk disk;
+  control::OperatorDisk disk;
   disk.disk.id = "d1";
   disk.disk.target = "iqn.2025-01.pub.scsipub:disk.d1";
   disk.disk.luns = {{0, "debian", 1 << 20, 0, 0}};
