@@ -34,18 +34,19 @@ while (($#)); do
   esac
 done
 [[ -x $hold_bin ]] || die "no $hold_bin (build target scsipub-hold-sessions)"
-ulimit -n $((sessions * 2 + 256)) 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+ulimit -n $((sessions * 4 + 256)) 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
 cat >"$INTEG_TMP/feed.toml" <<TOML
 [iscsi]
 max_sessions = $((sessions + 64))
+reserved_auth_sessions = 0
 max_sessions_per_ip = $((sessions + 16))
 max_connections_per_ip = $((sessions + 16))
 [free_tier]
 overlay_bytes_per_ip = 0
 overlay_bytes_total = 0
 TOML
-start_scsipub "$scsipub_bin" --config "$INTEG_TMP/feed.toml" --tls-listen off --log-level warn ||
+SCSIPUB_LOG_LEVEL=warn start_scsipub "$scsipub_bin" --config "$INTEG_TMP/feed.toml" --tls-listen off ||
   die "scsipub did not start"
 integ_on_exit stop_scsipub
 token=$("$scsipub_bin" admin token create --data-dir "$SCSIPUB_DATA_DIR" | tail -n 1)
@@ -62,6 +63,7 @@ for ((i = 0; i < 1200; i++)); do
 done
 held=$(awk '/^held/ {print $2}' "$INTEG_TMP/hold.out")
 [[ -n $held ]] || die "sessions not held: $(tail -3 "$INTEG_TMP/hold.err")"
+[[ $held == "$sessions" ]] || log "only $held of $sessions sessions: $(sort "$INTEG_TMP/hold.err" | uniq -c | sort -rn | head -3)"
 log "$held sessions held"
 sleep 2
 

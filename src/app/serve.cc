@@ -131,14 +131,19 @@ bool operator_token_valid(db::MetaStore& store, std::string_view token) {
 
 // What the landing page shows beside the catalog and the portals.
 web::SiteInfo site_info(const Config& cfg, const control::TargetDirectory& directory,
-                        const iscsi::SessionRegistry& registry) {
+                        control::ProvisionedDisks& disks, const iscsi::SessionRegistry& registry,
+                        uint16_t http_port) {
   web::SiteInfo site;
   site.blank_write_limit = cfg.free_tier.blank_write_limit;
   site.image_write_limit = cfg.free_tier.image_write_limit;
   site.multi_images = [&directory] { return directory.multi_images(); };
-  site.status = [&directory, &registry] {
-    return web::SiteStatus{directory.anonymous_targets().size(), registry.size()};
+  site.status = [&directory, &disks, &registry] {
+    return web::SiteStatus{directory.anonymous_targets().size() + disks.all().size(), registry.size()};
   };
+  // The curl examples on /docs/api: the public host when there is one.
+  auto listen = parse_host_port(cfg.http_listen, 8080);
+  HostPort api{cfg.public_host.empty() ? listen->host : parse_host_port(cfg.public_host, 0)->host, http_port};
+  site.api_base_url = fmt::format("http://{}", join_host_port(api));
   return site;
 }
 
@@ -242,7 +247,7 @@ int serve(Config cfg) {
     acfg.limit_events = &limits;
     acfg.admin = cfg.admin;
     acfg.operator_console = &console;
-    acfg.site = site_info(cfg, directory, registry);
+    acfg.site = site_info(cfg, directory, disks, registry, hp->port);
     acfg.metrics = [&] {
       return web::metrics_text(limits, gauges(server, registry, tls.reloader.get(), traffic, journal));
     };
