@@ -13,6 +13,8 @@ PACKAGES=(
   libiscsi-bin libiscsi-dev qemu-utils qemu-block-extra tgt qemu-system-x86
   postgresql stunnel4 openssl
   python3 procps jq strace
+  # HTTP load test of the landing page (bench/http_landing.sh)
+  wrk
 )
 # browser tests (tests/browser): Debian's Chromium, driven headless by
 # playwright-core from npm. Node.js and npm from Debian unless the machine

@@ -139,7 +139,7 @@ Status load_toml(const std::filesystem::path& file, Config& cfg) {
   }
   if (auto s = check_keys(root,
                           {"data_dir", "images_dir", "log_level", "database", "iscsi", "http", "auth", "free_tier",
-                           "tiers", "tls"},
+                           "tiers", "tls", "admin"},
                           "config");
       !s)
     return s;
@@ -170,6 +170,18 @@ Status load_toml(const std::filesystem::path& file, Config& cfg) {
       if (key == "idle_timeout_seconds") l.idle_timeout = std::chrono::seconds(n);
       if (key == "request_timeout_ms") l.request_timeout = std::chrono::milliseconds(n);
     }
+  }
+  if (const toml::table* a = root["admin"].as_table()) {
+    if (auto s = check_keys(*a, {"max_sessions", "session_ttl_seconds", "trust_forwarded_proto"}, "[admin]"); !s) {
+      return s;
+    }
+    int64_t n = 0;
+    if (take(*a, "max_sessions", n)) {
+      if (n < 0) return fail("[admin] max_sessions must not be negative");
+      cfg.admin.max_sessions = static_cast<size_t>(n);
+    }
+    if (take(*a, "session_ttl_seconds", n)) cfg.admin.session_ttl = std::chrono::seconds(n);
+    take(*a, "trust_forwarded_proto", cfg.admin.trust_forwarded_proto);
   }
   if (const toml::table* a = root["auth"].as_table()) {
     if (auto s = check_keys(*a, {"chap_failures_per_minute", "chap_attempts_per_minute_per_ip"}, "[auth]"); !s) {
@@ -279,6 +291,12 @@ Status validate_http(const Config& cfg) {
   }
   if (l.request_timeout.count() < 1000 || l.request_timeout.count() > 3600000) {
     return fail("[http] request_timeout_ms must be within 1000..3600000");
+  }
+  if (cfg.admin.max_sessions < 1 || cfg.admin.max_sessions > 10000) {
+    return fail("[admin] max_sessions must be within 1..10000");
+  }
+  if (cfg.admin.session_ttl.count() < 60 || cfg.admin.session_ttl.count() > 30 * 86400) {
+    return fail("[admin] session_ttl_seconds must be within 60..2592000 (30 days)");
   }
   return ok_status();
 }

@@ -11,6 +11,7 @@
 #include "control/target_directory.h"
 #include "control/tiers.h"
 #include "net/iscsi_server.h"
+#include "web/admin_auth_config.h"
 #include "web/http_server.h"
 
 namespace scsipub::app {
@@ -63,6 +64,7 @@ struct Config {
   std::string http_listen = "127.0.0.1:8080";  // session API; "off" disables it
   size_t http_threads = 4;                      // [http] threads: handler (epoll) threads
   web::HttpLimits http_limits;                  // [http] limits (docs/SECURITY.md "HTTP")
+  web::AdminAuthConfig admin;                   // [admin] dashboard logins (docs/SECURITY.md "Operator dashboard")
   control::Tiers tiers;                         // [tiers.<name>]; default: "standard"
   uint32_t chap_failures_per_minute = 5;         // per (address group, CHAP user)
   uint32_t chap_attempts_per_minute_per_ip = 60;  // per address group

@@ -25,6 +25,7 @@
 #include "net/tls_certificates.h"
 #include "scsi/command_set.h"
 #include "web/api_server.h"
+#include "web/site_info.h"
 #include "web/metrics_text.h"
 
 namespace scsipub::app {
@@ -115,6 +116,37 @@ web::ServerGauges gauges(const net::IscsiServer& server, const iscsi::SessionReg
   return g;
 }
 
+// Operator tokens are 64 hex digits (db/tokens.h); the MetaStore keeps their hashes.
+bool operator_token_valid(db::MetaStore& store, std::string_view token) {
+  if (token.size() != db::kTokenBytes * 2) return false;
+  auto hash = db::hash_token(token);
+  if (!hash.ok()) return false;
+  auto found = store.find_operator_token_by_hash(hash.value());
+  if (!found.ok()) {
+    spdlog::error("operator token lookup: {}", found.error().message);
+    return false;
+  }
+  return found.value().has_value();
+}
+
+// What the landing page shows beside the catalog and the portals.
+web::SiteInfo site_info(const Config& cfg, const control::TargetDirectory& directory,
+                        control::ProvisionedDisks& disks, const iscsi::SessionRegistry& registry,
+                        uint16_t http_port) {
+  web::SiteInfo site;
+  site.blank_write_limit = cfg.free_tier.blank_write_limit;
+  site.image_write_limit = cfg.free_tier.image_write_limit;
+  site.multi_images = [&directory] { return directory.multi_images(); };
+  site.status = [&directory, &disks, &registry] {
+    return web::SiteStatus{directory.anonymous_targets().size() + disks.all().size(), registry.size()};
+  };
+  // The curl examples on /docs/api: the public host when there is one.
+  auto listen = parse_host_port(cfg.http_listen, 8080);
+  HostPort api{cfg.public_host.empty() ? listen->host : parse_host_port(cfg.public_host, 0)->host, http_port};
+  site.api_base_url = fmt::format("http://{}", join_host_port(api));
+  return site;
+}
+
 }  // namespace
 
 int serve(Config cfg) {
@@ -201,14 +233,9 @@ int serve(Config cfg) {
   control::DiskServiceImpl service(*store.value(), disks, catalog, registry,
                                    {plain_portal(cfg), tls.listen ? tls_portal(cfg, server.tls_port()) : ""},
                                    cfg.free_tier.blank_size);
-  db::MetaStore& meta = *store.value();
-  control::LiveOperatorConsole console({registry, directory, disks, meta, service, journal, limits,
-                                        [&meta](std::string_view token) {
-                                          auto h = db::hash_token(token);
-                                          if (!h.ok()) return false;
-                                          auto t = meta.find_operator_token_by_hash(*h);
-                                          return t.ok() && t->has_value();
-                                        }});
+  control::LiveOperatorConsole console(control::LiveConsoleSources{
+      registry, directory, disks, *store.value(), service, journal, limits,
+      [&store](std::string_view token) { return operator_token_valid(*store.value(), token); }});
   std::unique_ptr<web::ApiServer> api;
   if (cfg.http_listen != "off") {
     auto hp = parse_host_port(cfg.http_listen, 8080);
@@ -218,21 +245,12 @@ int serve(Config cfg) {
     acfg.threads = cfg.http_threads;
     acfg.limits = cfg.http_limits;
     acfg.limit_events = &limits;
+    acfg.admin = cfg.admin;
+    acfg.operator_console = &console;
+    acfg.site = site_info(cfg, directory, disks, registry, hp->port);
     acfg.metrics = [&] {
       return web::metrics_text(limits, gauges(server, registry, tls.reloader.get(), traffic, journal));
     };
-    // The public pages and the operator dashboard (issue 12). Wired by the
-    // browser-test branch so the merged parts could be tested together; the
-    // lead's own wiring replaces this.
-    web::SiteInfo site;
-    site.blank_write_limit = cfg.free_tier.blank_write_limit;
-    site.image_write_limit = cfg.free_tier.image_write_limit;
-    site.multi_images = [&directory] { return directory.multi_images(); };
-    site.status = [&registry, &directory] {
-      return web::SiteStatus{directory.anonymous_targets().size(), registry.size()};
-    };
-    acfg.site = site;
-    acfg.operator_console = &console;
     api = std::make_unique<web::ApiServer>(service, acfg);
     if (auto s = api->start(); !s) {
       spdlog::error("session API on {}: {}", cfg.http_listen, s.error().message);

@@ -172,14 +172,14 @@ AdminAuth::Caller AdminAuth::from_cookie(const HttpRequest& req, Clock::time_poi
 bool AdminAuth::same_origin(const HttpRequest& req) const {
   // Fetch metadata (sent by current browsers) names cross-site requests outright.
   std::string_view site = trim(req.header("Sec-Fetch-Site"));
-  if (!site.empty() && !iequal(site, "same-origin") && !iequal(site, "none")) return false;
-  // Under Referrer-Policy: no-referrer a browser sends "Origin: null" even
-  // on a same-origin form POST (Fetch: "serializing a request origin"), so
-  // the login form never matched below; Sec-Fetch-Site, which a page cannot
-  // set, says same-origin for it (found by tests/browser).
-  if (iequal(site, "same-origin")) return true;
+  const bool browser_says_same = iequal(site, "same-origin");
+  if (!site.empty() && !browser_says_same && !iequal(site, "none")) return false;
   std::string_view origin = trim(req.header("Origin"));
   if (origin.empty()) return true;  // older browsers and non-browser clients
+  // Our pages send Referrer-Policy: no-referrer, under which browsers send
+  // "Origin: null" even on same-origin POSTs (Fetch standard, "serializing a
+  // request origin"); then only Sec-Fetch-Site can vouch for the request.
+  if (origin == "null") return browser_says_same;
   std::string_view host = trim(req.header("Host"));
   if (host.empty()) return false;
   const std::string_view scheme = https(req) ? "https://" : "http://";

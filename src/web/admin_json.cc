@@ -1,104 +1,147 @@
 #include "web/admin_json.h"
 
 #include "web/api_json.h"
+#include "web/json_writer.h"
 
 namespace scsipub::web {
 namespace {
 
-using nlohmann::json;
-
-template <class T>
-json optional_json(const std::optional<T>& v) {
-  return v ? json(*v) : json(nullptr);
+void write(JsonWriter& w, const control::LiveSession& s) {
+  w.begin_object();
+  w.member("id", s.id);
+  w.member("discovery", s.discovery);
+  w.member("target", s.target);
+  w.member("kind", s.kind);
+  w.key("luns");
+  w.begin_array();
+  for (uint32_t lun : s.luns) w.value(lun);
+  w.end_array();
+  w.member("initiator_name", s.initiator_name);
+  w.member("isid", s.isid);
+  w.member("peer_address", s.peer_address);
+  w.member("tls", s.tls);
+  w.member("authenticated", s.authenticated);
+  w.member("connected_since_ms", s.connected_since_ms);
+  w.member("read_bytes", s.read_bytes);
+  w.member("write_bytes", s.write_bytes);
+  w.member("read_commands", s.read_commands);
+  w.member("write_commands", s.write_commands);
+  w.member("read_iops", s.read_iops);
+  w.member("write_iops", s.write_iops);
+  w.member("read_bytes_per_second", s.read_bytes_per_second);
+  w.member("write_bytes_per_second", s.write_bytes_per_second);
+  w.member("overlay_bytes", s.overlay_bytes);
+  w.member("write_limit", s.write_limit);
+  w.end_object();
 }
 
-json to_json(const control::RefusedLogin& r) {
-  return {{"at_ms", r.at_ms},
-          {"peer_address", r.peer_address},
-          {"initiator_name", r.initiator_name},
-          {"target_name", r.target_name},
-          {"reason", r.reason},
-          {"repeats", r.repeats}};
+void write_sessions(JsonWriter& w, const std::vector<control::LiveSession>& sessions) {
+  w.key("sessions");
+  w.begin_array();
+  for (const auto& s : sessions) write(w, s);
+  w.end_array();
+}
+
+void write(JsonWriter& w, const control::RefusedLogin& r) {
+  w.begin_object();
+  w.member("at_ms", r.at_ms);
+  w.member("peer_address", r.peer_address);
+  w.member("initiator_name", r.initiator_name);
+  w.member("target_name", r.target_name);
+  w.member("reason", r.reason);
+  w.member("repeats", r.repeats);
+  w.end_object();
 }
 
 // DiskInfo without secrets (the console leaves them empty; they are not
 // even named here, so a console that forgot cannot leak them).
-json to_json(const control::OperatorDisk& p) {
+void write(JsonWriter& w, const control::OperatorDisk& p) {
   const control::DiskInfo& d = p.disk;
-  json luns = json::array();
+  w.begin_object();
+  w.member("id", d.id);
+  w.member("target", d.target);
+  w.member("account_id", p.account_id);
+  w.member("tier", p.tier);
+  w.member("chap_user", d.chap_user);
+  w.key("luns");
+  w.begin_array();
   for (const auto& l : d.luns) {
-    luns.push_back({{"lun", l.lun},
-                    {"image", l.image},
-                    {"size_bytes", l.size_bytes},
-                    {"overlay_bytes", l.overlay_bytes},
-                    {"write_limit", l.write_limit}});
+    w.begin_object();
+    w.member("lun", l.lun);
+    w.member("image", l.image);
+    w.member("size_bytes", l.size_bytes);
+    w.member("overlay_bytes", l.overlay_bytes);
+    w.member("write_limit", l.write_limit);
+    w.end_object();
   }
-  json sessions = json::array();
+  w.end_array();
+  w.member("created", rfc3339(d.created));
+  if (d.expires) {
+    w.member("expires", rfc3339(*d.expires));
+  } else {
+    w.key("expires");
+    w.null();
+  }
+  w.key("sessions");
+  w.begin_array();
   for (const auto& s : d.sessions) {
-    sessions.push_back({{"initiator_name", s.initiator_name}, {"isid", s.isid}, {"peer_address", s.peer_address}});
+    w.begin_object();
+    w.member("initiator_name", s.initiator_name);
+    w.member("isid", s.isid);
+    w.member("peer_address", s.peer_address);
+    w.end_object();
   }
-  return {{"id", d.id},
-          {"target", d.target},
-          {"account_id", p.account_id},
-          {"tier", p.tier},
-          {"chap_user", d.chap_user},
-          {"luns", std::move(luns)},
-          {"created", rfc3339(d.created)},
-          {"expires", d.expires ? json(rfc3339(*d.expires)) : json(nullptr)},
-          {"sessions", std::move(sessions)}};
+  w.end_array();
+  w.end_object();
 }
 
 }  // namespace
 
-json to_json(const control::LiveSession& s) {
-  return {{"id", s.id},
-          {"discovery", s.discovery},
-          {"target", s.target},
-          {"kind", s.kind},
-          {"luns", s.luns},
-          {"initiator_name", s.initiator_name},
-          {"isid", s.isid},
-          {"peer_address", s.peer_address},
-          {"tls", s.tls},
-          {"authenticated", s.authenticated},
-          {"connected_since_ms", s.connected_since_ms},
-          {"read_bytes", s.read_bytes},
-          {"write_bytes", s.write_bytes},
-          {"read_commands", s.read_commands},
-          {"write_commands", s.write_commands},
-          {"read_iops", s.read_iops},
-          {"write_iops", s.write_iops},
-          {"read_bytes_per_second", s.read_bytes_per_second},
-          {"write_bytes_per_second", s.write_bytes_per_second},
-          {"overlay_bytes", optional_json(s.overlay_bytes)},
-          {"write_limit", optional_json(s.write_limit)}};
+std::string admin_sessions_json(const std::vector<control::LiveSession>& sessions) {
+  std::string out;
+  out.reserve(64 + sessions.size() * 512);
+  JsonWriter w(out);
+  w.begin_object();
+  write_sessions(w, sessions);
+  w.end_object();
+  return out;
 }
 
-json admin_sessions_json(const std::vector<control::LiveSession>& sessions) {
-  json list = json::array();
-  for (const auto& s : sessions) list.push_back(to_json(s));
-  return {{"sessions", std::move(list)}};
-}
-
-json snapshot_json(const control::OperatorSnapshot& snap) {
-  json out = admin_sessions_json(snap.sessions);
-  out["taken_at_ms"] = snap.taken_at_ms;
-  json refused = json::array();
-  for (const auto& r : snap.refused) refused.push_back(to_json(r));
-  out["refused"] = std::move(refused);
-  json limits = json::array();
-  for (const auto& l : snap.limit_hits) limits.push_back({{"limit", l.limit}, {"count", l.count}});
-  out["limit_hits"] = std::move(limits);
-  json disks = json::array();
-  for (const auto& d : snap.disks) disks.push_back(to_json(d));
-  out["disks"] = std::move(disks);
-  json images = json::array();
-  // The catalog without the commands: those need the portal, and the
-  // dashboard shows names, sizes and targets.
-  for (const auto& i : snap.images) {
-    images.push_back({{"name", i.name}, {"size_bytes", i.size_bytes}, {"target", i.target}});
+std::string snapshot_json(const control::OperatorSnapshot& snap) {
+  std::string out;
+  out.reserve(4096 + snap.sessions.size() * 512 + snap.refused.size() * 256 + snap.disks.size() * 512);
+  JsonWriter w(out);
+  w.begin_object();
+  w.member("taken_at_ms", snap.taken_at_ms);
+  write_sessions(w, snap.sessions);
+  w.key("refused");
+  w.begin_array();
+  for (const auto& r : snap.refused) write(w, r);
+  w.end_array();
+  w.key("limit_hits");
+  w.begin_array();
+  for (const auto& l : snap.limit_hits) {
+    w.begin_object();
+    w.member("limit", l.limit);
+    w.member("count", l.count);
+    w.end_object();
   }
-  out["images"] = std::move(images);
+  w.end_array();
+  w.key("disks");
+  w.begin_array();
+  for (const auto& d : snap.disks) write(w, d);
+  w.end_array();
+  w.key("images");
+  w.begin_array();
+  for (const auto& i : snap.images) {
+    w.begin_object();
+    w.member("name", i.name);
+    w.member("size_bytes", i.size_bytes);
+    w.member("target", i.target);
+    w.end_object();
+  }
+  w.end_array();
+  w.end_object();
   return out;
 }
 

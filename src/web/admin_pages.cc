@@ -9,10 +9,6 @@
 namespace scsipub::web {
 namespace {
 
-constexpr std::string_view kCsp =
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
-
 // One table: its header cells and, per row, the cells' class and text.
 struct Cell {
   std::string_view cls;
@@ -158,12 +154,10 @@ void section_end(std::string& out) { out += "</tbody></table></div></section>"; 
 
 }  // namespace
 
-std::vector<std::pair<std::string, std::string>> admin_html_security_headers() {
-  return {{"Content-Security-Policy", std::string(kCsp)},
-          {"X-Content-Type-Options", "nosniff"},
-          {"Referrer-Policy", "no-referrer"},
-          {"X-Frame-Options", "DENY"},
-          {"Cache-Control", "no-store"}};
+std::vector<std::pair<std::string, std::string>> admin_page_headers() {
+  auto headers = html_security_headers();
+  headers.emplace_back("Cache-Control", "no-store");  // live data, behind a login
+  return headers;
 }
 
 std::string format_bytes(uint64_t bytes) {

@@ -4,7 +4,7 @@
 // same tables from /api/v1/admin/snapshot. Every value goes through
 // html_escape(); no inline script or style (the CSP below forbids both).
 //
-// Selectors the browser tests rely on (docs: /work contract, keep stable):
+// Selectors the browser tests rely on (the issue 12 contract; keep them stable):
 // form#login with input[name=token]; table#sessions with one
 // tr[data-session-id] per session, its InitiatorName in td.initiator and a
 // button.end-session; sections #discovery, #disks, #catalog-admin, #limits,
@@ -16,11 +16,13 @@
 #include <vector>
 
 #include "control/operator_console.h"
+#include "web/page_layout.h"
 
 namespace scsipub::web {
 
-// The Content-Security-Policy and companions every HTML page carries.
-std::vector<std::pair<std::string, std::string>> admin_html_security_headers();
+// web/page_layout.h's security headers (the CSP every HTML page carries),
+// plus Cache-Control: no-store.
+std::vector<std::pair<std::string, std::string>> admin_page_headers();
 
 // `error` (may be empty) is shown above the form.
 std::string render_login_page(std::string_view error);

@@ -21,15 +21,17 @@ constexpr size_t kMaxSessionIdDigits = 20;  // UINT64_MAX has 20
 
 using Caller = AdminAuth::Caller;
 
-HttpResponse json_reply(int status, const nlohmann::json& body) {
-  HttpResponse r{status, kJson, dump(body), {}};
+HttpResponse json_text_reply(int status, std::string body) {
+  HttpResponse r{status, kJson, std::move(body), {}};
   r.headers.emplace_back("Cache-Control", "no-store");
   r.headers.emplace_back("X-Content-Type-Options", "nosniff");
   return r;
 }
 
+HttpResponse json_reply(int status, const nlohmann::json& body) { return json_text_reply(status, dump(body)); }
+
 HttpResponse html_reply(int status, std::string body) {
-  return HttpResponse{status, kHtml, std::move(body), admin_html_security_headers()};
+  return HttpResponse{status, kHtml, std::move(body), admin_page_headers()};
 }
 
 HttpResponse see_other(std::string_view location, std::optional<std::string> set_cookie = std::nullopt) {
@@ -157,12 +159,12 @@ void AdminRoutes::add_routes(HttpRouter& router) {
   router.add("GET", "/api/v1/admin/sessions", [&](const HttpRequest& req) {
     Caller caller = auth.authenticate(req);
     if (!caller) return unauthorized_json(caller);
-    return json_reply(200, admin_sessions_json(console.snapshot().sessions));
+    return json_text_reply(200, admin_sessions_json(console.snapshot().sessions));
   });
   router.add("GET", "/api/v1/admin/snapshot", [&](const HttpRequest& req) {
     Caller caller = auth.authenticate(req);
     if (!caller) return unauthorized_json(caller);
-    return json_reply(200, snapshot_json(console.snapshot()));
+    return json_text_reply(200, snapshot_json(console.snapshot()));
   });
   router.add("POST", "/api/v1/admin/sessions/{id}/end", [&](const HttpRequest& req) {
     Caller caller = auth.authenticate(req);

@@ -4,6 +4,7 @@
 #include <exception>
 #include <utility>
 
+#include "control/target_names.h"
 #include "web/iscsiadm_commands.h"
 #include "web/target_commands.h"
 
@@ -106,6 +107,15 @@ json sessions_json(const std::vector<control::SessionInfo>& sessions) {
   return out;
 }
 
+// The free targets' commands, under the names the landing page's
+// data-command attributes use.
+json commands_json(const AnonymousTargetCommands& c) {
+  return {{"iscsiadm", c.iscsiadm},         {"qemu", c.qemu},
+          {"ipxe", c.ipxe},                 {"libiscsi", c.libiscsi},
+          {"libiscsi_url", c.libiscsi_url}, {"powershell", c.powershell},
+          {"cleanup", c.cleanup}};
+}
+
 json iscsiadm_json(const control::DiskInfo& disk, const control::Portals& portals) {
   IscsiadmCommands c = iscsiadm_commands(disk, portals.plain);
   return {{"discovery", c.discovery}, {"static", c.static_config}, {"logout", c.logout}};
@@ -159,19 +169,27 @@ json disks_json(const std::vector<control::DiskInfo>& disks, const control::Port
   return {{"disks", std::move(list)}};
 }
 
-json images_json(const std::vector<control::ImageInfo>& images, std::string_view plain_portal) {
+json images_json(const std::vector<control::ImageInfo>& images, std::string_view plain_portal,
+                 const std::vector<std::string>& multi_luns) {
   const PortalAddress portal = portal_address(plain_portal);
   json list = json::array();
   for (const auto& i : images) {
-    const AnonymousTargetCommands c = anonymous_target_commands(portal, i.target);
-    json commands = {{"iscsiadm", c.iscsiadm},     {"qemu", c.qemu},
-                     {"ipxe", c.ipxe},             {"libiscsi", c.libiscsi},
-                     {"libiscsi_url", c.libiscsi_url}, {"powershell", c.powershell},
-                     {"cleanup", c.cleanup}};
-    list.push_back(
-        {{"name", i.name}, {"size_bytes", i.size_bytes}, {"target", i.target}, {"commands", std::move(commands)}});
+    list.push_back({{"name", i.name},
+                    {"size_bytes", i.size_bytes},
+                    {"target", i.target},
+                    {"commands", commands_json(anonymous_target_commands(portal, i.target))}});
   }
-  return {{"images", std::move(list)}};
+  json out = {{"images", std::move(list)}};
+  if (!multi_luns.empty()) {
+    const std::string target = control::multi_target();
+    json luns = json::array();
+    for (size_t lun = 0; lun < multi_luns.size(); ++lun) luns.push_back({{"lun", lun}, {"image", multi_luns[lun]}});
+    out["multi"] = {{"target", target},
+                    {"luns", std::move(luns)},
+                    {"commands", commands_json(anonymous_target_commands(
+                                     portal, target, static_cast<uint32_t>(multi_luns.size())))}};
+  }
+  return out;
 }
 
 json error_json(std::string_view message) { return {{"error", message}}; }

@@ -35,7 +35,12 @@ nlohmann::json disks_json(const std::vector<control::DiskInfo>& disks, const con
 // target at `plain_portal` (web/target_commands.h), the exact strings the
 // landing page shows: iscsiadm, qemu, ipxe, libiscsi (a runnable command),
 // libiscsi_url, powershell, cleanup; multi-line ones joined with "\n".
-nlohmann::json images_json(const std::vector<control::ImageInfo>& images, std::string_view plain_portal);
+// With `multi_luns` (the images behind the `multi` target, LUN 0 first) not
+// empty, also "multi": {"target", "luns": [{"lun", "image"}], "commands"}:
+// the free target that is not an image of its own (and no name to put in
+// POST /api/v1/disks).
+nlohmann::json images_json(const std::vector<control::ImageInfo>& images, std::string_view plain_portal,
+                           const std::vector<std::string>& multi_luns = {});
 nlohmann::json error_json(std::string_view message);
 
 // "2025-01-31T12:00:00Z"

@@ -113,8 +113,11 @@ ApiServer::ApiServer(control::DiskService& service, ApiServerConfig config)
                              .error_response = error_reply},
             [this](const HttpRequest& req) { return handle(req); }) {
   control::DiskService& s = service_;
-  router_.add("GET", "/api/v1/images",
-              [&s](const HttpRequest&) { return reply(200, images_json(s.images(), s.portals().plain)); });
+  router_.add("GET", "/api/v1/images", [this, &s](const HttpRequest&) {
+    std::vector<std::string> multi;
+    if (config_.site && config_.site->multi_images) multi = config_.site->multi_images();
+    return reply(200, images_json(s.images(), s.portals().plain, multi));
+  });
   router_.add("GET", "/api/v1/disks", [&s](const HttpRequest& req) {
     return with_caller(s, req, [&](const control::Caller& caller) {
       auto disks = s.list_disks(caller);
@@ -171,6 +174,9 @@ ApiServer::~ApiServer() { stop(); }
 HttpResponse ApiServer::handle(const HttpRequest& req) const {
   auto match = router_.match(req.method, req.path);
   if (match.handler != nullptr) {
+    // Only routes with placeholders need a request carrying their values;
+    // the others (the pages, the catalog) are answered without a copy.
+    if (match.params.empty()) return (*match.handler)(req);
     HttpRequest routed = req;
     routed.params = std::move(match.params);
     return (*match.handler)(routed);

@@ -45,13 +45,13 @@ struct ApiServerConfig {
   // GET /metrics (Prometheus text, no token) when set; called per scrape.
   std::function<std::string()> metrics;
   LimitEvents* limit_events = nullptr;  // counts the HTTP limits clients meet
-  // The public pages (GET /, /docs/api, /static/*: web/site_routes.h) when
-  // set; without it only the API answers.
-  std::optional<SiteInfo> site;
   // The operator dashboard (/admin, /api/v1/admin/..., web/admin_routes.h)
   // when set; it must outlive the server.
   control::OperatorConsole* operator_console = nullptr;
   AdminAuthConfig admin;
+  // The public pages (GET /, /docs/api, /static/*: web/site_routes.h) when
+  // set; without it only the API answers.
+  std::optional<SiteInfo> site;
 };
 
 class SiteRoutes;
@@ -78,8 +78,8 @@ class ApiServer {
   control::DiskService& service_;
   ApiServerConfig config_;
   HttpRouter router_;
-  std::unique_ptr<SiteRoutes> site_;
   std::unique_ptr<AdminRoutes> admin_;  // before http_: its routes run on http_'s threads
+  std::unique_ptr<SiteRoutes> site_;
   HttpServer http_;
 };
 

@@ -168,12 +168,14 @@ void tls(Html& h, const LandingPageInputs& in) {
   h.text(kStunnelConfigFile).raw("</code> and start it.</p>\n");
   command(h, "tls-stunnel-config", "stunnel client configuration", c.stunnel_config);
   command(h, "tls-stunnel-run", "Start the tunnel", c.stunnel_run);
-  h.raw("<p>Then log in through the tunnel's local end with a static node record. Do not discover through the "
-        "tunnel: SendTargets answers with the server's public portal, iscsiadm saves that portal in the node "
-        "record, and the login would go around the tunnel in plain text. <code>-o new</code> creates the record "
-        "at <code>")
+  h.raw("<p>Then log in through the tunnel's local end with a static node record: <code>-o new</code> creates "
+        "the record at <code>")
       .text(kTunnelLocalPortal)
-      .raw("</code> instead.</p>\n");
+      .raw("</code> itself. Why not discover through the tunnel? iscsiadm saves the portal a SendTargets answer "
+           "names, and a target that names its public portal sends the next login around the tunnel, in plain "
+           "text. scsipub leaves that address out of its answers over TLS, so discovery through the tunnel "
+           "records the tunnel here, but the static sequence is right with every target and creates exactly one "
+           "record.</p>\n");
   command(h, "tls-login", "Static login through the tunnel", c.static_login);
   command(h, "tls-cleanup", "Log out and forget the record", c.cleanup);
   h.raw("<p>For another target, replace the IQN. For an operator's own certificate authority, point "

@@ -365,5 +365,28 @@ TEST(ConfigHttp, RejectsLimitsThatLimitNothingOrEveryone) {
   }
 }
 
+TEST(ConfigAdmin, DashboardLoginLimitsHaveDefaultsTomlKeysAndBounds) {
+  Config defaults;
+  ASSERT_TRUE(validate(defaults).ok());
+  EXPECT_EQ(defaults.admin.max_sessions, 32u);
+  EXPECT_EQ(defaults.admin.session_ttl, std::chrono::hours(8));
+  EXPECT_FALSE(defaults.admin.trust_forwarded_proto);
+  auto p = write_file("scsipub-admin.toml", "[admin]\nmax_sessions = 4\nsession_ttl_seconds = 600\ntrust_forwarded_proto = true\n");
+  Config cfg;
+  auto s = load_toml(p, cfg);
+  ASSERT_TRUE(s.ok()) << s.error().message;
+  ASSERT_TRUE(validate(cfg).ok());
+  EXPECT_EQ(cfg.admin.max_sessions, 4u);
+  EXPECT_EQ(cfg.admin.session_ttl, std::chrono::seconds(600));
+  EXPECT_TRUE(cfg.admin.trust_forwarded_proto);
+  for (const char* text : {"[admin]\nmax_sessions = 0\n", "[admin]\nsession_ttl_seconds = 5\n",
+                           "[admin]\nsession_ttl_seconds = 99999999\n", "[admin]\nbogus = 1\n",
+                           "[admin]\nmax_sessions = -3\n"}) {
+    auto bad = write_file("scsipub-admin-bad.toml", text);
+    Config c;
+    EXPECT_FALSE(load_toml(bad, c).ok() && validate(c).ok()) << text;
+  }
+}
+
 }  // namespace
 }  // namespace scsipub::app

@@ -184,6 +184,16 @@ TEST(DiskJson, ListAndImagesAndErrors) {
                              {"size_bytes", 64 << 20},
                              {"target", "iqn.2025-01.pub.scsipub:blank"},
                              {"commands", commands}}}}}));
+  EXPECT_FALSE(images.contains("multi"));
+  json with_multi = images_json({}, "192.0.2.7:3260", {"debian", "blank"});
+  EXPECT_EQ(with_multi["images"], json::array());
+  EXPECT_EQ(with_multi["multi"]["target"], "iqn.2025-01.pub.scsipub:multi");
+  EXPECT_EQ(with_multi["multi"]["luns"],
+            (json::array({{{"lun", 0}, {"image", "debian"}}, {{"lun", 1}, {"image", "blank"}}})));
+  EXPECT_EQ(with_multi["multi"]["commands"]["qemu"],
+            "qemu-system-x86_64 -m 1G"
+            " -drive file=iscsi://192.0.2.7:3260/iqn.2025-01.pub.scsipub:multi/0,format=raw,if=virtio"
+            " -drive file=iscsi://192.0.2.7:3260/iqn.2025-01.pub.scsipub:multi/1,format=raw,if=virtio");
   EXPECT_EQ(dump(error_json("no \"such\" disk")), R"({"error":"no \"such\" disk"})");
 }
 

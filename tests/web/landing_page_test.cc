@@ -61,9 +61,13 @@ TEST(LandingPage, CatalogRowPerImageWithSizeAndIqn) {
 TEST(LandingPage, CommandsAreTheApisBytes) {
   LandingPageInputs in = inputs();
   const std::string html = render_landing_page(in);
-  const nlohmann::json api = images_json(in.images, in.portals.plain);
+  const nlohmann::json api = images_json(in.images, in.portals.plain, in.multi_images);
   std::map<std::string, std::string> shown;
   for (const auto& b : code_blocks(html)) shown[b.id] = b.text;
+  for (const char* kind : {"iscsiadm", "qemu", "ipxe", "libiscsi", "powershell"}) {
+    const std::string id = "image-" + std::to_string(in.images.size()) + "-" + kind;  // multi follows the images
+    EXPECT_EQ(shown[id], api["multi"]["commands"][kind].get<std::string>()) << id;
+  }
   for (size_t i = 0; i < in.images.size(); ++i) {
     for (const char* kind : {"iscsiadm", "qemu", "ipxe", "libiscsi", "powershell"}) {
       const std::string id = "image-" + std::to_string(i) + "-" + kind;

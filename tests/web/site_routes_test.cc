@@ -183,6 +183,14 @@ TEST_F(SiteRoutesTest, ImagesApiCarriesThePagesCommands) {
     }
   }
   EXPECT_EQ(j["images"][1]["commands"]["libiscsi"], "iscsi-inq iscsi://127.0.0.1:3260/iqn.2025-01.pub.scsipub:image.debian/0");
+  // multi comes after the images on the page, and under its own key in the API.
+  ASSERT_TRUE(j.contains("multi"));
+  EXPECT_EQ(j["multi"]["target"], "iqn.2025-01.pub.scsipub:multi");
+  EXPECT_EQ(j["multi"]["luns"], (nlohmann::json::array({{{"lun", 0}, {"image", "debian"}}, {{"lun", 1}, {"image", "blank"}}})));
+  for (const char* kind : {"iscsiadm", "qemu", "ipxe", "libiscsi", "powershell"}) {
+    EXPECT_EQ(blocks[std::string("image-2-") + kind].text, j["multi"]["commands"][kind].get<std::string>()) << kind;
+  }
+  EXPECT_NE(j["multi"]["commands"]["qemu"].get<std::string>().find("/iqn.2025-01.pub.scsipub:multi/1,"), std::string::npos);
 }
 
 TEST(SiteRoutesAbsent, WithoutSiteInfoTheRootIsNotFound) {
