@@ -52,10 +52,11 @@ if [[ ! -f $node_dir/.installed ]]; then
 fi
 # The tests are copied in on every run (they are small): node resolves
 # playwright-core from the node_modules beside them.
-rm -rf "$node_dir/lib" && cp -r "$here/lib" "$node_dir/lib"
+rm -rf "${node_dir:?}/lib" && cp -r "$here/lib" "$node_dir/lib"
 rm -f "$node_dir"/*.test.mjs && cp "$here"/*.test.mjs "$node_dir/"
-log "playwright-core $(node -p 'require(process.argv[1]).version' "$node_dir/node_modules/playwright-core/package.json"),"\
-" $("$CHROMIUM" --version 2>/dev/null | head -n1), node $(node --version) (setup $((SECONDS - T_START)) s)"
+pw_version=$(node -p 'require(process.argv[1]).version' "$node_dir/node_modules/playwright-core/package.json")
+log "playwright-core $pw_version, $("$CHROMIUM" --version 2>/dev/null | head -n1), node $(node --version)" \
+  "(setup $((SECONDS - T_START)) s)"
 
 # ---- 2. catalog, certificate ------------------------------------------------
 images=$INTEG_TMP/images
@@ -68,7 +69,7 @@ tls_make_cert "$pki" srv 1001 || die "cannot make the server certificate"
 
 # ---- 3. two servers ---------------------------------------------------------
 # start_server NAME [serve args...]: its own data dir, free ports; sets
-# <NAME>_PID, <NAME>_ISCSI_PORT, <NAME>_HTTP_PORT, <NAME>_DATA.
+# <NAME>_PID, <NAME>_ISCSI_PORT, <NAME>_HTTP_PORT.
 start_server() {
   local name=$1 attempt pid iport hport data logf
   shift
@@ -86,7 +87,6 @@ start_server() {
       printf -v "${name}_PID" %s "$pid"
       printf -v "${name}_ISCSI_PORT" %s "$iport"
       printf -v "${name}_HTTP_PORT" %s "$hport"
-      printf -v "${name}_DATA" %s "$data"
       log "scsipub '$name' pid $pid: iSCSI 127.0.0.1:$iport, HTTP 127.0.0.1:$hport"
       return 0
     fi
@@ -98,6 +98,9 @@ start_server() {
   log "scsipub '$name' did not start: $(tail -n 5 "$logf")"
   return 1
 }
+# Set by start_server (printf -v).
+# shellcheck disable=SC2034
+tls_PID='' tls_ISCSI_PORT='' tls_HTTP_PORT='' plain_PID='' plain_ISCSI_PORT='' plain_HTTP_PORT=''
 SERVER_PIDS=()
 _stop_all_servers() {
   local p
