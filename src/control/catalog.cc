@@ -82,7 +82,8 @@ Status Catalog::rescan() {
       spdlog::warn("catalog: skipping {}: empty file", entry.path().string());
       continue;
     }
-    found.push_back(CatalogEntry{parsed->name, entry.path(), size, parsed->kind});
+    const Presentation presentation = parsed->kind == ImageKind::iso ? Presentation::dvd : Presentation::disk;
+    found.push_back(CatalogEntry{parsed->name, entry.path(), size, parsed->kind, presentation});
   }
   if (ec) return fail("catalog: error listing " + dir_.string() + ": " + ec.message());
 

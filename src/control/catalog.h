@@ -16,11 +16,17 @@ namespace scsipub::control {
 
 enum class ImageKind : uint8_t { raw, iso };
 
+// How initiators see an entry: a direct-access disk (SBC, 512-byte blocks)
+// or a DVD-ROM drive (MMC, peripheral type 05h, 2048-byte blocks, read-only).
+// ISO files default to dvd; the catalog metadata can serve one as a disk.
+enum class Presentation : uint8_t { disk, dvd };
+
 struct CatalogEntry {
   std::string name;             // target name suffix, e.g. "debian-12.5"
   std::filesystem::path path;
   uint64_t size_bytes = 0;
   ImageKind kind = ImageKind::raw;
+  Presentation presentation = Presentation::disk;
 
   bool operator==(const CatalogEntry&) const = default;
 };
