@@ -101,6 +101,10 @@ class LogicalUnit {
   // attached nexus prevents removal. Nexus loss and resets clear it (SPC-4 6.13).
   void set_prevent_removal(uint64_t nexus_id, bool prevent);
   bool removal_prevented() const;
+  // A removable medium (MMC-6 START STOP UNIT, LOEJ): ejected and loaded
+  // again by the initiator; always present unless ejected. Not a reset matter.
+  bool medium_present() const { return medium_present_.load(std::memory_order_relaxed); }
+  void set_medium_present(bool present) { medium_present_.store(present, std::memory_order_relaxed); }
 
   // --- upper-layer state (persistent reservations) ---
   // Set once, before the LU is shared.
@@ -152,6 +156,7 @@ class LogicalUnit {
   std::atomic<size_t> pending_total_{0};  // sum of all queues; written under mu_
   std::atomic<bool> descriptor_sense_{false};
   std::atomic<bool> write_cache_enabled_{true};
+  std::atomic<bool> medium_present_{true};
   std::mutex atomic_mu_;
   std::unique_ptr<LuExtension> extension_;
 };

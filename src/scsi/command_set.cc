@@ -88,6 +88,13 @@ void CommandSet::execute(ScsiTask& task, const LunMap& luns) const {
   cmd.limit_cdb(info->cdb_length);
   if (!check_cdb_usage(cmd, *info)) return;
 
+  // MMC-6: with the disc ejected, commands that need the medium end in NOT
+  // READY, MEDIUM NOT PRESENT - TRAY OPEN until START STOP UNIT loads it.
+  if ((flags & opflag::kNeedsMedium) != 0 && !lu->medium_present()) {
+    cmd.fail(SenseReason::medium_not_present_tray_open);
+    return;
+  }
+
   // SPC-4 5.9.1 / SPC-2 5.5.1: after unit attentions and CDB checks (the
   // order LIO uses), a command another nexus's reservation forbids.
   if (lu != nullptr && task.nexus != nullptr) {

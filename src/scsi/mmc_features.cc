@@ -23,19 +23,18 @@ struct Feature {
   std::array<uint8_t, 8> data;
 };
 
-// Ascending by code, as GET CONFIGURATION returns them. With the disc always
-// loaded every feature is current.
+// Ascending by code, as GET CONFIGURATION returns them. Persistent features
+// are always current; the others only while the disc is loaded.
 constexpr Feature kFeatures[] = {
-    // 0000h Profile List: one profile, DVD-ROM, current (CURRENTP).
-    {0x0000, 0, true, 4, {0x00, 0x10, 0x01, 0x00}},
+    // 0000h Profile List: one profile, DVD-ROM (CURRENTP set while loaded).
+    {0x0000, 0, true, 4, {0x00, 0x10, 0x00, 0x00}},
     // 0001h Core: PHYSICAL INTERFACE STANDARD 1 (SCSI family); DBE (the
     // device busy event class of GESN is not reported, but MMC-6 requires DBE = 1).
     {0x0001, 2, true, 8, {0x00, 0x00, 0x00, 0x01, 0x01, 0x00, 0x00, 0x00}},
     // 0002h Morphing: polled GESN only (ASYNC 0), no operational change events.
     {0x0002, 1, true, 4, {0x00, 0x00, 0x00, 0x00}},
-    // 0003h Removable Medium: tray (001b), LOCK supported, no EJECT (the
-    // disc never leaves: see START STOP UNIT).
-    {0x0003, 0, true, 4, {0x21, 0x00, 0x00, 0x00}},
+    // 0003h Removable Medium: tray (001b), EJECT, LOCK.
+    {0x0003, 0, true, 4, {0x29, 0x00, 0x00, 0x00}},
     // 0010h Random Readable: LOGICAL BLOCK SIZE 2048 (kDvdBlockSize), BLOCKING 16 (one ECC block).
     {0x0010, 0, false, 8, {0x00, 0x00, 0x08, 0x00, 0x00, 0x10, 0x00, 0x00}},
     // 001Fh DVD Read: single-layer DVD-ROM reading; no DVD+R DL / DVD-R DL.
@@ -47,13 +46,16 @@ constexpr Feature kFeatures[] = {
 
 static_assert(kDvdBlockSize == 0x0800);
 
-void put_feature(std::vector<uint8_t>& out, const Feature& f) {
+bool is_current(const Feature& f, bool loaded) { return f.persistent || loaded; }
+
+void put_feature(std::vector<uint8_t>& out, const Feature& f, bool loaded) {
   const size_t at = out.size();
   out.resize(at + 4 + f.length);
   store_be16(&out[at], f.code);
-  out[at + 2] = uint8_t(f.version << 2 | (f.persistent ? 0x02 : 0) | 0x01);  // CURRENT
+  out[at + 2] = uint8_t(f.version << 2 | (f.persistent ? 0x02 : 0) | (is_current(f, loaded) ? 0x01 : 0));
   out[at + 3] = f.length;
   for (size_t i = 0; i < f.length; ++i) out[at + 4 + i] = f.data[i];
+  if (f.code == 0x0000 && loaded) out[at + 6] = 0x01;  // CURRENTP of the DVD-ROM profile
 }
 
 constexpr uint8_t kMediaClass = 4;  // MMC-6 notification class 100b: media
@@ -71,10 +73,12 @@ void mmc_get_configuration(Command& cmd) {
     cmd.invalid_cdb_field(1, 1);
     return;
   }
+  const bool loaded = cmd.lu().medium_present();
   std::vector<uint8_t> body(8, 0);
-  store_be16(&body[6], kProfileDvdRom);  // CURRENT PROFILE
+  store_be16(&body[6], loaded ? kProfileDvdRom : 0);  // CURRENT PROFILE: none without a disc
   for (const auto& f : kFeatures) {
-    if (rt == 2 ? f.code == start : f.code >= start) put_feature(body, f);  // all are current
+    const bool wanted = rt == 2 ? f.code == start : f.code >= start && (rt == 0 || is_current(f, loaded));
+    if (wanted) put_feature(body, f, loaded);
   }
   store_be32(&body[0], uint32_t(body.size() - 4));  // DATA LENGTH
   uint8_t* p = cmd.reply(body.size());
@@ -98,13 +102,14 @@ void mmc_get_event_status(Command& cmd) {
     p[2] = 0x80;
     p[3] = kSupportedClasses;
   } else {
-    // The media class: no change, media present, tray closed.
+    // The media class: no change; media present and tray closed, or the
+    // tray open without a disc after an eject.
     uint8_t* p = cmd.reply(8);
     store_be16(p, 6);  // EVENT DESCRIPTOR LENGTH
     p[2] = kMediaClass;
     p[3] = kSupportedClasses;
     p[4] = 0x00;  // MEDIA EVENT CODE: NoChg
-    p[5] = 0x02;  // MEDIA PRESENT, DOOR OR TRAY OPEN = 0
+    p[5] = cmd.lu().medium_present() ? 0x02 : 0x01;  // MEDIA PRESENT / DOOR OR TRAY OPEN
   }
   cmd.truncate(load_be16(&c[7]));
 }

@@ -1,16 +1,20 @@
-// MODE SENSE (6) / (10) for a DVD-ROM logical unit: the MMC CD/DVD
-// Capabilities and Mechanical Status page (2Ah), which the Linux sr driver
-// reads at probe to learn what the drive is, and 3Fh (all pages: the same one).
-// MMC devices return no block descriptors; nothing is changeable or saved.
+// MODE SENSE (6) / (10) for a DVD-ROM logical unit: the SPC-4 Control page
+// (0Ah, the disk's layout and values: every device should have it) and the
+// MMC CD/DVD Capabilities and Mechanical Status page (2Ah), which the Linux sr
+// driver reads at probe to learn what the drive is; 3Fh returns both. MMC
+// devices return no block descriptors; nothing is changeable (no MODE SELECT)
+// or saved.
 #include <algorithm>
 
 #include "common/bytes.h"
 #include "scsi/handlers.h"
+#include "scsi/mode_pages.h"
 
 namespace scsipub::scsi::handlers {
 
 namespace {
 
+constexpr uint8_t kControlPage = 0x0A;
 constexpr uint8_t kCapabilitiesPage = 0x2A;
 constexpr uint8_t kAllPages = 0x3F;
 constexpr size_t kPageLength = 22;    // 2-byte page header + 20 (MMC-3 layout, what sr parses)
@@ -22,9 +26,9 @@ void capabilities_page(uint8_t* p, bool current_values, bool locked) {
   if (!current_values) return;  // changeable: nothing is
   p[2] = 0x08;  // DVD-ROM READ
   p[3] = 0x00;  // writes nothing
-  // LOADING MECHANISM TYPE 001b (tray), LOCK; LOCK STATE while a nexus
-  // prevents removal; no EJECT: the disc never leaves (START STOP UNIT).
-  p[6] = uint8_t(0x20 | 0x01 | (locked ? 0x02 : 0x00));
+  // LOADING MECHANISM TYPE 001b (tray), EJECT, LOCK; LOCK STATE while a
+  // nexus prevents removal.
+  p[6] = uint8_t(0x20 | 0x08 | 0x01 | (locked ? 0x02 : 0x00));
   store_be16(p + 8, kReadSpeed);   // MAXIMUM READ SPEED (obsolete field, still read)
   store_be16(p + 14, kReadSpeed);  // CURRENT READ SPEED
 }
@@ -43,12 +47,18 @@ void mmc_mode_sense(Command& cmd, bool ten) {
     cmd.invalid_cdb_field(3);
     return;
   }
-  if (page_code != kCapabilitiesPage && page_code != kAllPages) {
+  if (page_code != kControlPage && page_code != kCapabilitiesPage && page_code != kAllPages) {
     cmd.invalid_cdb_field(2, 5);
     return;
   }
+  std::optional<ModePage> control;
+  if (page_code != kCapabilitiesPage) {
+    control = mode_page(kControlPage, pc == 1 ? PageControl::defaults : PageControl(pc), cmd.lu().mode_parameters());
+    if (control && pc == 1) std::fill(control->bytes.begin() + 2, control->bytes.end(), uint8_t{0});
+  }
+  const bool capabilities = page_code != kControlPage;
   const size_t header = ten ? 8 : 4;
-  const size_t total = header + kPageLength;
+  const size_t total = header + (control ? control->length : 0) + (capabilities ? kPageLength : 0);
   uint8_t* out = cmd.reply(total);
   // SPC-4 7.5.4 header: no block descriptors; MEDIUM TYPE and the device
   // specific parameter are reserved for MMC.
@@ -57,7 +67,12 @@ void mmc_mode_sense(Command& cmd, bool ten) {
   } else {
     out[0] = uint8_t(total - 1);
   }
-  capabilities_page(out + header, pc != 1, cmd.lu().removal_prevented());
+  uint8_t* page = out + header;
+  if (control) {
+    std::copy_n(control->bytes.data(), control->length, page);
+    page += control->length;
+  }
+  if (capabilities) capabilities_page(page, pc != 1, cmd.lu().removal_prevented());
   cmd.truncate(allocation_length);
 }
 

@@ -1,38 +1,43 @@
 // START STOP UNIT and PREVENT ALLOW MEDIUM REMOVAL for a DVD-ROM logical unit.
 //
-// The disc is an image file: it cannot leave the drive and nothing can be put
-// in its place. An eject request (LOEJ = 1, START = 0) while removal is
-// prevented is refused as MMC-6 requires (ILLEGAL REQUEST, MEDIUM REMOVAL
-// PREVENTED); otherwise it is accepted and the disc stays loaded, as if the
-// tray had been closed again at once. Emulating an empty drive instead would
-// leave the session with a unit it can never use again (there is no "insert"),
-// so every other command keeps working after an eject.
+// The disc is the catalog image; the tray works as MMC-6 describes it. An
+// eject (LOEJ = 1, START = 0) while any I_T nexus prevents removal is refused
+// with ILLEGAL REQUEST, MEDIUM REMOVAL PREVENTED; otherwise the disc leaves
+// and every command that needs it ends in NOT READY, MEDIUM NOT PRESENT - TRAY
+// OPEN (opflag::kNeedsMedium) until a load (LOEJ = 1, START = 1) puts the same
+// disc back. That is what initiators expect of a removable medium (libiscsi's
+// StartStopUnit tests check exactly this), and `eject -t` / a load brings the
+// session's only disc back, so an eject never leaves the unit unusable.
 #include "scsi/handlers.h"
 
 namespace scsipub::scsi::handlers {
 
 void mmc_start_stop_unit(Command& cmd) {
   auto c = cmd.cdb();
-  const uint8_t power_condition = c[4] >> 4;
-  const bool format_layer = c[4] & 0x04;
+  const uint8_t power_conditions = c[4] >> 4;
   const bool load_eject = c[4] & 0x02;
   const bool start = c[4] & 0x01;
-  // MMC-6: POWER CONDITION 0h (START/LOEJ apply), 1h idle, 2h standby, 3h
-  // sleep, 7h LU control, Ah / Bh forced idle / standby; others are reserved.
-  switch (power_condition) {
-    case 0x0: break;
-    case 0x1: case 0x2: case 0x3: case 0x7: case 0xA: case 0xB:
-      return;  // START and LOEJ are ignored with a power condition
-    default:
-      cmd.invalid_cdb_field(4, 7);
-      return;
-  }
-  // FL (format-layer) belongs to DVD+RW / BD-RE layer jump recording.
-  if (format_layer) {
-    cmd.invalid_cdb_field(4, 2);
+  // MMC-6: with a nonzero POWER CONDITIONS field START and LOEJ are ignored.
+  // There are no power states to enter, so every value is accepted as a no-op
+  // (libiscsi's StartStopUnit.PwrCnd sends 1h..Fh and expects GOOD).
+  if (power_conditions != 0 || !load_eject) return;
+  // FL (format-layer, bit 2) and the FORMAT-LAYER NUMBER select a layer for
+  // layer jump recording on writable media: nothing to select on a pressed
+  // disc; ignored (SBC's NO_FLUSH sits in the same bit).
+  lu::LogicalUnit& unit = cmd.lu();
+  if (start) {
+    if (!unit.medium_present()) {
+      unit.set_medium_present(true);
+      // MMC-6: the other initiators learn that the medium may have changed.
+      unit.raise_unit_attention(lu::ua::kMediumMayHaveChanged, cmd.nexus_id());
+    }
     return;
   }
-  if (load_eject && !start && cmd.lu().removal_prevented()) cmd.fail(SenseReason::medium_removal_prevented);
+  if (unit.removal_prevented()) {
+    cmd.fail(SenseReason::medium_removal_prevented);
+    return;
+  }
+  unit.set_medium_present(false);
 }
 
 // MMC-6 / SPC-4 6.13: PREVENT (bit 0) is kept per I_T nexus; PERSISTENT

@@ -22,6 +22,7 @@ inline constexpr uint8_t kAllowedWithUa = 0x01;      // SAM-5 5.14: INQUIRY, REP
 inline constexpr uint8_t kNoLogicalUnit = 0x02;      // runs when the addressed LUN does not exist
 inline constexpr uint8_t kWritesMedium = 0x04;       // write-protect applies
 inline constexpr uint8_t kConflictsWithReservation = 0x08;  // for the PR engine (SPC-4 5.12.1)
+inline constexpr uint8_t kNeedsMedium = 0x10;  // NOT READY, MEDIUM NOT PRESENT while ejected (MMC-6)
 }  // namespace opflag
 
 struct OpcodeInfo {

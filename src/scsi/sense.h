@@ -37,6 +37,7 @@ enum class SenseReason : uint8_t {
   miscompare_during_verify,         // 0E/1D/00
   internal_target_failure,          // 04/44/00
   medium_removal_prevented,         // 05/53/02
+  medium_not_present_tray_open,     // 02/3A/02
   count_,
 };
 

@@ -143,8 +143,8 @@ TEST_F(DvdTest, GetConfigurationAllFeatures) {
   EXPECT_EQ(fs[0].data[2] & 0x01, 0x01);
   // Random Readable: 2048-byte blocks.
   EXPECT_EQ(load_be32(&fs[4].data[0]), 2048u);
-  // Removable Medium: tray, lockable.
-  EXPECT_EQ(fs[3].data[0] & 0xE1, 0x21);
+  // Removable Medium: tray, ejectable, lockable.
+  EXPECT_EQ(fs[3].data[0] & 0xE9, 0x29);
 }
 
 TEST_F(DvdTest, GetConfigurationRtAndStartingFeature) {
@@ -207,13 +207,24 @@ TEST_F(DvdTest, ModeSenseCapabilitiesPage) {
     EXPECT_EQ(p[1], 20);
     EXPECT_EQ(p[2] & 0x08, 0x08);  // DVD-ROM read
     EXPECT_EQ(p[3], 0);            // no writing
-    EXPECT_EQ(p[6] & 0xE9, 0x21);  // tray, lock, no eject
+    EXPECT_EQ(p[6] & 0xE9, 0x29);  // tray, eject, lock
     EXPECT_GT(load_be16(p + 8), 176);
-    EXPECT_EQ(sense(0x3F).data, r.data);
-    EXPECT_EQ(sense(0x3F, 0xFF).data, r.data);
+    // The SPC-4 control page, then page 2Ah for "all pages".
+    Result control = sense(0x0A);
+    ASSERT_TRUE(control.good());
+    ASSERT_EQ(control.data.size(), header + 12);
+    EXPECT_EQ(control.data[header], 0x0A);
+    EXPECT_EQ(control.data[header + 1], 10);
+    Result all = sense(0x3F);
+    ASSERT_TRUE(all.good());
+    ASSERT_EQ(all.data.size(), header + 12 + 22);
+    EXPECT_TRUE(std::equal(control.data.begin() + long(header), control.data.end(), all.data.begin() + long(header)));
+    EXPECT_TRUE(std::equal(r.data.begin() + long(header), r.data.end(), all.data.begin() + long(header + 12)));
+    EXPECT_EQ(sense(0x3F, 0xFF).data, all.data);
     Result changeable = sense(0x40 | 0x2A);
     ASSERT_TRUE(changeable.good());
     EXPECT_EQ(changeable.data[header + 2], 0);
+    EXPECT_EQ(sense(0x40 | 0x0A).data[header + 2], 0);  // D_SENSE not changeable: no MODE SELECT
     EXPECT_TRUE(sense(0xC0 | 0x2A).is(kIllegal, 0x39, 0));  // saved
     EXPECT_TRUE(sense(0x08).is(kIllegal, 0x24, 0));         // caching page: a disk's
     EXPECT_TRUE(sense(0x2A, 1).is(kIllegal, 0x24, 0));
@@ -244,24 +255,65 @@ TEST_F(DvdTest, PreventAllowIsPerNexusAndShowsInPage2A) {
   EXPECT_TRUE(run(cdb6(0x1E, 0, 0, 0, 0x04)).is(kIllegal, 0x24, 0));
 }
 
-TEST_F(DvdTest, StartStopEjectRefusedWhileLockedOtherwiseTheDiscStays) {
+TEST_F(DvdTest, EjectRefusedWhileLockedOtherwiseTheTrayOpensUntilLoad) {
   unit->attach(nexus);
-  run({0x00, 0, 0, 0, 0, 0});
+  lu::Nexus other;
+  other.id = 2;
+  unit->attach(other);
+  const std::vector<uint8_t> tur{0x00, 0, 0, 0, 0, 0};
+  run(tur);
+  run(tur, {}, 0, &other);  // clear the unit attentions
   const auto eject = cdb6(0x1B, 0, 0, 0, 0x02);
   const auto load = cdb6(0x1B, 0, 0, 0, 0x03);
   EXPECT_TRUE(run(cdb6(0x1E, 0, 0, 0, 0x01)).good());
   EXPECT_TRUE(run(eject).is(kIllegal, 0x53, 0x02));  // MEDIUM REMOVAL PREVENTED
-  EXPECT_TRUE(run(load).good());
+  EXPECT_TRUE(run(tur).good());
   EXPECT_TRUE(run(cdb6(0x1E, 0, 0, 0, 0x00)).good());
-  EXPECT_TRUE(run(eject).good());
-  // The disc never leaves: still ready and readable.
-  EXPECT_TRUE(run({0x00, 0, 0, 0, 0, 0}).good());
+  EXPECT_TRUE(run(cdb6(0x1B, 0x01, 0, 0, 0x02)).good());  // IMMED eject
+  // Ejected: what needs the disc is NOT READY, MEDIUM NOT PRESENT - TRAY OPEN.
+  for (const auto& c : {tur, cdb10(0x25, 0, 0), cdb10(0x28, 0, 1), cdb12(0xA8, 0, 1), std::vector<uint8_t>(cdb10(0x43, 0, 12)),
+                        std::vector<uint8_t>{0x51, 0, 0, 0, 0, 0, 0, 0, 34, 0}, cdb10(0x52, 1, 48, 1),
+                        cdb10(0x2A, 0, 1)}) {
+    SCOPED_TRACE(c[0]);
+    EXPECT_TRUE(run(c, c[0] == 0x2A ? std::vector<uint8_t>(2048) : std::vector<uint8_t>{}).is(0x02, 0x3A, 0x02));
+  }
+  // ... but the drive still answers about itself.
+  EXPECT_TRUE(inquiry(false, 0, 96).good());
+  EXPECT_TRUE(run({0x5A, 0, 0x2A, 0, 0, 0, 0, 0, 255, 0}).good());
+  Result gesn = run({0x4A, 0x01, 0, 0, 0x10, 0, 0, 0, 8, 0});
+  EXPECT_EQ(gesn.data[5], 0x01);  // tray open, no media
+  Result config = get_configuration(0, 0);
+  EXPECT_EQ(load_be16(&config.data[6]), 0);        // no current profile
+  EXPECT_EQ(config.data[8 + 4 + 2] & 0x01, 0);     // DVD-ROM profile not CURRENTP
+  std::vector<uint16_t> current;
+  for (const auto& f : features(get_configuration(1, 0))) current.push_back(f.code);
+  EXPECT_EQ(current, (std::vector<uint16_t>{0x0000, 0x0001, 0x0002, 0x0003, 0x0100}));
+  EXPECT_TRUE(run(eject).good());  // ejecting an open tray: nothing to do
+  // Load: the same disc is back; the other nexus hears the medium may have changed.
+  EXPECT_TRUE(run(load).good());
+  EXPECT_TRUE(run(tur).good());
   EXPECT_EQ(run(cdb10(0x28, 0, 1)).data, expected(0, 1));
-  EXPECT_TRUE(run(cdb6(0x1B, 0x01, 0, 0, 0x01)).good());  // IMMED start
-  EXPECT_TRUE(run(cdb6(0x1B, 0, 0, 0, 0x30)).good());     // standby: power condition
-  EXPECT_TRUE(run(cdb6(0x1B, 0, 0, 0, 0x40)).is(kIllegal, 0x24, 0));
-  EXPECT_TRUE(run(cdb6(0x1B, 0, 0, 0, 0x04)).is(kIllegal, 0x24, 0));  // FL
-  EXPECT_TRUE(run(cdb6(0x1B, 0, 0, 0, 0x08)).is(kIllegal, 0x24, 0));  // reserved
+  EXPECT_TRUE(run(tur, {}, 0, &other).is(0x06, 0x28, 0x00));
+  EXPECT_TRUE(run(tur, {}, 0, &other).good());
+  EXPECT_EQ(load_be16(&get_configuration(0, 0).data[6]), 0x0010);
+}
+
+TEST_F(DvdTest, StartStopPowerConditionsAndFormatLayerAreNoOps) {
+  unit->attach(nexus);
+  const std::vector<uint8_t> tur{0x00, 0, 0, 0, 0, 0};
+  run(tur);
+  // Any POWER CONDITIONS value: START and LOEJ ignored, the disc stays.
+  for (uint8_t pc = 1; pc < 16; ++pc) {
+    EXPECT_TRUE(run(cdb6(0x1B, 0x01, 0, 0, uint8_t(pc << 4 | 0x02))).good()) << int(pc);
+    EXPECT_TRUE(run(tur).good()) << int(pc);
+  }
+  // LOEJ = 0: start / stop the (virtual) spindle; FL (SBC's NO_FLUSH) ignored.
+  for (uint8_t b4 : {0x00, 0x01, 0x04, 0x05}) {
+    EXPECT_TRUE(run(cdb6(0x1B, 0, 0, 0, b4)).good()) << int(b4);
+    EXPECT_TRUE(run(tur).good()) << int(b4);
+  }
+  EXPECT_TRUE(run(cdb6(0x1B, 0, 0, 0x03, 0x00)).good());              // FORMAT-LAYER NUMBER
+  EXPECT_TRUE(run(cdb6(0x1B, 0, 0, 0, 0x08)).is(kIllegal, 0x24, 0));  // reserved bit
 }
 
 TEST_F(DvdTest, TestUnitReadyRequestSenseReportLuns) {
