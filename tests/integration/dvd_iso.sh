@@ -38,16 +38,6 @@ head -c $(((1 << 20) + 700)) /dev/urandom >"$images/odd.iso"
 start_scsipub "$bin"
 
 fail=0
-check() { # check DESCRIPTION COMMAND...
-  local what=$1
-  shift
-  if "$@"; then
-    log "ok:   $what"
-  else
-    log "FAIL: $what"
-    fail=1
-  fi
-}
 q() { timeout -k 5 120 "$@"; }
 disc_url=$(scsipub_url image.disc)
 odd_url=$(scsipub_url image.odd)
@@ -55,10 +45,10 @@ iso_size=$(stat -c %s "$images/disc.iso")
 
 # 1. INQUIRY -------------------------------------------------------------------
 inq=$(q iscsi-inq "$disc_url")
-check "iscsi-inq: peripheral device type MMC" grep -q '^Peripheral Device Type:MMC' <<<"$inq"
-check "iscsi-inq: removable" grep -q '^Removable:1' <<<"$inq"
-check "iscsi-inq: product DVD-ROM" grep -q '^Product:DVD-ROM' <<<"$inq"
-check "image.test is still a direct-access disk" grep -q '^Peripheral Device Type:DIRECT_ACCESS' \
+integ_check "iscsi-inq: peripheral device type MMC" grep -q '^Peripheral Device Type:MMC' <<<"$inq"
+integ_check "iscsi-inq: removable" grep -q '^Removable:1' <<<"$inq"
+integ_check "iscsi-inq: product DVD-ROM" grep -q '^Product:DVD-ROM' <<<"$inq"
+integ_check "image.test is still a direct-access disk" grep -q '^Peripheral Device Type:DIRECT_ACCESS' \
   <<<"$(q iscsi-inq "$(scsipub_url image.test)")"
 
 # 2. libiscsi client -----------------------------------------------------------
@@ -68,21 +58,21 @@ else
   log "FAIL: dvd_client: $(tr '\n' ';' <"$INTEG_TMP/client.out")"
   fail=1
 fi
-check "READ (10) of every block equals disc.iso" cmp "$INTEG_TMP/client-disc.raw" "$images/disc.iso"
+integ_check "READ (10) of every block equals disc.iso" cmp "$INTEG_TMP/client-disc.raw" "$images/disc.iso"
 
 # 3. QEMU's libiscsi driver ----------------------------------------------------
 info=$(q qemu-img info "$disc_url")
-check "qemu-img info: virtual size $iso_size bytes" grep -q "($iso_size bytes)" <<<"$info"
+integ_check "qemu-img info: virtual size $iso_size bytes" grep -q "($iso_size bytes)" <<<"$info"
 q qemu-img convert -f raw -O raw "$disc_url" "$INTEG_TMP/qemu-disc.raw"
-check "qemu-img convert equals disc.iso" cmp "$INTEG_TMP/qemu-disc.raw" "$images/disc.iso"
+integ_check "qemu-img convert equals disc.iso" cmp "$INTEG_TMP/qemu-disc.raw" "$images/disc.iso"
 
 # 4. a size that is not a multiple of 2048 ---------------------------------------
 q qemu-img convert -f raw -O raw "$odd_url" "$INTEG_TMP/qemu-odd.raw"
 odd_size=$(stat -c %s "$images/odd.iso")
 padded=$(((odd_size + 2047) / 2048 * 2048))
-check "odd.iso: LU size rounded up to $padded" test "$(stat -c %s "$INTEG_TMP/qemu-odd.raw")" = "$padded"
+integ_check "odd.iso: LU size rounded up to $padded" test "$(stat -c %s "$INTEG_TMP/qemu-odd.raw")" = "$padded"
 { cat "$images/odd.iso"; head -c $((padded - odd_size)) /dev/zero; } >"$INTEG_TMP/odd-padded"
-check "odd.iso: the file, then zeros" cmp "$INTEG_TMP/qemu-odd.raw" "$INTEG_TMP/odd-padded"
+integ_check "odd.iso: the file, then zeros" cmp "$INTEG_TMP/qemu-odd.raw" "$INTEG_TMP/odd-padded"
 
 stop_scsipub || fail=1
 ((fail == 0)) || exit 1
