@@ -5,8 +5,8 @@
 namespace scsipub::control {
 
 bool serves_as_dvd(const Catalog& catalog, std::string_view image) {
-  const CatalogEntry* entry = catalog.find(image);
-  return entry != nullptr && entry->presentation == Presentation::dvd;
+  const auto entry = catalog.find(image);
+  return entry && entry->presentation == Presentation::dvd;
 }
 
 std::shared_ptr<lu::LogicalUnit> make_dvd_unit(std::shared_ptr<const storage::ImageSource> base, lu::Identity identity) {
