@@ -1,10 +1,12 @@
 // libFuzzer target: arbitrary CDBs, data-out and EDTL into CommandSet over a
-// small MemoryStore-backed LU (LUN 0, writable, attached nexus) and a
-// read-only one (LUN 1). An input is a sequence of records so that state
-// changes (MODE SELECT, unit attentions, writes) feed later commands:
+// small MemoryStore-backed LU (LUN 0, writable, attached nexus), a
+// read-only one (LUN 1) and a DVD-ROM one (LUN 2, MMC table, 257 store blocks:
+// a partial last 2048-byte block). An input is a sequence of records so that
+// state changes (MODE SELECT, unit attentions, writes, eject / load) feed
+// later commands:
 //   [flags:1][cdb_len:1][cdb:cdb_len][edtl:2 BE][data_len:2 BE][data:data_len]
 // flags bit 0: address LUN 1, bit 1: LUN 7 (missing), bit 2: no nexus,
-//       bit 3: logical unit reset before the command.
+//       bit 3: logical unit reset before the command, bit 4: LUN 2 (DVD-ROM).
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -31,6 +33,8 @@ class Luns final : public scsi::LunMap {
     id.device_name = "iqn.2025-01.pub.scsipub:fuzz,L,0x0000";
     units_[0] = std::make_unique<lu::LogicalUnit>(std::make_shared<storage::MemoryStore>(256), id);
     units_[1] = std::make_unique<lu::LogicalUnit>(std::make_shared<storage::MemoryStore>(64, true), id);
+    id.device_type = lu::DeviceType::cd_dvd;
+    units_[2] = std::make_unique<lu::LogicalUnit>(std::make_shared<storage::MemoryStore>(257, true), id);
   }
   lu::LogicalUnit* find(uint64_t lun) const override {
     auto it = units_.find(lun);
@@ -40,7 +44,7 @@ class Luns final : public scsi::LunMap {
 
  private:
   std::map<uint64_t, std::unique_ptr<lu::LogicalUnit>> units_;
-  std::vector<uint64_t> numbers_{0, 1};
+  std::vector<uint64_t> numbers_{0, 1, 2};
 };
 
 uint16_t be16(const uint8_t* p) { return uint16_t(p[0] << 8 | p[1]); }
@@ -53,6 +57,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   nexus.id = 1;
   nexus.target_name = "iqn.2025-01.pub.scsipub:fuzz";
   luns.find(0)->attach(nexus);
+  luns.find(2)->attach(nexus);
   scsi::CommandSet commands;
   Buffer in;
 
@@ -75,7 +80,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     std::vector<uint8_t> out(data + pos, data + pos + data_len);
     pos += data_len;
 
-    uint64_t lun = (flags & 0x02) ? 7 : (flags & 0x01);
+    uint64_t lun = (flags & 0x02) ? 7 : (flags & 0x10) ? 2 : (flags & 0x01);
     if ((flags & 0x08) && luns.find(lun) != nullptr) luns.find(lun)->logical_unit_reset();
 
     scsi::ScsiTask task;

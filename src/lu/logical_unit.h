@@ -42,13 +42,13 @@ enum class DeviceType : uint8_t {
 };
 
 struct Identity {
-  DeviceType device_type = DeviceType::direct_access;
   std::string vendor = "SCSIPUB";    // INQUIRY T10 vendor id (8 chars, space padded on the wire)
   std::string product = "DISK";      // INQUIRY product id (16 chars)
   std::string revision = "0001";     // INQUIRY product revision (4 chars)
   std::string serial;                // VPD 0x80 unit serial number; unique per LU
   uint64_t naa_id = 0;               // VPD 0x83 NAA designator (IEEE registered, type 5); unique per LU
   std::string device_name;           // VPD 0x83 SCSI name string, e.g. "<target iqn>,L,0x<lun>"
+  DeviceType device_type = DeviceType::direct_access;  // last: positional initializers predate it
 };
 
 // State an upper layer keeps per logical unit (persistent reservations live
