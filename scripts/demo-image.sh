@@ -88,7 +88,8 @@ publish() { # copy the cached build into OUT_DIR, print the two paths
   local f
   for f in demo.img demo.iso; do
     if ! cmp -s "$BUILD/$f" "$OUT_DIR/$f" 2>/dev/null; then
-      cp "$BUILD/$f" "$OUT_DIR/.$f.tmp" && mv "$OUT_DIR/.$f.tmp" "$OUT_DIR/$f" || die "cannot write $OUT_DIR/$f"
+      cp "$BUILD/$f" "$OUT_DIR/.$f.tmp" || die "cannot write $OUT_DIR/.$f.tmp"
+      mv "$OUT_DIR/.$f.tmp" "$OUT_DIR/$f" || die "cannot rename $OUT_DIR/.$f.tmp"
     fi
   done
   cp "$BUILD/manifest.txt" "$OUT_DIR/demo-manifest.txt" || die "cannot write $OUT_DIR/demo-manifest.txt"
