@@ -149,8 +149,33 @@ for t in mkfs.fat mcopy syslinux xorriso; do
   [[ -x $(command -v "$t") && $(command -v "$t") == "$TOOLS"/* ]] || die "$t not found in the unpacked packages"
 done
 
-# ---- initramfs: busybox-static and /init ------------------------------------
-mkdir -p "$ROOT"/{bin,dev,proc,sys,tmp,root,etc}
+# ---- initramfs: busybox-static, a few kernel modules and /init ---------------
+mkdir -p "$ROOT"/{bin,dev,proc,sys,tmp,root,etc,mnt,modules}
+# The drivers for the disks QEMU gives it (virtio-blk; an IDE CD-ROM and
+# ISO 9660), so the demo can show the target it booted from. Debian's .ko
+# files name their dependencies in their modinfo section (depends=a,b).
+MODULES=(virtio_pci virtio_blk ata_piix sr_mod isofs)
+declare -A KO MOD_SEEN
+while read -r f; do
+  n=${f##*/}
+  n=${n%.ko}
+  KO[${n//-/_}]=$f
+done < <(find "$KSTAGE/lib/modules/$KVER/kernel" -name '*.ko')
+MOD_ORDER=()
+add_module() { # NAME: its dependencies first, then itself; built-ins are skipped
+  local m=${1//-/_} dep
+  [[ -z ${MOD_SEEN[$m]:-} ]] || return 0
+  MOD_SEEN[$m]=1
+  if [[ -z ${KO[$m]:-} ]]; then
+    grep -q "/$m\.ko\$" "$KSTAGE/lib/modules/$KVER/modules.builtin" || die "kernel module $m not in $KPKG"
+    return 0
+  fi
+  for dep in $(tr '\0' '\n' <"${KO[$m]}" | sed -n 's/^depends=//p' | tr ',' ' '); do add_module "$dep"; done
+  install -m 0644 "${KO[$m]}" "$ROOT/modules/$m.ko"
+  MOD_ORDER+=("$m")
+}
+for m in "${MODULES[@]}"; do add_module "$m"; done
+printf '%s\n' "${MOD_ORDER[@]}" >"$ROOT/modules/load-order"
 install -m 0755 "$WORK/busybox/bin/busybox" "$ROOT/bin/busybox"
 for a in $("$ROOT/bin/busybox" --list); do
   [[ $a == busybox ]] || ln -sf busybox "$ROOT/bin/$a"
@@ -169,9 +194,15 @@ for tty in /dev/ttyS0 /dev/tty0; do
   { echo; echo "$BANNER"; echo "kernel \$(uname -r), \$(grep -c ^processor /proc/cpuinfo) CPU(s)"; } >\$tty 2>/dev/null
 done
 {
-  echo "Block devices the kernel sees (/proc/partitions; this kernel has no"
-  echo "virtio-blk, SCSI-disk or CD-ROM modules loaded, so the list may be empty):"
+  while read -r m; do insmod /modules/\$m.ko; done </modules/load-order
+  sleep 1  # let the drivers find their disks
+  echo "Block devices the kernel sees (virtio-blk and IDE CD-ROM drivers; a"
+  echo "machine that booted through iPXE sanboot has no iSCSI session of its own):"
   cat /proc/partitions
+  if [ -b /dev/sr0 ] && mount -t iso9660 -o ro /dev/sr0 /mnt 2>/dev/null; then
+    echo "/dev/sr0 is mounted on /mnt; its README.TXT says:"
+    cat /mnt/README.TXT
+  fi
   echo "Leaving the shell powers the machine off."
 } >/dev/console 2>&1
 setsid cttyhack sh
@@ -235,6 +266,7 @@ xorriso -as mkisofs -quiet -o "$BUILD.tmp/demo.iso" -V SCSIPUB_DEMO -J -R \
   echo "kernel $KVER"
   echo "banner $BANNER"
   echo "append $APPEND"
+  echo "modules ${MOD_ORDER[*]}"
   echo "built $(date -u +%FT%TZ) in $(($(date +%s) - T0)) s"
   printf '%s' "$versions" | sed 's/^/package /'
   echo "vmlinuz_bytes $(stat -c %s "$FILES/vmlinuz")"
