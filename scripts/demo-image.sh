@@ -58,30 +58,17 @@ TOOL_PKGS=(
 )
 PAYLOAD_PKGS=(busybox-static)
 
-candidate() { apt-cache policy "$1" 2>/dev/null | awk '/Candidate:/ {print $2; exit}'; }
-if [[ ${DEMO_APT_UPDATE:-0} == 1 ]] || [[ -z $(candidate linux-image-amd64) || $(candidate linux-image-amd64) == "(none)" ]]; then
-  log "apt-get update"
-  timeout 600 apt-get update >&2 || die "apt-get update failed (run as root, or as a user allowed to)"
-fi
-KPKG=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
-[[ -n $KPKG ]] || die "cannot resolve linux-image-amd64 to a versioned kernel package (is this Debian 12?)"
+# shellcheck source=debian_packages.sh
+source "$HERE/debian_packages.sh"
+KPKG=$(debpkg_kernel_package "${DEMO_APT_UPDATE:-0}")
 KVER=${KPKG#linux-image-}
-
 PKGS=("$KPKG" "${PAYLOAD_PKGS[@]}" "${TOOL_PKGS[@]}")
-declare -A VER
-while read -r p v; do VER[$p]=$v; done < <(apt-cache policy "${PKGS[@]}" 2>/dev/null |
-  awk '/^[^ ].*:$/ {sub(/:$/, ""); pkg = $0} /^  Candidate:/ {print pkg, $2}')
-versions=""
-for p in "${PKGS[@]}"; do
-  v=${VER[$p]:-}
-  [[ -n $v && $v != "(none)" ]] || die "no candidate version for package $p"
-  versions+="$p=$v"$'\n'
-done
+debpkg_versions "${PKGS[@]}"
 
 exec 9>"$CACHE_DIR/.lock"
 command -v flock >/dev/null && { timeout 900 flock 9 || die "timed out waiting for $CACHE_DIR/.lock"; }
 
-KEY=$( { cat "${BASH_SOURCE[0]}"; printf '%s' "$versions"; } | sha256sum | cut -c1-16)
+KEY=$( { cat "${BASH_SOURCE[0]}" "$HERE/debian_packages.sh"; printf '%s' "$DEBPKG_VERSIONS"; } | sha256sum | cut -c1-16)
 BUILD=$CACHE_DIR/demo-$KEY
 
 publish() { # copy the cached build into OUT_DIR, print the two paths
@@ -105,35 +92,18 @@ fi
 
 T0=$(date +%s)
 DEBS=$CACHE_DIR/debs
-mkdir -p "$DEBS"
-deb_file() { # pkg version -> path of the cached .deb, or empty
-  local f
-  for f in "$DEBS/${1}_${2//:/%3a}_"*.deb; do [[ -f $f ]] && { echo "$f"; return; }; done
-}
-missing=()
-for p in "${PKGS[@]}"; do
-  [[ -n $(deb_file "$p" "${VER[$p]}") ]] && continue
-  # The kernel-initiator VM (tests/e2e/build-vm.sh) caches the same kernel
-  # and busybox: reuse its copy rather than download 70 MB again.
-  for f in "$REPO/.cache/e2e/debs/${p}_${VER[$p]//:/%3a}_"*.deb; do
-    [[ -f $f ]] && cp "$f" "$DEBS/"
-  done
-  [[ -n $(deb_file "$p" "${VER[$p]}") ]] || missing+=("$p=${VER[$p]}")
-done
-if ((${#missing[@]})); then
-  log "apt-get download ${#missing[@]} package(s)"
-  (cd "$DEBS" && timeout 900 apt-get download "${missing[@]}" 2> >(grep -v 'unsandboxed' >&2)) >&2 ||
-    die "apt-get download failed"
-fi
+# The kernel-initiator VM (tests/e2e/build-vm.sh) caches the same kernel and
+# busybox: reuse its copies rather than download 70 MB again.
+debpkg_fetch "$DEBS" "$REPO/.cache/e2e/debs" "${PKGS[@]}"
 
 WORK=$CACHE_DIR/work-$KEY
 rm -rf "$WORK"
 TOOLS=$WORK/tools ROOT=$WORK/initramfs KSTAGE=$WORK/kernel FILES=$WORK/files ISO=$WORK/iso
 mkdir -p "$TOOLS" "$ROOT" "$KSTAGE" "$FILES" "$ISO/isolinux"
-for p in "${TOOL_PKGS[@]}"; do dpkg-deb -x "$(deb_file "$p" "${VER[$p]}")" "$TOOLS"; done
-dpkg-deb -x "$(deb_file busybox-static "${VER[busybox-static]}")" "$WORK/busybox"
+for p in "${TOOL_PKGS[@]}"; do dpkg-deb -x "$(debpkg_file "$DEBS" "$p")" "$TOOLS"; done
+dpkg-deb -x "$(debpkg_file "$DEBS" busybox-static)" "$WORK/busybox"
 log "unpacking $KPKG"
-dpkg-deb -x "$(deb_file "$KPKG" "${VER[$KPKG]}")" "$KSTAGE"
+dpkg-deb -x "$(debpkg_file "$DEBS" "$KPKG")" "$KSTAGE"
 [[ -f $KSTAGE/boot/vmlinuz-$KVER ]] || die "no /boot/vmlinuz-$KVER in $KPKG"
 
 # The unpacked tools, with their libraries; syslinux (the mtools installer)
@@ -268,7 +238,7 @@ xorriso -as mkisofs -quiet -o "$BUILD.tmp/demo.iso" -V SCSIPUB_DEMO -J -R \
   echo "append $APPEND"
   echo "modules ${MOD_ORDER[*]}"
   echo "built $(date -u +%FT%TZ) in $(($(date +%s) - T0)) s"
-  printf '%s' "$versions" | sed 's/^/package /'
+  printf '%s' "$DEBPKG_VERSIONS" | sed 's/^/package /'
   echo "vmlinuz_bytes $(stat -c %s "$FILES/vmlinuz")"
   echo "initrd_bytes $(stat -c %s "$FILES/initrd.gz")"
   echo "demo.img_bytes $(stat -c %s "$BUILD.tmp/demo.img") sha256 $(sha256sum <"$BUILD.tmp/demo.img" | cut -c1-64)"
