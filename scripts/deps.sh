@@ -18,6 +18,8 @@ PACKAGES=(
   python3 procps jq strace
   # HTTP load test of the landing page (bench/http_landing.sh)
   wrk
+  # ISO 9660 images for the DVD-ROM tests (tests/integration/dvd_iso.sh, tests/e2e)
+  xorriso
 )
 # browser tests (tests/browser): Debian's Chromium, driven headless by
 # playwright-core from npm. Node.js and npm from Debian unless the machine
