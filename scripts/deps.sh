@@ -11,6 +11,9 @@ PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev libmicrohttpd-dev curl
   # real peers for tests and benchmarks
   libiscsi-bin libiscsi-dev qemu-utils qemu-block-extra tgt qemu-system-x86
+  # iPXE ROMs for QEMU (a Recommends of qemu-system-x86, which --no-install-recommends skips):
+  # the iPXE sanboot tests (tests/integration/boot_images.sh)
+  ipxe-qemu
   postgresql stunnel4 openssl
   python3 procps jq strace
   # HTTP load test of the landing page (bench/http_landing.sh)

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "control/catalog.h"
 
 namespace scsipub::control {
 
@@ -72,6 +73,7 @@ struct ImageInfo {
   std::string name;    // catalog name; "blank" is listed too
   uint64_t size_bytes = 0;
   std::string target;  // the free-tier target for it
+  Presentation presentation = Presentation::disk;  // a DVD-ROM is attached and booted as a CD
 };
 
 // Where initiators reach this node, "host:port" (IPv6 bracketed). `tls` is

@@ -68,7 +68,7 @@ ServiceResult<Ok> DiskServiceImpl::delete_disk(const Caller& caller, std::string
 
 std::vector<ImageInfo> DiskServiceImpl::images() {
   std::vector<ImageInfo> out{{"blank", free_blank_size_, blank_target()}};
-  for (const auto& e : catalog_.entries()) out.push_back({e.name, e.size_bytes, image_target(e.name)});
+  for (const auto& e : catalog_.entries()) out.push_back({e.name, e.size_bytes, image_target(e.name), e.presentation});
   return out;
 }
 

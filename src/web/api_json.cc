@@ -177,7 +177,7 @@ json images_json(const std::vector<control::ImageInfo>& images, std::string_view
     list.push_back({{"name", i.name},
                     {"size_bytes", i.size_bytes},
                     {"target", i.target},
-                    {"commands", commands_json(anonymous_target_commands(portal, i.target))}});
+                    {"commands", commands_json(anonymous_target_commands(portal, i.target, 1, i.presentation))}});
   }
   json out = {{"images", std::move(list)}};
   if (!multi_luns.empty()) {

@@ -133,7 +133,7 @@ void catalog(Html& h, const LandingPageInputs& in, const PortalAddress& portal) 
     h.raw("<article class=\"image\" data-image=\"").text(image.name).raw("\">\n<h3>").text(image.name).raw("</h3>\n");
     h.raw("<dl><dt>Size</dt><dd>").text(human_size(image.size_bytes));
     h.raw("</dd><dt>Target</dt><dd><code class=\"iqn\">").text(image.target).raw("</code></dd></dl>\n");
-    target_commands(h, index, image.name, anonymous_target_commands(portal, image.target));
+    target_commands(h, index, image.name, anonymous_target_commands(portal, image.target, 1, image.presentation));
     h.raw("</article>\n");
     ++index;
   }

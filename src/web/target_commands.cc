@@ -115,7 +115,7 @@ std::string rfc4173_root_path(const PortalAddress& portal, std::string_view targ
 }
 
 AnonymousTargetCommands anonymous_target_commands(const PortalAddress& portal, std::string_view target,
-                                                  uint32_t luns) {
+                                                  uint32_t luns, control::Presentation presentation) {
   const std::string p = shell_quote(host_port(portal));
   const std::string node = node_record(target, p);
   AnonymousTargetCommands c;
@@ -123,10 +123,13 @@ AnonymousTargetCommands anonymous_target_commands(const PortalAddress& portal, s
                            fmt::format("{} --login", node)});
   c.cleanup = join_lines({fmt::format("{} --logout", node), fmt::format("{} -o delete", node)});
   c.qemu = "qemu-system-x86_64 -m 1G";
+  const bool cdrom = presentation == control::Presentation::dvd;
   for (uint32_t lun = 0; lun < std::max<uint32_t>(luns, 1); ++lun) {
     c.qemu += " -drive ";
-    c.qemu += shell_quote(fmt::format("file={},format=raw,if=virtio", libiscsi_url(portal, target, lun)));
+    c.qemu += shell_quote(fmt::format("file={},format=raw,{}", libiscsi_url(portal, target, lun),
+                                      cdrom ? "media=cdrom" : "if=virtio"));
   }
+  if (cdrom) c.qemu += " -boot d";  // SeaBIOS tries hard disks first otherwise
   c.ipxe = fmt::format("sanboot {}", rfc4173_root_path(portal, target));
   c.libiscsi_url = libiscsi_url(portal, target, 0);
   c.libiscsi = fmt::format("iscsi-inq {}", shell_quote(c.libiscsi_url));

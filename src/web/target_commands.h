@@ -11,6 +11,8 @@
 #include <string>
 #include <string_view>
 
+#include "control/catalog.h"
+
 namespace scsipub::web {
 
 // "host:port" as control::Portals holds it (IPv6 in brackets), split.
@@ -32,7 +34,7 @@ PortalAddress portal_address(std::string_view portal);
 struct AnonymousTargetCommands {
   std::string iscsiadm;      // SendTargets discovery, then the login
   std::string cleanup;       // logout, then delete the node record
-  std::string qemu;          // a VM with the target's LUNs as virtio disks
+  std::string qemu;          // a VM booting the target: its LUNs as virtio disks, or a DVD as a CD-ROM
   std::string ipxe;          // sanboot with the RFC 4173 root path
   std::string libiscsi_url;  // iscsi://HOST:PORT/IQN/0
   std::string libiscsi;      // a runnable libiscsi command line (iscsi-inq on LUN 0)
@@ -40,9 +42,13 @@ struct AnonymousTargetCommands {
 };
 
 // `luns`: how many LUNs the target has (multi has several); QEMU gets one
-// drive per LUN, everything else addresses LUN 0.
+// drive per LUN, everything else addresses LUN 0. `presentation` dvd (an
+// ISO served as a DVD-ROM) gives QEMU a CD-ROM drive (media=cdrom, on the
+// default IDE bus: SeaBIOS boots El Torito from ATAPI) and `-boot d`; a disk
+// is a virtio disk, which SeaBIOS boots by default.
 AnonymousTargetCommands anonymous_target_commands(const PortalAddress& portal, std::string_view target,
-                                                  uint32_t luns = 1);
+                                                  uint32_t luns = 1,
+                                                  control::Presentation presentation = control::Presentation::disk);
 
 // iscsi://HOST:PORT/IQN/LUN, libiscsi's and QEMU's URL form.
 std::string libiscsi_url(const PortalAddress& portal, std::string_view target, uint32_t lun);

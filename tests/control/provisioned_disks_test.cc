@@ -416,6 +416,21 @@ TEST_F(ProvisionedTest, ServiceChecksTokensAndOwnership) {
   auto images = service_->images();
   ASSERT_EQ(images.size(), 2u);
   EXPECT_EQ(images[1].name, "test");
+  EXPECT_EQ(images[1].presentation, Presentation::disk);
+}
+
+TEST_F(ProvisionedTest, ServiceImagesCarryThePresentation) {
+  // An ISO is a DVD-ROM by default: the web layer gives QEMU a CD-ROM for it.
+  write_file(tmp_.path() / "images" / "cd.iso", std::vector<uint8_t>(4096, 0));
+  ASSERT_TRUE(catalog_->rescan());
+  auto images = service_->images();
+  ASSERT_EQ(images.size(), 3u);
+  EXPECT_EQ(images[0].name, "blank");
+  EXPECT_EQ(images[0].presentation, Presentation::disk);
+  EXPECT_EQ(images[1].name, "cd");
+  EXPECT_EQ(images[1].presentation, Presentation::dvd);
+  EXPECT_EQ(images[2].name, "test");
+  EXPECT_EQ(images[2].presentation, Presentation::disk);
 }
 
 }  // namespace

@@ -68,33 +68,20 @@ BINARIES=(
   sbin/e2fsck:usr/sbin/e2fsck
 )
 
-candidate() { apt-cache policy "$1" 2>/dev/null | awk '/Candidate:/ {print $2; exit}'; }
-
-if [[ ${E2E_APT_UPDATE:-0} == 1 ]] || [[ -z $(candidate linux-image-amd64) || $(candidate linux-image-amd64) == "(none)" ]]; then
-  log "apt-get update"
-  timeout 600 apt-get update >&2 || die "apt-get update failed"
-fi
-
-KPKG=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/ {print $2; exit}')
-[[ -n $KPKG ]] || die "cannot resolve linux-image-amd64 to a versioned kernel package"
+# shellcheck source=../../scripts/debian_packages.sh
+source "$HERE/../../scripts/debian_packages.sh"
+KPKG=$(debpkg_kernel_package "${E2E_APT_UPDATE:-0}")
 KVER=${KPKG#linux-image-}
 
 PKGS=("$KPKG" "${USER_PKGS[@]}")
-declare -A VER
-# One apt-cache call for all packages (one per package costs ~1 s each).
-while read -r p v; do VER[$p]=$v; done < <(apt-cache policy "${PKGS[@]}" 2>/dev/null |
-  awk '/^[^ ].*:$/ {sub(/:$/, ""); pkg = $0} /^  Candidate:/ {print pkg, $2}')
-versions=""
-for p in "${PKGS[@]}"; do
-  v=${VER[$p]:-}
-  [[ -n $v && $v != "(none)" ]] || die "no candidate version for package $p"
-  versions+="$p=$v"$'\n'
-done
+debpkg_versions "${PKGS[@]}"
+versions=$DEBPKG_VERSIONS
 # One builder at a time per cache (parallel runs would race on work-$KEY).
 exec 9>"$CACHE_DIR/.lock"
 command -v flock >/dev/null && { timeout 900 flock 9 || die "timed out waiting for $CACHE_DIR/.lock"; }
 
-KEY=$( { cat "${BASH_SOURCE[0]}" "$HERE/guest/base-init.sh"; printf '%s' "$versions"; } | sha256sum | cut -c1-16)
+KEY=$( { cat "${BASH_SOURCE[0]}" "$HERE/guest/base-init.sh" "$HERE/../../scripts/debian_packages.sh"; printf '%s' "$versions"; } |
+  sha256sum | cut -c1-16)
 OUT=$CACHE_DIR/vm-$KEY
 if [[ -s $OUT/vmlinuz && -s $OUT/initrd.gz && -s $OUT/manifest.txt ]]; then
   log "cached: $OUT"
@@ -105,21 +92,7 @@ fi
 
 T0=$(date +%s)
 DEBS=$CACHE_DIR/debs
-mkdir -p "$DEBS"
-deb_file() { # pkg version -> path of the cached .deb or empty
-  local f
-  for f in "$DEBS/${1}_${2//:/%3a}_"*.deb; do [[ -f $f ]] && { echo "$f"; return; }; done
-}
-missing=()
-for p in "${PKGS[@]}"; do
-  [[ -n $(deb_file "$p" "${VER[$p]}") ]] || missing+=("$p=${VER[$p]}")
-done
-if ((${#missing[@]})); then
-  log "apt-get download ${#missing[@]} package(s)"
-  # apt warns that _apt cannot write here (it downloads as root instead): harmless.
-  (cd "$DEBS" && timeout 900 apt-get download "${missing[@]}" 2> >(grep -v 'unsandboxed' >&2)) >&2 ||
-    die "apt-get download failed"
-fi
+debpkg_fetch "$DEBS" "" "${PKGS[@]}"
 
 WORK=$CACHE_DIR/work-$KEY
 rm -rf "$WORK"
@@ -127,9 +100,9 @@ STAGE=$WORK/stage   # every userland deb unpacked together
 KSTAGE=$WORK/kernel # the kernel deb
 ROOT=$WORK/root     # the initramfs tree
 mkdir -p "$STAGE" "$KSTAGE" "$ROOT"
-for p in "${USER_PKGS[@]}"; do dpkg-deb -x "$(deb_file "$p" "${VER[$p]}")" "$STAGE"; done
+for p in "${USER_PKGS[@]}"; do dpkg-deb -x "$(debpkg_file "$DEBS" "$p")" "$STAGE"; done
 log "unpacking $KPKG"
-dpkg-deb -x "$(deb_file "$KPKG" "${VER[$KPKG]}")" "$KSTAGE"
+dpkg-deb -x "$(debpkg_file "$DEBS" "$KPKG")" "$KSTAGE"
 [[ -f $KSTAGE/boot/vmlinuz-$KVER ]] || die "no /boot/vmlinuz-$KVER in $KPKG"
 
 # ---- initramfs tree -------------------------------------------------------

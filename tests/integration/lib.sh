@@ -27,6 +27,7 @@ SCSIPUB_HTTP_PORT=   # the session API (http://127.0.0.1:$SCSIPUB_HTTP_PORT/api/
 SCSIPUB_LOG=
 SCSIPUB_DATA_DIR=
 SCSIPUB_IMAGES_DIR=
+SCSIPUB_PUBLIC_IP=${SCSIPUB_PUBLIC_IP:-}  # what start_scsipub advertises (default $INTEG_HOST), e.g. QEMU's 10.0.2.2
 TGTD_PID=
 TGTD_PORT=
 TGTD_LOG=
@@ -157,7 +158,7 @@ start_scsipub() {
       --images-dir "$SCSIPUB_IMAGES_DIR" \
       --iscsi-listen "$INTEG_HOST:$SCSIPUB_PORT" \
       --http-listen "$INTEG_HOST:$SCSIPUB_HTTP_PORT" \
-      --public-host "$INTEG_HOST:$SCSIPUB_PORT" \
+      --public-host "${SCSIPUB_PUBLIC_IP:-$INTEG_HOST}:$SCSIPUB_PORT" \
       --log-level "${SCSIPUB_LOG_LEVEL:-info}" \
       "$@" >>"$SCSIPUB_LOG" 2>&1 &
     SCSIPUB_PID=$!

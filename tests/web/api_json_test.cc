@@ -194,6 +194,12 @@ TEST(DiskJson, ListAndImagesAndErrors) {
             "qemu-system-x86_64 -m 1G"
             " -drive file=iscsi://192.0.2.7:3260/iqn.2025-01.pub.scsipub:multi/0,format=raw,if=virtio"
             " -drive file=iscsi://192.0.2.7:3260/iqn.2025-01.pub.scsipub:multi/1,format=raw,if=virtio");
+  // A DVD image's QEMU command attaches a CD-ROM and boots from it.
+  json dvd = images_json({{"demo-iso", 10 << 20, "iqn.2025-01.pub.scsipub:image.demo-iso", control::Presentation::dvd}},
+                         "192.0.2.7:3260");
+  EXPECT_EQ(dvd["images"][0]["commands"]["qemu"],
+            "qemu-system-x86_64 -m 1G -drive file=iscsi://192.0.2.7:3260/iqn.2025-01.pub.scsipub:image.demo-iso/0,"
+            "format=raw,media=cdrom -boot d");
   EXPECT_EQ(dump(error_json("no \"such\" disk")), R"({"error":"no \"such\" disk"})");
 }
 

@@ -101,6 +101,26 @@ TEST(AnonymousTargetCommands, MultiGetsADrivePerLun) {
   EXPECT_EQ(c.libiscsi_url, "iscsi://h:3260/iqn.2025-01.pub.scsipub:multi/0");
 }
 
+TEST(AnonymousTargetCommands, DvdIsACdRomThatQemuBootsFrom) {
+  const std::string iqn = "iqn.2025-01.pub.scsipub:image.debian-netinst";
+  auto dvd = anonymous_target_commands(portal("h:3260"), iqn, 1, control::Presentation::dvd);
+  // SeaBIOS boots El Torito from an ATAPI drive (QEMU's default IDE bus),
+  // and only when told to prefer the CD over hard disks.
+  EXPECT_EQ(dvd.qemu,
+            "qemu-system-x86_64 -m 1G"
+            " -drive file=iscsi://h:3260/iqn.2025-01.pub.scsipub:image.debian-netinst/0,format=raw,media=cdrom"
+            " -boot d");
+  // Everything but QEMU addresses the LUN the same way for a disk and a DVD.
+  auto disk = anonymous_target_commands(portal("h:3260"), iqn, 1, control::Presentation::disk);
+  EXPECT_EQ(disk.qemu,
+            "qemu-system-x86_64 -m 1G"
+            " -drive file=iscsi://h:3260/iqn.2025-01.pub.scsipub:image.debian-netinst/0,format=raw,if=virtio");
+  EXPECT_EQ(dvd.ipxe, disk.ipxe);
+  EXPECT_EQ(dvd.iscsiadm, disk.iscsiadm);
+  EXPECT_EQ(dvd.libiscsi, disk.libiscsi);
+  EXPECT_EQ(dvd.powershell, disk.powershell);
+}
+
 TEST(AnonymousTargetCommands, HostileTargetNamesStayOneWord) {
   auto c = anonymous_target_commands(portal("h:3260"), "x$(reboot) 'y'");
   EXPECT_EQ(c.iscsiadm,
