@@ -4,11 +4,6 @@
 
 namespace scsipub::control {
 
-bool serves_as_dvd(const Catalog& catalog, std::string_view image) {
-  const auto entry = catalog.find(image);
-  return entry && entry->presentation == Presentation::dvd;
-}
-
 std::shared_ptr<lu::LogicalUnit> make_dvd_unit(std::shared_ptr<const storage::ImageSource> base, lu::Identity identity) {
   identity.device_type = lu::DeviceType::cd_dvd;
   identity.product = "DVD-ROM";

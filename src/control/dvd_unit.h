@@ -11,9 +11,6 @@
 
 namespace scsipub::control {
 
-// Is `image` (a catalog name, or "blank") served as a DVD-ROM drive?
-bool serves_as_dvd(const Catalog& catalog, std::string_view image);
-
 // The DVD-ROM unit over `base`; `identity` gets the device type and product.
 std::shared_ptr<lu::LogicalUnit> make_dvd_unit(std::shared_ptr<const storage::ImageSource> base, lu::Identity identity);
 

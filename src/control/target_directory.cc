@@ -278,21 +278,24 @@ std::vector<iscsi::SendTargetsEntry> TargetDirectory::send_targets(std::string_v
   return out;
 }
 
-Result<std::shared_ptr<const storage::ImageSource>, iscsi::BindError> TargetDirectory::base_for(
-    const std::string& image) {
-  if (image == kBlankImage) return blank_;
+Result<TargetDirectory::ChosenBase, iscsi::BindError> TargetDirectory::base_for(const std::string& image) {
+  if (image == kBlankImage) return ChosenBase{blank_, Presentation::disk};
+  // One lookup decides both the file and how it is presented, so a rescan
+  // between them cannot pair a new file with an old presentation.
   const auto entry = catalog_.find(image);
   if (!entry) return Unexpected<iscsi::BindError>{out_of_resources("image " + image + " is gone")};
   // Reused only while the name still means the same file: a replaced image
   // opens anew, and sessions on the old file keep their own reference.
-  if (auto it = bases_.find(image); it != bases_.end() && it->second.file == entry->file) return it->second.base;
+  if (auto it = bases_.find(image); it != bases_.end() && it->second.file == entry->file) {
+    return ChosenBase{it->second.base, entry->presentation};
+  }
   auto opened = storage::BaseImage::open(entry->path);
   if (!opened.ok()) {
     return Unexpected<iscsi::BindError>{out_of_resources("cannot open image " + image + ": " + opened.error().message)};
   }
   std::shared_ptr<const storage::ImageSource> base = opened.value();
   bases_.insert_or_assign(image, OpenBase{entry->file, base});
-  return base;
+  return ChosenBase{base, entry->presentation};
 }
 
 void TargetDirectory::catalog_changed() {
@@ -330,9 +333,9 @@ Result<std::unique_ptr<iscsi::TargetBinding>, iscsi::BindError> TargetDirectory:
     for (const auto& spec : *specs) {
       auto base = base_for(spec.image);
       if (!base.ok()) return Unexpected<iscsi::BindError>{base.error()};
-      bases.push_back(base.value());
+      bases.push_back(base->base);
       images.push_back(spec.image);
-      dvd.push_back(serves_as_dvd(catalog_, spec.image));
+      dvd.push_back(base->presentation == Presentation::dvd);
     }
   }
   uint64_t worst_case = 0;
@@ -445,7 +448,7 @@ Result<std::shared_ptr<const storage::ImageSource>> TargetDirectory::image_base(
   std::lock_guard lock(mu_);
   auto base = base_for(image);
   if (!base.ok()) return fail(base.error().message);
-  return base.value();
+  return base->base;
 }
 
 // ---- provisioned disks ----

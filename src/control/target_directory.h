@@ -112,7 +112,11 @@ class TargetDirectory final : public iscsi::TargetProvider {
     std::string image;  // catalog name or "blank"
   };
   std::optional<std::vector<LunSpec>> luns_for(std::string_view target_name) const;
-  Result<std::shared_ptr<const storage::ImageSource>, iscsi::BindError> base_for(const std::string& image);
+  struct ChosenBase {
+    std::shared_ptr<const storage::ImageSource> base;
+    Presentation presentation = Presentation::disk;
+  };
+  Result<ChosenBase, iscsi::BindError> base_for(const std::string& image);
   std::string portal_address(const iscsi::PortalInfo& portal) const;
   uint64_t next_naa();
   void release(const std::string& id, const std::string& address, uint64_t reserved);

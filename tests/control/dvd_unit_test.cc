@@ -60,10 +60,8 @@ class DvdUnitTest : public ::testing::Test {
 };
 
 TEST_F(DvdUnitTest, IsoEntriesAreServedAsDvd) {
-  EXPECT_TRUE(serves_as_dvd(*catalog_, "disc"));
-  EXPECT_FALSE(serves_as_dvd(*catalog_, "disk"));
-  EXPECT_FALSE(serves_as_dvd(*catalog_, "blank"));
-  EXPECT_FALSE(serves_as_dvd(*catalog_, "missing"));
+  EXPECT_EQ(catalog_->find("disc")->presentation, Presentation::dvd);
+  EXPECT_EQ(catalog_->find("disk")->presentation, Presentation::disk);
 }
 
 TEST_F(DvdUnitTest, BindsADvdRomUnitWithoutOverlayOrReservation) {
