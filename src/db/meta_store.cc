@@ -20,6 +20,19 @@ Status validate(const OperatorToken& token) {
   return ok_status();
 }
 
+Status validate(const CatalogImage& image) {
+  if (image.name.empty()) return fail("catalog image: empty name");
+  const std::string where = "catalog image " + image.name + ": ";
+  if (image.title.size() > kMaxCatalogTitle) return fail(where + "title too long");
+  if (image.description.size() > kMaxCatalogDescription) return fail(where + "description too long");
+  if (image.source.size() > kMaxCatalogSource) return fail(where + "source too long");
+  if (image.size_bytes > uint64_t{std::numeric_limits<int64_t>::max()}) return fail(where + "size out of range");
+  if (image.presentation != "auto" && image.presentation != "disk" && image.presentation != "dvd") {
+    return fail(where + "presentation must be auto, disk or dvd");
+  }
+  return ok_status();
+}
+
 Status validate(const Disk& disk) {
   if (disk.id.empty()) return fail("disk: empty id");
   const std::string where = "disk " + disk.id + ": ";

@@ -98,6 +98,30 @@ struct OperatorToken {
 
 inline constexpr std::size_t kOperatorTokenPrefixLength = 8;
 
+// What the catalog knows about an image beyond its file (issue 13): kept in
+// the MetaStore so every node of a fleet sees the same titles and checksums.
+// The file in the images directory stays the truth about what exists; a row
+// without a file is ignored, a file without a row is served with defaults.
+struct CatalogImage {
+  std::string name;            // catalog name (control::valid_image_name)
+  std::string title;           // free text, may be empty
+  std::string description;     // free text, may be empty
+  uint64_t size_bytes = 0;     // of the stored file
+  std::string sha256;          // hex, of the stored (converted) file
+  std::string source_format;   // what it came as: "raw", "iso", "qcow2", "xz+raw", ...
+  std::string source;          // the file path or URL as given, credentials stripped
+  std::string presentation;    // "auto" (ISO -> dvd, else disk) | "disk" | "dvd"
+  Timestamp added_at{};
+
+  bool operator==(const CatalogImage&) const = default;
+};
+
+// Longest title / description / source the store accepts (bytes): they end
+// up on the landing page and in every API answer.
+inline constexpr std::size_t kMaxCatalogTitle = 200;
+inline constexpr std::size_t kMaxCatalogDescription = 2000;
+inline constexpr std::size_t kMaxCatalogSource = 2048;
+
 class MetaStore {
  public:
   virtual ~MetaStore() = default;
@@ -136,6 +160,14 @@ class MetaStore {
   // Deletes the token; false if there was no such id.
   virtual Result<bool> revoke_operator_token(std::string_view id) = 0;
 
+  // --- catalog metadata -------------------------------------------------------
+  // Inserts or replaces the row of `image.name`.
+  virtual Status put_catalog_image(const CatalogImage& image) = 0;
+  virtual Result<std::optional<CatalogImage>> get_catalog_image(std::string_view name) = 0;
+  virtual Result<std::vector<CatalogImage>> list_catalog_images() = 0;  // ordered by name
+  // False if there was no row for `name`.
+  virtual Result<bool> delete_catalog_image(std::string_view name) = 0;
+
   // --- persistent reservations ------------------------------------------------
   // Replaces the whole PR state of one LU atomically. The LU must exist (the
   // disk exists and lun < luns.size()).
@@ -150,5 +182,6 @@ Status validate(const Account& account);
 Status validate(const Disk& disk);
 Status validate(const PrState& state);
 Status validate(const OperatorToken& token);
+Status validate(const CatalogImage& image);
 
 }  // namespace scsipub::db

@@ -91,6 +91,20 @@ CREATE TABLE operator_tokens (
   created BIGINT NOT NULL
 );
 )sql"},
+    Migration{4, "catalog image metadata",
+              R"sql(
+CREATE TABLE catalog_images (
+  name TEXT NOT NULL PRIMARY KEY,
+  title TEXT NOT NULL,
+  description TEXT NOT NULL,
+  size_bytes BIGINT NOT NULL,
+  sha256 TEXT NOT NULL,
+  source_format TEXT NOT NULL,
+  source TEXT NOT NULL,
+  presentation TEXT NOT NULL,
+  added_at BIGINT NOT NULL
+);
+)sql"},
 };
 
 inline constexpr int kLatestSchemaVersion = static_cast<int>(kMigrations.size());

@@ -51,6 +51,10 @@ class PostgresStore final : public MetaStore {
   Result<std::optional<OperatorToken>> find_operator_token_by_hash(std::string_view token_hash) override;
   Result<std::vector<OperatorToken>> list_operator_tokens() override;
   Result<bool> revoke_operator_token(std::string_view id) override;
+  Status put_catalog_image(const CatalogImage& image) override;
+  Result<std::optional<CatalogImage>> get_catalog_image(std::string_view name) override;
+  Result<std::vector<CatalogImage>> list_catalog_images() override;
+  Result<bool> delete_catalog_image(std::string_view name) override;
 
   Status save_pr_state(const LuKey& lu, const PrState& state) override;
   Result<std::optional<PrState>> load_pr_state(const LuKey& lu) override;

@@ -559,6 +559,68 @@ TEST_P(MetaStoreTest, OperatorTokenIdAndHashAreUnique) {
   EXPECT_EQ(raw_int("SELECT COUNT(*) FROM operator_tokens"), 1);
 }
 
+// --- catalog metadata --------------------------------------------------------------
+
+CatalogImage catalog_image(const std::string& name, int64_t added = 1'700'000'000) {
+  return CatalogImage{name,     "Title of " + name, "It's <" + name + ">\nwith a second line", 5'000'000'123ull,
+                      "ab12",   "xz+raw",           "https://example.org/" + name + ".img.xz", "auto",
+                      at(added)};
+}
+
+TEST_P(MetaStoreTest, CatalogImagesPutGetListDelete) {
+  auto none = store().list_catalog_images();
+  ASSERT_TRUE(none.ok()) << none.error().message;
+  EXPECT_TRUE(none->empty());
+
+  must(store().put_catalog_image(catalog_image("zeta")));
+  must(store().put_catalog_image(catalog_image("alpha", 1'700'000'001)));
+  auto got = store().get_catalog_image("alpha");
+  ASSERT_TRUE(got.ok()) << got.error().message;
+  ASSERT_TRUE(got->has_value());
+  EXPECT_EQ(**got, catalog_image("alpha", 1'700'000'001));  // 64-bit size, newlines, quotes survive
+
+  CatalogImage replaced = catalog_image("zeta", 1'700'000'002);
+  replaced.title = "new title";
+  replaced.presentation = "disk";
+  must(store().put_catalog_image(replaced));  // same name: replaces
+  auto all = store().list_catalog_images();
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);
+  EXPECT_EQ((*all)[0].name, "alpha");
+  EXPECT_EQ((*all)[1], replaced);
+
+  auto deleted = store().delete_catalog_image("alpha");
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_TRUE(*deleted);
+  auto again = store().delete_catalog_image("alpha");
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(*again);
+  auto missing = store().get_catalog_image("alpha");
+  ASSERT_TRUE(missing.ok());
+  EXPECT_FALSE(missing->has_value());
+
+  reopen();  // durable
+  auto after = store().list_catalog_images();
+  ASSERT_TRUE(after.ok());
+  ASSERT_EQ(after->size(), 1u);
+  EXPECT_EQ((*after)[0], replaced);
+}
+
+TEST_P(MetaStoreTest, InvalidCatalogImageIsRejected) {
+  CatalogImage bad = catalog_image("x");
+  bad.presentation = "floppy";
+  EXPECT_FALSE(store().put_catalog_image(bad).ok());
+  bad = catalog_image("");
+  EXPECT_FALSE(store().put_catalog_image(bad).ok());
+  bad = catalog_image("x");
+  bad.title.assign(kMaxCatalogTitle + 1, 't');
+  EXPECT_FALSE(store().put_catalog_image(bad).ok());
+  bad = catalog_image("x");
+  bad.size_bytes = ~0ull;
+  EXPECT_FALSE(store().put_catalog_image(bad).ok());
+  EXPECT_EQ(raw_int("SELECT COUNT(*) FROM catalog_images"), 0);
+}
+
 TEST_P(MetaStoreTest, ConcurrentCallersAreSerialized) {
   constexpr int kThreads = 8, kPerThread = 20;
   std::vector<std::thread> threads;
