@@ -50,7 +50,10 @@ SniffResult sniff_content(std::span<const uint8_t> head, std::span<const uint8_t
   if (has_at(head, 0x8001, "CD001"sv)) return {ContentFormat::iso, {}};
   // VHD: fixed disks have only the footer (last 512 bytes); dynamic ones
   // also a copy at offset 0 (Microsoft "VHD Image Format Specification").
-  if (has_at(tail, 0, "conectix"sv) || has_at(head, 0, "conectix"sv)) return {ContentFormat::vpc, {}};
+  // qemu falls back to the copy when the footer is gone, then reads the
+  // missing blocks as zeros: a dynamic VHD without its footer is truncated.
+  if (has_at(tail, 0, "conectix"sv)) return {ContentFormat::vpc, {}};
+  if (has_at(head, 0, "conectix"sv)) return {ContentFormat::refused, "VHD without its footer at the end (truncated?)"};
   return {ContentFormat::raw, {}};
 }
 

@@ -65,6 +65,28 @@ Result<QemuImageInfo> inspect_image(const std::filesystem::path& source, Content
   return parse_qemu_img_info(output, fmt, max_virtual_size);
 }
 
+Status check_image(const std::filesystem::path& source, ContentFormat format, const ConverterLimits& limits,
+                   const ProgressSink& progress) {
+  // qemu-img check's exit codes (qemu-img(1)): 0 clean, 1 check failed,
+  // 2 corruptions, 3 leaks only, 63 the format has no check.
+  constexpr int kCorrupt = 2, kLeaksOnly = 3, kNoCheck = 63;  // 1: the check failed
+  const std::string fmt(format_name(format));
+  ProcessSpec spec = confined({"qemu-img", "check", "-q", "-f", fmt, absolute_path(source)}, limits, 1, progress);
+  progress("check", 0, 0);
+  auto outcome = run_process(spec);
+  if (!outcome.ok()) return fail(outcome.error().message);
+  if (outcome->signal == 0 && !outcome->timed_out) {
+    if (outcome->exit_code == 0 || outcome->exit_code == kLeaksOnly || outcome->exit_code == kNoCheck) {
+      return ok_status();
+    }
+    // Exit 1 is what vmdk's check gives for a cluster past the end of the file.
+    if (outcome->exit_code == kCorrupt || outcome->exit_code == 1) {
+      return fail("the " + fmt + " image is corrupt or truncated (qemu-img check " + outcome->describe() + ")");
+    }
+  }
+  return failed("qemu-img check", *outcome);
+}
+
 Status convert_to_raw(const std::filesystem::path& source, ContentFormat format, const std::filesystem::path& output,
                       uint64_t virtual_size, const ConverterLimits& limits, const ProgressSink& progress) {
   const std::string fmt(format_name(format));

@@ -29,6 +29,13 @@ Result<QemuImageInfo> inspect_image(const std::filesystem::path& source, Content
                                     uint64_t max_virtual_size, const ConverterLimits& limits,
                                     const ProgressSink& progress);
 
+// `qemu-img check -f FORMAT SOURCE` for the formats that have a check
+// (qcow2, vmdk, vhdx): a truncated image converts "successfully" (reads past
+// the end of the file return zeros), the check finds the clusters that point
+// past it. Leaked clusters (exit 3) are harmless and accepted.
+Status check_image(const std::filesystem::path& source, ContentFormat format, const ConverterLimits& limits,
+                   const ProgressSink& progress);
+
 // `qemu-img convert -n -f FORMAT -O raw SOURCE OUTPUT` into an existing file
 // that the caller has sized to `virtual_size` (no creation by qemu-img, and
 // RLIMIT_FSIZE = virtual_size: it cannot write past it).

@@ -217,6 +217,7 @@ Status Ingest::to_raw(ContentFormat format) {
   auto info = inspect_image(source_.path, format, r_.limits.max_virtual_size, converter_, progress_);
   if (!info.ok()) return fail(info.error().message);
   if (info->virtual_size == 0) return fail("the image is empty (virtual size 0)");
+  if (auto s = check_image(source_.path, format, converter_, progress_); !s) return s;
   if (auto s = check_free_space(r_.images_dir, info->virtual_size, r_.limits.reserve_free_bytes); !s) return s;
   auto temp = TempFile::create(r_.images_dir, r_.name);
   if (!temp.ok()) return fail(temp.error().message);
