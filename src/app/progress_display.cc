@@ -30,8 +30,10 @@ void ProgressDisplay::update(const ingest::IngestProgress& p, Clock::time_point 
   if (!new_phase && !finished && now < next_) return;
   next_ = now + (terminal_ ? std::chrono::duration_cast<std::chrono::milliseconds>(kTerminalRedraw) : interval_);
   if (!terminal_ && !new_phase && finished) return;  // the next phase's first line says enough
-  std::string amount = p.total != 0 ? fmt::format("{} / {}", human_bytes(p.done), human_bytes(p.total))
-                                    : human_bytes(p.done);
+  // A phase that counts nothing (qemu-img check) shows just its name.
+  std::string amount = p.total != 0  ? fmt::format("{} / {}", human_bytes(p.done), human_bytes(p.total))
+                       : p.done != 0 ? human_bytes(p.done)
+                                     : "...";
   if (terminal_) {
     if (new_phase && drawn_) out_ << "\n";
     std::string bar;
