@@ -1,5 +1,6 @@
 #include "ingest/converters.h"
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -15,8 +16,14 @@ constexpr size_t kMaxInfoOutput = 1 << 20;  // qemu-img info JSON: a few KiB in 
 // an absolute path always starts with '/'.
 std::string absolute_path(const std::filesystem::path& p) { return std::filesystem::absolute(p).string(); }
 
+// Names the [catalog] key behind a limit the converter ran into.
 Unexpected<Error> failed(std::string_view what, const ProcessOutcome& outcome) {
-  return fail(std::string(what) + " " + outcome.describe());
+  std::string hint;
+  if (outcome.timed_out || outcome.signal == SIGXCPU) hint = " ([catalog] converter_timeout_seconds)";
+  if (outcome.signal == SIGABRT || outcome.signal == SIGSEGV || outcome.signal == SIGKILL) {
+    hint = " (out of memory? [catalog] converter_memory)";
+  }
+  return fail(std::string(what) + " " + outcome.describe() + hint);
 }
 
 // qemu-img -p writes "    (12.34/100%)\r"; the last complete figure wins.

@@ -292,9 +292,23 @@ Status PreparedImage::commit() {
   return ok_status();
 }
 
+// Every refusal by a limit names its [catalog] key in the message (so the
+// operator knows what to raise); the counter follows the key.
+void count_refusal(const IngestRequest& request, const std::string& message) {
+  if (request.limit_events == nullptr) return;
+  auto names = [&](std::string_view key) { return message.find(key) != std::string::npos; };
+  std::optional<Limit> limit;
+  if (names("max_virtual_size") || names("max_download_bytes")) limit = Limit::ingest_size;
+  if (names("reserve_free_bytes")) limit = Limit::ingest_free_space;
+  if (names("converter_timeout_seconds") || names("converter_memory")) limit = Limit::ingest_converter;
+  if (limit) request.limit_events->hit(*limit, "image " + request.name, message);
+}
+
 Result<PreparedImage> prepare_image(const IngestRequest& request) {
   Ingest ingest(request);
-  return ingest.run();
+  auto prepared = ingest.run();
+  if (!prepared.ok()) count_refusal(request, prepared.error().message);
+  return prepared;
 }
 
 }  // namespace scsipub::ingest

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 
+#include "common/limit_events.h"
 #include "common/result.h"
 #include "ingest/progress.h"
 #include "ingest/temp_file.h"
@@ -38,6 +39,7 @@ struct IngestRequest {
   bool replace = false;  // commit() may replace an existing NAME.img / NAME.iso
   std::function<void(const IngestProgress&)> progress;  // may be empty; called from the ingest thread
   const std::atomic<bool>* cancel = nullptr;            // may be null
+  LimitEvents* limit_events = nullptr;  // may be null; counts refusals by a [catalog] limit (/metrics)
 };
 
 struct IngestResult {

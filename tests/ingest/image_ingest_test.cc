@@ -163,6 +163,26 @@ TEST_F(ImageIngestTest, DiskFullRefusedBeforeWriting) {
   expect_refused(r, "not enough free space");
 }
 
+TEST_F(ImageIngestTest, RefusalsByALimitAreCounted) {
+  LimitEvents events;
+  ASSERT_TRUE(sh("qemu-img create -q -f qcow2 " + src("bomb.qcow2") + " 1T"));
+  auto bomb = request(src("bomb.qcow2"));
+  bomb.limits.max_virtual_size = 1ull << 30;
+  bomb.limit_events = &events;
+  expect_refused(bomb, "max_virtual_size");
+  auto full = request(src("disk.raw"));
+  full.limits.reserve_free_bytes = 1ull << 60;
+  full.limit_events = &events;
+  expect_refused(full, "reserve_free_bytes");
+  auto mismatch = request(src("disk.raw"));
+  mismatch.sha256 = std::string(64, 'a');
+  mismatch.limit_events = &events;
+  expect_refused(mismatch, "sha256 mismatch");  // not a limit: not counted
+  EXPECT_EQ(events.count(Limit::ingest_size), 1u);
+  EXPECT_EQ(events.count(Limit::ingest_free_space), 1u);
+  EXPECT_EQ(events.count(Limit::ingest_converter), 0u);
+}
+
 TEST_F(ImageIngestTest, ExistingNameNeedsReplace) {
   testing::write_file(images_ / "test.iso", {1, 2, 3});
   auto prepared = prepare_image(request(src("disk.raw")));
