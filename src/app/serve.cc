@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <ctime>
 #include <filesystem>
@@ -11,6 +12,7 @@
 #include "app/meta_store_open.h"
 #include "common/memory_release.h"
 #include "control/catalog.h"
+#include "control/catalog_watcher.h"
 #include "control/disk_service_impl.h"
 #include "control/janitor.h"
 #include "control/live_operator_console.h"
@@ -44,6 +46,48 @@ void sweep(control::Janitor& janitor, const control::TargetDirectory& dir, std::
 
 // Blocks until SIGTERM or SIGINT, sweeping overlays and expired disks every
 // kJanitorInterval.
+// Rescans after a directory event and says what changed.
+void refresh_catalog(control::Catalog& catalog, control::TargetDirectory& directory) {
+  const auto before = catalog.snapshot();
+  if (auto st = catalog.rescan(); !st) {
+    spdlog::warn("catalog: {}", st.error().message);
+    return;
+  }
+  const auto after = catalog.snapshot();
+  if (after == before) return;
+  directory.catalog_changed();
+  auto has = [](const std::vector<control::CatalogEntry>& v, const control::CatalogEntry& e) {
+    return std::any_of(v.begin(), v.end(), [&](const auto& x) { return x.name == e.name; });
+  };
+  for (const auto& e : *after) {
+    if (!has(*before, e)) {
+      spdlog::info("catalog: added {} ({} bytes)", control::image_target(e.name), e.size_bytes);
+    } else if (std::none_of(before->begin(), before->end(), [&](const auto& x) { return x == e; })) {
+      spdlog::info("catalog: changed {} (sessions on the old file keep it until they log out)",
+                   control::image_target(e.name));
+    }
+  }
+  for (const auto& e : *before) {
+    if (!has(*after, e)) spdlog::info("catalog: removed {} (new logins are refused)", control::image_target(e.name));
+  }
+}
+
+// Temporary files of an `image add` that was killed; one still being
+// written is younger than this (its mtime moves with every write).
+void remove_stale_ingest_files(const std::filesystem::path& images_dir) {
+  constexpr auto kStaleAfter = std::chrono::hours(1);
+  std::error_code ec;
+  const auto now = std::filesystem::file_time_type::clock::now();
+  for (const auto& e : std::filesystem::directory_iterator(images_dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (!name.starts_with(".") || name.find(".ingest-") == std::string::npos) continue;
+    std::error_code fec;
+    const auto mtime = e.last_write_time(fec);
+    if (fec || now - mtime < kStaleAfter) continue;
+    if (std::filesystem::remove(e.path(), fec)) spdlog::info("catalog: removed stale {}", e.path().string());
+  }
+}
+
 int wait_for_signal(const sigset_t& set, control::Janitor& janitor, const control::TargetDirectory& dir,
                     control::ProvisionedDisks& disks) {
   for (;;) {
@@ -159,10 +203,6 @@ int serve(Config cfg) {
   }
   std::filesystem::create_directories(cfg.images_dir, ec);
 
-  control::Catalog catalog(cfg.images_dir);
-  if (auto s = catalog.rescan(); !s) spdlog::warn("catalog {}: {}", cfg.images_dir.string(), s.error().message);
-  spdlog::info("catalog {}: {} image(s)", cfg.images_dir.string(), catalog.entries().size());
-
   auto store = open_meta_store(cfg);
   if (!store.ok()) {
     spdlog::error("{}: {}", describe_database(cfg), store.error().message);
@@ -170,12 +210,17 @@ int serve(Config cfg) {
   }
   spdlog::info("metadata in {}", describe_database(cfg));
 
+  remove_stale_ingest_files(cfg.images_dir);
+  control::Catalog catalog(cfg.images_dir, store.value().get());
+  if (auto s = catalog.rescan(); !s) spdlog::warn("catalog {}: {}", cfg.images_dir.string(), s.error().message);
+  spdlog::info("catalog {}: {} image(s)", cfg.images_dir.string(), catalog.entries().size());
+
   control::DirectoryConfig dcfg = directory_config(cfg);
   LimitEvents limits;
   dcfg.limit_events = &limits;
   control::TargetDirectory directory(dcfg, catalog);
   for (const auto& name : cfg.free_tier.multi_images) {
-    if (name != "blank" && catalog.find(name) == nullptr) {
+    if (name != "blank" && !catalog.find(name)) {
       spdlog::error("multi_images names {}, which is not in the catalog", name);
       return 1;
     }
@@ -228,6 +273,11 @@ int serve(Config cfg) {
     return 1;
   }
   for (const auto& t : directory.anonymous_targets()) spdlog::info("target {}", t);
+  // Images added or removed from now on show up without a restart.
+  control::CatalogWatcher watcher(cfg.images_dir, [&catalog, &directory] { refresh_catalog(catalog, directory); });
+  if (auto s = watcher.start(); !s) {
+    spdlog::warn("catalog is not live ({}): new images need a restart or the operator API", s.error().message);
+  }
   for (const auto& d : disks.all()) spdlog::info("target {}", control::disk_target(d->record().id));
 
   control::DiskServiceImpl service(*store.value(), disks, catalog, registry,
@@ -266,6 +316,7 @@ int serve(Config cfg) {
 
   int sig = wait_for_signal(set, janitor, directory, disks);
   spdlog::info("{} received: logging out {} session(s)", sig == SIGTERM ? "SIGTERM" : "SIGINT", registry.size());
+  watcher.stop();
   if (api) api->stop();
   server.shutdown(cfg.shutdown_grace);
   sweep(janitor, directory, std::chrono::seconds(0));

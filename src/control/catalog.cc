@@ -1,10 +1,15 @@
 #include "control/catalog.h"
 
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
+#include <map>
 #include <system_error>
+
+#include "db/meta_store.h"
 
 namespace scsipub::control {
 namespace {
@@ -21,7 +26,34 @@ bool ends_with_ci(std::string_view s, std::string_view suffix) {
   });
 }
 
+// The file behind `path` (symlinks followed); nullopt when stat fails.
+std::optional<FileIdentity> identify(const std::filesystem::path& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return std::nullopt;
+  return FileIdentity{static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino),
+                      int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec};
+}
+
 }  // namespace
+
+Presentation presentation_for(ImageKind kind, std::string_view setting) {
+  if (setting == "disk") return Presentation::disk;
+  if (setting == "dvd") return Presentation::dvd;
+  return kind == ImageKind::iso ? Presentation::dvd : Presentation::disk;
+}
+
+Catalog::Catalog(std::filesystem::path dir, db::MetaStore* meta)
+    : dir_(std::move(dir)), meta_(meta), entries_(std::make_shared<const std::vector<CatalogEntry>>()) {}
+
+Catalog::Snapshot Catalog::snapshot() const {
+  std::lock_guard lock(mu_);
+  return entries_;
+}
+
+uint64_t Catalog::generation() const {
+  std::lock_guard lock(mu_);
+  return generation_;
+}
 
 bool valid_image_name(std::string_view name) {
   if (name.empty() || name.size() > kMaxImageNameLength) return false;
@@ -49,6 +81,17 @@ std::optional<ParsedImageName> parse_image_file_name(std::string_view file_name)
 }
 
 Status Catalog::rescan() {
+  std::lock_guard rescan_lock(rescan_mu_);
+  std::map<std::string, db::CatalogImage, std::less<>> rows;
+  if (meta_ != nullptr) {
+    auto listed = meta_->list_catalog_images();
+    if (listed.ok()) {
+      for (auto& r : *listed) rows.emplace(r.name, std::move(r));
+    } else {
+      // Serve the files without titles rather than nothing at all.
+      spdlog::warn("catalog: cannot read image metadata: {}", listed.error().message);
+    }
+  }
   std::error_code ec;
   std::filesystem::directory_iterator it(dir_, ec);
   if (ec) return fail("catalog: cannot read " + dir_.string() + ": " + ec.message());
@@ -82,8 +125,18 @@ Status Catalog::rescan() {
       spdlog::warn("catalog: skipping {}: empty file", entry.path().string());
       continue;
     }
-    const Presentation presentation = parsed->kind == ImageKind::iso ? Presentation::dvd : Presentation::disk;
-    found.push_back(CatalogEntry{parsed->name, entry.path(), size, parsed->kind, presentation});
+    auto file = identify(entry.path());
+    if (!file) continue;  // gone between listing and stat
+    CatalogEntry e{parsed->name, entry.path(), size, parsed->kind, presentation_for(parsed->kind, "auto"), *file};
+    if (auto row = rows.find(parsed->name); row != rows.end()) {
+      e.presentation = presentation_for(parsed->kind, row->second.presentation);
+      e.title = row->second.title;
+      e.description = row->second.description;
+      e.sha256 = row->second.sha256;
+      e.source_format = row->second.source_format;
+      e.added_at = std::chrono::duration_cast<std::chrono::seconds>(row->second.added_at.time_since_epoch()).count();
+    }
+    found.push_back(std::move(e));
   }
   if (ec) return fail("catalog: error listing " + dir_.string() + ": " + ec.message());
 
@@ -101,15 +154,20 @@ Status Catalog::rescan() {
     }
     unique.push_back(std::move(e));
   }
-  entries_ = std::move(unique);
+  std::lock_guard lock(mu_);
+  if (*entries_ != unique) {
+    entries_ = std::make_shared<const std::vector<CatalogEntry>>(std::move(unique));
+    ++generation_;
+  }
   return ok_status();
 }
 
-const CatalogEntry* Catalog::find(std::string_view name) const {
-  auto it = std::lower_bound(entries_.begin(), entries_.end(), name,
+std::optional<CatalogEntry> Catalog::find(std::string_view name) const {
+  const Snapshot entries = snapshot();
+  auto it = std::lower_bound(entries->begin(), entries->end(), name,
                              [](const CatalogEntry& e, std::string_view n) { return e.name < n; });
-  if (it == entries_.end() || it->name != name) return nullptr;
-  return &*it;
+  if (it == entries->end() || it->name != name) return std::nullopt;
+  return *it;
 }
 
 }  // namespace scsipub::control

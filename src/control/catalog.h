@@ -3,14 +3,24 @@
 // in one directory. The file name without its extension becomes the target
 // name suffix (`iqn...:image.<name>`), so it must be safe both in an IQN and
 // as a path component (open-iscsi turns the IQN into a directory name).
+// Titles, checksums and the presentation come from the MetaStore
+// (db::CatalogImage); the directory decides what exists. The catalog changes
+// while the server runs (rescan() on a directory event), so readers get copies
+// taken under a lock, never references into it.
 #include <cstdint>
 #include <filesystem>
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/result.h"
+
+namespace scsipub::db {
+class MetaStore;
+}
 
 namespace scsipub::control {
 
@@ -21,12 +31,30 @@ enum class ImageKind : uint8_t { raw, iso };
 // ISO files default to dvd; the catalog metadata can serve one as a disk.
 enum class Presentation : uint8_t { disk, dvd };
 
+// Which file an entry was read from: a base opened earlier is reused only
+// while the name still points at the same file (a replaced image is a new
+// inode; sessions on the old one keep it open).
+struct FileIdentity {
+  uint64_t device = 0;
+  uint64_t inode = 0;
+  int64_t mtime_ns = 0;
+
+  bool operator==(const FileIdentity&) const = default;
+};
+
 struct CatalogEntry {
   std::string name;             // target name suffix, e.g. "debian-12.5"
   std::filesystem::path path;
   uint64_t size_bytes = 0;
   ImageKind kind = ImageKind::raw;
   Presentation presentation = Presentation::disk;
+  FileIdentity file;
+  // From the MetaStore row, empty when there is none.
+  std::string title;
+  std::string description;
+  std::string sha256;
+  std::string source_format;
+  int64_t added_at = 0;  // unix seconds
 
   bool operator==(const CatalogEntry&) const = default;
 };
@@ -47,21 +75,36 @@ struct ParsedImageName {
 };
 std::optional<ParsedImageName> parse_image_file_name(std::string_view file_name);
 
+// The presentation a metadata value asks for ("auto", "disk", "dvd"; anything
+// else counts as auto) for a file of `kind`.
+Presentation presentation_for(ImageKind kind, std::string_view setting);
+
 class Catalog {
  public:
-  explicit Catalog(std::filesystem::path dir) : dir_(std::move(dir)) {}
+  using Snapshot = std::shared_ptr<const std::vector<CatalogEntry>>;
 
-  // Re-reads the directory; on error the previous entries are kept. Skipped
-  // files (bad names, duplicates, non-regular files) are logged.
+  // `meta` (may be null) supplies titles and settings; it must outlive this.
+  explicit Catalog(std::filesystem::path dir, db::MetaStore* meta = nullptr);
+
+  // Re-reads the directory and the metadata; on error the previous entries
+  // are kept. Skipped files (bad names, duplicates, non-regular files) are
+  // logged. Safe to call from any thread while others read.
   Status rescan();
 
-  const std::vector<CatalogEntry>& entries() const { return entries_; }  // sorted by name
-  const CatalogEntry* find(std::string_view name) const;
+  Snapshot snapshot() const;                       // sorted by name; never null
+  std::vector<CatalogEntry> entries() const { return *snapshot(); }
+  std::optional<CatalogEntry> find(std::string_view name) const;
   const std::filesystem::path& dir() const { return dir_; }
+  // Bumped by every rescan that changed the entries.
+  uint64_t generation() const;
 
  private:
   std::filesystem::path dir_;
-  std::vector<CatalogEntry> entries_;
+  db::MetaStore* meta_;
+  mutable std::mutex mu_;
+  Snapshot entries_;
+  uint64_t generation_ = 0;
+  std::mutex rescan_mu_;  // one rescan at a time
 };
 
 }  // namespace scsipub::control

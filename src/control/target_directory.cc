@@ -193,7 +193,7 @@ std::optional<std::vector<TargetDirectory::LunSpec>> TargetDirectory::luns_for(s
   }
   if (rest.starts_with(kImagePrefix)) {
     std::string_view image = rest.substr(kImagePrefix.size());
-    if (catalog_.find(image) != nullptr) return std::vector<LunSpec>{{std::string(image)}};
+    if (catalog_.find(image)) return std::vector<LunSpec>{{std::string(image)}};
   }
   return std::nullopt;
 }
@@ -279,16 +279,30 @@ std::vector<iscsi::SendTargetsEntry> TargetDirectory::send_targets(std::string_v
 Result<std::shared_ptr<const storage::ImageSource>, iscsi::BindError> TargetDirectory::base_for(
     const std::string& image) {
   if (image == kBlankImage) return blank_;
-  if (auto it = bases_.find(image); it != bases_.end()) return it->second;
-  const CatalogEntry* entry = catalog_.find(image);
-  if (entry == nullptr) return Unexpected<iscsi::BindError>{out_of_resources("image " + image + " is gone")};
+  const auto entry = catalog_.find(image);
+  if (!entry) return Unexpected<iscsi::BindError>{out_of_resources("image " + image + " is gone")};
+  // Reused only while the name still means the same file: a replaced image
+  // opens anew, and sessions on the old file keep their own reference.
+  if (auto it = bases_.find(image); it != bases_.end() && it->second.file == entry->file) return it->second.base;
   auto opened = storage::BaseImage::open(entry->path);
   if (!opened.ok()) {
     return Unexpected<iscsi::BindError>{out_of_resources("cannot open image " + image + ": " + opened.error().message)};
   }
   std::shared_ptr<const storage::ImageSource> base = opened.value();
-  bases_.emplace(image, base);
+  bases_.insert_or_assign(image, OpenBase{entry->file, base});
   return base;
+}
+
+void TargetDirectory::catalog_changed() {
+  const auto entries = catalog_.snapshot();
+  std::lock_guard lock(mu_);
+  // Dropping the cache's reference closes a removed or replaced file as soon
+  // as the last session on it ends.
+  std::erase_if(bases_, [&](const auto& kv) {
+    auto it = std::lower_bound(entries->begin(), entries->end(), kv.first,
+                               [](const CatalogEntry& e, const std::string& n) { return e.name < n; });
+    return it == entries->end() || it->name != kv.first || it->file != kv.second.file;
+  });
 }
 
 uint64_t TargetDirectory::next_naa() {

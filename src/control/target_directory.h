@@ -75,6 +75,9 @@ class TargetDirectory final : public iscsi::TargetProvider {
   void attach_provisioned(ProvisionedDisks* disks) { disks_ = disks; }
   // The read-only base of a catalog image (opened once, then shared).
   Result<std::shared_ptr<const storage::ImageSource>> image_base(const std::string& image);
+  // Call after every Catalog::rescan(): forgets the open bases of images that
+  // were removed or replaced (running sessions keep theirs).
+  void catalog_changed();
   // The CHAP throttle's steps for one exchange (iscsi/chap_throttle.h);
   // false: refused, and counted in LimitEvents. `peer` and `target` are for
   // the log and the counters.
@@ -127,7 +130,11 @@ class TargetDirectory final : public iscsi::TargetProvider {
   std::shared_ptr<const storage::ImageSource> blank_;
 
   mutable std::mutex mu_;  // cold path: login and janitor
-  std::map<std::string, std::shared_ptr<const storage::ImageSource>> bases_;
+  struct OpenBase {
+    FileIdentity file;
+    std::shared_ptr<const storage::ImageSource> base;
+  };
+  std::map<std::string, OpenBase> bases_;
   std::set<std::string, std::less<>> live_ids_;
   std::map<uint64_t, const Binding*> bindings_;  // free-tier sessions by id, for overlay_usage()
   std::map<std::string, uint64_t, std::less<>> overlay_bytes_by_ip_;  // per address group, by live free sessions

@@ -9,26 +9,18 @@
 
 #include "web/admin_json.h"
 #include "web/admin_pages.h"
+#include "web/admin_replies.h"
 #include "web/api_json.h"
+#include "web/catalog_admin_routes.h"
 
 namespace scsipub::web {
 namespace {
 
-constexpr char kJson[] = "application/json";
 constexpr char kHtml[] = "text/html; charset=utf-8";
 constexpr size_t kMaxDiskIdLength = 128;
 constexpr size_t kMaxSessionIdDigits = 20;  // UINT64_MAX has 20
 
 using Caller = AdminAuth::Caller;
-
-HttpResponse json_text_reply(int status, std::string body) {
-  HttpResponse r{status, kJson, std::move(body), {}};
-  r.headers.emplace_back("Cache-Control", "no-store");
-  r.headers.emplace_back("X-Content-Type-Options", "nosniff");
-  return r;
-}
-
-HttpResponse json_reply(int status, const nlohmann::json& body) { return json_text_reply(status, dump(body)); }
 
 HttpResponse html_reply(int status, std::string body) {
   return HttpResponse{status, kHtml, std::move(body), admin_page_headers()};
@@ -41,19 +33,8 @@ HttpResponse see_other(std::string_view location, std::optional<std::string> set
   return r;
 }
 
-HttpResponse unauthorized_json(const Caller& caller) {
-  HttpResponse r = json_reply(401, error_json("an operator token (Authorization: Bearer) or a dashboard login is required"));
-  // RFC 6750 3: a bad token is told apart from a missing one.
-  r.headers.emplace_back("WWW-Authenticate", caller.bad_bearer ? "Bearer error=\"invalid_token\"" : "Bearer");
-  return r;
-}
-
 HttpResponse unauthorized_html() {
   return html_reply(401, render_message_page("Log in first", "This needs an operator login: open /admin/login."));
-}
-
-HttpResponse csrf_refused_json() {
-  return json_reply(403, error_json("missing or wrong CSRF token, or a cross-origin request"));
 }
 
 HttpResponse csrf_refused_html() {
@@ -81,8 +62,9 @@ bool plausible_disk_id(std::string_view id) {
 
 }  // namespace
 
-AdminRoutes::AdminRoutes(control::OperatorConsole& console, AdminAuthConfig config, LimitEvents* limit_events)
-    : console_(console), auth_(console, config, limit_events) {}
+AdminRoutes::AdminRoutes(control::OperatorConsole& console, AdminAuthConfig config, LimitEvents* limit_events,
+                         control::CatalogAdmin* catalog)
+    : console_(console), catalog_(catalog), auth_(console, config, limit_events) {}
 
 void AdminRoutes::add_routes(HttpRouter& router) {
   control::OperatorConsole& console = console_;
@@ -176,7 +158,7 @@ void AdminRoutes::add_routes(HttpRouter& router) {
     if (!done) {
       if (done.error().code == control::ServiceErrc::not_found) return json_reply(404, error_json("no such session"));
       spdlog::error("admin [{}] end session {}: {}", req.request_id, *id, done.error().message);
-      return json_reply(500, {{"error", "internal error"}, {"request_id", req.request_id}});
+      return internal_error_json(req);
     }
     spdlog::info("admin [{}] {}: ended session {}", req.request_id, req.peer, *id);
     return json_reply(202, {{"status", "ending"}});
@@ -191,11 +173,12 @@ void AdminRoutes::add_routes(HttpRouter& router) {
     if (!done) {
       if (done.error().code == control::ServiceErrc::not_found) return json_reply(404, error_json("no such disk"));
       spdlog::error("admin [{}] delete disk {}: {}", req.request_id, id, done.error().message);
-      return json_reply(500, {{"error", "internal error"}, {"request_id", req.request_id}});
+      return internal_error_json(req);
     }
     spdlog::info("admin [{}] {}: deleted disk {}", req.request_id, req.peer, id);
     return HttpResponse{204, "", "", {{"Cache-Control", "no-store"}}};
   });
+  if (catalog_ != nullptr) add_catalog_admin_routes(router, *catalog_, auth);
 }
 
 }  // namespace scsipub::web

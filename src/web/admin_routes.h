@@ -13,11 +13,13 @@
 //   GET  /api/v1/admin/snapshot          the whole OperatorSnapshot (the dashboard polls it)
 //   POST /api/v1/admin/sessions/{id}/end (CSRF) 202; 404 when no such session
 //   DELETE /api/v1/admin/disks/{id}      (CSRF) 204; 404 when no such disk
+//   /api/v1/admin/images...              the catalog (web/catalog_admin_routes.h)
 //
 // Everything but the login form, the assets and GET /admin answers 401
 // without an operator token or session cookie; "(CSRF)" routes answer 403
 // to a cookie-authenticated request without the session's CSRF token.
 #include "common/limit_events.h"
+#include "control/catalog_admin.h"
 #include "control/operator_console.h"
 #include "web/admin_auth.h"
 #include "web/http_router.h"
@@ -26,7 +28,9 @@ namespace scsipub::web {
 
 class AdminRoutes {
  public:
-  AdminRoutes(control::OperatorConsole& console, AdminAuthConfig config, LimitEvents* limit_events);
+  // `catalog` (may be null) adds the catalog routes (web/catalog_admin_routes.h).
+  AdminRoutes(control::OperatorConsole& console, AdminAuthConfig config, LimitEvents* limit_events,
+              control::CatalogAdmin* catalog = nullptr);
 
   // The routes capture `this`: it must outlive the router's use.
   void add_routes(HttpRouter& router);
@@ -35,6 +39,7 @@ class AdminRoutes {
 
  private:
   control::OperatorConsole& console_;
+  control::CatalogAdmin* catalog_;
   AdminAuth auth_;
 };
 

@@ -155,7 +155,8 @@ ApiServer::ApiServer(control::DiskService& service, ApiServerConfig config)
     });
   });
   if (config_.operator_console != nullptr) {
-    admin_ = std::make_unique<AdminRoutes>(*config_.operator_console, config_.admin, config_.limit_events);
+    admin_ = std::make_unique<AdminRoutes>(*config_.operator_console, config_.admin, config_.limit_events,
+                                           config_.catalog_admin);
     admin_->add_routes(router_);
   }
   if (config_.metrics) {

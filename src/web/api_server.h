@@ -33,6 +33,7 @@
 
 namespace scsipub::control {
 class OperatorConsole;  // control/operator_console.h
+class CatalogAdmin;     // control/catalog_admin.h
 }  // namespace scsipub::control
 
 namespace scsipub::web {
@@ -48,6 +49,8 @@ struct ApiServerConfig {
   // The operator dashboard (/admin, /api/v1/admin/..., web/admin_routes.h)
   // when set; it must outlive the server.
   control::OperatorConsole* operator_console = nullptr;
+  // The catalog routes of the operator API (only with operator_console).
+  control::CatalogAdmin* catalog_admin = nullptr;
   AdminAuthConfig admin;
   // The public pages (GET /, /docs/api, /static/*: web/site_routes.h) when
   // set; without it only the API answers.

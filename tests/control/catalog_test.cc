@@ -58,13 +58,20 @@ TEST(Catalog, ScansSortsAndSkips) {
   Catalog cat(dir.path());
   ASSERT_TRUE(cat.rescan());
   ASSERT_EQ(cat.entries().size(), 3u);
-  EXPECT_EQ(cat.entries()[0], (CatalogEntry{"alpha", dir / "alpha.img", 512, ImageKind::raw}));
-  EXPECT_EQ(cat.entries()[1].name, "linked");
-  EXPECT_EQ(cat.entries()[1].size_bytes, 1000u);
-  EXPECT_EQ(cat.entries()[2], (CatalogEntry{"zeta", dir / "zeta.img", 1000, ImageKind::raw}));
-  ASSERT_NE(cat.find("zeta"), nullptr);
+  const auto entries = cat.entries();
+  EXPECT_EQ(entries[0].name, "alpha");
+  EXPECT_EQ(entries[0].path, dir / "alpha.img");
+  EXPECT_EQ(entries[0].size_bytes, 512u);
+  EXPECT_EQ(entries[0].kind, ImageKind::raw);
+  EXPECT_EQ(entries[0].presentation, Presentation::disk);
+  EXPECT_EQ(entries[1].name, "linked");
+  EXPECT_EQ(entries[1].size_bytes, 1000u);
+  EXPECT_EQ(entries[1].file, entries[2].file);  // the link's target is zeta's file
+  EXPECT_EQ(entries[2].name, "zeta");
+  EXPECT_EQ(entries[2].path, dir / "zeta.img");
+  ASSERT_TRUE(cat.find("zeta"));
   EXPECT_EQ(cat.find("zeta")->size_bytes, 1000u);
-  EXPECT_EQ(cat.find("nope"), nullptr);
+  EXPECT_FALSE(cat.find("nope"));
 
   // Rescan picks up changes.
   std::filesystem::remove(dir / "zeta.img");
@@ -74,6 +81,43 @@ TEST(Catalog, ScansSortsAndSkips) {
   EXPECT_EQ(cat.entries()[0].name, "alpha");
   EXPECT_EQ(cat.entries()[1].name, "mid");
   EXPECT_EQ(cat.entries()[1].kind, ImageKind::iso);
+  EXPECT_EQ(cat.entries()[1].presentation, Presentation::dvd);
+}
+
+TEST(Catalog, GenerationCountsOnlyChanges) {
+  TempDir dir;
+  write_file(dir / "one.img", std::vector<uint8_t>(512, 1));
+  Catalog cat(dir.path());
+  ASSERT_TRUE(cat.rescan());
+  const uint64_t g = cat.generation();
+  const auto before = cat.snapshot();
+  ASSERT_TRUE(cat.rescan());
+  EXPECT_EQ(cat.generation(), g);
+  EXPECT_EQ(cat.snapshot(), before);  // nothing changed: the same snapshot
+  write_file(dir / "two.img", std::vector<uint8_t>(512, 2));
+  ASSERT_TRUE(cat.rescan());
+  EXPECT_EQ(cat.generation(), g + 1);
+  EXPECT_EQ(before->size(), 1u);  // an old snapshot stays valid for its reader
+}
+
+TEST(Catalog, ReplacedFileHasANewIdentity) {
+  TempDir dir;
+  write_file(dir / "one.img", std::vector<uint8_t>(512, 1));
+  Catalog cat(dir.path());
+  ASSERT_TRUE(cat.rescan());
+  const FileIdentity old_file = cat.find("one")->file;
+  write_file(dir / "next.tmp", std::vector<uint8_t>(512, 2));
+  std::filesystem::rename(dir / "next.tmp", dir / "one.img");
+  ASSERT_TRUE(cat.rescan());
+  EXPECT_NE(cat.find("one")->file, old_file);
+}
+
+TEST(Catalog, PresentationSetting) {
+  EXPECT_EQ(presentation_for(ImageKind::iso, "auto"), Presentation::dvd);
+  EXPECT_EQ(presentation_for(ImageKind::iso, "disk"), Presentation::disk);
+  EXPECT_EQ(presentation_for(ImageKind::raw, "auto"), Presentation::disk);
+  EXPECT_EQ(presentation_for(ImageKind::raw, "dvd"), Presentation::dvd);
+  EXPECT_EQ(presentation_for(ImageKind::iso, "nonsense"), Presentation::dvd);
 }
 
 TEST(Catalog, MissingDirectoryFailsAndKeepsEntries) {
