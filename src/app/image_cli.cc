@@ -6,15 +6,14 @@
 #include <signal.h>
 #include <unistd.h>
 
-#include <cerrno>
-#include <cstring>
 #include <iostream>
 #include <map>
 
+#include "app/image_import.h"
 #include "app/meta_store_open.h"
 #include "app/progress_display.h"
 #include "control/catalog.h"
-#include "ingest/image_ingest.h"
+#include "control/catalog_edit.h"
 
 namespace scsipub::app {
 namespace {
@@ -22,32 +21,6 @@ namespace {
 namespace fs = std::filesystem;
 
 std::string rfc3339(db::Timestamp t) { return fmt::format("{:%Y-%m-%dT%H:%M:%SZ}", t); }
-
-// Titles and descriptions end up on terminals and web pages: no control
-// characters (a newline is allowed in a description).
-bool printable(const std::string& text, bool allow_newline) {
-  for (unsigned char c : text) {
-    if (c == '\n' && allow_newline) continue;
-    if (c < 0x20 || c == 0x7f) return false;
-  }
-  return true;
-}
-
-Status check_add_options(const ImageAddOptions& o) {
-  if (!control::valid_image_name(o.name)) {
-    return fail("invalid image name '" + o.name + "' (1..64 of a-z 0-9 . -, starting with a letter or digit)");
-  }
-  if (o.title.size() > db::kMaxCatalogTitle || !printable(o.title, false)) {
-    return fail(fmt::format("--title must be at most {} printable characters", db::kMaxCatalogTitle));
-  }
-  if (o.description.size() > db::kMaxCatalogDescription || !printable(o.description, true)) {
-    return fail(fmt::format("--description must be at most {} printable characters", db::kMaxCatalogDescription));
-  }
-  if (o.presentation != "auto" && o.presentation != "disk" && o.presentation != "dvd") {
-    return fail("--presentation must be auto, disk or dvd");
-  }
-  return ok_status();
-}
 
 // The catalog files in the directory, by name (NAME.img / NAME.iso).
 std::map<std::string, fs::path> catalog_files(const fs::path& dir) {
@@ -74,61 +47,21 @@ int with_store(const Config& cfg, F f) {
 
 int image_add(db::MetaStore& store, const Config& cfg, const ImageAddOptions& o, std::ostream& out, std::ostream& err,
               bool terminal, const std::atomic<bool>* cancel) {
-  if (auto s = check_add_options(o); !s) {
+  if (auto s = validate_add_request(o); !s) {
     err << "scsipub: " << s.error().message << "\n";
     return 2;
   }
-  std::error_code ec;
-  fs::create_directories(cfg.images_dir, ec);
-  auto previous = store.get_catalog_image(o.name);
-  if (!previous.ok()) {
-    err << "scsipub: reading the catalog: " << previous.error().message << "\n";
-    return 1;
-  }
   ProgressDisplay display(err, terminal);
-  ingest::IngestRequest request;
-  request.name = o.name;
-  request.source = o.source;
-  request.sha256 = o.sha256;
-  request.images_dir = cfg.images_dir;
-  request.limits = cfg.catalog;
-  request.replace = o.replace;
-  request.progress = [&](const ingest::IngestProgress& p) { display.update(p); };
-  request.cancel = cancel;
-  auto prepared = ingest::prepare_image(request);
+  auto imported = import_image(
+      store, cfg.images_dir, cfg.catalog, o, [&](const ingest::IngestProgress& p) { display.update(p); }, cancel,
+      nullptr);
   display.finish();
-  if (!prepared.ok()) {
-    err << "scsipub: image add " << o.name << ": " << prepared.error().message << "\n";
+  if (!imported.ok()) {
+    err << "scsipub: image add " << o.name << ": " << imported.error().message << "\n";
     return 1;
   }
-  const ingest::IngestResult& r = prepared->result();
-  if (r.source.size() > db::kMaxCatalogSource) {
-    err << "scsipub: image add " << o.name << ": the source is longer than " << db::kMaxCatalogSource
-        << " characters\n";
-    return 1;
-  }
-  db::CatalogImage row{o.name,        o.title,  o.description,  r.size_bytes,
-                       r.sha256,      r.source_format, r.source, o.presentation,
-                       std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now())};
-  // The row first: a running server reads it when the rename shows it the file.
-  if (auto s = store.put_catalog_image(row); !s) {
-    err << "scsipub: image add " << o.name << ": recording it in the catalog: " << s.error().message << "\n";
-    return 1;
-  }
-  if (auto s = prepared->commit(); !s) {
-    // Undo the row (or put back the one it replaced): no row without its file.
-    Status undo = ok_status();
-    if (previous->has_value()) {
-      undo = store.put_catalog_image(**previous);
-    } else if (auto d = store.delete_catalog_image(o.name); !d.ok()) {
-      undo = fail(d.error().message);
-    }
-    err << "scsipub: image add " << o.name << ": " << s.error().message
-        << (undo.ok() ? "" : " (and the catalog row could not be undone)") << "\n";
-    return 1;
-  }
-  out << fmt::format("added image {} ({}, {} bytes, from {}, sha256 {})\n", o.name, r.path.filename().string(),
-                     r.size_bytes, r.source_format, r.sha256);
+  out << fmt::format("added image {} ({}, {} bytes, from {}, sha256 {})\n", o.name, imported->path.filename().string(),
+                     imported->size_bytes, imported->source_format, imported->sha256);
   return 0;
 }
 
@@ -177,33 +110,16 @@ int image_list(db::MetaStore& store, const Config& cfg, bool json, std::ostream&
 
 int image_remove(db::MetaStore& store, const Config& cfg, const std::string& name, std::ostream& out,
                  std::ostream& err) {
-  if (!control::valid_image_name(name)) {
-    err << "scsipub: invalid image name '" << name << "'\n";
-    return 2;
-  }
-  auto deleted = store.delete_catalog_image(name);
-  if (!deleted.ok()) {
-    err << "scsipub: image remove " << name << ": " << deleted.error().message << "\n";
+  auto removed = control::remove_catalog_image(cfg.images_dir, store, name);
+  if (!removed.ok()) {
+    err << "scsipub: image remove " << name << ": " << removed.error().message << "\n";
     return 1;
   }
-  std::vector<std::string> unlinked;
-  for (const char* ext : {".img", ".iso"}) {
-    const fs::path file = cfg.images_dir / (name + ext);
-    if (::unlink(file.c_str()) == 0) {
-      unlinked.push_back(file.filename().string());
-    } else if (errno != ENOENT) {
-      err << "scsipub: image remove " << name << ": unlink " << file.string() << ": " << std::strerror(errno) << "\n";
-      return 1;
-    }
-  }
-  if (!*deleted && unlinked.empty()) {
-    err << "scsipub: no image named " << name << "\n";
-    return 1;
-  }
-  std::string files;
-  for (const auto& f : unlinked) files += (files.empty() ? "" : ", ") + f;
-  out << "removed image " << name << ": " << (*deleted ? "catalog row deleted" : "there was no catalog row") << "; "
-      << (unlinked.empty() ? "there was no file" : files + " unlinked (sessions using it keep reading it until they log out)")
+  out << "removed image " << name << ": " << (removed->row ? "catalog row deleted" : "there was no catalog row")
+      << "; "
+      << (removed->files == 0 ? std::string("there was no file")
+                              : fmt::format("{} file(s) unlinked (sessions using it keep reading it until they log out)",
+                                            removed->files))
       << "\n";
   return 0;
 }

@@ -10,19 +10,14 @@
 #include <string>
 
 #include "app/config.h"
+#include "control/catalog_admin.h"
 #include "db/meta_store.h"
 
 namespace scsipub::app {
 
-struct ImageAddOptions {
-  std::string name;
-  std::string source;  // local path or http(s) URL
-  std::optional<std::string> sha256;
-  std::string title;
-  std::string description;
-  std::string presentation = "auto";  // auto | disk | dvd
-  bool replace = false;
-};
+// The operator API's request: name, source, sha256 (empty: not checked),
+// title, description, presentation, replace.
+using ImageAddOptions = control::ImageAddRequest;
 
 // Exit codes: 0 done, 1 refused or failed (one line on `err` says why), 2 bad arguments.
 int image_add(db::MetaStore& store, const Config& cfg, const ImageAddOptions& options, std::ostream& out,

@@ -105,13 +105,13 @@ int main(int argc, char** argv) {
   auto* image = cli.add_subcommand("image", "Manage the image catalog (docs/CATALOG.md)");
   image->require_subcommand(1);
   image_flags.add_to(image);
-  std::string image_images_dir, image_sha256, image_name;
+  std::string image_images_dir, image_name;
   scsipub::app::ImageAddOptions add_options;
   image->add_option("--images-dir", image_images_dir, "Catalog directory; default DATA_DIR/images");
   auto* image_add = image->add_subcommand("add", "Add an image from a local file or an http(s) URL (any supported format)");
   image_add->add_option("name", add_options.name, "Catalog name (target iqn...:image.NAME)")->required();
   image_add->add_option("source", add_options.source, "Local file or http(s) URL")->required();
-  image_add->add_option("--sha256", image_sha256, "Expected SHA-256 (hex) of the source as fetched");
+  image_add->add_option("--sha256", add_options.sha256, "Expected SHA-256 (hex) of the source as fetched");
   image_add->add_option("--title", add_options.title, "Title shown on the landing page and the API");
   image_add->add_option("--description", add_options.description, "Description shown on the landing page and the API");
   image_add->add_option("--presentation", add_options.presentation, "auto (ISO -> DVD-ROM), disk or dvd")
@@ -129,7 +129,6 @@ int main(int argc, char** argv) {
   if (!flags.load(cfg)) return 2;
   if (!images_dir.empty()) cfg.images_dir = images_dir;
   if (!image_images_dir.empty()) cfg.images_dir = image_images_dir;
-  if (!image_sha256.empty()) add_options.sha256 = image_sha256;
   if (!listen.empty()) cfg.iscsi_listen = listen;
   if (!http_listen.empty()) cfg.http_listen = http_listen;
   if (!public_host.empty()) cfg.public_host = public_host;
