@@ -33,16 +33,6 @@ std::map<std::string, fs::path> catalog_files(const fs::path& dir) {
   return files;
 }
 
-template <class F>
-int with_store(const Config& cfg, F f) {
-  auto store = open_meta_store(cfg);
-  if (!store.ok()) {
-    std::cerr << "scsipub: " << describe_database(cfg) << ": " << store.error().message << "\n";
-    return 1;
-  }
-  return f(**store);
-}
-
 }  // namespace
 
 int image_add(db::MetaStore& store, const Config& cfg, const ImageAddOptions& o, std::ostream& out, std::ostream& err,
@@ -137,15 +127,15 @@ int image_add(const Config& cfg, const ImageAddOptions& options) {
   sigemptyset(&sa.sa_mask);
   ::sigaction(SIGINT, &sa, nullptr);
   ::sigaction(SIGTERM, &sa, nullptr);
-  return with_store(cfg, [&](db::MetaStore& s) {
+  return with_meta_store(cfg, [&](db::MetaStore& s) {
     return image_add(s, cfg, options, std::cout, std::cerr, ::isatty(STDERR_FILENO) == 1, &interrupted);
   });
 }
 int image_list(const Config& cfg, bool json) {
-  return with_store(cfg, [&](db::MetaStore& s) { return image_list(s, cfg, json, std::cout, std::cerr); });
+  return with_meta_store(cfg, [&](db::MetaStore& s) { return image_list(s, cfg, json, std::cout, std::cerr); });
 }
 int image_remove(const Config& cfg, const std::string& name) {
-  return with_store(cfg, [&](db::MetaStore& s) { return image_remove(s, cfg, name, std::cout, std::cerr); });
+  return with_meta_store(cfg, [&](db::MetaStore& s) { return image_remove(s, cfg, name, std::cout, std::cerr); });
 }
 
 }  // namespace scsipub::app

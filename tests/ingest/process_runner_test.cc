@@ -16,6 +16,14 @@ using testing::ScratchDir;
 
 // The tests drive /bin/sh as the "converter" to script behaviours; the
 // runner itself never involves a shell.
+// Appends the process's stdout to `out`.
+void collect_stdout(ProcessSpec& spec, std::string& out) {
+  spec.on_stdout = [&out](std::span<const uint8_t> b) {
+    out.append(reinterpret_cast<const char*>(b.data()), b.size());
+    return ok_status();
+  };
+}
+
 ProcessSpec shell(const std::string& script) {
   ProcessSpec spec;
   spec.argv = {"/bin/sh", "-c", script};
@@ -51,10 +59,7 @@ TEST(ProcessRunner, StdoutAndArgvAreNotShellParsed) {
   ProcessSpec spec;
   spec.argv = {"printf", "%s", "$(echo injected); `x` | y"};
   std::string out;
-  spec.on_stdout = [&](std::span<const uint8_t> b) {
-    out.append(reinterpret_cast<const char*>(b.data()), b.size());
-    return ok_status();
-  };
+  collect_stdout(spec, out);
   auto r = run_process(spec);
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->succeeded());
@@ -134,10 +139,7 @@ TEST(ProcessRunner, MinimalEnvironmentAndNoInheritedDescriptors) {
   setenv("SCSIPUB_SECRET_FOR_TEST", "leak", 1);
   ProcessSpec spec = shell("echo \"[$SCSIPUB_SECRET_FOR_TEST]\"; ls /proc/self/fd | wc -l");
   std::string out;
-  spec.on_stdout = [&](std::span<const uint8_t> b) {
-    out.append(reinterpret_cast<const char*>(b.data()), b.size());
-    return ok_status();
-  };
+  collect_stdout(spec, out);
   auto r = run_process(spec);
   unsetenv("SCSIPUB_SECRET_FOR_TEST");
   ASSERT_TRUE(r.ok());
@@ -149,10 +151,7 @@ TEST(ProcessRunner, AddressSpaceLimitApplies) {
   ProcessSpec spec = shell("ulimit -v");
   spec.limits.address_space = 512ull << 20;
   std::string out;
-  spec.on_stdout = [&](std::span<const uint8_t> b) {
-    out.append(reinterpret_cast<const char*>(b.data()), b.size());
-    return ok_status();
-  };
+  collect_stdout(spec, out);
   auto r = run_process(spec);
   ASSERT_TRUE(r.ok());
   EXPECT_EQ(out, "524288\n");
