@@ -9,10 +9,7 @@
 namespace scsipub::ingest {
 namespace {
 
-using testing::ScratchDir;
-using testing::have_tool;
-using testing::read_file;
-using testing::sh;
+using namespace testing;  // ScratchDir, sh, have_tool, read_file (test_files.h)
 
 SniffResult sniff_file(const std::filesystem::path& path) {
   auto bytes = read_file(path);

@@ -8,10 +8,7 @@
 namespace scsipub::ingest {
 namespace {
 
-using testing::ScratchDir;
-using testing::have_tool;
-using testing::read_file;
-using testing::sh;
+using namespace testing;  // ScratchDir, sh, have_tool, read_file (test_files.h)
 
 constexpr uint64_t kCap = 64ull << 30;
 
