@@ -4,9 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
+#include "app/progress_display.h"
 #include "db/sqlite_store.h"
 #include "storage/temp_dir.h"
 
@@ -139,6 +141,46 @@ TEST(CatalogConfig, KeysLoadAndValidate) {
   l = {};
   l.max_virtual_size = 1000;
   EXPECT_FALSE(validate_catalog_limits(l).ok());
+}
+
+}  // namespace
+}  // namespace scsipub::app
+
+namespace scsipub::app {
+namespace {
+
+TEST(ProgressDisplay, PlainLinesAtMostEveryIntervalAndOnEachNewPhase) {
+  std::ostringstream out;
+  ProgressDisplay display(out, false, std::chrono::seconds(5));
+  const auto t0 = ProgressDisplay::Clock::time_point{} + std::chrono::hours(1);
+  display.update({"download", 1 << 20, 0}, t0);
+  display.update({"download", 2 << 20, 0}, t0 + std::chrono::seconds(1));  // too soon: nothing
+  display.update({"download", 3 << 20, 0}, t0 + std::chrono::seconds(6));
+  display.update({"convert", 0, 4 << 20}, t0 + std::chrono::seconds(7));   // a new phase: at once
+  display.update({"convert", 4 << 20, 4 << 20}, t0 + std::chrono::seconds(8));
+  display.finish();
+  EXPECT_EQ(out.str(), "download: 1.0 MiB\ndownload: 3.0 MiB\nconvert: 0 B / 4.0 MiB (0%)\n");
+}
+
+TEST(ProgressDisplay, TerminalRedrawsOneLine) {
+  std::ostringstream out;
+  ProgressDisplay display(out, true);
+  const auto t0 = ProgressDisplay::Clock::time_point{} + std::chrono::hours(1);
+  display.update({"convert", 1 << 20, 4 << 20}, t0);
+  display.update({"convert", 4 << 20, 4 << 20}, t0 + std::chrono::milliseconds(10));  // finished: drawn
+  display.finish();
+  const std::string text = out.str();
+  EXPECT_NE(text.find("\r\033[Kconvert [#######                       ]  25% 1.0 MiB / 4.0 MiB"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("100% 4.0 MiB / 4.0 MiB\n"), std::string::npos) << text;
+  EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 1);
+}
+
+TEST(ProgressDisplay, HumanBytes) {
+  EXPECT_EQ(human_bytes(0), "0 B");
+  EXPECT_EQ(human_bytes(1023), "1023 B");
+  EXPECT_EQ(human_bytes(1536), "1.5 KiB");
+  EXPECT_EQ(human_bytes(64ull << 30), "64.0 GiB");
 }
 
 }  // namespace
