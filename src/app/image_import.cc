@@ -84,4 +84,18 @@ Result<ingest::IngestResult> import_image(db::MetaStore& store, const std::files
   return result;
 }
 
+control::ImageImporter make_image_importer(db::MetaStore& store, std::filesystem::path images_dir,
+                                           ingest::IngestLimits limits, LimitEvents* limit_events) {
+  return [&store, images_dir = std::move(images_dir), limits, limit_events](
+             const control::ImageAddRequest& request, const control::ImportProgressFn& progress,
+             const std::atomic<bool>& cancel) -> Status {
+    auto forward = [&progress](const ingest::IngestProgress& p) {
+      if (progress) progress(control::ImportProgress{p.phase, p.done, p.total});
+    };
+    auto imported = import_image(store, images_dir, limits, request, forward, &cancel, limit_events);
+    if (!imported.ok()) return fail(imported.error().message);
+    return ok_status();
+  };
+}
+
 }  // namespace scsipub::app

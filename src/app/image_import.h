@@ -11,6 +11,7 @@
 #include "common/limit_events.h"
 #include "common/result.h"
 #include "control/catalog_admin.h"
+#include "control/catalog_jobs.h"
 #include "db/meta_store.h"
 #include "ingest/image_ingest.h"
 
@@ -28,5 +29,10 @@ Result<ingest::IngestResult> import_image(db::MetaStore& store, const std::files
                                           const control::ImageAddRequest& request,
                                           std::function<void(const ingest::IngestProgress&)> progress,
                                           const std::atomic<bool>* cancel, LimitEvents* limit_events);
+
+// import_image in the shape the operator API's jobs take (control::CatalogJobs);
+// `store` and `limit_events` must outlive the importer.
+control::ImageImporter make_image_importer(db::MetaStore& store, std::filesystem::path images_dir,
+                                           ingest::IngestLimits limits, LimitEvents* limit_events);
 
 }  // namespace scsipub::app

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "app/image_import.h"
 #include "app/progress_display.h"
 #include "db/sqlite_store.h"
 #include "storage/temp_dir.h"
@@ -104,6 +105,28 @@ TEST_F(ImageCliTest, RemoveDeletesRowThenFile) {
   EXPECT_FALSE(fs::exists(cfg_.images_dir / "orphan.iso"));
   std::ostringstream out3, err3;
   EXPECT_EQ(image_remove(*store_, cfg_, "nothing", out3, err3), 1);
+}
+
+TEST_F(ImageCliTest, ImporterForTheOperatorApi) {
+  LimitEvents events;
+  auto importer = make_image_importer(*store_, cfg_.images_dir, cfg_.catalog, &events);
+  std::vector<std::string> phases;
+  std::atomic<bool> cancel{false};
+  auto request = options("viaapi");
+  ASSERT_TRUE(importer(request, [&](const control::ImportProgress& p) { phases.push_back(p.phase); }, cancel).ok());
+  EXPECT_EQ(testing::read_file(cfg_.images_dir / "viaapi.img"), raw_);
+  EXPECT_TRUE(store_->get_catalog_image("viaapi")->has_value());
+  EXPECT_FALSE(phases.empty());
+  // A refusal by a limit is counted where the server exports it.
+  auto big = options("big");
+  ingest::IngestLimits tiny = cfg_.catalog;
+  tiny.max_download_bytes = 1000;
+  auto refusing = make_image_importer(*store_, cfg_.images_dir, tiny, &events);
+  auto refused = refusing(big, {}, cancel);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.error().message.find("max_download_bytes"), std::string::npos);
+  EXPECT_EQ(events.count(Limit::ingest_size), 1u);
+  EXPECT_FALSE(std::filesystem::exists(cfg_.images_dir / "big.img"));
 }
 
 TEST(CatalogConfig, KeysLoadAndValidate) {
