@@ -15,8 +15,10 @@ PACKAGES=(
   python3 procps jq strace
   # HTTP load test of the landing page (bench/http_landing.sh)
   wrk
-  # image ingestion (src/ingest): downloads, decompressors, ISOs in its test
-  libcurl4-openssl-dev xz-utils gzip zstd xorriso
+  # ISO 9660 images for the DVD-ROM tests (tests/integration/dvd_iso.sh, tests/e2e)
+  xorriso
+  # image ingestion (src/ingest): downloads and decompressors
+  libcurl4-openssl-dev xz-utils gzip zstd
 )
 # browser tests (tests/browser): Debian's Chromium, driven headless by
 # playwright-core from npm. Node.js and npm from Debian unless the machine

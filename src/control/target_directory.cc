@@ -5,6 +5,7 @@
 
 #include <random>
 
+#include "control/dvd_unit.h"
 #include "control/overlay_names.h"
 #include "control/provisioned_disks.h"
 #include "control/target_names.h"
@@ -176,6 +177,7 @@ std::vector<std::string> TargetDirectory::multi_images() const {
   std::vector<std::string> out;
   for (const auto& e : catalog_.entries()) {
     if (out.size() == 2) break;
+    if (e.presentation == Presentation::dvd) continue;  // the default multi target is two disks
     out.push_back(e.name);
   }
   if (out.size() < 2) out.assign(2, std::string(kBlankImage));
@@ -316,6 +318,7 @@ Result<std::unique_ptr<iscsi::TargetBinding>, iscsi::BindError> TargetDirectory:
   if (!disk_id_of(target_name).empty()) return bind_disk(target_name, nexus);
   std::vector<std::shared_ptr<const storage::ImageSource>> bases;
   std::vector<std::string> images;
+  std::vector<bool> dvd;  // served as a DVD-ROM drive: no overlay
   std::string id = fmt::format("{}{:08x}", instance_, uint32_t(nexus.id));
   {
     std::lock_guard lock(mu_);
@@ -329,10 +332,13 @@ Result<std::unique_ptr<iscsi::TargetBinding>, iscsi::BindError> TargetDirectory:
       if (!base.ok()) return Unexpected<iscsi::BindError>{base.error()};
       bases.push_back(base.value());
       images.push_back(spec.image);
+      dvd.push_back(serves_as_dvd(catalog_, spec.image));
     }
   }
   uint64_t worst_case = 0;
-  for (size_t lun = 0; lun < bases.size(); ++lun) worst_case += overlay_worst_case(images[lun], *bases[lun]);
+  for (size_t lun = 0; lun < bases.size(); ++lun) {
+    if (!dvd[lun]) worst_case += overlay_worst_case(images[lun], *bases[lun]);
+  }
   if (auto over = reserve_overlay_bytes(portal.group(), worst_case)) {
     count_limit(config_.limit_events, *over, portal.peer_address, target_name);
     return Unexpected<iscsi::BindError>{out_of_resources(*over == Limit::free_overlay_total
@@ -348,6 +354,16 @@ Result<std::unique_ptr<iscsi::TargetBinding>, iscsi::BindError> TargetDirectory:
   bool multi = bases.size() > 1;
   for (uint32_t lun = 0; lun < bases.size(); ++lun) {
     const std::string& image = images[lun];
+    lu::Identity ident;
+    ident.serial = fmt::format("{}l{}", id, lun);
+    ident.naa_id = next_naa();
+    ident.device_name = fmt::format("{},L,0x{:016x}", target_name, uint64_t(lun) << 48);
+    if (dvd[lun]) {
+      auto unit = make_dvd_unit(bases[lun], std::move(ident));
+      unit->attach(nexus);
+      binding->lun_map().add(lun, std::move(unit));
+      continue;
+    }
     storage::OverlayOptions opts;
     opts.delete_on_close = true;
     opts.write_limit = write_limit_for(image);
@@ -357,11 +373,7 @@ Result<std::unique_ptr<iscsi::TargetBinding>, iscsi::BindError> TargetDirectory:
       spdlog::error("cannot create overlay {}: {}", path.string(), overlay.error().message);
       return Unexpected<iscsi::BindError>{out_of_resources("overlay creation failed")};
     }
-    lu::Identity ident;
     ident.product = image == kBlankImage ? "BLANK" : "IMAGE";
-    ident.serial = fmt::format("{}l{}", id, lun);
-    ident.naa_id = next_naa();
-    ident.device_name = fmt::format("{},L,0x{:016x}", target_name, uint64_t(lun) << 48);
     std::shared_ptr<storage::CowOverlay> cow = std::move(overlay).value();
     binding->track(cow);
     std::shared_ptr<storage::BlockStore> store = std::move(cow);

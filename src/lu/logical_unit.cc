@@ -45,7 +45,7 @@ void LogicalUnit::attach(const Nexus& nexus) {
   std::lock_guard lock(mu_);
   NexusState* n = find_locked(nexus.id);
   if (n == nullptr) {
-    nexuses_.push_back(NexusState{nexus.id, nexus, {}});
+    nexuses_.push_back(NexusState{nexus.id, nexus, {}, false});
     n = &nexuses_.back();
   }
   clear_ua_locked(*n);
@@ -119,6 +119,7 @@ void LogicalUnit::logical_unit_reset() {
     for (auto& n : nexuses_) {
       clear_ua_locked(n);
       push_ua_locked(n, ua::kBusDeviceResetFunctionOccurred);
+      n.prevent_removal = false;  // SPC-4 6.13: a logical unit reset clears prevention
     }
   }
   // SPC-4 5.9.1: a reset releases SCSI-2 reservations (persistent ones stay).
@@ -132,6 +133,7 @@ void LogicalUnit::target_reset(bool cold) {
     for (auto& n : nexuses_) {
       clear_ua_locked(n);
       push_ua_locked(n, cold ? ua::kPowerOnOccurred : ua::kBusDeviceResetFunctionOccurred);
+      n.prevent_removal = false;
     }
   }
   if (extension_) extension_->on_logical_unit_reset();
@@ -151,6 +153,16 @@ bool LogicalUnit::set_mode_parameters(const ModeParameters& params, std::optiona
   for (auto& n : nexuses_)
     if (!changed_by || n.id != *changed_by) push_ua_locked(n, ua::kModeParametersChanged);
   return true;
+}
+
+void LogicalUnit::set_prevent_removal(uint64_t nexus_id, bool prevent) {
+  std::lock_guard lock(mu_);
+  if (NexusState* n = find_locked(nexus_id)) n->prevent_removal = prevent;
+}
+
+bool LogicalUnit::removal_prevented() const {
+  std::lock_guard lock(mu_);
+  return std::any_of(nexuses_.begin(), nexuses_.end(), [](const NexusState& n) { return n.prevent_removal; });
 }
 
 std::unique_lock<std::mutex> LogicalUnit::lock_for_atomic_update() { return std::unique_lock(atomic_mu_); }

@@ -34,7 +34,15 @@ inline uint64_t naa5_identifier(uint64_t vendor) {
   return (uint64_t{5} << 60) | (kOui << 36) | (vendor & 0xfffffffffull);
 }
 
+// SPC-4 6.6.2 PERIPHERAL DEVICE TYPE: which command set serves the LU
+// (scsi::CommandSet dispatches on it).
+enum class DeviceType : uint8_t {
+  direct_access = 0x00,  // SBC-3 disk
+  cd_dvd = 0x05,         // MMC-6 CD/DVD device (read-only DVD-ROM here)
+};
+
 struct Identity {
+  DeviceType device_type = DeviceType::direct_access;
   std::string vendor = "SCSIPUB";    // INQUIRY T10 vendor id (8 chars, space padded on the wire)
   std::string product = "DISK";      // INQUIRY product id (16 chars)
   std::string revision = "0001";     // INQUIRY product revision (4 chars)
@@ -88,6 +96,16 @@ class LogicalUnit {
   // initiator_port_name): persistent reservations name nexuses that way.
   void raise_unit_attention_to_port(std::string_view initiator_port, const UnitAttention& ua);
 
+  // --- PREVENT ALLOW MEDIUM REMOVAL (SPC-4 6.13, MMC-6 6.13) ---
+  // Each I_T nexus holds its own prevention; the medium is locked while any
+  // attached nexus prevents removal. Nexus loss and resets clear it (SPC-4 6.13).
+  void set_prevent_removal(uint64_t nexus_id, bool prevent);
+  bool removal_prevented() const;
+  // A removable medium (MMC-6 START STOP UNIT, LOEJ): ejected and loaded
+  // again by the initiator; always present unless ejected. Not a reset matter.
+  bool medium_present() const { return medium_present_.load(std::memory_order_relaxed); }
+  void set_medium_present(bool present) { medium_present_.store(present, std::memory_order_relaxed); }
+
   // --- upper-layer state (persistent reservations) ---
   // Set once, before the LU is shared.
   void set_extension(std::unique_ptr<LuExtension> ext) { extension_ = std::move(ext); }
@@ -122,6 +140,7 @@ class LogicalUnit {
     uint64_t id = 0;
     Nexus nexus;
     std::vector<UnitAttention> pending;  // oldest first
+    bool prevent_removal = false;
   };
   NexusState* find_locked(uint64_t nexus_id);
   const NexusState* find_locked(uint64_t nexus_id) const;
@@ -137,6 +156,7 @@ class LogicalUnit {
   std::atomic<size_t> pending_total_{0};  // sum of all queues; written under mu_
   std::atomic<bool> descriptor_sense_{false};
   std::atomic<bool> write_cache_enabled_{true};
+  std::atomic<bool> medium_present_{true};
   std::mutex atomic_mu_;
   std::unique_ptr<LuExtension> extension_;
 };

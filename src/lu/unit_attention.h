@@ -14,6 +14,7 @@ struct UnitAttention {
 
 namespace ua {
 // SPC-4 table D.2 (ASC/ASCQ assignments)
+inline constexpr UnitAttention kMediumMayHaveChanged{0x28, 0x00};  // NOT READY TO READY CHANGE, MEDIUM MAY HAVE CHANGED
 inline constexpr UnitAttention kPowerOnResetOccurred{0x29, 0x00};
 inline constexpr UnitAttention kPowerOnOccurred{0x29, 0x01};
 inline constexpr UnitAttention kBusDeviceResetFunctionOccurred{0x29, 0x03};

@@ -44,7 +44,9 @@ void CommandSet::execute(ScsiTask& task, const LunMap& luns) const {
   const uint8_t opcode = task.cdb[0];
   uint16_t service_action = 0;
   if (opcode_has_service_actions(opcode) && task.cdb.size() >= 2) service_action = task.cdb[1] & 0x1F;
-  const OpcodeInfo* info = find_opcode(opcode, service_action);
+  // The LU's peripheral device type picks the table (SBC-3 disk, MMC-6 DVD-ROM).
+  const std::span<const OpcodeInfo> table = opcode_table(lu);
+  const OpcodeInfo* info = find_opcode(table, opcode, service_action);
   const uint8_t flags = info != nullptr ? info->flags : 0;
 
   // SPC-4 4.6.2 / SAM-5 5.9: a LUN that does not exist answers INQUIRY (with
@@ -71,7 +73,8 @@ void CommandSet::execute(ScsiTask& task, const LunMap& luns) const {
     // OPERATION CODE. Of the operation codes we implement, PERSISTENT RESERVE
     // IN/OUT answer an unsupported service action with INVALID FIELD IN CDB
     // (SPC-4 6.15.1, 6.16.1; what initiators probing for PR expect).
-    if (opcode == 0x5E || opcode == 0x5F) {
+    const bool has_pr = table.data() == opcode_table().data();
+    if (has_pr && (opcode == 0x5E || opcode == 0x5F)) {
       cmd.invalid_cdb_field(1, 4);
     } else {
       cmd.fail(SenseReason::invalid_opcode);
@@ -84,6 +87,13 @@ void CommandSet::execute(ScsiTask& task, const LunMap& luns) const {
   }
   cmd.limit_cdb(info->cdb_length);
   if (!check_cdb_usage(cmd, *info)) return;
+
+  // MMC-6: with the disc ejected, commands that need the medium end in NOT
+  // READY, MEDIUM NOT PRESENT - TRAY OPEN until START STOP UNIT loads it.
+  if ((flags & opflag::kNeedsMedium) != 0 && !lu->medium_present()) {
+    cmd.fail(SenseReason::medium_not_present_tray_open);
+    return;
+  }
 
   // SPC-4 5.9.1 / SPC-2 5.5.1: after unit attentions and CDB checks (the
   // order LIO uses), a command another nexus's reservation forbids.

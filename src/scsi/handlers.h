@@ -63,4 +63,25 @@ void release(Command& cmd);
 // report_opcodes.cc
 void report_supported_opcodes(Command& cmd);
 
+// CD/DVD (MMC-6) logical units, peripheral type 05h (mmc_opcode_table.cc).
+// mmc_read.cc
+void mmc_read_capacity(Command& cmd);
+void mmc_read10(Command& cmd);
+void mmc_read12(Command& cmd);
+void mmc_read16(Command& cmd);
+void mmc_write_protected(Command& cmd);
+// mmc_toc.cc
+void mmc_read_toc(Command& cmd);
+void mmc_read_disc_information(Command& cmd);
+void mmc_read_track_information(Command& cmd);
+// mmc_features.cc
+void mmc_get_configuration(Command& cmd);
+void mmc_get_event_status(Command& cmd);
+// mmc_mode_sense.cc
+void mmc_mode_sense6(Command& cmd);
+void mmc_mode_sense10(Command& cmd);
+// mmc_unit_control.cc
+void mmc_start_stop_unit(Command& cmd);
+void mmc_prevent_allow_medium_removal(Command& cmd);
+
 }  // namespace scsipub::scsi::handlers

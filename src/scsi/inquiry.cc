@@ -23,9 +23,11 @@ void put_ascii(uint8_t* dst, size_t width, std::string_view s) {
 void standard_inquiry(Command& cmd, lu::LogicalUnit* lu) {
   uint8_t* p = cmd.reply(kStandardLength);
   // SPC-4 6.6.2: peripheral qualifier 011b / device type 1Fh for a LUN the
-  // target does not have; 000b / 00h (direct access block device) otherwise.
-  p[0] = lu != nullptr ? 0x00 : 0x7F;
-  p[1] = 0x00;           // RMB = 0: not removable
+  // target does not have; 000b and the LU's device type otherwise (00h direct
+  // access block device, 05h CD/DVD device).
+  const bool dvd = lu != nullptr && lu->identity().device_type == lu::DeviceType::cd_dvd;
+  p[0] = lu != nullptr ? uint8_t(lu->identity().device_type) : 0x7F;
+  p[1] = dvd ? 0x80 : 0x00;  // RMB: a DVD drive's medium is removable, a disk's is not
   p[2] = 0x06;           // VERSION: SPC-4
   p[3] = 0x10 | 0x02;    // HISUP, RESPONSE DATA FORMAT 2
   p[4] = uint8_t(kStandardLength - 5);
@@ -46,7 +48,7 @@ void standard_inquiry(Command& cmd, lu::LogicalUnit* lu) {
   store_be16(p + 58, 0x00A0);  // SAM-5 (no version claimed)
   store_be16(p + 60, 0x0960);  // iSCSI (no version claimed)
   store_be16(p + 62, 0x0460);  // SPC-4 (no version claimed)
-  store_be16(p + 64, 0x04C0);  // SBC-3 (no version claimed)
+  store_be16(p + 64, dvd ? 0x04E0 : 0x04C0);  // MMC-6 / SBC-3 (no version claimed)
 }
 
 }  // namespace

@@ -191,4 +191,17 @@ const OpcodeInfo* find_opcode(uint8_t opcode, uint16_t service_action) {
   return nullptr;
 }
 
+std::span<const OpcodeInfo> opcode_table(const lu::LogicalUnit* lu) {
+  if (lu != nullptr && lu->identity().device_type == lu::DeviceType::cd_dvd) return mmc_opcode_table();
+  return kTable;
+}
+
+const OpcodeInfo* find_opcode(std::span<const OpcodeInfo> table, uint8_t opcode, uint16_t service_action) {
+  if (table.data() == kTable) return find_opcode(opcode, service_action);
+  // Small tables (MMC: two dozen rows) are scanned.
+  for (const auto& row : table)
+    if (row.opcode == opcode && (!row.has_service_action || row.service_action == service_action)) return &row;
+  return nullptr;
+}
+
 }  // namespace scsipub::scsi

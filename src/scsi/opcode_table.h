@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <span>
 
+#include "lu/logical_unit.h"
+
 namespace scsipub::scsi {
 
 class Command;
@@ -20,6 +22,7 @@ inline constexpr uint8_t kAllowedWithUa = 0x01;      // SAM-5 5.14: INQUIRY, REP
 inline constexpr uint8_t kNoLogicalUnit = 0x02;      // runs when the addressed LUN does not exist
 inline constexpr uint8_t kWritesMedium = 0x04;       // write-protect applies
 inline constexpr uint8_t kConflictsWithReservation = 0x08;  // for the PR engine (SPC-4 5.12.1)
+inline constexpr uint8_t kNeedsMedium = 0x10;  // NOT READY, MEDIUM NOT PRESENT while ejected (MMC-6)
 }  // namespace opflag
 
 struct OpcodeInfo {
@@ -35,10 +38,19 @@ struct OpcodeInfo {
   uint32_t recommended_timeout_s = 0;
 };
 
+// The direct-access (SBC-3) table.
 std::span<const OpcodeInfo> opcode_table();
 
 // Service action of a CDB for an opcode that has service actions (byte 1, bits 4:0).
 bool opcode_has_service_actions(uint8_t opcode);
 const OpcodeInfo* find_opcode(uint8_t opcode, uint16_t service_action);
+
+// The CD/DVD (MMC-6) table, in mmc_opcode_table.cc.
+std::span<const OpcodeInfo> mmc_opcode_table();
+
+// The table of a peripheral device type; a missing LU (nullptr) uses the
+// direct-access table (only its INQUIRY, REPORT LUNS and REQUEST SENSE run).
+std::span<const OpcodeInfo> opcode_table(const lu::LogicalUnit* lu);
+const OpcodeInfo* find_opcode(std::span<const OpcodeInfo> table, uint8_t opcode, uint16_t service_action);
 
 }  // namespace scsipub::scsi

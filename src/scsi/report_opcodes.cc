@@ -19,7 +19,7 @@ void put_timeouts(uint8_t* p, const OpcodeInfo& info) {
 }
 
 void all_commands(Command& cmd, bool rctd) {
-  auto table = opcode_table();
+  auto table = opcode_table(cmd.lu_or_null());
   const size_t each = 8 + (rctd ? kTimeoutsDescriptor : 0);
   uint8_t* p = cmd.reply(4 + each * table.size());
   store_be32(p, uint32_t(each * table.size()));
@@ -64,20 +64,22 @@ void report_supported_opcodes(Command& cmd) {
   const uint16_t sa = load_be16(&c[4]);
   const uint32_t allocation_length = load_be32(&c[6]);
   const bool has_sa = opcode_has_service_actions(opcode);
+  const auto table = opcode_table(cmd.lu_or_null());
+  auto find = [&](uint16_t service_action) { return find_opcode(table, opcode, service_action); };
   switch (options) {
     case 0:
       all_commands(cmd, rctd);
       break;
     case 1:  // opcode only: invalid for an opcode that has service actions
       if (has_sa) return cmd.invalid_cdb_field(2, 2);
-      one_command(cmd, find_opcode(opcode, 0), rctd);
+      one_command(cmd, find(0), rctd);
       break;
     case 2:  // opcode + service action: invalid for an opcode without them
       if (!has_sa) return cmd.invalid_cdb_field(2, 2);
-      one_command(cmd, sa > 0x1F ? nullptr : find_opcode(opcode, sa), rctd);
+      one_command(cmd, sa > 0x1F ? nullptr : find(sa), rctd);
       break;
     case 3:  // SPC-5: service action used only if the opcode has them
-      one_command(cmd, has_sa ? (sa > 0x1F ? nullptr : find_opcode(opcode, sa)) : find_opcode(opcode, 0), rctd);
+      one_command(cmd, has_sa ? (sa > 0x1F ? nullptr : find(sa)) : find(0), rctd);
       break;
     default:
       return cmd.invalid_cdb_field(2, 2);

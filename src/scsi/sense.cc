@@ -26,6 +26,8 @@ constexpr std::array<SenseCode, static_cast<size_t>(SenseReason::count_)> kSense
     {sense_key::kMediumError, 0x0C, 0x00},      // write_error
     {sense_key::kMiscompare, 0x1D, 0x00},       // miscompare_during_verify
     {sense_key::kHardwareError, 0x44, 0x00},    // internal_target_failure
+    {sense_key::kIllegalRequest, 0x53, 0x02},   // medium_removal_prevented
+    {sense_key::kNotReady, 0x3A, 0x02},         // medium_not_present_tray_open
 }};
 
 void put_field_pointer(uint8_t* p, const FieldPointer& f) {

@@ -36,6 +36,8 @@ enum class SenseReason : uint8_t {
   write_error,                      // 03/0C/00
   miscompare_during_verify,         // 0E/1D/00
   internal_target_failure,          // 04/44/00
+  medium_removal_prevented,         // 05/53/02
+  medium_not_present_tray_open,     // 02/3A/02
   count_,
 };
 

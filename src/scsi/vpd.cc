@@ -15,6 +15,10 @@ namespace scsipub::scsi {
 namespace {
 
 constexpr uint8_t kSupportedPages[] = {0x00, 0x80, 0x83, 0x86, 0xB0, 0xB1, 0xB2};  // ascending
+// A CD/DVD device (MMC-6) has no block pages; the initiators ask for these.
+constexpr uint8_t kMmcSupportedPages[] = {0x00, 0x80, 0x83};
+
+bool is_mmc(Command& cmd) { return cmd.lu().identity().device_type == lu::DeviceType::cd_dvd; }
 constexpr size_t kMaxDesignatorLength = 252;
 constexpr uint8_t kProtocolIscsi = 0x5;
 constexpr uint8_t kCodeBinary = 1, kCodeAscii = 2, kCodeUtf8 = 3;
@@ -49,8 +53,8 @@ std::string serial_of(const lu::Identity& id) {
 // Appends page bytes with a running length, then fixes the header.
 class PageWriter {
  public:
-  explicit PageWriter(uint8_t page_code) {
-    bytes_[0] = 0x00;  // peripheral qualifier 000b, direct access block device
+  PageWriter(Command& cmd, uint8_t page_code) {
+    bytes_[0] = uint8_t(cmd.lu().identity().device_type);  // peripheral qualifier 000b, the LU's device type
     bytes_[1] = page_code;
     len_ = 4;
   }
@@ -94,16 +98,18 @@ class PageWriter {
 };
 
 void supported_pages(Command& cmd) {
-  PageWriter w(0x00);
-  uint8_t* p = w.grow(sizeof kSupportedPages);
-  std::copy_n(kSupportedPages, sizeof kSupportedPages, p);
+  PageWriter w(cmd, 0x00);
+  std::span<const uint8_t> pages = kSupportedPages;
+  if (is_mmc(cmd)) pages = kMmcSupportedPages;
+  uint8_t* p = w.grow(pages.size());
+  std::copy(pages.begin(), pages.end(), p);
   w.finish(cmd);
 }
 
 // SPC-4 7.8.15 Unit Serial Number.
 void unit_serial(Command& cmd) {
   std::string s = serial_of(cmd.lu().identity());
-  PageWriter w(0x80);
+  PageWriter w(cmd, 0x80);
   uint8_t* p = w.grow(s.size());
   std::copy(s.begin(), s.end(), p);
   w.finish(cmd);
@@ -114,7 +120,7 @@ void unit_serial(Command& cmd) {
 // target port group, port and device names).
 void device_identification(Command& cmd) {
   const auto& id = cmd.lu().identity();
-  PageWriter w(0x83);
+  PageWriter w(cmd, 0x83);
 
   uint8_t naa[8];
   store_be64(naa, naa_designator(id));
@@ -153,7 +159,7 @@ void device_identification(Command& cmd) {
 
 // SPC-4 7.8.7 Extended INQUIRY Data.
 void extended_inquiry(Command& cmd) {
-  PageWriter w(0x86);
+  PageWriter w(cmd, 0x86);
   uint8_t* p = w.grow(0x3C);
   p[1] = 0x07;  // HEADSUP, ORDSUP, SIMPSUP
   w.finish(cmd);
@@ -162,7 +168,7 @@ void extended_inquiry(Command& cmd) {
 // SBC-3 6.5.3 Block Limits.
 void block_limits(Command& cmd) {
   const bool thin = cmd.store().thin_provisioned();
-  PageWriter w(0xB0);
+  PageWriter w(cmd, 0xB0);
   uint8_t* p = w.grow(0x3C) - 4;  // index by page offset
   p[4] = limits::kWriteSameNonZero ? 0x01 : 0x00;
   p[5] = limits::kMaxCompareAndWriteBlocks;
@@ -182,7 +188,7 @@ void block_limits(Command& cmd) {
 
 // SBC-3 6.5.2 Block Device Characteristics.
 void block_device_characteristics(Command& cmd) {
-  PageWriter w(0xB1);
+  PageWriter w(cmd, 0xB1);
   uint8_t* p = w.grow(0x3C) - 4;
   store_be16(p + 4, 0x0001);  // MEDIUM ROTATION RATE: non-rotating medium
   w.finish(cmd);
@@ -191,7 +197,7 @@ void block_device_characteristics(Command& cmd) {
 // SBC-3 6.5.4 Logical Block Provisioning.
 void logical_block_provisioning(Command& cmd) {
   const bool thin = cmd.store().thin_provisioned();
-  PageWriter w(0xB2);
+  PageWriter w(cmd, 0xB2);
   uint8_t* p = w.grow(4) - 4;
   if (thin) {
     p[5] = 0x80 | 0x40 | 0x20 | 0x04;  // LBPU, LBPWS, LBPWS10, LBPRZ
@@ -203,6 +209,10 @@ void logical_block_provisioning(Command& cmd) {
 }  // namespace
 
 void build_vpd_page(Command& cmd, uint8_t page_code) {
+  if (is_mmc(cmd) && page_code != 0x00 && page_code != 0x80 && page_code != 0x83) {
+    cmd.invalid_cdb_field(2);
+    return;
+  }
   switch (page_code) {
     case 0x00: return supported_pages(cmd);
     case 0x80: return unit_serial(cmd);

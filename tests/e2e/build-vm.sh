@@ -5,7 +5,8 @@
 # Output (printed on stdout as the last line): CACHE_DIR/vm-<key>, holding
 #   vmlinuz       the Debian kernel (linux-image-amd64 -> linux-image-<ver>-amd64)
 #   initrd.gz     busybox-static + open-iscsi + sg3-utils + e2fsprogs + the kernel
-#                 modules needed for iSCSI/TCP, virtio-net/e1000, sd, sg and ext4
+#                 modules needed for iSCSI/TCP, virtio-net/e1000, sd, sg, ext4,
+#                 and sr + cdrom + isofs (an ISO catalog image as /dev/sr0)
 #   manifest.txt  package versions, modules, sizes
 # CACHE_DIR/current is a symlink to it. The guest /init and the scenarios are
 # NOT baked in: run-vm.sh appends them as a second cpio archive at boot, so
@@ -50,6 +51,7 @@ MODULES=(
   virtio_pci virtio_net e1000 crc32c_generic
   scsi_mod sd_mod sg iscsi_tcp
   ext4
+  sr_mod cdrom isofs
 )
 # Binaries copied from the extracted packages: "path-in-deb:path-in-initrd".
 BINARIES=(

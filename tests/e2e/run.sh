@@ -195,6 +195,34 @@ PY
   DISK_ID=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["id"])' "$DISK_JSON")
   host_result host-provision PASS "account (CLI, ${t_acct}s) + disk $DISK_ID (blank, test) over the API (POST ${t_post}s)"
 }
+# make_dvd_iso: an ISO 9660 image (Rock Ridge + Joliet) of known files, built
+# with xorriso into the images dir as dvd.iso; scsipub serves it as a DVD-ROM
+# drive. The guest mounts it and compares each file's sha256 with the ones
+# computed here (E2E_DVD_FILES "path:sha256 ..."). Without xorriso the
+# scenario skips (E2E_DVD_IQN empty).
+DVD_IQN='' DVD_SIZE='' DVD_SHA='' DVD_FILES=''
+make_dvd_iso() {
+  if ! command -v xorriso >/dev/null; then
+    log "xorriso not installed: no DVD-ROM image (the DVD scenario skips)"
+    return
+  fi
+  local root=$INTEG_TMP/dvd-root iso=$SCSIPUB_IMAGES_DIR/dvd.iso f
+  mkdir -p "$root/docs/deep"
+  echo "scsipub e2e DVD-ROM" >"$root/README.TXT"
+  head -c 300000 /dev/urandom >"$root/docs/random.bin"
+  head -c $((3 << 20)) /dev/urandom >"$root/docs/deep/big.bin"
+  : >"$root/empty.txt"
+  xorriso -as mkisofs -quiet -R -J -V SCSIPUB_E2E -o "$iso" "$root" >/dev/null 2>&1 ||
+    die "xorriso failed to build $iso"
+  DVD_IQN=$IQN_PREFIX:image.dvd
+  DVD_SIZE=$(stat -c %s "$iso")
+  DVD_SHA=$(sha256sum <"$iso" | cut -d' ' -f1)
+  for f in README.TXT docs/random.bin docs/deep/big.bin empty.txt; do
+    DVD_FILES+="$f:$(sha256sum <"$root/$f" | cut -d' ' -f1) "
+  done
+  host_result host-dvd-iso PASS "dvd.iso, $DVD_SIZE bytes, 4 files (xorriso)"
+}
+
 if ((USE_TGT)); then
   start_tgtd "" 64 || die "tgtd did not start"
   PORT=$TGTD_PORT
@@ -218,6 +246,10 @@ else
   SCSIPUB_LOG=$INTEG_TMP/scsipub.log
   mkdir -p "$SCSIPUB_DATA_DIR"
   make_images "$SCSIPUB_IMAGES_DIR"   # test.img (8 MiB), small.iso (1 MiB + 2 KiB), random
+  # A second disk image: ISOs are DVD-ROM drives now, and the default multi
+  # target takes the first two images served as disks.
+  head -c $((2 << 20)) /dev/urandom >"$SCSIPUB_IMAGES_DIR/two.img"
+  make_dvd_iso
   [[ -x $BIN ]] || die "not executable: $BIN"
   for attempt in 1 2 3; do
     PORT=$(free_port)
@@ -236,11 +268,12 @@ else
   for f in "$SCSIPUB_IMAGES_DIR"/*; do
     b=$(basename "$f")
     name=${b%.*}
+    targets+=" $IQN_PREFIX:image.$name"
+    [[ $b == *.img ]] || continue  # E2E_IMAGES are the disks; ISOs are DVD-ROM drives
     size=$(stat -c %s "$f")
     sha1m=$(head -c 1048576 "$f" | sha256sum | cut -d' ' -f1)
     shaall=$(sha256sum <"$f" | cut -d' ' -f1)
     images+="$name:$size:$sha1m:$shaall "
-    targets+=" $IQN_PREFIX:image.$name"
   done
   cat >"$PARAMS" <<EOF
 E2E_TARGET_KIND=scsipub
@@ -254,6 +287,10 @@ E2E_MULTI_IQN=$IQN_MULTI
 E2E_BLANK_SIZE=$((64 << 20))
 E2E_FRESH_BLANK=1
 E2E_IMAGES='$images'
+E2E_DVD_IQN='$DVD_IQN'
+E2E_DVD_SIZE='$DVD_SIZE'
+E2E_DVD_SHA='$DVD_SHA'
+E2E_DVD_FILES='$DVD_FILES'
 EOF
   if [[ -n $TLS_PORT ]]; then
     if wait_port "$TLS_PORT" "$SCSIPUB_PID" 10 && start_stunnel_client "$TLS_PORT" "$INTEG_TMP/pki/ca.pem"; then

@@ -50,17 +50,7 @@ cfg=$INTEG_TMP/catalog.toml
 write_config "$cfg"
 add() { timeout -k 5 300 "$bin" image add --config "$1" --data-dir "$data" --images-dir "$images" "${@:2}"; }
 
-fail=0
-check() { # check DESCRIPTION COMMAND...
-  local what=$1
-  shift
-  if "$@"; then
-    log "ok:   $what"
-  else
-    log "FAIL: $what"
-    fail=1
-  fi
-}
+fail=0   # integ_check (lib.sh) sets it
 
 # --- the known raw and its other forms ---------------------------------------
 raw=$src/known.raw
@@ -109,7 +99,7 @@ add_ok() { # add_ok NAME SOURCE EXPECTED_FORMAT [flags...]
     return
   fi
   printf '%s\n' "$out" >"$INTEG_TMP/add-$name.out"
-  check "image add $name ($format) says so" grep -q "from $format," <<<"$out"
+  integ_check "image add $name ($format) says so" grep -q "from $format," <<<"$out"
 }
 add_ok raw "$raw" raw --sha256 "$(sha256sum "$raw" | cut -d' ' -f1)" --title "Known raw"
 add_ok qcow2 "$src/plain.qcow2" qcow2
@@ -130,23 +120,23 @@ for n in raw qcow2 qcow2c qcow2v2 misnamed vmdk vhdx vpc xz gz zst httpqcow2 res
 expect[iso]=$src/cd.iso
 expect[isodisk]=$src/cd.iso
 
-check "the dropped download was resumed (the log says so)" grep -q "resumed from there" "$INTEG_TMP/add-resumed.out"
-check "the resume was a Range request" grep -q "GET /drop/known.raw.xz range=bytes=[1-9]" "$http_log"
-check "the redirect was followed" grep -q "GET /files/compressed.qcow2" "$http_log"
-check "an ISO is stored as NAME.iso" test -f "$images/iso.iso"
+integ_check "the dropped download was resumed (the log says so)" grep -q "resumed from there" "$INTEG_TMP/add-resumed.out"
+integ_check "the resume was a Range request" grep -q "GET /drop/known.raw.xz range=bytes=[1-9]" "$http_log"
+integ_check "the redirect was followed" grep -q "GET /files/compressed.qcow2" "$http_log"
+integ_check "an ISO is stored as NAME.iso" test -f "$images/iso.iso"
 for n in "${!expect[@]}"; do
   [[ $n == iso || $n == isodisk ]] && continue
-  check "$n.img equals its source" cmp -s "$images/$n.img" "${expect[$n]}"
+  integ_check "$n.img equals its source" cmp -s "$images/$n.img" "${expect[$n]}"
 done
-check "iso.iso equals the ISO" cmp -s "$images/iso.iso" "$src/cd.iso"
+integ_check "iso.iso equals the ISO" cmp -s "$images/iso.iso" "$src/cd.iso"
 list=$("$bin" image list --json --data-dir "$data" --images-dir "$images")
-check "image list shows the metadata" \
+integ_check "image list shows the metadata" \
   test "$(jq -r '.[] | select(.name=="raw") | .title + "|" + .source_format' <<<"$list")" = "Known raw|raw"
-check "the stored sha256 is the file's" \
+integ_check "the stored sha256 is the file's" \
   test "$(jq -r '.[] | select(.name=="qcow2c") | .sha256' <<<"$list")" = "$(sha256sum "$images/qcow2c.img" | cut -d' ' -f1)"
-check "the recorded presentation" \
+integ_check "the recorded presentation" \
   test "$(jq -r '.[] | select(.name=="isodisk") | .presentation' <<<"$list")" = disk
-check "no temporary file is left after the adds" test -z "$(find "$images" -name '.*ingest-*')"
+integ_check "no temporary file is left after the adds" test -z "$(find "$images" -name '.*ingest-*')"
 
 # --- refused sources: non-zero exit, nothing left ----------------------------------------
 (
@@ -175,9 +165,9 @@ refuse() { # refuse DESCRIPTION EXPECTED_MESSAGE CONFIG NAME SOURCE [flags...]
     fail=1
     return
   fi
-  check "$what: refused (exit $rc): $(tail -n1 <<<"$out")" grep -q -- "$message" <<<"$out"
-  check "$what: nothing left in the images dir" test "$(snapshot)" = "$before"
-  check "$what: no catalog row" \
+  integ_check "$what: refused (exit $rc): $(tail -n1 <<<"$out")" grep -q -- "$message" <<<"$out"
+  integ_check "$what: nothing left in the images dir" test "$(snapshot)" = "$before"
+  integ_check "$what: no catalog row" \
     test "$("$bin" image list --json --data-dir "$data" --images-dir "$images" | jq --arg n "$name" '[.[] | select(.name==$n)] | length')" = 0
 }
 refuse "qcow2 with a backing file" "backing file" "$cfg" bad1 "$src/backed.qcow2"
@@ -194,9 +184,9 @@ refuse "HTTP 404" "download failed" "$cfg" bad11 "$http/files/missing.img"
 refuse "disk full (reserve_free_bytes 1 PiB)" "not enough free space" "$full_cfg" bad12 "$raw"
 before=$(sha256sum "$images/raw.img")
 out=$(add "$cfg" raw "$src/plain.qcow2" 2>&1) && fail=1
-check "an existing name without --replace is refused: $(tail -n1 <<<"$out")" grep -q "already exists" <<<"$out"
-check "... and the image is unchanged" test "$(sha256sum "$images/raw.img")" = "$before"
-check "... and so is its catalog row" test "$("$bin" image list --json --data-dir "$data" --images-dir "$images" |
+integ_check "an existing name without --replace is refused: $(tail -n1 <<<"$out")" grep -q "already exists" <<<"$out"
+integ_check "... and the image is unchanged" test "$(sha256sum "$images/raw.img")" = "$before"
+integ_check "... and so is its catalog row" test "$("$bin" image list --json --data-dir "$data" --images-dir "$images" |
   jq -r '.[] | select(.name=="raw") | .source_format')" = raw
 
 # SIGINT in the middle of a slow download: the temp file goes too.
@@ -209,30 +199,30 @@ for ((i = 0; i < 100; i++)); do
   [[ -n $(find "$images" -name '.slow.ingest-*' -size +1k 2>/dev/null) ]] && break
   sleep 0.1
 done
-check "the slow download started (a temp file exists)" test -n "$(find "$images" -name '.slow.ingest-*')"
+integ_check "the slow download started (a temp file exists)" test -n "$(find "$images" -name '.slow.ingest-*')"
 kill -INT "$slow_pid"
 slow_rc=0
 wait "$slow_pid" || slow_rc=$?
-check "SIGINT stops image add with a non-zero exit ($slow_rc)" test "$slow_rc" -ne 0
-check "SIGINT: nothing left in the images dir" test "$(snapshot)" = "$before"
+integ_check "SIGINT stops image add with a non-zero exit ($slow_rc)" test "$slow_rc" -ne 0
+integ_check "SIGINT: nothing left in the images dir" test "$(snapshot)" = "$before"
 
 # --- over iSCSI -------------------------------------------------------------------------
 start_scsipub "$bin"
 for n in "${!expect[@]}"; do
-  check "image.$n over iSCSI equals its source" \
+  integ_check "image.$n over iSCSI equals its source" \
     timeout -k 5 120 qemu-img compare -q -f raw -F raw "${expect[$n]}" "$(scsipub_url "image.$n")"
 done
 stop_scsipub || fail=1
 
 # --- replace and remove -----------------------------------------------------------------
-check "image add --replace" add "$cfg" raw "$src/known.raw.gz" --replace
-check "the replaced image still equals the raw" cmp -s "$images/raw.img" "$raw"
+integ_check "image add --replace" add "$cfg" raw "$src/known.raw.gz" --replace
+integ_check "the replaced image still equals the raw" cmp -s "$images/raw.img" "$raw"
 out=$("$bin" image remove --data-dir "$data" --images-dir "$images" qcow2)
-check "image remove deletes row and file: $out" test ! -e "$images/qcow2.img"
+integ_check "image remove deletes row and file: $out" test ! -e "$images/qcow2.img"
 rm "$images/vmdk.img"
 out=$("$bin" image remove --data-dir "$data" --images-dir "$images" vmdk)
-check "image remove of a row without its file: $out" grep -q "catalog row deleted; there was no file" <<<"$out"
-check "image remove of an unknown name fails" bash -c "! '$bin' image remove --data-dir '$data' --images-dir '$images' nosuch"
+integ_check "image remove of a row without its file: $out" grep -q "catalog row deleted; there was no file" <<<"$out"
+integ_check "image remove of an unknown name fails" bash -c "! '$bin' image remove --data-dir '$data' --images-dir '$images' nosuch"
 
 ((fail == 0)) && log "image ingest: all checks passed"
 exit "$fail"

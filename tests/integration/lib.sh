@@ -302,3 +302,17 @@ proc_cpu_ticks() {
   set -- $rest
   echo $((${12} + ${13}))   # fields 14 and 15 of the full line
 }
+
+# integ_check DESCRIPTION COMMAND...: runs COMMAND and logs "ok:" or "FAIL:"
+# with the description; a failure sets the caller's `fail` to 1 (the scripts
+# start with fail=0 and end with `exit "$fail"` or `((fail == 0))`).
+integ_check() {
+  local what=$1
+  shift
+  if "$@"; then
+    log "ok:   $what"
+  else
+    log "FAIL: $what"
+    fail=1
+  fi
+}

@@ -57,23 +57,13 @@ else
 fi
 
 fail=0
-check() { # check DESCRIPTION COMMAND...
-  local what=$1
-  shift
-  if "$@"; then
-    log "ok:   $what"
-  else
-    log "FAIL: $what"
-    fail=1
-  fi
-}
 q() { timeout -k 5 120 "$@"; }
 
 # 1. read path -------------------------------------------------------------
 q qemu-img convert -f raw -O raw "$image_url" "$INTEG_TMP/read-test.raw"
-check "image.test reads back byte-equal to test.img" cmp "$INTEG_TMP/read-test.raw" "$images/test.img"
+integ_check "image.test reads back byte-equal to test.img" cmp "$INTEG_TMP/read-test.raw" "$images/test.img"
 q qemu-img convert -f raw -O raw "$small_url" "$INTEG_TMP/read-small.raw"
-check "image.small reads back byte-equal to small.iso" cmp "$INTEG_TMP/read-small.raw" "$images/small.iso"
+integ_check "image.small reads back byte-equal to small.iso" cmp "$INTEG_TMP/read-small.raw" "$images/small.iso"
 
 # 2. write path through one login (qemu-nbd) -------------------------------
 size=$((64 << 20))
@@ -94,19 +84,19 @@ q qemu-nbd --fork --persistent --format raw --cache none --socket "$sock" \
   --pid-file "$nbd_pid_file" "$blank_url"
 nbd_url="nbd+unix:///?socket=$sock"
 vsize=$(q qemu-img info --output json "$nbd_url" | python3 -c 'import json,sys; print(json.load(sys.stdin)["virtual-size"])')
-check "blank is 64 MiB (got $vsize)" test "$vsize" -eq "$size"
+integ_check "blank is 64 MiB (got $vsize)" test "$vsize" -eq "$size"
 q qemu-img convert -n -f raw -O raw "$src" "$nbd_url"
-check "64 MiB random written and compared in one login" q qemu-img compare -f raw -F raw "$src" "$nbd_url"
+integ_check "64 MiB random written and compared in one login" q qemu-img compare -f raw -F raw "$src" "$nbd_url"
 stop_nbd
 
 # 3. lifetime of the data after logout ---------------------------------------
 q qemu-img convert -f raw -O raw "$blank_url" "$INTEG_TMP/after.raw"
 if [[ $mode == --tgtd ]]; then
-  check "tgt LUN persists across logins (qemu-img compare in a second process)" \
+  integ_check "tgt LUN persists across logins (qemu-img compare in a second process)" \
     q qemu-img compare -f raw -F raw "$src" "$blank_url"
 else
   truncate -s "$size" "$INTEG_TMP/zeros.raw"
-  check "a new login to blank reads 64 MiB of zeros" cmp "$INTEG_TMP/after.raw" "$INTEG_TMP/zeros.raw"
+  integ_check "a new login to blank reads 64 MiB of zeros" cmp "$INTEG_TMP/after.raw" "$INTEG_TMP/zeros.raw"
 fi
 
 # 4. qemu-io: write + verify in one process ----------------------------------
@@ -120,20 +110,20 @@ q qemu-io -f raw "$blank_url" \
   -c 'write -P 0x3c 67043328 65536' -c 'read -P 0x3c 67043328 65536' >"$qio_out" 2>&1 || true
 if grep -qiE 'verification failed|error|failed' "$qio_out"; then
   log "qemu-io output:"; cat "$qio_out" >&2
-  check "qemu-io write/read patterns" false
+  integ_check "qemu-io write/read patterns" false
 else
-  check "qemu-io write/read patterns ($(grep -c '^read' "$qio_out") verified reads)" true
+  integ_check "qemu-io write/read patterns ($(grep -c '^read' "$qio_out") verified reads)" true
 fi
 
 # 5. image copy-on-write ---------------------------------------------------
 if [[ $mode == --scsipub ]]; then
   before=$(sha256sum "$images/test.img" | cut -d' ' -f1)
   q qemu-io -f raw "$image_url" -c 'write -P 0x77 0 1M' -c 'read -P 0x77 0 1M' >"$qio_out" 2>&1 || true
-  check "qemu-io writes to image.test read back" bash -c "! grep -qiE 'verification failed|error|failed' '$qio_out'"
+  integ_check "qemu-io writes to image.test read back" bash -c "! grep -qiE 'verification failed|error|failed' '$qio_out'"
   after=$(sha256sum "$images/test.img" | cut -d' ' -f1)
-  check "test.img sha256 unchanged after writes through image.test" test "$before" = "$after"
+  integ_check "test.img sha256 unchanged after writes through image.test" test "$before" = "$after"
   q qemu-img convert -f raw -O raw "$image_url" "$INTEG_TMP/read-test2.raw"
-  check "a new login to image.test sees the base again" cmp "$INTEG_TMP/read-test2.raw" "$images/test.img"
+  integ_check "a new login to image.test sees the base again" cmp "$INTEG_TMP/read-test2.raw" "$images/test.img"
   if ! kill -0 "$SCSIPUB_PID" 2>/dev/null; then
     log "scsipub died"
     fail=1
