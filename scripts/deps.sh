@@ -20,6 +20,8 @@ PACKAGES=(
   wrk
   # ISO 9660 images for the DVD-ROM tests (tests/integration/dvd_iso.sh, tests/e2e)
   xorriso
+  # image ingestion (src/ingest): downloads and decompressors
+  libcurl4-openssl-dev xz-utils gzip zstd
 )
 # browser tests (tests/browser): Debian's Chromium, driven headless by
 # playwright-core from npm. Node.js and npm from Debian unless the machine

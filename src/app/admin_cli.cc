@@ -26,16 +26,6 @@ bool printable_label(const std::string& label) {
   return true;
 }
 
-template <class F>
-int with_store(const Config& cfg, F f) {
-  auto store = open_meta_store(cfg);
-  if (!store.ok()) {
-    std::cerr << "scsipub: " << describe_database(cfg) << ": " << store.error().message << "\n";
-    return 1;
-  }
-  return f(**store);
-}
-
 }  // namespace
 
 int admin_token_create(db::MetaStore& store, const std::string& label, std::ostream& out, std::ostream& err) {
@@ -127,13 +117,13 @@ int admin_token_revoke(db::MetaStore& store, const std::string& which, std::ostr
 }
 
 int admin_token_create(const Config& cfg, const std::string& label) {
-  return with_store(cfg, [&](db::MetaStore& s) { return admin_token_create(s, label, std::cout, std::cerr); });
+  return with_meta_store(cfg, [&](db::MetaStore& s) { return admin_token_create(s, label, std::cout, std::cerr); });
 }
 int admin_token_list(const Config& cfg, bool json) {
-  return with_store(cfg, [&](db::MetaStore& s) { return admin_token_list(s, json, std::cout, std::cerr); });
+  return with_meta_store(cfg, [&](db::MetaStore& s) { return admin_token_list(s, json, std::cout, std::cerr); });
 }
 int admin_token_revoke(const Config& cfg, const std::string& which) {
-  return with_store(cfg, [&](db::MetaStore& s) { return admin_token_revoke(s, which, std::cout, std::cerr); });
+  return with_meta_store(cfg, [&](db::MetaStore& s) { return admin_token_revoke(s, which, std::cout, std::cerr); });
 }
 
 }  // namespace scsipub::app

@@ -124,7 +124,51 @@ Status load_tiers(const toml::table& tiers, control::Tiers& out) {
   return ok_status();
 }
 
+// [catalog]: the limits an ingest (`scsipub image add`, the operator API) runs under.
+Status load_catalog_limits(const toml::table& c, ingest::IngestLimits& out) {
+  if (auto s = check_keys(c,
+                          {"max_virtual_size", "max_download_bytes", "converter_timeout_seconds", "converter_memory",
+                           "reserve_free_bytes", "download_connect_timeout_seconds", "download_stall_timeout_seconds"},
+                          "[catalog]");
+      !s)
+    return s;
+  for (auto [key, field] : {std::pair{"max_virtual_size", &out.max_virtual_size},
+                            {"max_download_bytes", &out.max_download_bytes},
+                            {"converter_memory", &out.converter_memory},
+                            {"reserve_free_bytes", &out.reserve_free_bytes}}) {
+    if (auto s = take_count(c, key, "[catalog]", *field); !s) return s;
+  }
+  for (auto [key, field] : {std::pair{"converter_timeout_seconds", &out.converter_timeout},
+                            {"download_connect_timeout_seconds", &out.download_connect_timeout},
+                            {"download_stall_timeout_seconds", &out.download_stall_timeout}}) {
+    uint64_t seconds = static_cast<uint64_t>(field->count());
+    if (auto s = take_count(c, key, "[catalog]", seconds); !s) return s;
+    *field = std::chrono::seconds(static_cast<int64_t>(std::min<uint64_t>(seconds, INT32_MAX)));
+  }
+  return ok_status();
+}
+
 }  // namespace
+
+Status validate_catalog_limits(const ingest::IngestLimits& l) {
+  constexpr uint64_t kMiB = 1ull << 20;
+  if (l.max_virtual_size < kMiB || l.max_virtual_size > (1ull << 50)) {
+    return fail("[catalog] max_virtual_size must be within 1 MiB..1 PiB");
+  }
+  if (l.max_download_bytes < kMiB) return fail("[catalog] max_download_bytes must be at least 1 MiB");
+  // qemu-img aborts at start below a few hundred MiB of address space (measured: 256 MiB fails).
+  if (l.converter_memory < 512 * kMiB) return fail("[catalog] converter_memory must be at least 512 MiB");
+  if (l.converter_timeout.count() < 1 || l.converter_timeout.count() > 7 * 86400) {
+    return fail("[catalog] converter_timeout_seconds must be within 1..604800");
+  }
+  if (l.download_connect_timeout.count() < 1 || l.download_connect_timeout.count() > 600) {
+    return fail("[catalog] download_connect_timeout_seconds must be within 1..600");
+  }
+  if (l.download_stall_timeout.count() < 1 || l.download_stall_timeout.count() > 3600) {
+    return fail("[catalog] download_stall_timeout_seconds must be within 1..3600");
+  }
+  return ok_status();
+}
 
 bool is_postgres_url(std::string_view database) {
   return database.starts_with("postgresql://") || database.starts_with("postgres://");
@@ -139,7 +183,7 @@ Status load_toml(const std::filesystem::path& file, Config& cfg) {
   }
   if (auto s = check_keys(root,
                           {"data_dir", "images_dir", "log_level", "database", "iscsi", "http", "auth", "free_tier",
-                           "tiers", "tls", "admin"},
+                           "tiers", "tls", "admin", "catalog"},
                           "config");
       !s)
     return s;
@@ -200,6 +244,9 @@ Status load_toml(const std::filesystem::path& file, Config& cfg) {
     if (take(*t, "key", text)) cfg.tls_key = text;
     int64_t n = 0;
     if (take(*t, "reload_cooldown_seconds", n)) cfg.tls_reload_cooldown = std::chrono::seconds(n);
+  }
+  if (const toml::table* c = root["catalog"].as_table()) {
+    if (auto s = load_catalog_limits(*c, cfg.catalog); !s) return s;
   }
   if (const toml::table* t = root["tiers"].as_table()) {
     if (auto s = load_tiers(*t, cfg.tiers); !s) return s;
@@ -306,6 +353,7 @@ Status validate(Config& cfg) {
   if (cfg.data_dir.empty()) cfg.data_dir = default_data_dir();
   if (cfg.images_dir.empty()) cfg.images_dir = cfg.data_dir / "images";
   if (cfg.overlay_dir.empty()) cfg.overlay_dir = cfg.data_dir / "overlays";
+  if (auto s = validate_catalog_limits(cfg.catalog); !s) return s;
   if (auto hp = parse_host_port(cfg.iscsi_listen, 3260); !hp) return fail("--iscsi-listen: " + hp.error().message);
   if (!cfg.public_host.empty()) {
     if (auto hp = parse_host_port(cfg.public_host, 3260); !hp) return fail("--public-host: " + hp.error().message);

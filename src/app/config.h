@@ -10,6 +10,7 @@
 #include "common/result.h"
 #include "control/target_directory.h"
 #include "control/tiers.h"
+#include "ingest/image_ingest.h"
 #include "net/iscsi_server.h"
 #include "web/admin_auth_config.h"
 #include "web/http_server.h"
@@ -68,6 +69,7 @@ struct Config {
   control::Tiers tiers;                         // [tiers.<name>]; default: "standard"
   uint32_t chap_failures_per_minute = 5;         // per (address group, CHAP user)
   uint32_t chap_attempts_per_minute_per_ip = 60;  // per address group
+  ingest::IngestLimits catalog;                   // [catalog] limits of `image add` (docs/CATALOG.md)
 };
 
 // True when `database` selects the PostgreSQL backend.
@@ -78,6 +80,7 @@ std::filesystem::path default_data_dir();
 // Reads a TOML file over `cfg`; unknown keys are errors (a typo must not pass silently).
 Status load_toml(const std::filesystem::path& file, Config& cfg);
 Status validate(Config& cfg);
+Status validate_catalog_limits(const ingest::IngestLimits& limits);
 
 inline constexpr size_t kDefaultReservedAuthSessions = 256;
 size_t reserved_auth_sessions(const Config& cfg);

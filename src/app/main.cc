@@ -7,6 +7,7 @@
 #include "app/account_cli.h"
 #include "app/admin_cli.h"
 #include "app/config.h"
+#include "app/image_cli.h"
 #include "app/serve.h"
 
 using scsipub::app::Config;
@@ -44,7 +45,7 @@ int main(int argc, char** argv) {
   cli.require_subcommand(1);
 
   Config cfg;
-  CommonFlags serve_flags, account_flags, admin_flags;
+  CommonFlags serve_flags, account_flags, admin_flags, image_flags;
   std::string images_dir, listen, http_listen, public_host, log_level;
   auto* serve = cli.add_subcommand("serve", "Run the iSCSI target and the session API");
   serve_flags.add_to(serve);
@@ -101,11 +102,33 @@ int main(int argc, char** argv) {
   for (auto* leaf : {token_create, token_list, token_revoke}) leaf->fallthrough();
   admin_token->fallthrough();
 
+  auto* image = cli.add_subcommand("image", "Manage the image catalog (docs/CATALOG.md)");
+  image->require_subcommand(1);
+  image_flags.add_to(image);
+  std::string image_images_dir, image_name;
+  scsipub::app::ImageAddOptions add_options;
+  image->add_option("--images-dir", image_images_dir, "Catalog directory; default DATA_DIR/images");
+  auto* image_add = image->add_subcommand("add", "Add an image from a local file or an http(s) URL (any supported format)");
+  image_add->add_option("name", add_options.name, "Catalog name (target iqn...:image.NAME)")->required();
+  image_add->add_option("source", add_options.source, "Local file or http(s) URL")->required();
+  image_add->add_option("--sha256", add_options.sha256, "Expected SHA-256 (hex) of the source as fetched");
+  image_add->add_option("--title", add_options.title, "Title shown on the landing page and the API");
+  image_add->add_option("--description", add_options.description, "Description shown on the landing page and the API");
+  image_add->add_option("--presentation", add_options.presentation, "auto (ISO -> DVD-ROM), disk or dvd")
+      ->check(CLI::IsMember({"auto", "disk", "dvd"}));
+  image_add->add_flag("--replace", add_options.replace, "Replace an existing image of that name (atomically)");
+  auto* image_list = image->add_subcommand("list", "List the catalog: files and their metadata");
+  image_list->add_flag("--json", json, "Print JSON");
+  auto* image_remove = image->add_subcommand("remove", "Remove an image (its metadata, then its file)");
+  image_remove->add_option("name", image_name, "Catalog name")->required();
+  for (auto* leaf : {image_add, image_list, image_remove}) leaf->fallthrough();
+
   CLI11_PARSE(cli, argc, argv);
 
-  const CommonFlags& flags = *serve ? serve_flags : (*admin ? admin_flags : account_flags);
+  const CommonFlags& flags = *serve ? serve_flags : (*admin ? admin_flags : (*image ? image_flags : account_flags));
   if (!flags.load(cfg)) return 2;
   if (!images_dir.empty()) cfg.images_dir = images_dir;
+  if (!image_images_dir.empty()) cfg.images_dir = image_images_dir;
   if (!listen.empty()) cfg.iscsi_listen = listen;
   if (!http_listen.empty()) cfg.http_listen = http_listen;
   if (!public_host.empty()) cfg.public_host = public_host;
@@ -132,5 +155,8 @@ int main(int argc, char** argv) {
   if (*token_create) return scsipub::app::admin_token_create(cfg, token_label);
   if (*token_list) return scsipub::app::admin_token_list(cfg, json);
   if (*token_revoke) return scsipub::app::admin_token_revoke(cfg, token_which);
+  if (*image_add) return scsipub::app::image_add(cfg, add_options);
+  if (*image_list) return scsipub::app::image_list(cfg, json);
+  if (*image_remove) return scsipub::app::image_remove(cfg, image_name);
   return 2;
 }

@@ -1,5 +1,6 @@
 #include "app/meta_store_open.h"
 
+#include <iostream>
 #include <regex>
 
 #include "db/postgres_store.h"
@@ -18,6 +19,15 @@ Result<std::unique_ptr<db::MetaStore>> open_meta_store(const Config& cfg) {
   auto sqlite = cfg.database.empty() ? db::SqliteStore::open(cfg.data_dir) : db::SqliteStore::open_file(cfg.database);
   if (!sqlite.ok()) return fail(sqlite.error().message);
   return std::unique_ptr<db::MetaStore>(std::move(sqlite).value());
+}
+
+int with_meta_store(const Config& cfg, const std::function<int(db::MetaStore&)>& command) {
+  auto store = open_meta_store(cfg);
+  if (!store.ok()) {
+    std::cerr << "scsipub: " << describe_database(cfg) << ": " << store.error().message << "\n";
+    return 1;
+  }
+  return command(**store);
 }
 
 std::string describe_database(const Config& cfg) {

@@ -35,6 +35,9 @@ constexpr std::array<Names, LimitEvents::kCount> kNames{{
     {"http_request_refused", "HTTP requests refused: headers or body over the limits, or malformed"},
     {"http_timeout", "HTTP connections closed: idle or request timeout"},
     {"admin_sessions", "dashboard logins that logged out the oldest one: live admin session limit"},
+    {"ingest_size", "images refused by ingest: virtual, decompressed or download size over the cap"},
+    {"ingest_free_space", "images refused by ingest: not enough free disk space"},
+    {"ingest_converter", "image converters stopped: timeout, CPU, memory or output size limit"},
 }};
 }  // namespace
 

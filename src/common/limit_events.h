@@ -39,6 +39,9 @@ enum class Limit : uint8_t {
   http_request_refused,     // headers over max_header_bytes/max_headers, body over the cap, malformed
   http_timeout,             // [http] idle_timeout_seconds or request_timeout_ms
   admin_sessions,           // [admin] max_sessions: the oldest dashboard login was logged out
+  ingest_size,              // [catalog] max_virtual_size / max_download_bytes: an image over the cap was refused
+  ingest_free_space,        // [catalog] reserve_free_bytes: an image refused for lack of disk space
+  ingest_converter,         // [catalog] converter_timeout_seconds / converter_memory: a converter was stopped
   count_,
 };
 
