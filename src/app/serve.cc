@@ -9,9 +9,11 @@
 #include <ctime>
 #include <filesystem>
 
+#include "app/image_import.h"
 #include "app/meta_store_open.h"
 #include "common/memory_release.h"
 #include "control/catalog.h"
+#include "control/catalog_jobs.h"
 #include "control/catalog_watcher.h"
 #include "control/disk_service_impl.h"
 #include "control/janitor.h"
@@ -286,6 +288,10 @@ int serve(Config cfg) {
   control::LiveOperatorConsole console(control::LiveConsoleSources{
       registry, directory, disks, *store.value(), service, journal, limits,
       [&store](std::string_view token) { return operator_token_valid(*store.value(), token); }});
+  // The operator API's imports; declared before the API server, which uses it.
+  control::CatalogJobs catalog_jobs({cfg.images_dir, 1}, catalog, *store.value(),
+                                    make_image_importer(*store.value(), cfg.images_dir, cfg.catalog, &limits),
+                                    [&catalog, &directory] { refresh_catalog(catalog, directory); });
   std::unique_ptr<web::ApiServer> api;
   if (cfg.http_listen != "off") {
     auto hp = parse_host_port(cfg.http_listen, 8080);
@@ -297,6 +303,7 @@ int serve(Config cfg) {
     acfg.limit_events = &limits;
     acfg.admin = cfg.admin;
     acfg.operator_console = &console;
+    acfg.catalog_admin = &catalog_jobs;
     acfg.site = site_info(cfg, directory, disks, registry, hp->port);
     acfg.metrics = [&] {
       return web::metrics_text(limits, gauges(server, registry, tls.reloader.get(), traffic, journal));

@@ -22,6 +22,8 @@ using storage::UniqueFd;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kChildPath = "PATH=/usr/local/bin:/usr/bin:/bin";
+constexpr const char* kMallocArenas = "MALLOC_ARENA_MAX=2";
+constexpr uint64_t kChildStackBytes = 2ull << 20;
 constexpr int kExecFailed = 127;
 constexpr size_t kReadChunk = 1 << 16;
 
@@ -79,6 +81,12 @@ void set_limit(int resource, uint64_t value) {
   set_limit(RLIMIT_FSIZE, limits.file_size);
   set_limit(RLIMIT_NOFILE, limits.open_files);
   set_limit(RLIMIT_CORE, 0);
+  // RLIMIT_AS counts reserved address space, not memory used: glibc gives
+  // every thread an 8 MiB stack (RLIMIT_STACK) and up to 8 x cores malloc
+  // arenas of 64 MiB each, so qemu-img's thread pool alone can reserve more
+  // than the cap under load and die in pthread_create. Smaller stacks and two
+  // arenas (kMallocArenas below) keep the cap about real memory.
+  set_limit(RLIMIT_STACK, kChildStackBytes);
   ::execve(program, argv, envp);
   _exit(kExecFailed);
 }
@@ -119,7 +127,8 @@ Result<ProcessOutcome> run_process(const ProcessSpec& spec) {
   std::vector<char*> argv;
   for (const auto& a : spec.argv) argv.push_back(const_cast<char*>(a.c_str()));
   argv.push_back(nullptr);
-  std::array<char*, 3> envp{const_cast<char*>(kChildPath), const_cast<char*>("LC_ALL=C"), nullptr};
+  std::array<char*, 4> envp{const_cast<char*>(kChildPath), const_cast<char*>("LC_ALL=C"),
+                            const_cast<char*>(kMallocArenas), nullptr};
   const std::string cwd = spec.cwd.string();
 
   UniqueFd dev_null(::open("/dev/null", O_RDWR | O_CLOEXEC));
