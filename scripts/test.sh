@@ -66,6 +66,18 @@ step "build (Release, as scripts/serve.sh)"
 if cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DSCSIPUB_TESTS=OFF >/dev/null &&
    cmake --build build-release -j "$JOBS" --target scsipub; then
   passed=$((passed + 1))
+  # The README's first command itself, on a fresh HOME: the starter image
+  # goes into the empty catalog and is served (reuses build-release).
+  step "scripts/serve.sh on a fresh install"
+  tests/integration/serve_sh.sh 2>&1 | tee build-release/serve_sh.log
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' build-release/serve_sh.log | tail -1)
+  if [ -n "$line" ]; then
+    passed=$((passed + ${line%% *}))
+    nfail=${line#*, }
+    failed=$((failed + ${nfail%% *}))
+  else
+    failed=$((failed + 1))
+  fi
 else
   echo "Release build failed"
   failed=$((failed + 1))

@@ -74,6 +74,8 @@ struct ImageInfo {
   uint64_t size_bytes = 0;
   std::string target;  // the free-tier target for it
   Presentation presentation = Presentation::disk;  // a DVD-ROM is attached and booted as a CD
+  std::string title;        // from the catalog metadata; may be empty (operator text, escape it)
+  std::string description;  // likewise
 };
 
 // Where initiators reach this node, "host:port" (IPv6 bracketed). `tls` is

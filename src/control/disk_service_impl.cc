@@ -68,7 +68,9 @@ ServiceResult<Ok> DiskServiceImpl::delete_disk(const Caller& caller, std::string
 
 std::vector<ImageInfo> DiskServiceImpl::images() {
   std::vector<ImageInfo> out{{"blank", free_blank_size_, blank_target()}};
-  for (const auto& e : catalog_.entries()) out.push_back({e.name, e.size_bytes, image_target(e.name), e.presentation});
+  for (const auto& e : catalog_.entries()) {
+    out.push_back({e.name, e.size_bytes, image_target(e.name), e.presentation, e.title, e.description});
+  }
   return out;
 }
 

@@ -177,6 +177,9 @@ json images_json(const std::vector<control::ImageInfo>& images, std::string_view
     list.push_back({{"name", i.name},
                     {"size_bytes", i.size_bytes},
                     {"target", i.target},
+                    {"title", i.title},
+                    {"description", i.description},
+                    {"presentation", i.presentation == control::Presentation::dvd ? "dvd" : "disk"},
                     {"commands", commands_json(anonymous_target_commands(portal, i.target, 1, i.presentation))}});
   }
   json out = {{"images", std::move(list)}};

@@ -131,7 +131,10 @@ void catalog(Html& h, const LandingPageInputs& in, const PortalAddress& portal) 
   size_t index = 0;
   for (const auto& image : in.images) {
     h.raw("<article class=\"image\" data-image=\"").text(image.name).raw("\">\n<h3>").text(image.name).raw("</h3>\n");
+    if (!image.title.empty()) h.raw("<p class=\"image-title\">").text(image.title).raw("</p>\n");
+    if (!image.description.empty()) h.raw("<p class=\"image-description\">").text(image.description).raw("</p>\n");
     h.raw("<dl><dt>Size</dt><dd>").text(human_size(image.size_bytes));
+    if (image.presentation == control::Presentation::dvd) h.raw("</dd><dt>Drive</dt><dd>DVD-ROM (read-only)");
     h.raw("</dd><dt>Target</dt><dd><code class=\"iqn\">").text(image.target).raw("</code></dd></dl>\n");
     target_commands(h, index, image.name, anonymous_target_commands(portal, image.target, 1, image.presentation));
     h.raw("</article>\n");

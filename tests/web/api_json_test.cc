@@ -183,6 +183,9 @@ TEST(DiskJson, ListAndImagesAndErrors) {
                            {{{"name", "blank"},
                              {"size_bytes", 64 << 20},
                              {"target", "iqn.2025-01.pub.scsipub:blank"},
+                             {"title", ""},
+                             {"description", ""},
+                             {"presentation", "disk"},
                              {"commands", commands}}}}}));
   EXPECT_FALSE(images.contains("multi"));
   json with_multi = images_json({}, "192.0.2.7:3260", {"debian", "blank"});

@@ -58,6 +58,22 @@ TEST(LandingPage, CatalogRowPerImageWithSizeAndIqn) {
   EXPECT_TRUE(contains(multi, "/iqn.2025-01.pub.scsipub:multi/1,format=raw"));
 }
 
+TEST(LandingPage, CatalogMetadataIsShownAsText) {
+  LandingPageInputs in = inputs();
+  in.images[1].title = "Debian <12> & friends";
+  in.images[1].description = "cloud image \"nocloud\"";
+  in.images[2].presentation = control::Presentation::dvd;
+  const std::string html = render_landing_page(in);
+  std::string_view debian = image_article(html, "debian");
+  EXPECT_TRUE(contains(debian, "<p class=\"image-title\">Debian &lt;12&gt; &amp; friends</p>"));
+  EXPECT_TRUE(contains(debian, "<p class=\"image-description\">cloud image &quot;nocloud&quot;</p>"));
+  EXPECT_FALSE(contains(debian, "DVD-ROM"));
+  std::string_view alpine = image_article(html, "alpine");
+  EXPECT_FALSE(contains(alpine, "image-title"));  // no metadata, no empty paragraph
+  EXPECT_TRUE(contains(alpine, "<dt>Drive</dt><dd>DVD-ROM (read-only)"));
+  EXPECT_TRUE(contains(alpine, "media=cdrom"));
+}
+
 TEST(LandingPage, CommandsAreTheApisBytes) {
   LandingPageInputs in = inputs();
   const std::string html = render_landing_page(in);
