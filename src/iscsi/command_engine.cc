@@ -5,6 +5,7 @@
 #include <cstring>
 
 #include "iscsi/lun.h"
+#include "lu/logical_unit.h"
 
 namespace scsipub::iscsi {
 namespace {
@@ -50,6 +51,10 @@ struct CommandEngine::Task {
   // dropped, then this sense goes out.
   bool discard = false;
   std::array<uint8_t, 18> discard_sense{};
+  // The LU's abort generation for our nexus when the task arrived; another
+  // nexus's PREEMPT AND ABORT changes it (LogicalUnit::abort_tasks_of_port).
+  lu::LogicalUnit* unit = nullptr;
+  uint64_t abort_generation = 0;
 };
 
 CommandEngine::CommandEngine(Outbox& out, SequenceState& seq, EngineLimits limits)
@@ -149,6 +154,10 @@ void CommandEngine::on_command(const PduView& pdu) {
     t.discard_sense = fixed_sense(0x05, 0x24, 0x00);
   }
 
+  if (luns_ != nullptr && nexus_ != nullptr) {
+    t.unit = luns_->find(decode_lun(t.lun_raw));
+    if (t.unit != nullptr) t.abort_generation = t.unit->task_abort_generation(nexus_->id);
+  }
   t.data = acquire_buffer();
   if (!t.discard) {
     // Memory follows the bytes that arrive, never what EDTL promises: a task
@@ -234,6 +243,7 @@ void CommandEngine::pump_backlog() {
       continue;
     }
     Task& t = *it->second;
+    if (drop_if_aborted(t)) continue;  // no R2T for a task another nexus aborted
     if (!take_budget(t)) return;
     r2t_backlog_.pop_front();
     t.in_backlog = false;
@@ -247,6 +257,10 @@ void CommandEngine::on_data_out(const PduView& pdu) {
   auto it = tasks_.find(bhs.itt());
   if (it == tasks_.end()) return;  // aborted or unknown task: RFC 7143 11.5.1 says discard
   Task& t = *it->second;
+  if (drop_if_aborted(t)) {
+    pump_backlog();
+    return;  // its data goes nowhere, as for any aborted task
+  }
   uint32_t ttt = bhs.ttt();
   uint32_t offset = bhs.buffer_offset();
   uint32_t data_sn = bhs.data_sn();
@@ -302,6 +316,10 @@ void CommandEngine::complete_if_ready(uint32_t itt) {
   auto it = tasks_.find(itt);
   if (it == tasks_.end()) return;
   Task& t = *it->second;
+  if (drop_if_aborted(t)) {
+    pump_backlog();
+    return;
+  }
   // A refused command answers once the unsolicited data it cannot stop has
   // arrived; nothing more is solicited (RFC 7143 allows early status).
   bool ready = t.discard ? t.unsolicited_next >= t.unsolicited_end : t.received >= t.edtl;
@@ -430,6 +448,18 @@ void CommandEngine::send_response(const Task& t, const scsi::ScsiTask& st, uint3
   store_be16(data.data(), st.sense_length);
   std::memcpy(data.data() + 2, st.sense.data(), st.sense_length);
   out_.push_owned(b, std::move(data));
+}
+
+// SPC-4 5.9.11.5 / SAM-5 5.6: a task another nexus aborted (PREEMPT AND
+// ABORT) ends here, before it writes anything. With TAS=0 in our Control mode
+// page no status goes out; the initiator's REGISTRATIONS PREEMPTED unit
+// attention and its own task timeout (ABORT TASK then finds no task) tell it.
+// The check runs when a write task's data arrives, before it executes and
+// before an R2T is sent for it; a task already executing completes.
+bool CommandEngine::drop_if_aborted(Task& t) {
+  if (t.unit == nullptr || t.unit->task_abort_generation(nexus_->id) == t.abort_generation) return false;
+  erase_task(t.itt);
+  return true;
 }
 
 void CommandEngine::erase_task(uint32_t itt) {

@@ -84,6 +84,7 @@ class CommandEngine {
   void execute(Task& task);
   uint32_t send_data_in(const Task& task, const scsi::ScsiTask& st, uint32_t length, bool with_status);
   void send_response(const Task& task, const scsi::ScsiTask& st, uint32_t exp_data_sn);
+  bool drop_if_aborted(Task& task);
   void erase_task(uint32_t itt);
   void protocol_error();
 
