@@ -38,11 +38,11 @@ enum class Opcode : uint8_t {
   reject = 0x3f,
 };
 
-// A BHS by value. The fields every PDU has (RFC 7143 11.2.1) are here; the
-// opcode-specific ones are named on the header kinds below, one class per PDU
-// kind, so no code outside this file knows a byte position. A kind is a Bhs
-// (same 48 bytes, no other state): build one and push it, or copy an incoming
-// Bhs into the kind it is to read its fields. Everything is inline.
+// A BHS by value. The fields every PDU has (RFC 7143 11.2.1) are public here;
+// the opcode-specific ones are named on the header kinds below, one class per
+// PDU kind, so no code outside this file knows a byte position. A kind is a
+// Bhs (same 48 bytes, no other state): build one and push it, or copy an
+// incoming Bhs into the kind it is to read its fields. Everything is inline.
 class Bhs {
  public:
   Bhs() = default;
@@ -74,13 +74,34 @@ class Bhs {
  protected:
   static constexpr uint8_t kImmediateBit = 0x40;
   static constexpr uint8_t kOpcodeMask = 0x3f;
-  // Byte 1 is the opcode-specific flags byte; bit 7 is F (or T in login).
+  // Byte 1 holds the opcode-specific flags; bit 7 is F (T in login) or a fixed 1.
   static constexpr uint8_t kBit7 = 0x80;
+  static constexpr uint8_t kContinueBit = 0x40;  // C in Text and Login (11.10.2, 11.12.2)
 
   explicit Bhs(Opcode op, uint8_t flags = 0) {
     set_opcode(op);
     b_[1] = flags;
   }
+
+  // Fields several kinds carry at the same place under the same RFC name. A
+  // kind publishes the ones it has with using-declarations.
+  bool final_bit() const { return flag(kBit7); }  // F
+  void set_final(bool on) { set_flag(kBit7, on); }
+  bool continue_bit() const { return flag(kContinueBit); }  // C
+  void set_continue(bool on) { set_flag(kContinueBit, on); }
+  uint64_t lun_raw() const { return load64(8); }  // LUN (11.2.1.6 and per kind)
+  void set_lun_raw(uint64_t v) { store64(8, v); }
+  uint32_t ttt() const { return load32(20); }  // Target Transfer Tag
+  void set_ttt(uint32_t v) { store32(20, v); }
+  uint32_t exp_stat_sn() const { return load32(28); }  // ExpStatSN in initiator PDUs
+  void set_exp_stat_sn(uint32_t v) { store32(28, v); }
+  uint32_t data_sn() const { return load32(36); }  // DataSN in Data-In and Data-Out
+  void set_data_sn(uint32_t v) { store32(36, v); }
+  uint32_t buffer_offset() const { return load32(40); }  // Data-In, Data-Out, R2T
+  void set_buffer_offset(uint32_t v) { store32(40, v); }
+  uint32_t residual_count() const { return load32(44); }  // SCSI Response, Data-In
+  void set_residual_count(uint32_t v) { store32(44, v); }
+
   bool flag(uint8_t mask) const { return (b_[1] & mask) != 0; }
   void set_flag(uint8_t mask, bool on) { b_[1] = uint8_t(on ? (b_[1] | mask) : (b_[1] & ~mask)); }
   // Byte 1 bits under `mask` hold a value (TMF function, CSG/NSG...).
@@ -110,8 +131,8 @@ class InitiatorHeader : public Bhs {
   explicit InitiatorHeader(const Bhs& b) : Bhs(b) {}
   uint32_t cmd_sn() const { return load32(24); }
   void set_cmd_sn(uint32_t v) { store32(24, v); }
-  uint32_t exp_stat_sn() const { return load32(28); }
-  void set_exp_stat_sn(uint32_t v) { store32(28, v); }
+  using Bhs::exp_stat_sn;
+  using Bhs::set_exp_stat_sn;
 
  protected:
   using Bhs::Bhs;
@@ -142,16 +163,16 @@ class ScsiCommandHeader : public InitiatorHeader {
   static constexpr size_t kCdbBytes = 16;
   ScsiCommandHeader() : InitiatorHeader(Opcode::scsi_command) {}
   explicit ScsiCommandHeader(const Bhs& b) : InitiatorHeader(b) {}
-  bool final_bit() const { return flag(kBit7); }
-  void set_final(bool on) { set_flag(kBit7, on); }
+  using Bhs::final_bit;
+  using Bhs::set_final;
   bool read() const { return flag(kRead); }
   void set_read(bool on) { set_flag(kRead, on); }
   bool write() const { return flag(kWrite); }
   void set_write(bool on) { set_flag(kWrite, on); }
   TaskAttribute attribute() const { return TaskAttribute(flag_field(kAttr, 0)); }
   void set_attribute(TaskAttribute a) { set_flag_field(kAttr, 0, uint8_t(a)); }
-  uint64_t lun_raw() const { return load64(8); }
-  void set_lun_raw(uint64_t v) { store64(8, v); }
+  using Bhs::lun_raw;
+  using Bhs::set_lun_raw;
   uint32_t expected_data_transfer_length() const { return load32(20); }
   void set_expected_data_transfer_length(uint32_t v) { store32(20, v); }
   std::span<const uint8_t, kCdbBytes> cdb() const { return std::span<const uint8_t, kCdbBytes>(at(32), kCdbBytes); }
@@ -182,8 +203,8 @@ class ScsiResponseHeader : public TargetHeader {
   uint32_t exp_data_sn() const { return load32(36); }
   void set_exp_data_sn(uint32_t v) { store32(36, v); }
   uint32_t bidi_read_residual_count() const { return load32(40); }
-  uint32_t residual_count() const { return load32(44); }
-  void set_residual_count(uint32_t v) { store32(44, v); }
+  using Bhs::residual_count;
+  using Bhs::set_residual_count;
 
  private:
   static constexpr uint8_t kBidiOverflow = 0x10;
@@ -199,8 +220,8 @@ class TaskMgmtRequestHeader : public InitiatorHeader {
   explicit TaskMgmtRequestHeader(const Bhs& b) : InitiatorHeader(b) {}
   uint8_t function() const { return flag_field(kFunction, 0); }
   void set_function(uint8_t f) { set_flag_field(kFunction, 0, f); }
-  uint64_t lun_raw() const { return load64(8); }
-  void set_lun_raw(uint64_t v) { store64(8, v); }
+  using Bhs::lun_raw;
+  using Bhs::set_lun_raw;
   uint32_t referenced_task_tag() const { return load32(20); }
   void set_referenced_task_tag(uint32_t v) { store32(20, v); }
   uint32_t ref_cmd_sn() const { return load32(32); }
@@ -226,18 +247,18 @@ class DataOutHeader : public Bhs {
  public:
   DataOutHeader() : Bhs(Opcode::data_out) {}
   explicit DataOutHeader(const Bhs& b) : Bhs(b) {}
-  bool final_bit() const { return flag(kBit7); }
-  void set_final(bool on) { set_flag(kBit7, on); }
-  uint64_t lun_raw() const { return load64(8); }
-  void set_lun_raw(uint64_t v) { store64(8, v); }
-  uint32_t ttt() const { return load32(20); }
-  void set_ttt(uint32_t v) { store32(20, v); }
-  uint32_t exp_stat_sn() const { return load32(28); }
-  void set_exp_stat_sn(uint32_t v) { store32(28, v); }
-  uint32_t data_sn() const { return load32(36); }
-  void set_data_sn(uint32_t v) { store32(36, v); }
-  uint32_t buffer_offset() const { return load32(40); }
-  void set_buffer_offset(uint32_t v) { store32(40, v); }
+  using Bhs::final_bit;
+  using Bhs::set_final;
+  using Bhs::lun_raw;
+  using Bhs::set_lun_raw;
+  using Bhs::ttt;
+  using Bhs::set_ttt;
+  using Bhs::exp_stat_sn;
+  using Bhs::set_exp_stat_sn;
+  using Bhs::data_sn;
+  using Bhs::set_data_sn;
+  using Bhs::buffer_offset;
+  using Bhs::set_buffer_offset;
 };
 
 // SCSI Data-In, RFC 7143 11.7 (flags 11.7.1-11.7.3).
@@ -245,8 +266,8 @@ class DataInHeader : public TargetHeader {
  public:
   DataInHeader() : TargetHeader(Opcode::data_in) {}
   explicit DataInHeader(const Bhs& b) : TargetHeader(b) {}
-  bool final_bit() const { return flag(kBit7); }
-  void set_final(bool on) { set_flag(kBit7, on); }
+  using Bhs::final_bit;
+  using Bhs::set_final;
   bool acknowledge() const { return flag(kAcknowledge); }
   bool overflow() const { return flag(kOverflow); }
   void set_overflow(bool on) { set_flag(kOverflow, on); }
@@ -257,16 +278,16 @@ class DataInHeader : public TargetHeader {
   void set_status_present(bool on) { set_flag(kStatus, on); }
   uint8_t status() const { return load8(3); }
   void set_status(uint8_t v) { store8(3, v); }
-  uint64_t lun_raw() const { return load64(8); }
-  void set_lun_raw(uint64_t v) { store64(8, v); }
-  uint32_t ttt() const { return load32(20); }
-  void set_ttt(uint32_t v) { store32(20, v); }
-  uint32_t data_sn() const { return load32(36); }
-  void set_data_sn(uint32_t v) { store32(36, v); }
-  uint32_t buffer_offset() const { return load32(40); }
-  void set_buffer_offset(uint32_t v) { store32(40, v); }
-  uint32_t residual_count() const { return load32(44); }
-  void set_residual_count(uint32_t v) { store32(44, v); }
+  using Bhs::lun_raw;
+  using Bhs::set_lun_raw;
+  using Bhs::ttt;
+  using Bhs::set_ttt;
+  using Bhs::data_sn;
+  using Bhs::set_data_sn;
+  using Bhs::buffer_offset;
+  using Bhs::set_buffer_offset;
+  using Bhs::residual_count;
+  using Bhs::set_residual_count;
 
  private:
   static constexpr uint8_t kAcknowledge = 0x40;
@@ -280,14 +301,14 @@ class R2tHeader : public TargetHeader {
  public:
   R2tHeader() : TargetHeader(Opcode::r2t, kBit7) {}
   explicit R2tHeader(const Bhs& b) : TargetHeader(b) {}
-  uint64_t lun_raw() const { return load64(8); }
-  void set_lun_raw(uint64_t v) { store64(8, v); }
-  uint32_t ttt() const { return load32(20); }
-  void set_ttt(uint32_t v) { store32(20, v); }
+  using Bhs::lun_raw;
+  using Bhs::set_lun_raw;
+  using Bhs::ttt;
+  using Bhs::set_ttt;
   uint32_t r2t_sn() const { return load32(36); }
   void set_r2t_sn(uint32_t v) { store32(36, v); }
-  uint32_t buffer_offset() const { return load32(40); }
-  void set_buffer_offset(uint32_t v) { store32(40, v); }
+  using Bhs::buffer_offset;
+  using Bhs::set_buffer_offset;
   uint32_t desired_data_transfer_length() const { return load32(44); }
   void set_desired_data_transfer_length(uint32_t v) { store32(44, v); }
 };
@@ -297,8 +318,8 @@ class AsyncMessageHeader : public TargetHeader {
  public:
   AsyncMessageHeader() : TargetHeader(Opcode::async_message, kBit7) {}
   explicit AsyncMessageHeader(const Bhs& b) : TargetHeader(b) {}
-  uint64_t lun_raw() const { return load64(8); }
-  void set_lun_raw(uint64_t v) { store64(8, v); }
+  using Bhs::lun_raw;
+  using Bhs::set_lun_raw;
   uint8_t async_event() const { return load8(36); }  // 11.9.1
   void set_async_event(uint8_t v) { store8(36, v); }
   uint8_t async_vcode() const { return load8(37); }
@@ -310,112 +331,84 @@ class AsyncMessageHeader : public TargetHeader {
   void set_parameter3(uint16_t v) { store16(42, v); }
 };
 
-// Text Request, RFC 7143 11.10 (F and C bits 11.10.1-11.10.2).
-class TextRequestHeader : public InitiatorHeader {
+// F, C, LUN and TTT: Text Request (RFC 7143 11.10) and Text Response (11.11).
+template <class Base>
+class TextFields : public Base {
  public:
-  TextRequestHeader() : InitiatorHeader(Opcode::text_request) {}
-  explicit TextRequestHeader(const Bhs& b) : InitiatorHeader(b) {}
-  bool final_bit() const { return flag(kBit7); }
-  void set_final(bool on) { set_flag(kBit7, on); }
-  bool continue_bit() const { return flag(kContinue); }
-  void set_continue(bool on) { set_flag(kContinue, on); }
-  uint64_t lun_raw() const { return load64(8); }
-  void set_lun_raw(uint64_t v) { store64(8, v); }
-  uint32_t ttt() const { return load32(20); }
-  void set_ttt(uint32_t v) { store32(20, v); }
-
- private:
-  static constexpr uint8_t kContinue = 0x40;
+  using Base::Base;
+  using Bhs::final_bit;
+  using Bhs::set_final;
+  using Bhs::continue_bit;
+  using Bhs::set_continue;
+  using Bhs::lun_raw;
+  using Bhs::set_lun_raw;
+  using Bhs::ttt;
+  using Bhs::set_ttt;
 };
 
-// Text Response, RFC 7143 11.11.
-class TextResponseHeader : public TargetHeader {
+class TextRequestHeader : public TextFields<InitiatorHeader> {
  public:
-  TextResponseHeader() : TargetHeader(Opcode::text_response) {}
-  explicit TextResponseHeader(const Bhs& b) : TargetHeader(b) {}
-  bool final_bit() const { return flag(kBit7); }
-  void set_final(bool on) { set_flag(kBit7, on); }
-  bool continue_bit() const { return flag(kContinue); }
-  void set_continue(bool on) { set_flag(kContinue, on); }
-  uint64_t lun_raw() const { return load64(8); }
-  void set_lun_raw(uint64_t v) { store64(8, v); }
-  uint32_t ttt() const { return load32(20); }
-  void set_ttt(uint32_t v) { store32(20, v); }
-
- private:
-  static constexpr uint8_t kContinue = 0x40;
+  TextRequestHeader() : TextFields(Opcode::text_request) {}
+  explicit TextRequestHeader(const Bhs& b) : TextFields(b) {}
 };
 
-// Login Request, RFC 7143 11.12: T, C, CSG and NSG in byte 1 (11.12.1-11.12.3).
-class LoginRequestHeader : public InitiatorHeader {
+class TextResponseHeader : public TextFields<TargetHeader> {
+ public:
+  TextResponseHeader() : TextFields(Opcode::text_response) {}
+  explicit TextResponseHeader(const Bhs& b) : TextFields(b) {}
+};
+
+// T, C, CSG, NSG (byte 1), ISID and TSIH: Login Request (RFC 7143 11.12) and
+// Login Response (11.13).
+template <class Base>
+class LoginFields : public Base {
  public:
   using Isid = std::array<uint8_t, 6>;
-  LoginRequestHeader() : InitiatorHeader(Opcode::login_request) { set_immediate(true); }
-  explicit LoginRequestHeader(const Bhs& b) : InitiatorHeader(b) {}
-  bool transit() const { return flag(kBit7); }
-  void set_transit(bool on) { set_flag(kBit7, on); }
-  bool continue_bit() const { return flag(kContinue); }
-  void set_continue(bool on) { set_flag(kContinue, on); }
-  uint8_t csg() const { return flag_field(kCsg, 2); }
-  void set_csg(uint8_t v) { set_flag_field(kCsg, 2, v); }
-  uint8_t nsg() const { return flag_field(kNsg, 0); }
-  void set_nsg(uint8_t v) { set_flag_field(kNsg, 0, v); }
-  uint8_t version_max() const { return load8(2); }
-  void set_version_max(uint8_t v) { store8(2, v); }
-  uint8_t version_min() const { return load8(3); }
-  void set_version_min(uint8_t v) { store8(3, v); }
+  using Base::Base;
+  bool transit() const { return this->flag(Bhs::kBit7); }
+  void set_transit(bool on) { this->set_flag(Bhs::kBit7, on); }
+  using Bhs::continue_bit;
+  using Bhs::set_continue;
+  uint8_t csg() const { return this->flag_field(kCsg, 2); }
+  void set_csg(uint8_t v) { this->set_flag_field(kCsg, 2, v); }
+  uint8_t nsg() const { return this->flag_field(kNsg, 0); }
+  void set_nsg(uint8_t v) { this->set_flag_field(kNsg, 0, v); }
+  uint8_t version_max() const { return this->load8(2); }
+  void set_version_max(uint8_t v) { this->store8(2, v); }
   Isid isid() const {
     Isid v;
-    std::copy_n(at(8), v.size(), v.begin());
+    std::copy_n(this->at(8), v.size(), v.begin());
     return v;
   }
-  void set_isid(const Isid& v) { std::copy(v.begin(), v.end(), at(8)); }
-  uint16_t tsih() const { return load16(14); }
-  void set_tsih(uint16_t v) { store16(14, v); }
-  uint16_t cid() const { return load16(20); }
-  void set_cid(uint16_t v) { store16(20, v); }
+  void set_isid(const Isid& v) { std::copy(v.begin(), v.end(), this->at(8)); }
+  uint16_t tsih() const { return this->load16(14); }
+  void set_tsih(uint16_t v) { this->store16(14, v); }
 
  private:
-  static constexpr uint8_t kContinue = 0x40;
   static constexpr uint8_t kCsg = 0x0c;
   static constexpr uint8_t kNsg = 0x03;
 };
 
-// Login Response, RFC 7143 11.13.
-class LoginResponseHeader : public TargetHeader {
+class LoginRequestHeader : public LoginFields<InitiatorHeader> {
  public:
-  using Isid = LoginRequestHeader::Isid;
-  LoginResponseHeader() : TargetHeader(Opcode::login_response) {}
-  explicit LoginResponseHeader(const Bhs& b) : TargetHeader(b) {}
-  bool transit() const { return flag(kBit7); }
-  void set_transit(bool on) { set_flag(kBit7, on); }
-  bool continue_bit() const { return flag(kContinue); }
-  void set_continue(bool on) { set_flag(kContinue, on); }
-  uint8_t csg() const { return flag_field(kCsg, 2); }
-  void set_csg(uint8_t v) { set_flag_field(kCsg, 2, v); }
-  uint8_t nsg() const { return flag_field(kNsg, 0); }
-  void set_nsg(uint8_t v) { set_flag_field(kNsg, 0, v); }
-  uint8_t version_max() const { return load8(2); }
-  void set_version_max(uint8_t v) { store8(2, v); }
+  LoginRequestHeader() : LoginFields(Opcode::login_request) { set_immediate(true); }  // 11.12: I is always 1
+  explicit LoginRequestHeader(const Bhs& b) : LoginFields(b) {}
+  uint8_t version_min() const { return load8(3); }
+  void set_version_min(uint8_t v) { store8(3, v); }
+  uint16_t cid() const { return load16(20); }
+  void set_cid(uint16_t v) { store16(20, v); }
+};
+
+class LoginResponseHeader : public LoginFields<TargetHeader> {
+ public:
+  LoginResponseHeader() : LoginFields(Opcode::login_response) {}
+  explicit LoginResponseHeader(const Bhs& b) : LoginFields(b) {}
   uint8_t version_active() const { return load8(3); }
   void set_version_active(uint8_t v) { store8(3, v); }
-  Isid isid() const {
-    Isid v;
-    std::copy_n(at(8), v.size(), v.begin());
-    return v;
-  }
-  void set_isid(const Isid& v) { std::copy(v.begin(), v.end(), at(8)); }
-  uint16_t tsih() const { return load16(14); }
-  void set_tsih(uint16_t v) { store16(14, v); }
   uint8_t status_class() const { return load8(36); }
   void set_status_class(uint8_t v) { store8(36, v); }
   uint8_t status_detail() const { return load8(37); }
   void set_status_detail(uint8_t v) { store8(37, v); }
-
- private:
-  static constexpr uint8_t kContinue = 0x40;
-  static constexpr uint8_t kCsg = 0x0c;
-  static constexpr uint8_t kNsg = 0x03;
 };
 
 // Logout Request, RFC 7143 11.14. Byte 1: bit 7 always 1, reason code below it.
@@ -452,12 +445,12 @@ class SnackRequestHeader : public Bhs {
   explicit SnackRequestHeader(const Bhs& b) : Bhs(b) {}
   uint8_t type() const { return flag_field(kType, 0); }
   void set_type(uint8_t v) { set_flag_field(kType, 0, v); }
-  uint64_t lun_raw() const { return load64(8); }
-  void set_lun_raw(uint64_t v) { store64(8, v); }
+  using Bhs::lun_raw;
+  using Bhs::set_lun_raw;
   uint32_t ttt_or_snack_tag() const { return load32(20); }
   void set_ttt_or_snack_tag(uint32_t v) { store32(20, v); }
-  uint32_t exp_stat_sn() const { return load32(28); }
-  void set_exp_stat_sn(uint32_t v) { store32(28, v); }
+  using Bhs::exp_stat_sn;
+  using Bhs::set_exp_stat_sn;
   uint32_t beg_run() const { return load32(40); }
   void set_beg_run(uint32_t v) { store32(40, v); }
   uint32_t run_length() const { return load32(44); }
@@ -478,26 +471,28 @@ class RejectHeader : public TargetHeader {
   void set_data_sn_or_r2t_sn(uint32_t v) { store32(36, v); }
 };
 
-// NOP-Out, RFC 7143 11.18. Byte 1 bit 7 is always 1.
-class NopOutHeader : public InitiatorHeader {
+// LUN and TTT: NOP-Out (RFC 7143 11.18) and NOP-In (11.19). Byte 1 bit 7 is
+// always 1 in both.
+template <class Base>
+class NopFields : public Base {
  public:
-  NopOutHeader() : InitiatorHeader(Opcode::nop_out, kBit7) {}
-  explicit NopOutHeader(const Bhs& b) : InitiatorHeader(b) {}
-  uint64_t lun_raw() const { return load64(8); }
-  void set_lun_raw(uint64_t v) { store64(8, v); }
-  uint32_t ttt() const { return load32(20); }
-  void set_ttt(uint32_t v) { store32(20, v); }
+  using Base::Base;
+  using Bhs::lun_raw;
+  using Bhs::set_lun_raw;
+  using Bhs::ttt;
+  using Bhs::set_ttt;
 };
 
-// NOP-In, RFC 7143 11.19. Byte 1 bit 7 is always 1.
-class NopInHeader : public TargetHeader {
+class NopOutHeader : public NopFields<InitiatorHeader> {
  public:
-  NopInHeader() : TargetHeader(Opcode::nop_in, kBit7) {}
-  explicit NopInHeader(const Bhs& b) : TargetHeader(b) {}
-  uint64_t lun_raw() const { return load64(8); }
-  void set_lun_raw(uint64_t v) { store64(8, v); }
-  uint32_t ttt() const { return load32(20); }
-  void set_ttt(uint32_t v) { store32(20, v); }
+  NopOutHeader() : NopFields(Opcode::nop_out, kBit7) {}
+  explicit NopOutHeader(const Bhs& b) : NopFields(b) {}
+};
+
+class NopInHeader : public NopFields<TargetHeader> {
+ public:
+  NopInHeader() : NopFields(Opcode::nop_in, kBit7) {}
+  explicit NopInHeader(const Bhs& b) : NopFields(b) {}
 };
 
 // The padded on-wire length of a data segment.
