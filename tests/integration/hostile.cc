@@ -77,27 +77,10 @@
 
 namespace {
 
-using scsipub::iscsi::Bhs;
-using scsipub::iscsi::kReservedTag;
-using scsipub::iscsi::Opcode;
+// The BHS and its kinds (iscsi/pdu.h): every field by name.
+using namespace scsipub::iscsi;  // only pdu.h and crc32c.h are included from it
 using scsipub::store_be16;
 using scsipub::store_be32;
-using scsipub::iscsi::DataInHeader;
-using scsipub::iscsi::DataOutHeader;
-using scsipub::iscsi::kBhsSize;
-using scsipub::iscsi::LoginRequestHeader;
-using scsipub::iscsi::LoginResponseHeader;
-using scsipub::iscsi::LogoutRequestHeader;
-using scsipub::iscsi::NopInHeader;
-using scsipub::iscsi::NopOutHeader;
-using scsipub::iscsi::R2tHeader;
-using scsipub::iscsi::RejectHeader;
-using scsipub::iscsi::ScsiCommandHeader;
-using scsipub::iscsi::ScsiResponseHeader;
-using scsipub::iscsi::TargetHeader;
-using scsipub::iscsi::TaskAttribute;
-using scsipub::iscsi::TextRequestHeader;
-using scsipub::iscsi::TextResponseHeader;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
