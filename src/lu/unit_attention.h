@@ -20,6 +20,9 @@ inline constexpr UnitAttention kPowerOnOccurred{0x29, 0x01};
 inline constexpr UnitAttention kBusDeviceResetFunctionOccurred{0x29, 0x03};
 inline constexpr UnitAttention kItNexusLossOccurred{0x29, 0x07};
 inline constexpr UnitAttention kModeParametersChanged{0x2A, 0x01};
+inline constexpr UnitAttention kReservationsPreempted{0x2A, 0x03};
+inline constexpr UnitAttention kReservationsReleased{0x2A, 0x04};
+inline constexpr UnitAttention kRegistrationsPreempted{0x2A, 0x05};
 inline constexpr UnitAttention kReportedLunsDataChanged{0x3F, 0x0E};
 }  // namespace ua
 

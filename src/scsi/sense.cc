@@ -28,6 +28,8 @@ constexpr std::array<SenseCode, static_cast<size_t>(SenseReason::count_)> kSense
     {sense_key::kHardwareError, 0x44, 0x00},    // internal_target_failure
     {sense_key::kIllegalRequest, 0x53, 0x02},   // medium_removal_prevented
     {sense_key::kNotReady, 0x3A, 0x02},         // medium_not_present_tray_open
+    {sense_key::kIllegalRequest, 0x26, 0x04},   // invalid_release_of_pr
+    {sense_key::kAbortedCommand, 0x4B, 0x00},   // data_phase_error
 }};
 
 void put_field_pointer(uint8_t* p, const FieldPointer& f) {
@@ -42,6 +44,10 @@ void put_field_pointer(uint8_t* p, const FieldPointer& f) {
 SenseCode sense_code(SenseReason reason) {
   auto i = static_cast<size_t>(reason);
   return i < kSenseTable.size() ? kSenseTable[i] : kSenseTable[0];
+}
+
+SenseCode unit_attention_code(const lu::UnitAttention& ua) {
+  return {sense_key::kUnitAttention, ua.asc, ua.ascq};
 }
 
 size_t build_sense(std::span<uint8_t> out, bool descriptor_format, const SenseCode& code,
