@@ -103,7 +103,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (r.status != PrStatus::good || !r.state_changed) check(pr.state() == before);
         if (r.status == PrStatus::check_condition) check(r.sense.code.key == 0x05);
         check(r.status == PrStatus::good || (r.unit_attentions.empty() && r.abort_tasks_of.empty()));
-        for (const auto& ua : r.unit_attentions) check(ua.asc == 0x2A && ua.ascq >= 3 && ua.ascq <= 5);
+        for (const auto& ua : r.unit_attentions)
+          check(ua.condition == lu::ua::kReservationsPreempted || ua.condition == lu::ua::kReservationsReleased ||
+                ua.condition == lu::ua::kRegistrationsPreempted);
         break;
       }
       case 1:

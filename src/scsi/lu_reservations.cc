@@ -53,7 +53,7 @@ PrOutResult LuReservations::out(std::span<const uint8_t> cdb, std::span<const ui
     update_active_locked();
   }
   for (const auto& ua : r.unit_attentions) {
-    unit.raise_unit_attention_to_port(ua.initiator_port, lu::UnitAttention{ua.asc, ua.ascq});
+    unit.raise_unit_attention_to_port(ua.initiator_port, ua.condition);
   }
   return r;
 }

@@ -102,10 +102,11 @@ bool PersistentReservations::crh_exempt(const PrNexus& who) const {
   return reserved() && registrants_only_type(state_.type) && is_registered(who);
 }
 
-void PersistentReservations::ua_to_registrants(PrOutResult& r, const PrNexus& except, uint8_t ascq) const {
+void PersistentReservations::ua_to_registrants(PrOutResult& r, const PrNexus& except,
+                                               lu::UnitAttention condition) const {
   for (const auto& reg : state_.registrations)
     if (reg.nexus != except)
-      r.unit_attentions.push_back({reg.nexus.initiator_port, reg.nexus.target_port, pr_ua::kAsc, ascq});
+      r.unit_attentions.push_back({reg.nexus.initiator_port, reg.nexus.target_port, condition});
 }
 
 // SPC-4 5.9.5: the most recent valid APTPL value governs every registration,
@@ -149,7 +150,7 @@ void PersistentReservations::unregister(const PrNexus& who, PrOutResult& r) {
   const bool released = is_holder(who) && !all_registrants();
   const uint8_t type = state_.type;
   remove_registrations([&](const PrRegistration& reg) { return reg.nexus == who; });
-  if (released && registrants_only_type(type)) ua_to_registrants(r, who, pr_ua::kReservationsReleased);
+  if (released && registrants_only_type(type)) ua_to_registrants(r, who, lu::ua::kReservationsReleased);
 }
 
 // --- PERSISTENT RESERVE IN ---------------------------------------------------
@@ -316,7 +317,7 @@ PrOutResult PersistentReservations::do_release(const PrOutBasicParams& p, uint8_
   PrOutResult r;
   r.state_changed = true;
   if (old_type != uint8_t(PrType::write_exclusive) && old_type != uint8_t(PrType::exclusive_access))
-    ua_to_registrants(r, who, pr_ua::kReservationsReleased);
+    ua_to_registrants(r, who, lu::ua::kReservationsReleased);
   return r;
 }
 
@@ -325,7 +326,7 @@ PrOutResult PersistentReservations::do_clear(const PrOutBasicParams& p, const Pr
   auto reg = find(who);
   if (reg == nullptr || reg->key != p.reservation_key) return conflict();
   PrOutResult r;
-  ua_to_registrants(r, who, pr_ua::kReservationsPreempted);
+  ua_to_registrants(r, who, lu::ua::kReservationsPreempted);
   state_.registrations.clear();
   release_reservation();
   bump_generation(r);
@@ -370,8 +371,7 @@ PrOutResult PersistentReservations::do_preempt(const PrOutBasicParams& p, uint8_
     if (changed) {
       for (const auto& x : state_.registrations)
         if (x.nexus != who)
-          r.unit_attentions.push_back(
-              {x.nexus.initiator_port, x.nexus.target_port, pr_ua::kAsc, pr_ua::kReservationsReleased});
+          r.unit_attentions.push_back({x.nexus.initiator_port, x.nexus.target_port, lu::ua::kReservationsReleased});
     }
   } else {
     // 5.9.11.4.4: just remove registrations (ours too, if it is our key);
@@ -380,7 +380,7 @@ PrOutResult PersistentReservations::do_preempt(const PrOutBasicParams& p, uint8_
   }
   for (const auto& n : removed) {
     if (n == who) continue;
-    r.unit_attentions.push_back({n.initiator_port, n.target_port, pr_ua::kAsc, pr_ua::kRegistrationsPreempted});
+    r.unit_attentions.push_back({n.initiator_port, n.target_port, lu::ua::kRegistrationsPreempted});
     if (abort) r.abort_tasks_of.push_back(n);
   }
   bump_generation(r);

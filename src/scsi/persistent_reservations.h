@@ -70,21 +70,12 @@ struct PrStateValue {
   friend bool operator==(const PrStateValue&, const PrStateValue&) = default;
 };
 
-namespace pr_ua {
-// The unit attentions reservations raise (lu/unit_attention.h): one ASC,
-// three qualifiers.
-inline constexpr uint8_t kAsc = lu::ua::kReservationsPreempted.asc;
-inline constexpr uint8_t kReservationsPreempted = lu::ua::kReservationsPreempted.ascq;
-inline constexpr uint8_t kReservationsReleased = lu::ua::kReservationsReleased.ascq;
-inline constexpr uint8_t kRegistrationsPreempted = lu::ua::kRegistrationsPreempted.ascq;
-static_assert(lu::ua::kReservationsReleased.asc == kAsc && lu::ua::kRegistrationsPreempted.asc == kAsc);
-}  // namespace pr_ua
-
+// A unit attention for the nexuses of one initiator port: RESERVATIONS
+// PREEMPTED / RELEASED or REGISTRATIONS PREEMPTED (SPC-4 5.9.11).
 struct PrUnitAttention {
   std::string initiator_port;
   std::string target_port;
-  uint8_t asc = pr_ua::kAsc;
-  uint8_t ascq = 0;
+  lu::UnitAttention condition = lu::UnitAttention::reservations_released;
   friend bool operator==(const PrUnitAttention&, const PrUnitAttention&) = default;
 };
 
@@ -156,7 +147,7 @@ class PersistentReservations {
   // holder, and for a registrant under a registrants-only or all-registrants
   // reservation.
   bool crh_exempt(const PrNexus& who) const;
-  void ua_to_registrants(PrOutResult& r, const PrNexus& except, uint8_t ascq) const;
+  void ua_to_registrants(PrOutResult& r, const PrNexus& except, lu::UnitAttention condition) const;
 
   PrOutResult do_register(const PrOutBasicParams& p, const PrNexus& who, bool ignore_key);
   PrOutResult do_reserve(const PrOutBasicParams& p, uint8_t scope, uint8_t type, const PrNexus& who);

@@ -52,9 +52,9 @@ struct SenseCode {
 };
 
 SenseCode sense_code(SenseReason reason);
-// A unit attention the logical unit queued (lu/unit_attention.h): key UNIT
-// ATTENTION with its ASC/ASCQ.
-SenseCode unit_attention_code(const lu::UnitAttention& ua);
+// A unit attention condition the logical unit queued (lu/unit_attention.h):
+// key UNIT ATTENTION with its ASC/ASCQ.
+SenseCode unit_attention_code(lu::UnitAttention ua);
 
 // SPC-4 4.5.2.4.2: field pointer sense-key specific data.
 struct FieldPointer {

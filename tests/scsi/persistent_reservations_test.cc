@@ -141,7 +141,16 @@ bool invalid_cdb(const PrOutResult& r) { return sense_is(r, 0x05, 0x24, 0x00); }
 bool invalid_param(const PrOutResult& r) { return sense_is(r, 0x05, 0x26, 0x00); }
 bool length_error(const PrOutResult& r) { return sense_is(r, 0x05, 0x1A, 0x00); }
 
-PrUnitAttention ua(const PrNexus& n, uint8_t ascq) { return {n.initiator_port, n.target_port, 0x2A, ascq}; }
+// SPC-4 5.9.11: RESERVATIONS PREEMPTED (2Ah/03h), RELEASED (2Ah/04h),
+// REGISTRATIONS PREEMPTED (2Ah/05h), by ASCQ.
+PrUnitAttention ua(const PrNexus& n, uint8_t ascq) {
+  const lu::UnitAttention c = ascq == 0x03   ? lu::ua::kReservationsPreempted
+                              : ascq == 0x04 ? lu::ua::kReservationsReleased
+                                             : lu::ua::kRegistrationsPreempted;
+  EXPECT_TRUE(ascq >= 0x03 && ascq <= 0x05);
+  EXPECT_EQ(unit_attention_code(c).ascq, ascq);
+  return {n.initiator_port, n.target_port, c};
+}
 
 // --- names and TransportIDs --------------------------------------------------
 
