@@ -14,14 +14,28 @@
 // row's data direction.
 #include <gtest/gtest.h>
 
+#include <iterator>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <vector>
 
 #include "scsi/command_set.h"
 #include "scsi/lu_reservations.h"
 #include "scsi/opcode_table.h"
 #include "scsi_fixture.h"
+
+namespace scsipub::lu {
+// Names in failure messages.
+void PrintTo(PrAccess a, std::ostream* os) {
+  constexpr const char* kNames[] = {"allowed", "read", "write", "own_rules"};
+  *os << (size_t(a) < std::size(kNames) ? kNames[size_t(a)] : "?");
+}
+void PrintTo(Scsi2Access a, std::ostream* os) {
+  constexpr const char* kNames[] = {"allowed", "holder_only", "nobody", "own_rules"};
+  *os << (size_t(a) < std::size(kNames) ? kNames[size_t(a)] : "?");
+}
+}  // namespace scsipub::lu
 
 namespace scsipub::scsi {
 namespace {
