@@ -20,6 +20,10 @@ using namespace row_class;  // NOLINT(google-build-using-namespace): row shortha
 // WRPROTECT, VRPROTECT, ORPROTECT), ANCHOR, NACA and LINK are left out: we
 // support none of them, so a CDB setting them is rejected.
 // Timeouts in seconds for the RCTD descriptor (nominal, recommended).
+// Reservation classes: SPC-4 5.9.1 table 62 for the SPC commands, SBC-3 4.17
+// table 13 for the block commands; kRsv marks what SPC-2 7.21 leaves to other
+// I_T nexuses under RESERVE. tests/scsi/reservation_class_test.cc holds every
+// row to those tables.
 constexpr OpcodeInfo kTable[] = {
     // SPC-4 6.37 TEST UNIT READY
     {0x00, false, 0, 6, DD::none, kAllowed, 0, h::test_unit_ready, {0xFF, 0, 0, 0, 0, 0}, 1, 5},
