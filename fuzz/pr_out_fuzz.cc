@@ -4,7 +4,7 @@
 // nexuses, so registrations and reservations feed later commands:
 //   [op:1][nexus:1][len:1][bytes:len]
 // op % 5: 0 PR OUT (bytes = 10-byte CDB, then the parameter list),
-//         1 PR IN (bytes[0] = service action), 2 conflicts(bytes as a CDB),
+//         1 PR IN (bytes[0] = service action), 2 conflicts(bytes[0] picks the access),
 //         3 RESERVE/RELEASE (bytes as a CDB), 4 reset / nexus loss / reload.
 // Invariants checked after every record: the holder index is in range, keys
 // are non-zero, PR IN lengths are self-consistent, state() reloads to itself,
@@ -103,15 +103,19 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (r.status != PrStatus::good || !r.state_changed) check(pr.state() == before);
         if (r.status == PrStatus::check_condition) check(r.sense.code.key == 0x05);
         check(r.status == PrStatus::good || (r.unit_attentions.empty() && r.abort_tasks_of.empty()));
-        for (const auto& ua : r.unit_attentions) check(ua.asc == 0x2A && ua.ascq >= 3 && ua.ascq <= 5);
+        for (const auto& ua : r.unit_attentions)
+          check(ua.condition == lu::ua::kReservationsPreempted || ua.condition == lu::ua::kReservationsReleased ||
+                ua.condition == lu::ua::kRegistrationsPreempted);
         break;
       }
       case 1:
         check_in(pr, bytes.empty() ? 0 : bytes[0] & 0x1F, who);
         break;
-      case 2:
-        (void)pr.conflicts(bytes, who);
+      case 2: {
+        const uint8_t pick = bytes.empty() ? 0 : bytes[0];
+        (void)pr.conflicts(lu::ReservationAccess{lu::PrAccess(pick % 4), lu::Scsi2Access((pick >> 2) % 4)}, who);
         break;
+      }
       case 3: {
         std::vector<uint8_t> cdb(bytes.begin(), bytes.end());
         if (cdb.empty()) cdb.push_back(0x16);

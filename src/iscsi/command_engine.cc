@@ -13,17 +13,6 @@ namespace {
 constexpr size_t kMaxCdb = ScsiCommandHeader::kCdbBytes + 256;  // BHS CDB + extended-CDB AHS
 constexpr uint8_t kCommandCompletedAtTarget = 0x00;           // SCSI Response, RFC 7143 11.4.3
 
-// Fixed-format sense for failures the iSCSI layer decides itself.
-std::array<uint8_t, 18> fixed_sense(uint8_t key, uint8_t asc, uint8_t ascq) {
-  std::array<uint8_t, 18> s{};
-  s[0] = 0x70;
-  s[2] = key;
-  s[7] = 10;
-  s[12] = asc;
-  s[13] = ascq;
-  return s;
-}
-
 }  // namespace
 
 struct CommandEngine::Task {
@@ -48,9 +37,9 @@ struct CommandEngine::Task {
   bool budget_held = false;
   bool in_backlog = false;
   // Set when the command fails before its data arrives: data is absorbed and
-  // dropped, then this sense goes out.
+  // dropped, then CHECK CONDITION with this reason goes out.
   bool discard = false;
-  std::array<uint8_t, 18> discard_sense{};
+  scsi::SenseReason discard_reason = scsi::SenseReason::invalid_field_in_cdb;
   // The LU's abort generation for our nexus when the task arrived; another
   // nexus's PREEMPT AND ABORT changes it (LogicalUnit::abort_tasks_of_port).
   lu::LogicalUnit* unit = nullptr;
@@ -148,10 +137,10 @@ void CommandEngine::on_command(const PduView& pdu) {
   t.next_r2t_offset = t.unsolicited_end;
   if (bhs.read()) {
     t.discard = true;  // no bidirectional support
-    t.discard_sense = fixed_sense(0x05, 0x24, 0x00);
+    t.discard_reason = scsi::SenseReason::invalid_field_in_cdb;
   } else if (t.edtl > limits_.max_task_bytes) {
     t.discard = true;  // larger than VPD B0 lets anyone ask for
-    t.discard_sense = fixed_sense(0x05, 0x24, 0x00);
+    t.discard_reason = scsi::SenseReason::invalid_field_in_cdb;
   }
 
   if (luns_ != nullptr && nexus_ != nullptr) {
@@ -300,7 +289,7 @@ void CommandEngine::on_data_out(const PduView& pdu) {
   }
   if (!sn_ok && !t.discard) {
     t.discard = true;
-    t.discard_sense = fixed_sense(0x0b, 0x4b, 0x00);  // ABORTED COMMAND, DATA PHASE ERROR
+    t.discard_reason = scsi::SenseReason::data_phase_error;
   }
   if (!t.discard && len != 0) {
     if (uint64_t(offset) + len > t.data->size()) t.data->resize(offset + len);
@@ -330,9 +319,8 @@ void CommandEngine::complete_if_ready(uint32_t itt) {
   seq_.window_used = static_cast<uint32_t>(tasks_.size() - 1);
   if (t.discard) {
     scsi::ScsiTask st;
-    st.status = scsi::status::kCheckCondition;
-    std::copy(t.discard_sense.begin(), t.discard_sense.end(), st.sense.begin());
-    st.sense_length = static_cast<uint8_t>(t.discard_sense.size());
+    st.lun = decode_lun(t.lun_raw);
+    commands_.fail(st, *luns_, t.discard_reason);  // in the LU's sense format (D_SENSE)
     send_response(t, st, 0);
   } else {
     execute(t);

@@ -14,13 +14,13 @@
 #include <memory>
 #include <mutex>
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "lu/mode_parameters.h"
 #include "lu/nexus.h"
+#include "lu/reservation_access.h"
 #include "lu/unit_attention.h"
 #include "storage/block_store.h"
 
@@ -59,8 +59,9 @@ class LuExtension {
   virtual ~LuExtension() = default;
   virtual void on_logical_unit_reset() {}
   virtual void on_nexus_lost(const Nexus& /*nexus*/) {}
-  // Asked before every command: does a reservation forbid it for `nexus`?
-  virtual bool conflicts(std::span<const uint8_t> /*cdb*/, const Nexus& /*nexus*/) const { return false; }
+  // Asked before every command: does a reservation forbid a command of this
+  // access (its opcode-table row, resolved for its CDB) for `nexus`?
+  virtual bool conflicts(ReservationAccess /*access*/, const Nexus& /*nexus*/) const { return false; }
 };
 
 class LogicalUnit {

@@ -10,10 +10,7 @@ BlockRange decode_range12(std::span<const uint8_t> c) { return {load_be32(&c[2])
 BlockRange decode_range16(std::span<const uint8_t> c) { return {load_be64(&c[2]), load_be32(&c[10])}; }
 
 bool check_transfer(Command& cmd, const BlockRange& r, uint16_t length_byte, bool writing) {
-  if (writing) {
-    uint64_t bytes = r.blocks * storage::kBlockSize;  // blocks < 2^32: no overflow
-    cmd.task().write_transfer_length = bytes > UINT32_MAX ? UINT32_MAX : uint32_t(bytes);
-  }
+  if (writing) cmd.set_write_transfer_length(r.blocks * storage::kBlockSize);  // blocks < 2^32: no overflow
   if (!check_lba_range(cmd, r.lba, r.blocks)) return false;
   // SBC-3 6.5.3: a TRANSFER LENGTH above MAXIMUM TRANSFER LENGTH is an invalid field.
   if (r.blocks > limits::kMaxTransferBlocks) {
@@ -53,7 +50,7 @@ void write_blocks(Command& cmd, const BlockRange& r, std::span<const uint8_t> da
 
 bool fit_write_to_data_out(Command& cmd, BlockRange& r) {
   const uint64_t wanted = r.blocks * storage::kBlockSize;
-  cmd.task().write_transfer_length = wanted > UINT32_MAX ? UINT32_MAX : uint32_t(wanted);
+  cmd.set_write_transfer_length(wanted);
   const size_t got = cmd.data_out().size();
   if (got >= wanted) return true;
   if (got % storage::kBlockSize != 0) {

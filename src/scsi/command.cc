@@ -56,7 +56,7 @@ bool check_writable(Command& cmd) {
 }
 
 bool check_data_out(Command& cmd, uint64_t expected_bytes) {
-  cmd.task().write_transfer_length = expected_bytes > UINT32_MAX ? UINT32_MAX : uint32_t(expected_bytes);
+  cmd.set_write_transfer_length(expected_bytes);
   if (cmd.data_out().size() != expected_bytes) {
     cmd.fail(SenseReason::invalid_field_in_iu);
     return false;

@@ -30,6 +30,12 @@ class Command {
   bool descriptor_sense() const { return descriptor_sense_; }
   std::span<const uint8_t> data_out() const { return task_.data_out; }
   uint64_t nexus_id() const { return task_.nexus != nullptr ? task_.nexus->id : 0; }
+  // The SPDTL of a command that takes Data-Out (bytes the CDB asks for), for
+  // the iSCSI layer's residuals; saturates at the 32-bit field of RFC 7143
+  // 11.4.5 (an overflow that large is reported as UINT32_MAX).
+  void set_write_transfer_length(uint64_t bytes) {
+    task_.write_transfer_length = bytes > UINT32_MAX ? UINT32_MAX : uint32_t(bytes);
+  }
 
   // Data-in: every byte zeroed, so nothing stale can reach the initiator.
   uint8_t* reply(size_t n) { return out_.prepare_zeroed(n); }

@@ -45,7 +45,7 @@ void CommandSet::execute(ScsiTask& task, const LunMap& luns) const {
   uint16_t service_action = 0;
   if (opcode_has_service_actions(opcode) && task.cdb.size() >= 2) service_action = task.cdb[1] & 0x1F;
   // The LU's peripheral device type picks the table (SBC-3 disk, MMC-6 DVD-ROM).
-  const std::span<const OpcodeInfo> table = opcode_table(lu);
+  const std::span<const OpcodeInfo> table = tables_.for_lu(lu);
   const OpcodeInfo* info = find_opcode(table, opcode, service_action);
   const uint8_t flags = info != nullptr ? info->flags : 0;
 
@@ -63,7 +63,7 @@ void CommandSet::execute(ScsiTask& task, const LunMap& luns) const {
   // condition is cleared.
   if (lu != nullptr && task.nexus != nullptr && (flags & opflag::kAllowedWithUa) == 0) {
     if (auto ua = lu->take_unit_attention(task.nexus->id)) {
-      cmd.fail(SenseCode{sense_key::kUnitAttention, ua->asc, ua->ascq});
+      cmd.fail(unit_attention_code(*ua));
       return;
     }
   }
@@ -73,7 +73,7 @@ void CommandSet::execute(ScsiTask& task, const LunMap& luns) const {
     // OPERATION CODE. Of the operation codes we implement, PERSISTENT RESERVE
     // IN/OUT answer an unsupported service action with INVALID FIELD IN CDB
     // (SPC-4 6.15.1, 6.16.1; what initiators probing for PR expect).
-    const bool has_pr = table.data() == opcode_table().data();
+    const bool has_pr = find_opcode(table, 0x5E, 0) != nullptr;
     if (has_pr && (opcode == 0x5E || opcode == 0x5F)) {
       cmd.invalid_cdb_field(1, 4);
     } else {
@@ -87,6 +87,11 @@ void CommandSet::execute(ScsiTask& task, const LunMap& luns) const {
   }
   cmd.limit_cdb(info->cdb_length);
   if (!check_cdb_usage(cmd, *info)) return;
+  // The iSCSI flags against the CDB (rule: transfer_contradicts_cdb).
+  if (transfer_contradicts_cdb(info->direction, task.write_flag, task.expected_length)) {
+    cmd.fail(SenseReason::invalid_field_in_iu);
+    return;
+  }
 
   // MMC-6: with the disc ejected, commands that need the medium end in NOT
   // READY, MEDIUM NOT PRESENT - TRAY OPEN until START STOP UNIT loads it.
@@ -96,9 +101,14 @@ void CommandSet::execute(ScsiTask& task, const LunMap& luns) const {
   }
 
   // SPC-4 5.9.1 / SPC-2 5.5.1: after unit attentions and CDB checks (the
-  // order LIO uses), a command another nexus's reservation forbids.
+  // order LIO uses), a command another nexus's reservation forbids. Only
+  // commands in the table get here: an unsupported operation code is INVALID
+  // COMMAND OPERATION CODE even under a reservation (what LIO answers too;
+  // SAM-5 5.3.2 ranks RESERVATION CONFLICT above CHECK CONDITION only for a
+  // command that has both, and an unknown command has no reservation class).
   if (lu != nullptr && task.nexus != nullptr) {
-    if (const lu::LuExtension* ext = lu->extension(); ext != nullptr && ext->conflicts(cmd.cdb(), *task.nexus)) {
+    const lu::LuExtension* ext = lu->extension();
+    if (ext != nullptr && ext->conflicts(reservation_access(*info, cmd.cdb()), *task.nexus)) {
       out.clear();
       task.status = status::kReservationConflict;
       return;
@@ -108,6 +118,14 @@ void CommandSet::execute(ScsiTask& task, const LunMap& luns) const {
   info->handler(cmd);
   // No data-in after CHECK CONDITION (Command::fail clears it too).
   if (task.status != status::kGood && task.status != status::kConditionMet) out.clear();
+}
+
+void CommandSet::fail(ScsiTask& task, const LunMap& luns, SenseReason reason) const {
+  Buffer scratch;
+  Buffer& out = task.data_in != nullptr ? *task.data_in : scratch;
+  lu::LogicalUnit* lu = luns.find(task.lun);
+  Command cmd(task, lu, luns, out, lu != nullptr && lu->descriptor_sense());
+  cmd.fail(reason);
 }
 
 }  // namespace scsipub::scsi

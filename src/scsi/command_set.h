@@ -19,15 +19,29 @@
 //    TARGET WARM RESET -> target_reset(false) on every LU of the target;
 //    TARGET COLD RESET -> target_reset(true), then drop the connections.
 //    ABORT TASK needs nothing here: commands never block inside execute().
+#include "scsi/opcode_table.h"
 #include "scsi/scsi_task.h"
+#include "scsi/sense.h"
 
 namespace scsipub::scsi {
 
 class CommandSet {
  public:
+  // The standard opcode tables; tests may dispatch with their own.
+  CommandSet() = default;
+  explicit CommandSet(OpcodeTables tables) : tables_(tables) {}
+
   // Executes one command to completion. Routes by task.lun through `luns`;
   // an unknown LUN gets LOGICAL UNIT NOT SUPPORTED (INQUIRY: qualifier 011b).
   void execute(ScsiTask& task, const LunMap& luns) const;
+
+  // Ends a task the iSCSI layer refuses without running it (e.g. a data
+  // phase error): CHECK CONDITION with the sense for `reason`, in the format
+  // (D_SENSE) of the logical unit task.lun names.
+  void fail(ScsiTask& task, const LunMap& luns, SenseReason reason) const;
+
+ private:
+  OpcodeTables tables_;
 };
 
 }  // namespace scsipub::scsi

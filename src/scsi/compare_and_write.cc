@@ -18,7 +18,7 @@ void compare_and_write(Command& cmd) {
   auto c = cmd.cdb();
   const BlockRange r{load_be64(&c[2]), c[13]};
   const bool fua = c[1] & 0x08;
-  cmd.task().write_transfer_length = uint32_t(2 * r.blocks * storage::kBlockSize);
+  cmd.set_write_transfer_length(2 * r.blocks * storage::kBlockSize);
   // SBC-3 5.2: NUMBER OF LOGICAL BLOCKS above MAXIMUM COMPARE AND WRITE LENGTH.
   if (r.blocks > limits::kMaxCompareAndWriteBlocks) {
     cmd.invalid_cdb_field(13);

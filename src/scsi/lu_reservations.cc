@@ -18,11 +18,11 @@ void LuReservations::update_active_locked() {
   active_.store(pr_.reserved() || pr_.scsi2_holder().has_value(), std::memory_order_release);
 }
 
-bool LuReservations::conflicts(std::span<const uint8_t> cdb, const lu::Nexus& nexus) const {
+bool LuReservations::conflicts(lu::ReservationAccess access, const lu::Nexus& nexus) const {
   if (!active_.load(std::memory_order_acquire)) return false;
   PrNexus who = pr_nexus(nexus);
   std::lock_guard lock(mu_);
-  return pr_.conflicts(cdb, who);
+  return pr_.conflicts(access, who);
 }
 
 Result<std::vector<uint8_t>, PrSense> LuReservations::in(uint8_t service_action, const lu::Nexus& nexus) const {
@@ -45,7 +45,7 @@ PrOutResult LuReservations::out(std::span<const uint8_t> cdb, std::span<const ui
         spdlog::error("persistent reservation not stored, command failed: {}", s.error().message);
         PrOutResult failed;
         failed.status = PrStatus::check_condition;
-        failed.sense.code = SenseCode{sense_key::kHardwareError, 0x44, 0x00};  // INTERNAL TARGET FAILURE
+        failed.sense.code = sense_code(SenseReason::internal_target_failure);
         return failed;
       }
     }
@@ -53,7 +53,7 @@ PrOutResult LuReservations::out(std::span<const uint8_t> cdb, std::span<const ui
     update_active_locked();
   }
   for (const auto& ua : r.unit_attentions) {
-    unit.raise_unit_attention_to_port(ua.initiator_port, lu::UnitAttention{ua.asc, ua.ascq});
+    unit.raise_unit_attention_to_port(ua.initiator_port, ua.condition);
   }
   // SPC-4 5.9.11.5: PREEMPT AND ABORT aborts the preempted nexuses' tasks
   // before it completes. Our Control mode page says TAS=0, so they end

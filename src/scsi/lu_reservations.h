@@ -29,8 +29,8 @@ class LuReservations final : public lu::LuExtension {
   // `persist` empty: state lives in memory only (free tier).
   explicit LuReservations(PrStateValue initial = {}, PrPersist persist = {});
 
-  // RESERVATION CONFLICT for this command?
-  bool conflicts(std::span<const uint8_t> cdb, const lu::Nexus& nexus) const override;
+  // RESERVATION CONFLICT for a command of this access?
+  bool conflicts(lu::ReservationAccess access, const lu::Nexus& nexus) const override;
 
   Result<std::vector<uint8_t>, PrSense> in(uint8_t service_action, const lu::Nexus& nexus) const;
   // Applies, persists, delivers unit attentions to the other nexuses of `unit`.

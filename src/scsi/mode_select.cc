@@ -12,7 +12,7 @@ namespace {
 void mode_select(Command& cmd, bool ten) {
   auto c = cmd.cdb();
   const uint16_t list_length = ten ? load_be16(&c[7]) : c[4];
-  cmd.task().write_transfer_length = list_length;
+  cmd.set_write_transfer_length(list_length);
   // SPC-4 6.9: we only understand page format (PF = 1) and save nothing (SP = 0).
   if ((c[1] & 0x10) == 0) {
     cmd.invalid_cdb_field(1, 4);

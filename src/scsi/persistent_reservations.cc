@@ -59,90 +59,6 @@ PrOutResult from(const PrParamError& e) {
   return check(sense_code(e.reason), e.field);
 }
 
-// How a command is treated by a reservation it does not hold (SPC-4 table
-// 'SPC commands that are allowed in the presence of various reservations',
-// SBC-3 table for block commands):
-//   allowed: never conflicts;
-//   read:    like a read: allowed under the write-exclusive types;
-//   write:   like a write (and the default for anything unlisted).
-enum class Access : uint8_t { allowed, read, write };
-
-Access classify(std::span<const uint8_t> cdb) {
-  const uint8_t op = cdb[0];
-  const uint8_t sa = cdb.size() > 1 ? (cdb[1] & 0x1F) : 0;
-  const uint8_t b4 = cdb.size() > 4 ? cdb[4] : 0;
-  switch (op) {
-    case 0x00:  // TEST UNIT READY (allowed since SPC-3)
-    case 0x03:  // REQUEST SENSE
-    case 0x12:  // INQUIRY
-    case 0x25:  // READ CAPACITY (10)
-    case 0x4D:  // LOG SENSE
-    case 0x5E:  // PERSISTENT RESERVE IN
-    case 0x5F:  // PERSISTENT RESERVE OUT: the service actions check keys themselves
-    case 0xA0:  // REPORT LUNS
-      return Access::allowed;
-    case 0x9E:  // SERVICE ACTION IN (16)
-      if (sa == 0x10) return Access::allowed;  // READ CAPACITY (16)
-      if (sa == 0x12) return Access::read;     // GET LBA STATUS
-      return Access::write;
-    case 0xA3:  // MAINTENANCE IN
-      switch (sa) {
-        case 0x0C:  // REPORT SUPPORTED OPERATION CODES
-        case 0x0D:  // REPORT SUPPORTED TASK MANAGEMENT FUNCTIONS
-          return Access::read;
-        case 0x05:  // REPORT IDENTIFYING INFORMATION
-        case 0x0A:  // REPORT TARGET PORT GROUPS
-        case 0x0B:  // REPORT ALIASES
-        case 0x0E:  // REPORT PRIORITY
-        case 0x0F:  // REPORT TIMESTAMP
-          return Access::allowed;
-        default:
-          return Access::write;
-      }
-    case 0xAB:  // SERVICE ACTION IN (12): READ MEDIA SERIAL NUMBER
-      return sa == 0x01 ? Access::allowed : Access::write;
-    case 0x1B:  // START STOP UNIT: only START=1 with POWER CONDITION 0 is harmless
-      return ((b4 & 0x01) != 0 && (b4 >> 4) == 0) ? Access::allowed : Access::write;
-    case 0x1E:  // PREVENT ALLOW MEDIUM REMOVAL: allowing is harmless
-      return (b4 & 0x03) == 0 ? Access::allowed : Access::write;
-    case 0x08: case 0x28: case 0xA8: case 0x88:  // READ
-    case 0x2F: case 0xAF: case 0x8F:             // VERIFY
-    case 0x34: case 0x90:                        // PRE-FETCH
-    case 0x1A: case 0x5A:                        // MODE SENSE
-    case 0x1C:                                   // RECEIVE DIAGNOSTIC RESULTS
-    case 0x3C:                                   // READ BUFFER
-    case 0x84:                                   // RECEIVE COPY RESULTS
-    case 0x8C:                                   // READ ATTRIBUTE
-    case 0xA2:                                   // SECURITY PROTOCOL IN
-      return Access::read;
-    default:
-      return Access::write;
-  }
-}
-
-// SPC-2 table 'commands allowed in the presence of a reservation' column A:
-// what another I_T nexus may still do while a SCSI-2 reservation is held.
-bool scsi2_allows(std::span<const uint8_t> cdb) {
-  const uint8_t b4 = cdb.size() > 4 ? cdb[4] : 0;
-  switch (cdb[0]) {
-    case 0x03:  // REQUEST SENSE
-    case 0x12:  // INQUIRY
-    case 0x25:  // READ CAPACITY (10)
-    case 0xA0:  // REPORT LUNS
-      return true;
-    case 0x9E:
-      return cdb.size() > 1 && (cdb[1] & 0x1F) == 0x10;  // READ CAPACITY (16)
-    case 0x1B:
-      return (b4 & 0x01) != 0 && (b4 >> 4) == 0;
-    case 0x1E:
-      return (b4 & 0x03) == 0;
-    default:
-      return false;
-  }
-}
-
-bool is_reserve_or_release(uint8_t op) { return op == 0x16 || op == 0x17 || op == 0x56 || op == 0x57; }
-
 }  // namespace
 
 PersistentReservations::PersistentReservations(PrStateValue initial) : state_(std::move(initial)) {
@@ -186,10 +102,11 @@ bool PersistentReservations::crh_exempt(const PrNexus& who) const {
   return reserved() && registrants_only_type(state_.type) && is_registered(who);
 }
 
-void PersistentReservations::ua_to_registrants(PrOutResult& r, const PrNexus& except, uint8_t ascq) const {
+void PersistentReservations::ua_to_registrants(PrOutResult& r, const PrNexus& except,
+                                               lu::UnitAttention condition) const {
   for (const auto& reg : state_.registrations)
     if (reg.nexus != except)
-      r.unit_attentions.push_back({reg.nexus.initiator_port, reg.nexus.target_port, pr_ua::kAsc, ascq});
+      r.unit_attentions.push_back({reg.nexus.initiator_port, reg.nexus.target_port, condition});
 }
 
 // SPC-4 5.9.5: the most recent valid APTPL value governs every registration,
@@ -233,7 +150,7 @@ void PersistentReservations::unregister(const PrNexus& who, PrOutResult& r) {
   const bool released = is_holder(who) && !all_registrants();
   const uint8_t type = state_.type;
   remove_registrations([&](const PrRegistration& reg) { return reg.nexus == who; });
-  if (released && registrants_only_type(type)) ua_to_registrants(r, who, pr_ua::kReservationsReleased);
+  if (released && registrants_only_type(type)) ua_to_registrants(r, who, lu::ua::kReservationsReleased);
 }
 
 // --- PERSISTENT RESERVE IN ---------------------------------------------------
@@ -265,7 +182,7 @@ Result<std::vector<uint8_t>, PrSense> PersistentReservations::in(uint8_t service
       out.assign(8, 0);
       store_be16(&out[0], 8);
       out[2] = 0x10 | 0x01;         // CRH, PTPL_C; not RLR_C, SIP_C, ATP_C
-      out[3] = 0x80 | 0x30;         // TMV, ALLOW COMMANDS 011b (see classify)
+      out[3] = 0x80 | 0x30;         // TMV, ALLOW COMMANDS 011b (the opcode tables' reservation classes)
       if (s.aptpl) out[3] |= 0x01;  // PTPL_A
       out[4] = 0x80 | 0x40 | 0x20 | 0x08 | 0x02;  // WR_EX_AR, EX_AC_RO, WR_EX_RO, EX_AC, WR_EX
       out[5] = 0x01;                              // EX_AC_AR
@@ -394,13 +311,13 @@ PrOutResult PersistentReservations::do_release(const PrOutBasicParams& p, uint8_
   if (reg == nullptr || reg->key != p.reservation_key) return conflict();
   // Nothing to release, or not ours: GOOD, nothing changes.
   if (!is_holder(who)) return good();
-  if (scope != state_.scope || type != state_.type) return check(kInvalidReleaseOfPr);
+  if (scope != state_.scope || type != state_.type) return check(sense_code(SenseReason::invalid_release_of_pr));
   const uint8_t old_type = state_.type;
   release_reservation();
   PrOutResult r;
   r.state_changed = true;
   if (old_type != uint8_t(PrType::write_exclusive) && old_type != uint8_t(PrType::exclusive_access))
-    ua_to_registrants(r, who, pr_ua::kReservationsReleased);
+    ua_to_registrants(r, who, lu::ua::kReservationsReleased);
   return r;
 }
 
@@ -409,7 +326,7 @@ PrOutResult PersistentReservations::do_clear(const PrOutBasicParams& p, const Pr
   auto reg = find(who);
   if (reg == nullptr || reg->key != p.reservation_key) return conflict();
   PrOutResult r;
-  ua_to_registrants(r, who, pr_ua::kReservationsPreempted);
+  ua_to_registrants(r, who, lu::ua::kReservationsPreempted);
   state_.registrations.clear();
   release_reservation();
   bump_generation(r);
@@ -454,8 +371,7 @@ PrOutResult PersistentReservations::do_preempt(const PrOutBasicParams& p, uint8_
     if (changed) {
       for (const auto& x : state_.registrations)
         if (x.nexus != who)
-          r.unit_attentions.push_back(
-              {x.nexus.initiator_port, x.nexus.target_port, pr_ua::kAsc, pr_ua::kReservationsReleased});
+          r.unit_attentions.push_back({x.nexus.initiator_port, x.nexus.target_port, lu::ua::kReservationsReleased});
     }
   } else {
     // 5.9.11.4.4: just remove registrations (ours too, if it is our key);
@@ -464,7 +380,7 @@ PrOutResult PersistentReservations::do_preempt(const PrOutBasicParams& p, uint8_
   }
   for (const auto& n : removed) {
     if (n == who) continue;
-    r.unit_attentions.push_back({n.initiator_port, n.target_port, pr_ua::kAsc, pr_ua::kRegistrationsPreempted});
+    r.unit_attentions.push_back({n.initiator_port, n.target_port, lu::ua::kRegistrationsPreempted});
     if (abort) r.abort_tasks_of.push_back(n);
   }
   bump_generation(r);
@@ -505,20 +421,31 @@ PrOutResult PersistentReservations::do_move(std::span<const uint8_t> list, const
 
 // --- conflicts and SCSI-2 reservations --------------------------------------
 
-bool PersistentReservations::conflicts(std::span<const uint8_t> cdb, const PrNexus& who) const {
-  if (cdb.empty() || is_reserve_or_release(cdb[0])) return false;
+bool PersistentReservations::conflicts(lu::ReservationAccess access, const PrNexus& who) const {
   if (scsi2_holder_) {
-    // SPC-2 5.5.1: while a RESERVE is held, PERSISTENT RESERVE IN and OUT
-    // conflict for every I_T nexus, the holder included.
-    if (cdb[0] == 0x5E || cdb[0] == 0x5F) return true;
-    if (*scsi2_holder_ != who && !scsi2_allows(cdb)) return true;
+    switch (access.scsi2) {
+      case lu::Scsi2Access::allowed:
+      case lu::Scsi2Access::own_rules:
+        break;
+      case lu::Scsi2Access::holder_only:
+        if (*scsi2_holder_ != who) return true;
+        break;
+      case lu::Scsi2Access::nobody:
+        return true;
+    }
   }
   if (!reserved() || is_holder(who)) return false;
-  const Access access = classify(cdb);
-  if (access == Access::allowed) return false;
+  switch (access.pr) {
+    case lu::PrAccess::allowed:
+    case lu::PrAccess::own_rules:
+      return false;
+    case lu::PrAccess::read:
+    case lu::PrAccess::write:
+      break;
+  }
   // Registrants-only: a registered nexus may do anything.
   if (registrants_only_type(state_.type) && is_registered(who)) return false;
-  return access == Access::write || !write_exclusive_type(state_.type);
+  return access.pr == lu::PrAccess::write || !write_exclusive_type(state_.type);
 }
 
 PrOutResult PersistentReservations::reserve(std::span<const uint8_t> cdb, const PrNexus& who) {

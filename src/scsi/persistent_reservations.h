@@ -22,6 +22,8 @@
 #include <vector>
 
 #include "common/result.h"
+#include "lu/reservation_access.h"
+#include "lu/unit_attention.h"
 #include "scsi/pr_out_params.h"
 #include "scsi/sense.h"
 
@@ -68,23 +70,12 @@ struct PrStateValue {
   friend bool operator==(const PrStateValue&, const PrStateValue&) = default;
 };
 
-namespace pr_ua {
-// SPC-4 table D.2; sense key UNIT ATTENTION.
-inline constexpr uint8_t kAsc = 0x2A;
-inline constexpr uint8_t kReservationsPreempted = 0x03;
-inline constexpr uint8_t kReservationsReleased = 0x04;
-inline constexpr uint8_t kRegistrationsPreempted = 0x05;
-}  // namespace pr_ua
-
-// ILLEGAL REQUEST / INVALID RELEASE OF PERSISTENT RESERVATION (26h/04h); not
-// in SenseReason.
-inline constexpr SenseCode kInvalidReleaseOfPr{sense_key::kIllegalRequest, 0x26, 0x04};
-
+// A unit attention for the nexuses of one initiator port: RESERVATIONS
+// PREEMPTED / RELEASED or REGISTRATIONS PREEMPTED (SPC-4 5.9.11).
 struct PrUnitAttention {
   std::string initiator_port;
   std::string target_port;
-  uint8_t asc = pr_ua::kAsc;
-  uint8_t ascq = 0;
+  lu::UnitAttention condition = lu::UnitAttention::reservations_released;
   friend bool operator==(const PrUnitAttention&, const PrUnitAttention&) = default;
 };
 
@@ -123,14 +114,12 @@ class PersistentReservations {
   // action, scope/type, PARAMETER LIST LENGTH); `params` is the data-out.
   PrOutResult out(std::span<const uint8_t> cdb, std::span<const uint8_t> params, const PrNexus& who);
 
-  // RESERVATION CONFLICT for this command from `who`? Ask before running any
-  // command on the LU. The SPC-4 table 'SPC commands that are allowed in the
-  // presence of various reservations', the SBC-3 one for block commands, and
-  // SPC-2 5.5.1 for a SCSI-2 reservation (which also blocks PERSISTENT
-  // RESERVE IN/OUT for everyone). Under a persistent reservation PR IN/OUT
-  // and RESERVE/RELEASE always pass here: out(), reserve() and release()
-  // apply their own rules.
-  bool conflicts(std::span<const uint8_t> cdb, const PrNexus& who) const;
+  // RESERVATION CONFLICT for a command of this access from `who`? Ask
+  // before running any command on the LU; the access is the command's
+  // opcode-table row resolved for its CDB (scsi::reservation_access).
+  // PrAccess::own_rules and Scsi2Access::own_rules pass here: out(),
+  // reserve() and release() apply their own rules.
+  bool conflicts(lu::ReservationAccess access, const PrNexus& who) const;
 
   // SCSI-2 RESERVE(6)/(10) and RELEASE(6)/(10) with the SPC-4 5.9.3
   // exceptions. Not persisted. Results carry no state change for the caller
@@ -158,7 +147,7 @@ class PersistentReservations {
   // holder, and for a registrant under a registrants-only or all-registrants
   // reservation.
   bool crh_exempt(const PrNexus& who) const;
-  void ua_to_registrants(PrOutResult& r, const PrNexus& except, uint8_t ascq) const;
+  void ua_to_registrants(PrOutResult& r, const PrNexus& except, lu::UnitAttention condition) const;
 
   PrOutResult do_register(const PrOutBasicParams& p, const PrNexus& who, bool ignore_key);
   PrOutResult do_reserve(const PrOutBasicParams& p, uint8_t scope, uint8_t type, const PrNexus& who);

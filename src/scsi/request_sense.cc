@@ -16,7 +16,7 @@ void request_sense(Command& cmd) {
   if (lu::LogicalUnit* lu = cmd.lu_or_null()) {
     if (cmd.task().nexus != nullptr) {
       if (auto ua = lu->take_unit_attention(cmd.task().nexus->id))
-        code = SenseCode{sense_key::kUnitAttention, ua->asc, ua->ascq};
+        code = unit_attention_code(*ua);
     }
   } else {
     code = sense_code(SenseReason::lu_not_supported);

@@ -55,7 +55,7 @@ void persistent_reserve_out(Command& cmd) {
   if (r == nullptr) return;
   auto cdb = cmd.cdb();
   const uint32_t length = load_be32(cdb.data() + 5);
-  cmd.task().write_transfer_length = length;
+  cmd.set_write_transfer_length(length);
   auto params = cmd.data_out().first(std::min<size_t>(length, cmd.data_out().size()));
   deliver(cmd, r->out(cdb, params, *cmd.task().nexus, cmd.lu()));
 }

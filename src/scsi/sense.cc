@@ -28,6 +28,27 @@ constexpr std::array<SenseCode, static_cast<size_t>(SenseReason::count_)> kSense
     {sense_key::kHardwareError, 0x44, 0x00},    // internal_target_failure
     {sense_key::kIllegalRequest, 0x53, 0x02},   // medium_removal_prevented
     {sense_key::kNotReady, 0x3A, 0x02},         // medium_not_present_tray_open
+    {sense_key::kIllegalRequest, 0x26, 0x04},   // invalid_release_of_pr
+    {sense_key::kAbortedCommand, 0x4B, 0x00},   // data_phase_error
+}};
+
+// SPC-4 Annex D, table D.2: the ASC/ASCQ of each unit attention condition
+// (sense key UNIT ATTENTION), in lu::UnitAttention order.
+struct AscAscq {
+  uint8_t asc = 0;
+  uint8_t ascq = 0;
+};
+constexpr std::array<AscAscq, static_cast<size_t>(lu::UnitAttention::count_)> kUnitAttentionTable = {{
+    {0x28, 0x00},  // medium_may_have_changed
+    {0x29, 0x00},  // power_on_reset_occurred
+    {0x29, 0x01},  // power_on_occurred
+    {0x29, 0x03},  // bus_device_reset_function_occurred
+    {0x29, 0x07},  // it_nexus_loss_occurred
+    {0x2A, 0x01},  // mode_parameters_changed
+    {0x2A, 0x03},  // reservations_preempted
+    {0x2A, 0x04},  // reservations_released
+    {0x2A, 0x05},  // registrations_preempted
+    {0x3F, 0x0E},  // reported_luns_data_changed
 }};
 
 void put_field_pointer(uint8_t* p, const FieldPointer& f) {
@@ -42,6 +63,12 @@ void put_field_pointer(uint8_t* p, const FieldPointer& f) {
 SenseCode sense_code(SenseReason reason) {
   auto i = static_cast<size_t>(reason);
   return i < kSenseTable.size() ? kSenseTable[i] : kSenseTable[0];
+}
+
+SenseCode unit_attention_code(lu::UnitAttention ua) {
+  const auto i = static_cast<size_t>(ua);
+  const AscAscq c = i < kUnitAttentionTable.size() ? kUnitAttentionTable[i] : AscAscq{0x29, 0x00};
+  return {sense_key::kUnitAttention, c.asc, c.ascq};
 }
 
 size_t build_sense(std::span<uint8_t> out, bool descriptor_format, const SenseCode& code,

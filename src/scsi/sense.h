@@ -6,6 +6,8 @@
 #include <optional>
 #include <span>
 
+#include "lu/unit_attention.h"
+
 namespace scsipub::scsi {
 
 namespace sense_key {
@@ -38,6 +40,8 @@ enum class SenseReason : uint8_t {
   internal_target_failure,          // 04/44/00
   medium_removal_prevented,         // 05/53/02
   medium_not_present_tray_open,     // 02/3A/02
+  invalid_release_of_pr,            // 05/26/04
+  data_phase_error,                 // 0B/4B/00
   count_,
 };
 
@@ -48,6 +52,9 @@ struct SenseCode {
 };
 
 SenseCode sense_code(SenseReason reason);
+// A unit attention condition the logical unit queued (lu/unit_attention.h):
+// key UNIT ATTENTION with its ASC/ASCQ.
+SenseCode unit_attention_code(lu::UnitAttention ua);
 
 // SPC-4 4.5.2.4.2: field pointer sense-key specific data.
 struct FieldPointer {

@@ -10,7 +10,7 @@ namespace scsipub::scsi::handlers {
 void unmap(Command& cmd) {
   auto c = cmd.cdb();
   const uint16_t list_length = load_be16(&c[7]);
-  cmd.task().write_transfer_length = list_length;
+  cmd.set_write_transfer_length(list_length);
   // Only a thin-provisioned store deallocates (LBPU in VPD B2h).
   if (!cmd.store().thin_provisioned()) {
     cmd.fail(SenseReason::invalid_opcode);

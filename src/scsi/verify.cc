@@ -26,7 +26,7 @@ void do_verify(Command& cmd, const BlockRange& r, uint16_t length_byte) {
     return;
   }
   if (bytchk == 0) {
-    cmd.task().write_transfer_length = 0;
+    cmd.set_write_transfer_length(0);
     if (!check_lba_range(cmd, r.lba, r.blocks)) return;
     check_data_out(cmd, 0);
     return;

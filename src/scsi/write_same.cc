@@ -14,7 +14,7 @@ namespace {
 constexpr size_t kChunkBlocks = 128;  // 64 KiB of repeated pattern per store write
 
 void do_write_same(Command& cmd, uint64_t lba, uint64_t blocks, uint16_t length_byte, bool unmap, bool ndob) {
-  cmd.task().write_transfer_length = ndob ? 0 : storage::kBlockSize;
+  cmd.set_write_transfer_length(ndob ? 0 : storage::kBlockSize);
   const uint64_t cap = cmd.store().block_count();
   if (lba > cap) {
     cmd.fail(SenseReason::lba_out_of_range);

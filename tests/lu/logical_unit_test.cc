@@ -42,7 +42,9 @@ TEST_F(LogicalUnitTest, QueueIsFifoDedupedAndBounded) {
   unit.attach(a);
   unit.raise_unit_attention(ua::kModeParametersChanged);
   unit.raise_unit_attention(ua::kModeParametersChanged);
-  for (uint8_t i = 0; i < 20; ++i) unit.raise_unit_attention({0x3F, i});
+  // Every condition there is: more than the queue holds.
+  static_assert(size_t(UnitAttention::count_) > LogicalUnit::kMaxPendingUnitAttentions);
+  for (uint8_t i = 0; i < uint8_t(UnitAttention::count_); ++i) unit.raise_unit_attention(UnitAttention(i));
   EXPECT_EQ(unit.take_unit_attention(1), ua::kPowerOnResetOccurred);
   EXPECT_EQ(unit.take_unit_attention(1), ua::kModeParametersChanged);
   size_t rest = 0;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/bytes.h"
+#include "scsi/opcode_table.h"
 #include "scsi/persistent_reservations.h"
 #include "scsi/pr_out_params.h"
 
@@ -114,6 +115,18 @@ class PrTest : public ::testing::Test {
     return r;
   }
 
+  // A conflict for this CDB, classed as the direct-access opcode table says
+  // (the dispatcher's path).
+  bool conflicts(std::span<const uint8_t> cdb, const PrNexus& who) const {
+    const uint16_t sa = opcode_has_service_actions(cdb[0]) ? cdb[1] & 0x1F : 0;
+    const OpcodeInfo* row = find_opcode(cdb[0], sa);
+    if (row == nullptr) {
+      ADD_FAILURE() << "no row for opcode " << int(cdb[0]);
+      return false;
+    }
+    return pr.conflicts(reservation_access(*row, cdb), who);
+  }
+
   PersistentReservations pr;
   PrNexus a = nexus(1), b = nexus(2), c = nexus(3);
 };
@@ -128,7 +141,16 @@ bool invalid_cdb(const PrOutResult& r) { return sense_is(r, 0x05, 0x24, 0x00); }
 bool invalid_param(const PrOutResult& r) { return sense_is(r, 0x05, 0x26, 0x00); }
 bool length_error(const PrOutResult& r) { return sense_is(r, 0x05, 0x1A, 0x00); }
 
-PrUnitAttention ua(const PrNexus& n, uint8_t ascq) { return {n.initiator_port, n.target_port, 0x2A, ascq}; }
+// SPC-4 5.9.11: RESERVATIONS PREEMPTED (2Ah/03h), RELEASED (2Ah/04h),
+// REGISTRATIONS PREEMPTED (2Ah/05h), by ASCQ.
+PrUnitAttention ua(const PrNexus& n, uint8_t ascq) {
+  const lu::UnitAttention c = ascq == 0x03   ? lu::ua::kReservationsPreempted
+                              : ascq == 0x04 ? lu::ua::kReservationsReleased
+                                             : lu::ua::kRegistrationsPreempted;
+  EXPECT_TRUE(ascq >= 0x03 && ascq <= 0x05);
+  EXPECT_EQ(unit_attention_code(c).ascq, ascq);
+  return {n.initiator_port, n.target_port, c};
+}
 
 // --- names and TransportIDs --------------------------------------------------
 
@@ -862,58 +884,50 @@ TEST_F(PrTest, ConflictTable) {  // test_prout_reserve_access_*
     ASSERT_TRUE(good(reg(b, 2)));
     ASSERT_TRUE(good(reserve(a, 1, row.type)));
     SCOPED_TRACE(int(row.type));
-    EXPECT_FALSE(pr.conflicts(kRead10, a));
-    EXPECT_FALSE(pr.conflicts(kWrite10, a));
-    EXPECT_EQ(!pr.conflicts(kRead10, b), row.reg_read);
-    EXPECT_EQ(!pr.conflicts(kWrite10, b), row.reg_write);
-    EXPECT_EQ(!pr.conflicts(kRead10, c), row.str_read);
-    EXPECT_EQ(!pr.conflicts(kWrite10, c), row.str_write);
+    EXPECT_FALSE(conflicts(kRead10, a));
+    EXPECT_FALSE(conflicts(kWrite10, a));
+    EXPECT_EQ(!conflicts(kRead10, b), row.reg_read);
+    EXPECT_EQ(!conflicts(kWrite10, b), row.reg_write);
+    EXPECT_EQ(!conflicts(kRead10, c), row.str_read);
+    EXPECT_EQ(!conflicts(kWrite10, c), row.str_write);
     for (const auto& cdb : always)
-      for (const auto& n : {a, b, c}) EXPECT_FALSE(pr.conflicts(cdb, n)) << int(cdb[0]);
+      for (const auto& n : {a, b, c}) EXPECT_FALSE(conflicts(cdb, n)) << int(cdb[0]);
   }
 }
 
 TEST_F(PrTest, NoReservationNoConflict) {
   ASSERT_TRUE(good(reg(a, 1)));
-  EXPECT_FALSE(pr.conflicts(kWrite10, b));
-  EXPECT_FALSE(pr.conflicts(std::span<const uint8_t>{}, b));
+  EXPECT_FALSE(conflicts(kWrite10, b));
 }
 
-TEST_F(PrTest, CommandClasses) {
+TEST_F(PrTest, AccessClasses) {
+  using lu::PrAccess;
+  auto access = [](PrAccess p) { return lu::ReservationAccess{p, lu::Scsi2Access::holder_only}; };
   ASSERT_TRUE(good(reg(a, 1)));
   ASSERT_TRUE(good(reserve(a, 1, kWE)));
-  // Read-like under Write Exclusive: allowed for strangers.
-  for (uint8_t op : {0x08, 0x28, 0xA8, 0x88, 0x2F, 0xAF, 0x8F, 0x34, 0x90, 0x1A, 0x5A, 0x3C})
-    EXPECT_FALSE(pr.conflicts(cdb_read(op), c)) << int(op);
-  // Writes and write-like: conflict.
-  for (uint8_t op : {0x0A, 0x2A, 0xAA, 0x8A, 0x2E, 0x41, 0x93, 0x42, 0x89, 0x35, 0x91, 0x15, 0x55, 0x04, 0x37, 0x4C})
-    EXPECT_TRUE(pr.conflicts(cdb_read(op), c)) << int(op);
-  std::vector<uint8_t> svc(16, 0);
-  svc[0] = 0x9E;
-  svc[1] = 0x10;  // READ CAPACITY (16)
-  EXPECT_FALSE(pr.conflicts(svc, c));
-  svc[1] = 0x12;  // GET LBA STATUS: a read
-  EXPECT_FALSE(pr.conflicts(svc, c));
-  std::vector<uint8_t> mi(12, 0);
-  mi[0] = 0xA3;
-  mi[1] = 0x0C;  // REPORT SUPPORTED OPERATION CODES
-  EXPECT_FALSE(pr.conflicts(mi, c));
+  // Write Exclusive: a stranger may read, not write.
+  EXPECT_FALSE(pr.conflicts(access(PrAccess::allowed), c));
+  EXPECT_FALSE(pr.conflicts(access(PrAccess::read), c));
+  EXPECT_TRUE(pr.conflicts(access(PrAccess::write), c));
+  EXPECT_FALSE(pr.conflicts(access(PrAccess::own_rules), c));
   // START STOP UNIT / PREVENT ALLOW MEDIUM REMOVAL depend on their fields.
-  EXPECT_FALSE(pr.conflicts(std::vector<uint8_t>{0x1B, 0, 0, 0, 0x01, 0}, c));
-  EXPECT_TRUE(pr.conflicts(std::vector<uint8_t>{0x1B, 0, 0, 0, 0x00, 0}, c));
-  EXPECT_TRUE(pr.conflicts(std::vector<uint8_t>{0x1B, 0, 0, 0, 0x11, 0}, c));
-  EXPECT_FALSE(pr.conflicts(std::vector<uint8_t>{0x1E, 0, 0, 0, 0x00, 0}, c));
-  EXPECT_TRUE(pr.conflicts(std::vector<uint8_t>{0x1E, 0, 0, 0, 0x01, 0}, c));
+  EXPECT_FALSE(conflicts(std::vector<uint8_t>{0x1B, 0, 0, 0, 0x01, 0}, c));
+  EXPECT_TRUE(conflicts(std::vector<uint8_t>{0x1B, 0, 0, 0, 0x00, 0}, c));
+  EXPECT_TRUE(conflicts(std::vector<uint8_t>{0x1B, 0, 0, 0, 0x11, 0}, c));
+  EXPECT_FALSE(conflicts(std::vector<uint8_t>{0x1E, 0, 0, 0, 0x00, 0}, c));
+  EXPECT_TRUE(conflicts(std::vector<uint8_t>{0x1E, 0, 0, 0, 0x01, 0}, c));
 
   ASSERT_TRUE(good(release(a, 1, kWE)));
   ASSERT_TRUE(good(reserve(a, 1, kEA)));
-  EXPECT_TRUE(pr.conflicts(kModeSense6, c));  // reads conflict under Exclusive Access
-  EXPECT_TRUE(pr.conflicts(svc, c));
-  mi[1] = 0x0C;
-  EXPECT_TRUE(pr.conflicts(mi, c));
-  mi[1] = 0x0A;  // REPORT TARGET PORT GROUPS: always allowed
-  EXPECT_FALSE(pr.conflicts(mi, c));
-  EXPECT_FALSE(pr.conflicts(kTur, c));
+  // Exclusive Access: reads conflict too.
+  EXPECT_FALSE(pr.conflicts(access(PrAccess::allowed), c));
+  EXPECT_TRUE(pr.conflicts(access(PrAccess::read), c));
+  EXPECT_TRUE(pr.conflicts(access(PrAccess::write), c));
+  EXPECT_FALSE(pr.conflicts(access(PrAccess::own_rules), c));
+  EXPECT_TRUE(conflicts(kModeSense6, c));
+  EXPECT_FALSE(conflicts(kTur, c));
+  // The holder is never in conflict with its own reservation.
+  EXPECT_FALSE(pr.conflicts(access(PrAccess::write), a));
 }
 
 // --- SCSI-2 RESERVE / RELEASE ------------------------------------------------
@@ -927,21 +941,21 @@ TEST_F(PrTest, Reserve6TwoInitiators) {  // test_reserve6_2initiators
   EXPECT_TRUE(conflict(pr.reserve(kReserve6, b)));
   EXPECT_TRUE(good(pr.release(kRelease6, b)));  // not ours: a no-op
   EXPECT_EQ(pr.scsi2_holder(), std::optional<PrNexus>(a));
-  EXPECT_FALSE(pr.conflicts(kModeSense6, a));
-  EXPECT_TRUE(pr.conflicts(kModeSense6, b));
-  EXPECT_TRUE(pr.conflicts(kTur, b));  // SPC-2: TEST UNIT READY conflicts
-  EXPECT_TRUE(pr.conflicts(kPrIn, b));
-  EXPECT_TRUE(pr.conflicts(cdb_read(0x5F), b));
-  EXPECT_FALSE(pr.conflicts(kInquiry, b));
-  EXPECT_FALSE(pr.conflicts(kReportLuns, b));
-  EXPECT_FALSE(pr.conflicts(std::vector<uint8_t>{0x03, 0, 0, 0, 18, 0}, b));
-  EXPECT_FALSE(pr.conflicts(kReadCap10, b));
-  EXPECT_FALSE(pr.conflicts(kRelease6, b));
+  EXPECT_FALSE(conflicts(kModeSense6, a));
+  EXPECT_TRUE(conflicts(kModeSense6, b));
+  EXPECT_TRUE(conflicts(kTur, b));  // SPC-2: TEST UNIT READY conflicts
+  EXPECT_TRUE(conflicts(kPrIn, b));
+  EXPECT_TRUE(conflicts(cdb_read(0x5F), b));
+  EXPECT_FALSE(conflicts(kInquiry, b));
+  EXPECT_FALSE(conflicts(kReportLuns, b));
+  EXPECT_FALSE(conflicts(std::vector<uint8_t>{0x03, 0, 0, 0, 18, 0}, b));
+  EXPECT_FALSE(conflicts(kReadCap10, b));
+  EXPECT_FALSE(conflicts(kRelease6, b));
   EXPECT_TRUE(conflict(pr.reserve(kReserve6, b)));
   ASSERT_TRUE(good(pr.release(kRelease6, a)));
-  EXPECT_FALSE(pr.conflicts(kModeSense6, b));
+  EXPECT_FALSE(conflicts(kModeSense6, b));
   ASSERT_TRUE(good(pr.reserve(std::vector<uint8_t>{0x56, 0, 0, 0, 0, 0, 0, 0, 0, 0}, b)));
-  EXPECT_TRUE(pr.conflicts(kRead10, a));
+  EXPECT_TRUE(conflicts(kRead10, a));
   ASSERT_TRUE(good(pr.release(std::vector<uint8_t>{0x57, 0, 0, 0, 0, 0, 0, 0, 0, 0}, b)));
   EXPECT_FALSE(pr.scsi2_holder().has_value());
 }
@@ -949,12 +963,12 @@ TEST_F(PrTest, Reserve6TwoInitiators) {  // test_reserve6_2initiators
 TEST_F(PrTest, Reserve6ResetAndNexusLoss) {  // test_reserve6_lun_reset / itnexus_loss / logout
   ASSERT_TRUE(good(pr.reserve(kReserve6, a)));
   pr.nexus_lost(b);
-  EXPECT_TRUE(pr.conflicts(kRead10, b));
+  EXPECT_TRUE(conflicts(kRead10, b));
   pr.nexus_lost(a);
-  EXPECT_FALSE(pr.conflicts(kRead10, b));
+  EXPECT_FALSE(conflicts(kRead10, b));
   ASSERT_TRUE(good(pr.reserve(kReserve6, a)));
   pr.reset();
-  EXPECT_FALSE(pr.conflicts(kRead10, b));
+  EXPECT_FALSE(conflicts(kRead10, b));
   EXPECT_TRUE(good(pr.reserve(kReserve6, b)));
 }
 
@@ -992,12 +1006,12 @@ TEST_F(PrTest, Scsi2WithRegistrations) {  // SPC-4 5.9.3 (CRH = 1)
 TEST_F(PrTest, PrUnderScsi2Reservation) {
   ASSERT_TRUE(good(pr.reserve(kReserve6, a)));
   // SPC-2 5.5.1: PR IN and OUT conflict for everyone, the holder included.
-  EXPECT_TRUE(pr.conflicts(cdb_out(kRegister, 0, 24), b));
-  EXPECT_TRUE(pr.conflicts(cdb_out(kRegister, 0, 24), a));
-  EXPECT_TRUE(pr.conflicts(kPrIn, a));
-  EXPECT_FALSE(pr.conflicts(kWrite10, a));
+  EXPECT_TRUE(conflicts(cdb_out(kRegister, 0, 24), b));
+  EXPECT_TRUE(conflicts(cdb_out(kRegister, 0, 24), a));
+  EXPECT_TRUE(conflicts(kPrIn, a));
+  EXPECT_FALSE(conflicts(kWrite10, a));
   ASSERT_TRUE(good(pr.release(kRelease6, a)));
-  EXPECT_FALSE(pr.conflicts(cdb_out(kRegister, 0, 24), b));
+  EXPECT_FALSE(conflicts(cdb_out(kRegister, 0, 24), b));
 }
 
 TEST_F(PrTest, ResetKeepsPersistentState) {
@@ -1007,7 +1021,7 @@ TEST_F(PrTest, ResetKeepsPersistentState) {
   pr.reset();
   pr.nexus_lost(a);
   EXPECT_EQ(pr.state(), before);
-  EXPECT_TRUE(pr.conflicts(kRead10, b));
+  EXPECT_TRUE(conflicts(kRead10, b));
 }
 
 // --- state ---------------------------------------------------------------------

@@ -100,6 +100,7 @@ class ScsiTest : public ::testing::Test {
     task.nexus = who != nullptr ? who : &nexus;
     task.data_out = data_out;
     task.expected_length = uint32_t(data_out.size());
+    task.write_flag = !data_out.empty();  // RFC 7143 11.3.1: W with Data-Out
     Buffer in;
     // Poison the buffer: any byte not written by the command would show.
     std::memset(in.prepare(1 << 16), 0xEE, 1 << 16);
