@@ -15,10 +15,12 @@
 #include "control/catalog.h"
 #include "control/catalog_jobs.h"
 #include "control/catalog_watcher.h"
+#include "control/clock.h"
 #include "control/disk_service_impl.h"
 #include "control/janitor.h"
 #include "control/live_operator_console.h"
 #include "control/provisioned_disks.h"
+#include "control/random_source.h"
 #include "control/target_directory.h"
 #include "control/target_names.h"
 #include "db/tokens.h"
@@ -220,7 +222,10 @@ int serve(Config cfg) {
   control::DirectoryConfig dcfg = directory_config(cfg);
   LimitEvents limits;
   dcfg.limit_events = &limits;
-  control::TargetDirectory directory(dcfg, catalog);
+  // The one clock and randomness the control layer reads (tests pass fixed ones).
+  const control::SystemClock clock;
+  control::SystemRandom random;
+  control::TargetDirectory directory(dcfg, catalog, clock, random);
   for (const auto& name : cfg.free_tier.multi_images) {
     if (name != "blank" && !catalog.find(name)) {
       spdlog::error("multi_images names {}, which is not in the catalog", name);
@@ -249,7 +254,7 @@ int serve(Config cfg) {
   };
   control::ProvisionedDisks disks({cfg.data_dir / "disks"}, *store.value(), cfg.tiers,
                                   [&directory](const std::string& image) { return directory.image_base(image); },
-                                  terminate_target);
+                                  terminate_target, clock, random);
   if (auto s = disks.load(); !s) {
     spdlog::error("provisioned disks: {}", s.error().message);
     return 1;

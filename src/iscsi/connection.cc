@@ -5,8 +5,8 @@
 #include <spdlog/spdlog.h>
 
 #include "iscsi/connection_adapters.h"
-#include "iscsi/lun.h"
 #include "iscsi/serial_number.h"
+#include "scsi/lun_address.h"
 
 namespace scsipub::iscsi {
 namespace {
@@ -563,7 +563,7 @@ uint8_t Connection::task_mgmt_response(const PduView& pdu) {
   const Bhs& in = pdu.bhs;
   uint8_t function = in.flags() & 0x7f;
   if (session_type_ == SessionType::discovery || !binding_) return kTmfNotSupported;
-  uint64_t lun = decode_lun(in.lun_raw());
+  uint64_t lun = scsi::decode_lun(in.lun_raw());
   const scsi::LunMap& luns = binding_->luns();
   switch (function) {
     case kAbortTask:

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "control/catalog.h"
+#include "control/fixed_clock_random.h"
 #include "control/disk_service_impl.h"
 #include "control/target_names.h"
 #include "db/sqlite_store.h"
@@ -19,6 +20,10 @@ using scsipub::testing::TempDir;
 
 class LiveConsoleTest : public ::testing::Test {
  protected:
+  // First, so they outlive everything built on them.
+  scsipub::testing::FixedClock clock_;
+  scsipub::testing::SeededRandom random_;
+
   LiveConsoleTest() {
     std::filesystem::create_directories(tmp_.path() / "images");
     std::filesystem::create_directories(tmp_.path() / "overlays");
@@ -29,13 +34,14 @@ class LiveConsoleTest : public ::testing::Test {
     dcfg.overlay_dir = tmp_.path() / "overlays";
     dcfg.free_tier.blank_size = 1 << 20;
     dcfg.free_tier.blank_write_limit = 256 << 10;
-    directory_ = std::make_unique<TargetDirectory>(dcfg, *catalog_);
+    directory_ = std::make_unique<TargetDirectory>(dcfg, *catalog_, clock_, random_);
     std::map<std::string, Tier, std::less<>> tiers;
     tiers.emplace("pro", Tier{});
     tiers_ = Tiers(std::move(tiers));
     disks_ = std::make_unique<ProvisionedDisks>(
         ProvisionedConfig{tmp_.path() / "disks"}, *store_, tiers_,
-        [this](const std::string& image) { return directory_->image_base(image); }, [](std::string_view) {});
+        [this](const std::string& image) { return directory_->image_base(image); }, [](std::string_view) {},
+        clock_, random_);
     EXPECT_TRUE(disks_->load());
     directory_->attach_provisioned(disks_.get());
     service_ = std::make_unique<DiskServiceImpl>(*store_, *disks_, *catalog_, registry_, Portals{"192.0.2.1:3260", ""},

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "control/catalog.h"
+#include "control/fixed_clock_random.h"
 #include "control/disk_service_impl.h"
 #include "control/target_directory.h"
 #include "control/target_names.h"
@@ -30,6 +31,10 @@ constexpr uint64_t kImageBytes = 1 << 20;
 
 class ProvisionedTest : public ::testing::Test {
  protected:
+  // First, so they outlive everything built on them.
+  scsipub::testing::FixedClock clock_;
+  scsipub::testing::SeededRandom random_;
+
   ProvisionedTest() {
     std::filesystem::create_directories(tmp_.path() / "images");
     std::vector<uint8_t> image(kImageBytes);
@@ -67,11 +72,11 @@ class ProvisionedTest : public ::testing::Test {
     dcfg.overlay_dir = tmp_.path() / "overlays";
     dcfg.chap_throttle.per_user = 3;
     dcfg.limit_events = &events_;
-    directory_ = std::make_unique<TargetDirectory>(dcfg, *catalog_);
+    directory_ = std::make_unique<TargetDirectory>(dcfg, *catalog_, clock_, random_);
     disks_ = std::make_unique<ProvisionedDisks>(
         ProvisionedConfig{tmp_.path() / "disks"}, *store_, tiers_,
         [this](const std::string& image) { return directory_->image_base(image); },
-        [this](std::string_view target) { terminated_.emplace_back(target); });
+        [this](std::string_view target) { terminated_.emplace_back(target); }, clock_, random_);
     ASSERT_TRUE(disks_->load());
     directory_->attach_provisioned(disks_.get());
     service_ = std::make_unique<DiskServiceImpl>(*store_, *disks_, *catalog_, registry_, Portals{"192.0.2.1:3260", ""},
