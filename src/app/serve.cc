@@ -292,11 +292,11 @@ int serve(Config cfg) {
                                    cfg.free_tier.blank_size);
   control::LiveOperatorConsole console(control::LiveConsoleSources{
       registry, directory, disks, *store.value(), service, journal, limits,
-      [&store](std::string_view token) { return operator_token_valid(*store.value(), token); }});
+      [&store](std::string_view token) { return operator_token_valid(*store.value(), token); }, clock});
   // The operator API's imports; declared before the API server, which uses it.
   control::CatalogJobs catalog_jobs({cfg.images_dir, 1}, catalog, *store.value(),
                                     make_image_importer(*store.value(), cfg.images_dir, cfg.catalog, &limits),
-                                    [&catalog, &directory] { refresh_catalog(catalog, directory); });
+                                    [&catalog, &directory] { refresh_catalog(catalog, directory); }, clock);
   std::unique_ptr<web::ApiServer> api;
   if (cfg.http_listen != "off") {
     auto hp = parse_host_port(cfg.http_listen, 8080);

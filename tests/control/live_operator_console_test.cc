@@ -48,7 +48,7 @@ class LiveConsoleTest : public ::testing::Test {
                                                  1 << 20);
     console_ = std::make_unique<LiveOperatorConsole>(LiveConsoleSources{
         registry_, *directory_, *disks_, *store_, *service_, journal_, events_,
-        [](std::string_view token) { return token == "operator-secret"; }});
+        [](std::string_view token) { return token == "operator-secret"; }, clock_});
   }
 
   // A free-tier blank session as a login makes it: registered, then bound.
@@ -137,6 +137,7 @@ TEST_F(LiveConsoleTest, SnapshotListsRefusalsLimitsDisksWithoutSecretsAndTheCata
   auto disk = disks_->create(a, {"blank"});
   ASSERT_TRUE(disk.ok());
   auto snap = console_->snapshot();
+  EXPECT_EQ(snap.taken_at_ms, 1767225600000);  // the fixed clock's time, not the wall's
   ASSERT_EQ(snap.refused.size(), 1u);
   EXPECT_EQ(snap.refused[0].target_name, "iqn.nope");
   EXPECT_EQ(snap.limit_hits.size(), LimitEvents::kCount);

@@ -218,6 +218,25 @@ TEST_F(ProvisionedTest, ExpiredDisksAreRemoved) {
   EXPECT_FALSE(disks_->find(id));
 }
 
+// The injected clock dates the record: exactly its time, and expiry one
+// tier expiry later, whatever the wall clock says.
+TEST_F(ProvisionedTest, CreationAndExpiryAreDatedByTheInjectedClock) {
+  clock_.advance(std::chrono::seconds(3600));
+  auto disk = create(account("t1", "tiny"), {"blank"});
+  ASSERT_TRUE(disk && disk->record().expires);
+  const auto now = std::chrono::floor<std::chrono::seconds>(clock_.wall_now());
+  EXPECT_EQ(disk->record().created, now);
+  EXPECT_EQ(*disk->record().expires, now + std::chrono::seconds(60));
+  auto stored = store_->get_disk(disk->record().id);
+  ASSERT_TRUE(stored.ok() && stored.value());
+  EXPECT_EQ(stored.value()->created, now);
+  const std::string id = disk->record().id;
+  disk.reset();
+  EXPECT_EQ(disks_->remove_expired(now + std::chrono::seconds(59)), 0u);
+  EXPECT_EQ(disks_->remove_expired(now + std::chrono::seconds(60)), 1u);
+  EXPECT_FALSE(disks_->find(id));
+}
+
 TEST_F(ProvisionedTest, SessionsShareUnitsUpToTheTierLimit) {
   auto disk = create(account("a1"), {"blank", "test"});
   ASSERT_TRUE(disk);
