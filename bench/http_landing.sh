@@ -6,7 +6,7 @@
 #   bench/http_landing.sh [--scsipub BIN] [--seconds N] [--connections N] [--threads N]
 #                         [--gzip] [--http-threads N] [--out FILE]
 #
-# Issue 12's target: >= 10 000 requests/s with 100 connections and p99 < 50 ms
+# The landing page's target: >= 10 000 requests/s with 100 connections and p99 < 50 ms
 # on a 2-core machine (wrk and scsipub share those cores). --gzip sends
 # Accept-Encoding: gzip like a browser; the default asks for the identity body
 # (the larger answer). --out appends a markdown line to FILE (docs/BENCHMARKS.md).

@@ -1,5 +1,5 @@
 #pragma once
-// What the operator API asks of the catalog (issue 13 item 1): add an image
+// What the operator API asks of the catalog: add an image
 // from a URL as a background job, follow the job, remove an image. The web
 // layer validates and renders; this interface decides. Thread-safe.
 #include <cstdint>

@@ -36,12 +36,12 @@ CatalogWatcher::CatalogWatcher(std::filesystem::path dir, std::function<void()> 
 CatalogWatcher::~CatalogWatcher() { stop(); }
 
 Status CatalogWatcher::start() {
-  inotify_ = storage::UniqueFd(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
+  inotify_ = UniqueFd(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
   if (!inotify_.valid()) return fail(std::string("inotify_init1: ") + std::strerror(errno));
   if (::inotify_add_watch(inotify_.get(), dir_.c_str(), kEvents | IN_ONLYDIR) < 0) {
     return fail("watch " + dir_.string() + ": " + std::strerror(errno));
   }
-  wake_ = storage::UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
+  wake_ = UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
   if (!wake_.valid()) return fail(std::string("eventfd: ") + std::strerror(errno));
   thread_ = std::thread([this] { run(); });
   return ok_status();

@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "common/result.h"
-#include "storage/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace scsipub::control {
 
@@ -36,8 +36,8 @@ class CatalogWatcher {
 
   std::filesystem::path dir_;
   std::function<void()> on_change_;
-  storage::UniqueFd inotify_;
-  storage::UniqueFd wake_;  // eventfd: stop() writes it
+  UniqueFd inotify_;
+  UniqueFd wake_;  // eventfd: stop() writes it
   std::thread thread_;
 };
 

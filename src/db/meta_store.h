@@ -82,7 +82,7 @@ struct PrState {
   bool operator==(const PrState&) const = default;
 };
 
-// An operator token (issue 12): full access to the operator dashboard and
+// An operator token: full access to the operator dashboard and
 // its API. Like API tokens, only the SHA-256 of the token is kept; `prefix`
 // (its first kOperatorTokenPrefixLength characters) lets the operator tell
 // tokens apart in `scsipub admin token list` and revoke one by it.
@@ -98,7 +98,7 @@ struct OperatorToken {
 
 inline constexpr std::size_t kOperatorTokenPrefixLength = 8;
 
-// What the catalog knows about an image beyond its file (issue 13): kept in
+// What the catalog knows about an image beyond its file: kept in
 // the MetaStore so every node of a fleet sees the same titles and checksums.
 // The file in the images directory stays the truth about what exists; a row
 // without a file is ignored, a file without a row is served with defaults.

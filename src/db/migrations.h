@@ -12,6 +12,9 @@
 //   booleans as INTEGER 0/1, no AUTOINCREMENT/SERIAL, no backend-only syntax.
 //   Every TEXT primary key is spelled NOT NULL (SQLite would allow NULL).
 #include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
 #include <string_view>
 
 namespace scsipub::db {
@@ -117,5 +120,17 @@ consteval bool migrations_are_contiguous() {
   return true;
 }
 static_assert(migrations_are_contiguous(), "kMigrations versions must be 1, 2, 3, ...");
+
+// What schema_migrations holds: COUNT(*), MIN(version), MAX(version) (0 when empty).
+struct MigrationHistory {
+  int64_t count = 0;
+  int64_t min = 0;
+  int64_t max = 0;
+};
+
+// Why a backend must refuse to open a database with this history: a version
+// newer than this build (a rollback onto a newer schema), or a history that is
+// not 1..N. nullopt when it may open (and migrate from `max`).
+std::optional<std::string> migration_history_problem(const MigrationHistory& h);
 
 }  // namespace scsipub::db

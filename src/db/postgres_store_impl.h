@@ -135,16 +135,7 @@ struct PostgresStore::Impl {
     SCSIPUB_DB_ASSIGN(count, r.int64(0, 0), what);
     SCSIPUB_DB_ASSIGN(min, r.int64(0, 1), what);
     SCSIPUB_DB_ASSIGN(max, r.int64(0, 2), what);
-    if (max > kLatestSchemaVersion) {
-      return fail("database schema version " + std::to_string(max) +
-                  " is newer than this build supports (" + std::to_string(kLatestSchemaVersion) +
-                  "); refusing to open it — run a newer scsipub");
-    }
-    if (count != 0 && (min != 1 || max != count)) {
-      return fail("database migration history is damaged (" + std::to_string(count) +
-                  " rows, versions " + std::to_string(min) + ".." + std::to_string(max) +
-                  "); refusing to open it");
-    }
+    if (auto problem = migration_history_problem({count, min, max})) return fail(*problem);
     return static_cast<int>(max);
   }
 

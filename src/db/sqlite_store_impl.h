@@ -117,16 +117,7 @@ struct SqliteStore::Impl {
     SCSIPUB_DB_ASSIGN(row, s->step(), std::string("read schema_migrations"));
     if (!row) return fail("read schema_migrations: no result");
     const int64_t count = s->int64(0), min = s->int64(1), max = s->int64(2);
-    if (max > kLatestSchemaVersion) {
-      return fail("database schema version " + std::to_string(max) +
-                  " is newer than this build supports (" + std::to_string(kLatestSchemaVersion) +
-                  "); refusing to open it — run a newer scsipub");
-    }
-    if (count != 0 && (min != 1 || max != count)) {
-      return fail("database migration history is damaged (" + std::to_string(count) +
-                  " rows, versions " + std::to_string(min) + ".." + std::to_string(max) +
-                  "); refusing to open it");
-    }
+    if (auto problem = migration_history_problem({count, min, max})) return fail(*problem);
     return static_cast<int>(max);
   }
 

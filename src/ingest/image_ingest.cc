@@ -16,13 +16,12 @@
 #include "ingest/http_download.h"
 #include "ingest/qcow2_header.h"
 #include "ingest/source_spec.h"
-#include "storage/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace scsipub::ingest {
 namespace {
 
 namespace fs = std::filesystem;
-using storage::UniqueFd;
 
 std::string errno_text(const std::string& what) { return what + ": " + std::strerror(errno); }
 

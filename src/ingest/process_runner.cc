@@ -13,12 +13,11 @@
 #include <cstring>
 #include <optional>
 
-#include "storage/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace scsipub::ingest {
 namespace {
 
-using storage::UniqueFd;
 using Clock = std::chrono::steady_clock;
 
 constexpr const char* kChildPath = "PATH=/usr/local/bin:/usr/bin:/bin";

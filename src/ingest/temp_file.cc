@@ -21,7 +21,7 @@ Result<TempFile> TempFile::create(const std::filesystem::path& dir, const std::s
   buffer.push_back('\0');
   const int fd = ::mkostemp(buffer.data(), O_CLOEXEC);
   if (fd < 0) return fail(errno_text("creating a temporary file in " + dir.string()));
-  return TempFile(std::filesystem::path(buffer.data()), storage::UniqueFd(fd));
+  return TempFile(std::filesystem::path(buffer.data()), UniqueFd(fd));
 }
 
 TempFile::TempFile(TempFile&& other) noexcept
@@ -47,7 +47,7 @@ Status TempFile::sync() const {
 }
 
 Status sync_directory(const std::filesystem::path& dir) {
-  storage::UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (!fd.valid()) return fail(errno_text("open " + dir.string()));
   if (::fsync(fd.get()) != 0) return fail(errno_text("fsync " + dir.string()));
   return ok_status();

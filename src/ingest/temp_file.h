@@ -8,7 +8,7 @@
 #include <string>
 
 #include "common/result.h"
-#include "storage/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace scsipub::ingest {
 
@@ -34,9 +34,9 @@ class TempFile {
   bool committed() const { return committed_; }
 
  private:
-  TempFile(std::filesystem::path path, storage::UniqueFd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
+  TempFile(std::filesystem::path path, UniqueFd fd) : path_(std::move(path)), fd_(std::move(fd)) {}
   std::filesystem::path path_;
-  storage::UniqueFd fd_;
+  UniqueFd fd_;
   bool committed_ = false;
 };
 

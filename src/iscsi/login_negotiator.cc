@@ -173,7 +173,7 @@ Status LoginNegotiator::Impl::identify(std::span<const KeyValue> keys) {
 
 // RFC 7143 12.1 / 13.x AuthMethod: the first method of the initiator's list
 // this target can use. Anonymous targets use None; targets that require
-// authentication use whatever the factory provides (CHAP, issue 4).
+// authentication use whatever the factory provides (CHAP).
 Status LoginNegotiator::Impl::negotiate_auth_method(std::string_view value, TextWriter& out) {
   auto list = split_list(value);
   if (!list) return initiator_error(login_status::kGeneric);

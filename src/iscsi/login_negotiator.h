@@ -78,7 +78,7 @@ struct LoginReply {
 struct LoginTarget {
   std::string name;
   std::string alias;
-  bool requires_auth = false;  // CHAP (issue 4); anonymous targets accept AuthMethod=None
+  bool requires_auth = false;  // CHAP; anonymous targets accept AuthMethod=None
   // Metric labels and the dashboard's grouping, from a bounded set decided by
   // the provider ("blank", "image", "multi", "disk"; the catalog name of an
   // image target), never from what an initiator sent.

@@ -1,7 +1,7 @@
 #pragma once
 // A logical unit: storage plus the SCSI-visible state that belongs to the disk
 // rather than to any one command (identity, unit attentions, mode page state,
-// and later persistent reservations). Free-tier LUs live as long as their one
+// and, through its LuExtension, reservations). Free-tier LUs live as long as their one
 // session; provisioned LUs are shared by every session attached to them.
 //
 // Thread safety: the state several sessions touch (attached nexuses, unit
@@ -113,7 +113,8 @@ class LogicalUnit {
 
   // --- task management, called by the iSCSI layer (RFC 7143 11.5) ---
   // LOGICAL UNIT RESET: the iSCSI layer aborts this LU's tasks first; here the
-  // LU state returns to defaults (mode parameters; later SCSI-2 reservations)
+  // LU state returns to defaults (mode parameters; the extension drops SCSI-2
+  // reservations)
   // and every attached nexus gets BUS DEVICE RESET FUNCTION OCCURRED (29h/03h),
   // which is what LIO queues and what libiscsi's reset tests clear with TUR.
   void logical_unit_reset();

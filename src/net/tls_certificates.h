@@ -1,6 +1,6 @@
 #pragma once
 // TLS server contexts built from PEM files, and their rotation without a
-// restart (issue 6). Certificates from certbot, Caddy or lego are replaced on
+// restart. Certificates from certbot, Caddy or lego are replaced on
 // disk every few weeks; the listener must pick the new pair up at the next
 // handshake, and must never start serving a pair caught half-written.
 //

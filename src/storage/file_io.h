@@ -14,7 +14,7 @@
 #include <span>
 
 #include "common/result.h"
-#include "storage/unique_fd.h"
+#include "common/unique_fd.h"
 
 namespace scsipub::storage {
 

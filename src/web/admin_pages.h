@@ -4,7 +4,7 @@
 // same tables from /api/v1/admin/snapshot. Every value goes through
 // html_escape(); no inline script or style (the CSP below forbids both).
 //
-// Selectors the browser tests rely on (the issue 12 contract; keep them stable):
+// Selectors the browser tests rely on (tests/browser; keep them stable):
 // form#login with input[name=token]; table#sessions with one
 // tr[data-session-id] per session, its InitiatorName in td.initiator and a
 // button.end-session; sections #discovery, #disks, #catalog-admin, #limits,

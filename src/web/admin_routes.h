@@ -1,5 +1,5 @@
 #pragma once
-// The operator dashboard's routes (issue 12 item 2). ApiServer adds them
+// The operator dashboard's routes. ApiServer adds them
 // when it is given a control::OperatorConsole.
 //
 //   GET  /admin                          dashboard HTML; 303 to /admin/login without auth

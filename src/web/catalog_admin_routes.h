@@ -1,5 +1,5 @@
 #pragma once
-// The operator API's catalog routes (issue 13 item 1), behind the same
+// The operator API's catalog routes, behind the same
 // operator authentication and CSRF rules as the rest of /api/v1/admin:
 //
 //   GET    /api/v1/admin/images              {"images": [...], "jobs": [...]}

@@ -1,16 +1,16 @@
-// The operator dashboard (issue 12 items 2, 3) in a real browser, with real
+// The operator dashboard in a real browser, with real
 // libiscsi sessions: a session shows within 2 s of login and goes within 2 s
 // of logout, "End session" ends it, an InitiatorName of markup and script
 // renders as text, no console errors, 375 px wide, the login form by keyboard,
 // and nothing of it without authentication.
-// Selectors: /work/issue12-contract.md (the admin part).
+// Selectors: the ones src/web/admin_pages.h promises.
 import assert from 'node:assert/strict';
 import { after, before, test } from './lib/test.mjs';
 import { assertNoPageProblems, horizontalOverflow, launchBrowser, newContext, onPage } from './lib/browser.mjs';
 import { assertSecurityHeaders, env, httpGet, httpRequest, within } from './lib/env.mjs';
 import { holdSession, uniqueInitiator } from './lib/peers.mjs';
 
-const APPEAR_MS = 2_000; // issue 12 item 6: within 2 s of login / logout
+const APPEAR_MS = 2_000; // a session appears / disappears within 2 s of login / logout
 let browser;
 let blankUrl;
 before(async () => {

@@ -1,8 +1,8 @@
-// The landing page (issue 12 item 1) in a real browser: the catalog of the
+// The landing page in a real browser: the catalog of the
 // test images dir, the TLS block only when TLS is on, copy buttons that copy
 // exactly what /api/v1/images generates, a copied libiscsi command that logs
 // in, no console errors, 375 px wide, usable with the keyboard alone.
-// Selectors: /work/issue12-contract.md (the landing part).
+// Selectors: the ones src/web/landing_page.h promises.
 import assert from 'node:assert/strict';
 import { after, before, test } from './lib/test.mjs';
 import { assertNoPageProblems, horizontalOverflow, launchBrowser, newContext, onPage } from './lib/browser.mjs';

@@ -1,5 +1,5 @@
 #!/bin/bash
-# The browser tests of issue 12 item 6: headless Chromium (Debian's
+# The browser tests: headless Chromium (Debian's
 # /usr/bin/chromium) driven by playwright-core (pinned in package-lock.json,
 # installed with `npm ci`; it never downloads a browser) against real scsipub
 # servers, with real libiscsi peers.

@@ -1,4 +1,4 @@
-// The test infrastructure itself, independent of the pages of issue 12:
+// The test infrastructure itself, independent of the pages:
 // Chromium starts from playwright-core, the recorders see what they must see,
 // the clipboard works on http://127.0.0.1, a held libiscsi session logs in
 // and out. If these fail, every other browser test's verdict means nothing.

@@ -1,4 +1,4 @@
-// The catalog while the server runs (issue 13 item 3, 6): metadata from the
+// The catalog while the server runs: metadata from the
 // MetaStore, images appearing and disappearing on directory events, and a
 // replaced or removed base that running sessions never notice.
 #include <gtest/gtest.h>

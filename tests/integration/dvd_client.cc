@@ -1,5 +1,5 @@
 // dvd_client URL OUT_FILE: one libiscsi login to a DVD-ROM logical unit
-// (scsipub serves ISO catalog images that way, issue 13) and the MMC view of
+// (scsipub serves ISO catalog images that way) and the MMC view of
 // it: READ CAPACITY (10) must say 2048-byte blocks, READ TOC must list one
 // data track and the lead-out at the capacity, every block is read with
 // READ (10) into OUT_FILE (the caller compares it with the ISO), and a WRITE

@@ -1,5 +1,5 @@
 #!/bin/bash
-# ISO catalog images as DVD-ROM logical units (issue 13 item 4), seen by
+# ISO catalog images as DVD-ROM logical units, seen by
 # libiscsi's tools and QEMU's libiscsi driver against a real `scsipub serve`.
 #
 #   dvd_iso.sh SCSIPUB_BIN DVD_CLIENT_BIN

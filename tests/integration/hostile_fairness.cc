@@ -1,4 +1,4 @@
-// Paying users vs strangers (issue 11 items 4 and 6): strangers on many
+// Paying users vs strangers: strangers on many
 // loopback addresses hold every free slot they can get, a guesser on the
 // paying user's own address runs CHAP exchanges with wrong secrets, and then
 // the paying user's CHAP login (libiscsi, from 127.0.0.1, the right secret)

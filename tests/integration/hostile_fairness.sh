@@ -1,5 +1,5 @@
 #!/bin/bash
-# Paying users vs strangers (issue 11 items 4 and 6): runs hostile_fairness
+# Paying users vs strangers: runs hostile_fairness
 # against a server with small admission limits, a standard account and a CHAP
 # disk made through `scsipub account create` and POST /api/v1/disks, and a
 # second account's disk whose secret the guesser tries to guess.

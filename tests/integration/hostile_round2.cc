@@ -1,4 +1,4 @@
-// Round two of the adversarial test (issue 11 items 1, 2, 5 and 6): one
+// Round two of the adversarial test (the outside security review's cases): one
 // attacker at a time, over real sockets, next to honest verified sessions,
 // with the budgets of item 6 asserted for each attack.
 //
@@ -29,7 +29,7 @@
 //                               line a second; GET /api/v1/images from
 //                               127.0.0.1 every 0.5 s must be answered in 1 s
 //
-// Budgets for every case (issue 11 item 6):
+// Budgets for every case:
 //   - the server's VmRSS peak during the attack <= the level before + 64 MiB
 //     (VmSize: + 1 GiB, see kVmGrowthBoundMib);
 //   - a side login (fresh connection + login to blank + TEST UNIT READY +

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Round two of the adversarial test (issue 11 item 6): every case of
+# Round two of the adversarial test: every case of
 # hostile_round2 against its own fresh server, so one attack's figures (and a
 # server an attack broke) never leak into the next.
 #

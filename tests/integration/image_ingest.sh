@@ -1,5 +1,5 @@
 #!/bin/bash
-# `scsipub image add` end to end (issue 13, items 1 and 2):
+# `scsipub image add` end to end:
 #
 #   image_ingest.sh SCSIPUB_BIN
 #

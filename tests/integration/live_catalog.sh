@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # live_catalog.sh SCSIPUB_BIN CATALOG_READER
 #
-# The catalog while the server runs (issue 13 items 3 and 6), with libiscsi:
+# The catalog while the server runs, with libiscsi:
 #  1. a session logged in to image.live reads its base;
 #  2. an image added while it is logged in (renamed into the images dir, as
 #     `scsipub image add` does) is listed by the next SendTargets, and the

@@ -1,5 +1,5 @@
 #pragma once
-// The budgets of issue 11 item 6, measured from outside the server, for the
+// The budgets of the adversarial tests, measured from outside the server, for the
 // adversarial programs (hostile_round2, hostile_fairness):
 //   - Report: violations and notes, thread safe;
 //   - ProcMonitor: the server's VmRSS / VmSize every 100 ms (peaks) and its

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# serve_sh.sh — the README's first command on a fresh install (issue 13 item 5):
+# serve_sh.sh — the README's first command on a fresh install:
 # scripts/serve.sh with an empty HOME (so the default data dir
 # ~/.local/share/scsipub is new) and free loopback ports. It must put the
 # starter image into the empty catalog and serve it: image.demo is listed by

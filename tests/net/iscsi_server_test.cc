@@ -427,7 +427,7 @@ TEST_F(IscsiServerTest, WithoutTheReservedPoolIdleStrangersRefuseTheChapLogin) {
   EXPECT_EQ(events.count(Limit::logins_in_progress), 1u);
 }
 
-// Issue 11's numbers with the default limits: four addresses opening 64
+// The outside review's numbers with the default limits: four addresses opening 64
 // idle sockets each used to fill all 256 login slots.
 TEST_F(IscsiServerTest, FourAddressesOfIdleSocketsDoNotStarveLoginsWithDefaults) {
   start(ServerConfig{});

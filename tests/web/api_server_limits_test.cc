@@ -1,7 +1,7 @@
 // The HTTP listener against hostile clients, over real loopback sockets:
 // oversized and countless headers, trickling clients, per-address limits.
 // Each attack here was measured against the cpp-httplib server this one
-// replaced (issue 11 item 5).
+// replaced.
 #include <gtest/gtest.h>
 
 #include <atomic>

@@ -7,7 +7,7 @@
 'use strict';
 (function () {
   // Half a second between the end of one fetch and the next: the page is at
-  // most ~0.5 s plus one fetch behind (issue 12: <= 1 s); bench/feed_cost.sh
+  // most ~0.5 s plus one fetch behind (the dashboard promises <= 1 s); bench/feed_cost.sh
   // measures this rate.
   var POLL_MS = 500;
   var csrfMeta = document.querySelector('meta[name="csrf-token"]');

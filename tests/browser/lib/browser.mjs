@@ -3,7 +3,7 @@
 //
 // Every page a test opens goes through openPage(), which records console
 // errors, uncaught page errors, dialogs and failed requests, so each test can
-// end with assertNoPageProblems() (issue 12 item 6: "no console errors").
+// end with assertNoPageProblems() (no console errors, no failed requests).
 import assert from 'node:assert/strict';
 import { chromium } from 'playwright-core';
 

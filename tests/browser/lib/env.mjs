@@ -59,8 +59,8 @@ export async function within(ms, what, probe) {
   assert.fail(`${what}: not within ${ms} ms`);
 }
 
-// The headers every HTML page carries (/work/issue12-contract.md: "Security
-// headers on every HTML page"). Chromium enforces the CSP, so an inline
+// The headers every HTML page carries (docs/SECURITY.md, security headers on
+// every HTML page). Chromium enforces the CSP, so an inline
 // script or style the pages slipped in shows as a console error too.
 export function assertSecurityHeaders(headers, what) {
   const get = (n) => (typeof headers.get === 'function' ? headers.get(n) : headers[n]) || '';

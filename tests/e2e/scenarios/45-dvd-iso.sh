@@ -1,7 +1,7 @@
 #!/bin/sh
 # e2e-group: more
 # e2e-targets: scsipub
-# An ISO 9660 catalog image served as a DVD-ROM drive (issue 13): the kernel's
+# An ISO 9660 catalog image served as a DVD-ROM drive: the kernel's
 # sr driver binds it as /dev/srN (SCSI type 5, removable, 2048-byte blocks),
 # the whole device reads back as the ISO file, `mount -t iso9660` works, and
 # every file on the disc has the sha256 computed on the host from the files

@@ -4,7 +4,7 @@
 
 #include <utility>
 
-namespace scsipub::storage {
+namespace scsipub {
 
 class UniqueFd {
  public:
@@ -34,4 +34,4 @@ class UniqueFd {
   int fd_ = -1;
 };
 
-}  // namespace scsipub::storage
+}  // namespace scsipub
