@@ -93,7 +93,7 @@ void remove_stale_ingest_files(const std::filesystem::path& images_dir) {
 }
 
 int wait_for_signal(const sigset_t& set, control::Janitor& janitor, const control::TargetDirectory& dir,
-                    control::ProvisionedDisks& disks) {
+                    control::ProvisionedDisks& disks, const control::Clock& clock) {
   for (;;) {
     timespec ts{};
     ts.tv_sec = std::chrono::duration_cast<std::chrono::seconds>(kJanitorInterval).count();
@@ -101,7 +101,7 @@ int wait_for_signal(const sigset_t& set, control::Janitor& janitor, const contro
     if (sig == SIGTERM || sig == SIGINT) return sig;
     if (sig < 0 && errno == EAGAIN) {
       sweep(janitor, dir, std::chrono::minutes(2));
-      disks.remove_expired(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+      disks.remove_expired(std::chrono::floor<std::chrono::seconds>(clock.wall_now()));
     }
   }
 }
@@ -326,7 +326,7 @@ int serve(Config cfg) {
                  base, base, base);
   }
 
-  int sig = wait_for_signal(set, janitor, directory, disks);
+  int sig = wait_for_signal(set, janitor, directory, disks, clock);
   spdlog::info("{} received: logging out {} session(s)", sig == SIGTERM ? "SIGTERM" : "SIGINT", registry.size());
   watcher.stop();
   if (api) api->stop();
