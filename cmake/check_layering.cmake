@@ -17,7 +17,7 @@ set(allowed_lu      "common;storage;lu")
 set(allowed_scsi    "common;storage;lu;scsi")
 set(allowed_iscsi   "common;lu;scsi;iscsi")
 set(allowed_control "common;storage;db;lu;scsi;iscsi;control")
-set(allowed_net     "common;iscsi;net;scsi")  # TEMPORARY until net stops carrying scsi::CommandSet
+set(allowed_net     "common;iscsi;net")
 set(allowed_web     "common;db;iscsi;control;web")
 set(allowed_app     "common;storage;db;ingest;lu;scsi;iscsi;control;net;web;app")
 set(layers common storage db ingest lu scsi iscsi control net web app)

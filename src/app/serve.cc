@@ -29,7 +29,6 @@
 #include "iscsi/traffic_metrics.h"
 #include "net/iscsi_server.h"
 #include "net/tls_certificates.h"
-#include "scsi/command_set.h"
 #include "web/api_server.h"
 #include "web/site_info.h"
 #include "web/metrics_text.h"
@@ -261,7 +260,6 @@ int serve(Config cfg) {
   }
   directory.attach_provisioned(&disks);
 
-  scsi::CommandSet commands;
   configure_allocator();
   TlsSetup tls = setup_tls(cfg);
   net::ServerConfig scfg = server_config(cfg);
@@ -271,7 +269,7 @@ int serve(Config cfg) {
   iscsi::LoginJournal journal;
   scfg.connection.traffic = &traffic;
   scfg.connection.login_journal = &journal;
-  net::IscsiServer server(std::move(scfg), directory, registry, commands);
+  net::IscsiServer server(std::move(scfg), directory, registry);
   try {
     server.start();
   } catch (const std::exception& e) {

@@ -5,20 +5,13 @@
 #include <cstring>
 
 #include "iscsi/lun.h"
+#include "lu/logical_unit.h"
 
 namespace scsipub::iscsi {
 namespace {
 
-// SCSI Command BHS flags (RFC 7143 11.3.1).
-constexpr uint8_t kFlagFinal = 0x80;
-constexpr uint8_t kFlagRead = 0x40;
-constexpr uint8_t kFlagWrite = 0x20;
-// SCSI Response / Data-In residual flags (RFC 7143 11.4.5, 11.7.5).
-constexpr uint8_t kResidualOverflow = 0x04;
-constexpr uint8_t kResidualUnderflow = 0x02;
-constexpr uint8_t kDataInStatus = 0x01;
-
-constexpr size_t kMaxCdb = 16 + 256;  // BHS CDB + extended-CDB AHS
+constexpr size_t kMaxCdb = ScsiCommandHeader::kCdbBytes + 256;  // BHS CDB + extended-CDB AHS
+constexpr uint8_t kCommandCompletedAtTarget = 0x00;           // SCSI Response, RFC 7143 11.4.3
 
 // Fixed-format sense for failures the iSCSI layer decides itself.
 std::array<uint8_t, 18> fixed_sense(uint8_t key, uint8_t asc, uint8_t ascq) {
@@ -58,10 +51,14 @@ struct CommandEngine::Task {
   // dropped, then this sense goes out.
   bool discard = false;
   std::array<uint8_t, 18> discard_sense{};
+  // The LU's abort generation for our nexus when the task arrived; another
+  // nexus's PREEMPT AND ABORT changes it (LogicalUnit::abort_tasks_of_port).
+  lu::LogicalUnit* unit = nullptr;
+  uint64_t abort_generation = 0;
 };
 
-CommandEngine::CommandEngine(Outbox& out, SequenceState& seq, const scsi::CommandSet& commands, EngineLimits limits)
-    : out_(out), seq_(seq), commands_(commands), limits_(limits) {}
+CommandEngine::CommandEngine(Outbox& out, SequenceState& seq, EngineLimits limits)
+    : out_(out), seq_(seq), limits_(limits) {}
 
 CommandEngine::~CommandEngine() = default;
 
@@ -94,7 +91,7 @@ void CommandEngine::protocol_error() { fault_ = EngineFault::protocol_error; }
 
 // RFC 7143 11.3: a new SCSI Command, its CmdSN already in order.
 void CommandEngine::on_command(const PduView& pdu) {
-  const Bhs& bhs = pdu.bhs;
+  const ScsiCommandHeader bhs(pdu.bhs);
   uint32_t itt = bhs.itt();
   if (tasks_.contains(itt)) {
     protocol_error();  // RFC 7143 11.3.4: ITTs are unique among outstanding tasks
@@ -104,11 +101,11 @@ void CommandEngine::on_command(const PduView& pdu) {
   Task& t = *task;
   t.itt = itt;
   t.lun_raw = bhs.lun_raw();
-  t.edtl = bhs.u32(off::kTtt);
-  t.read = (bhs.flags() & kFlagRead) != 0;
-  t.write = (bhs.flags() & kFlagWrite) != 0;
-  std::copy_n(bhs.bytes().begin() + off::kCdb, 16, t.cdb.begin());
-  t.cdb_len = 16;
+  t.edtl = bhs.expected_data_transfer_length();
+  t.read = bhs.read();
+  t.write = bhs.write();
+  std::copy(bhs.cdb().begin(), bhs.cdb().end(), t.cdb.begin());
+  t.cdb_len = ScsiCommandHeader::kCdbBytes;
   // RFC 7143 11.2.2.3 extended CDB AHS: type 1, length, reserved, CDB bytes.
   for (size_t pos = 0; pos + 4 <= pdu.ahs.size();) {
     uint16_t ahs_len = load_be16(&pdu.ahs[pos]);
@@ -116,8 +113,8 @@ void CommandEngine::on_command(const PduView& pdu) {
     size_t total = 4 + ((size_t(ahs_len) + 3) & ~size_t{3});
     if (pos + total > pdu.ahs.size() || ahs_len == 0) break;
     if (type == 1 && ahs_len > 1 && t.cdb_len + (ahs_len - 1u) <= kMaxCdb) {
-      std::memcpy(&t.cdb[16], &pdu.ahs[pos + 4], ahs_len - 1u);
-      t.cdb_len = static_cast<uint16_t>(16 + ahs_len - 1u);
+      std::memcpy(&t.cdb[ScsiCommandHeader::kCdbBytes], &pdu.ahs[pos + 4], ahs_len - 1u);
+      t.cdb_len = static_cast<uint16_t>(ScsiCommandHeader::kCdbBytes + ahs_len - 1u);
     }
     pos += total;
   }
@@ -141,7 +138,7 @@ void CommandEngine::on_command(const PduView& pdu) {
     protocol_error();
     return;
   }
-  bool unsolicited_follows = (bhs.flags() & kFlagFinal) == 0;
+  bool unsolicited_follows = !bhs.final_bit();
   if (unsolicited_follows && params_.initial_r2t) {
     protocol_error();  // RFC 7143 13.10: InitialR2T=Yes forbids unsolicited Data-Out
     return;
@@ -149,7 +146,7 @@ void CommandEngine::on_command(const PduView& pdu) {
   t.unsolicited_end = unsolicited_follows ? first_burst : immediate;
   t.unsolicited_next = immediate;
   t.next_r2t_offset = t.unsolicited_end;
-  if ((bhs.flags() & kFlagRead) != 0) {
+  if (bhs.read()) {
     t.discard = true;  // no bidirectional support
     t.discard_sense = fixed_sense(0x05, 0x24, 0x00);
   } else if (t.edtl > limits_.max_task_bytes) {
@@ -157,6 +154,10 @@ void CommandEngine::on_command(const PduView& pdu) {
     t.discard_sense = fixed_sense(0x05, 0x24, 0x00);
   }
 
+  if (luns_ != nullptr && nexus_ != nullptr) {
+    t.unit = luns_->find(decode_lun(t.lun_raw));
+    if (t.unit != nullptr) t.abort_generation = t.unit->task_abort_generation(nexus_->id);
+  }
   t.data = acquire_buffer();
   if (!t.discard) {
     // Memory follows the bytes that arrive, never what EDTL promises: a task
@@ -219,16 +220,14 @@ void CommandEngine::pump_r2t(Task& t) {
     uint32_t len = std::min(params_.max_burst_length, t.edtl - t.next_r2t_offset);
     R2tState r{next_ttt_++, t.next_r2t_offset, len, 0, 0};
     if (next_ttt_ == kReservedTag) next_ttt_ = 1;
-    Bhs b;
-    b.set_opcode(Opcode::r2t);
-    b.set_flags(0x80);
+    R2tHeader b;
     b.set_lun_raw(t.lun_raw);
     b.set_itt(t.itt);
-    b.set_u32(off::kTtt, r.ttt);
+    b.set_ttt(r.ttt);
     seq_.stamp(b, /*advance=*/false);  // RFC 7143 11.8.3: StatSN not advanced
-    b.set_u32(off::kDataSn, t.r2t_sn++);
-    b.set_u32(off::kBufferOffset, r.offset);
-    b.set_u32(off::kResidual, r.length);
+    b.set_r2t_sn(t.r2t_sn++);
+    b.set_buffer_offset(r.offset);
+    b.set_desired_data_transfer_length(r.length);
     out_.push(b);
     t.r2ts.push_back(r);
     t.next_r2t_offset += len;
@@ -244,6 +243,7 @@ void CommandEngine::pump_backlog() {
       continue;
     }
     Task& t = *it->second;
+    if (drop_if_aborted(t)) continue;  // no R2T for a task another nexus aborted
     if (!take_budget(t)) return;
     r2t_backlog_.pop_front();
     t.in_backlog = false;
@@ -253,13 +253,17 @@ void CommandEngine::pump_backlog() {
 
 // RFC 7143 11.7: Data-Out, unsolicited (TTT 0xffffffff) or for an R2T.
 void CommandEngine::on_data_out(const PduView& pdu) {
-  const Bhs& bhs = pdu.bhs;
+  const DataOutHeader bhs(pdu.bhs);
   auto it = tasks_.find(bhs.itt());
   if (it == tasks_.end()) return;  // aborted or unknown task: RFC 7143 11.5.1 says discard
   Task& t = *it->second;
-  uint32_t ttt = bhs.u32(off::kTtt);
-  uint32_t offset = bhs.u32(off::kBufferOffset);
-  uint32_t data_sn = bhs.u32(off::kDataSn);
+  if (drop_if_aborted(t)) {
+    pump_backlog();
+    return;  // its data goes nowhere, as for any aborted task
+  }
+  uint32_t ttt = bhs.ttt();
+  uint32_t offset = bhs.buffer_offset();
+  uint32_t data_sn = bhs.data_sn();
   auto len = static_cast<uint32_t>(pdu.data.size());
 
   // RFC 7143 11.7.5: DataSN counts Data-Out PDUs from 0 within each sequence
@@ -312,6 +316,10 @@ void CommandEngine::complete_if_ready(uint32_t itt) {
   auto it = tasks_.find(itt);
   if (it == tasks_.end()) return;
   Task& t = *it->second;
+  if (drop_if_aborted(t)) {
+    pump_backlog();
+    return;
+  }
   // A refused command answers once the unsolicited data it cannot stop has
   // arrived; nothing more is solicited (RFC 7143 allows early status).
   bool ready = t.discard ? t.unsolicited_next >= t.unsolicited_end : t.received >= t.edtl;
@@ -366,7 +374,8 @@ void CommandEngine::execute(Task& t) {
 
 namespace {
 struct Residual {
-  uint8_t flags = 0;
+  bool overflow = false;
+  bool underflow = false;
   uint32_t count = 0;
 };
 
@@ -375,8 +384,8 @@ Residual residual_of(uint32_t edtl, bool write, const scsi::ScsiTask& st) {
   // The SCSI layer reports SPDTL for writes (parameter-list length for MODE
   // SELECT/UNMAP) and the data it produced for reads.
   uint64_t wanted = write ? st.write_transfer_length : (st.data_in ? st.data_in->size() : 0);
-  if (wanted > edtl) return {kResidualOverflow, static_cast<uint32_t>(std::min<uint64_t>(wanted - edtl, UINT32_MAX))};
-  if (wanted < edtl) return {kResidualUnderflow, static_cast<uint32_t>(edtl - wanted)};
+  if (wanted > edtl) return {true, false, static_cast<uint32_t>(std::min<uint64_t>(wanted - edtl, UINT32_MAX))};
+  if (wanted < edtl) return {false, true, static_cast<uint32_t>(edtl - wanted)};
   return {};
 }
 }  // namespace
@@ -393,25 +402,24 @@ uint32_t CommandEngine::send_data_in(const Task& t, const scsi::ScsiTask& st, ui
     uint32_t n = std::min({length - offset, max_pdu, burst_left});
     bool last = offset + n == length;
     burst_left -= n;
-    Bhs b;
-    b.set_opcode(Opcode::data_in);
-    uint8_t flags = 0;
+    DataInHeader b;
     // RFC 7143 11.7.1: F ends each Data-In sequence (MaxBurstLength).
-    if (last || burst_left == 0) flags |= 0x80;
+    b.set_final(last || burst_left == 0);
     if (last && with_status) {
-      flags |= kDataInStatus | res.flags;
-      b.set_u8(3, st.status);
+      b.set_status_present(true);
+      b.set_overflow(res.overflow);
+      b.set_underflow(res.underflow);
+      b.set_status(st.status);
       seq_.stamp(b);
-      b.set_u32(off::kResidual, res.count);
+      b.set_residual_count(res.count);
     } else {
       seq_.stamp_no_status(b);
     }
-    b.set_flags(flags);
     b.set_lun_raw(t.lun_raw);
     b.set_itt(t.itt);
-    b.set_u32(off::kTtt, kReservedTag);
-    b.set_u32(off::kDataSn, data_sn++);
-    b.set_u32(off::kBufferOffset, offset);
+    b.set_ttt(kReservedTag);
+    b.set_data_sn(data_sn++);
+    b.set_buffer_offset(offset);
     out_.push(b, std::span<const uint8_t>(base + offset, n));
     offset += n;
     if (burst_left == 0) burst_left = max_burst;
@@ -421,16 +429,16 @@ uint32_t CommandEngine::send_data_in(const Task& t, const scsi::ScsiTask& st, ui
 
 void CommandEngine::send_response(const Task& t, const scsi::ScsiTask& st, uint32_t exp_data_sn) {
   Residual res = residual_of(t.edtl, t.write, st);
-  Bhs b;
-  b.set_opcode(Opcode::scsi_response);
-  b.set_flags(uint8_t(0x80 | res.flags));
-  b.set_u8(2, 0x00);  // command completed at target
-  b.set_u8(3, st.status);
+  ScsiResponseHeader b;
+  b.set_overflow(res.overflow);
+  b.set_underflow(res.underflow);
+  b.set_response(kCommandCompletedAtTarget);
+  b.set_status(st.status);
   b.set_itt(t.itt);
   seq_.stamp(b);
   // RFC 7143 11.4.8: Data-In PDUs sent for reads, R2Ts for writes.
-  b.set_u32(off::kDataSn, t.write ? t.r2t_sn : exp_data_sn);
-  b.set_u32(off::kResidual, res.count);
+  b.set_exp_data_sn(t.write ? t.r2t_sn : exp_data_sn);
+  b.set_residual_count(res.count);
   if (st.sense_length == 0) {
     out_.push(b);
     return;
@@ -440,6 +448,18 @@ void CommandEngine::send_response(const Task& t, const scsi::ScsiTask& st, uint3
   store_be16(data.data(), st.sense_length);
   std::memcpy(data.data() + 2, st.sense.data(), st.sense_length);
   out_.push_owned(b, std::move(data));
+}
+
+// SPC-4 5.9.11.5 / SAM-5 5.6: a task another nexus aborted (PREEMPT AND
+// ABORT) ends here, before it writes anything. With TAS=0 in our Control mode
+// page no status goes out; the initiator's REGISTRATIONS PREEMPTED unit
+// attention and its own task timeout (ABORT TASK then finds no task) tell it.
+// The check runs when a write task's data arrives, before it executes and
+// before an R2T is sent for it; a task already executing completes.
+bool CommandEngine::drop_if_aborted(Task& t) {
+  if (t.unit == nullptr || t.unit->task_abort_generation(nexus_->id) == t.abort_generation) return false;
+  erase_task(t.itt);
+  return true;
 }
 
 void CommandEngine::erase_task(uint32_t itt) {

@@ -37,7 +37,7 @@ enum class EngineFault : uint8_t { none, protocol_error };
 
 class CommandEngine {
  public:
-  CommandEngine(Outbox& out, SequenceState& seq, const scsi::CommandSet& commands, EngineLimits limits);
+  CommandEngine(Outbox& out, SequenceState& seq, EngineLimits limits);
   ~CommandEngine();
 
   void start(const SessionParams& params, const scsi::LunMap* luns, const lu::Nexus* nexus);
@@ -56,12 +56,10 @@ class CommandEngine {
   bool abort_task(uint32_t itt);
   // Drops every task (optionally only those for `lun`); returns how many.
   size_t abort_all(std::optional<uint64_t> lun);
-  bool has_task(uint32_t itt) const { return tasks_.contains(itt); }
 
   // Called after the transport wrote the outbox: payload buffers become free.
   void release_sent();
   EngineFault fault() const { return fault_; }
-  size_t task_count() const { return tasks_.size(); }
   uint64_t buffered_bytes() const { return buffered_bytes_; }
   // The most write data this connection ever held at once.
   uint64_t peak_buffered_bytes() const { return peak_buffered_bytes_; }
@@ -86,12 +84,14 @@ class CommandEngine {
   void execute(Task& task);
   uint32_t send_data_in(const Task& task, const scsi::ScsiTask& st, uint32_t length, bool with_status);
   void send_response(const Task& task, const scsi::ScsiTask& st, uint32_t exp_data_sn);
+  bool drop_if_aborted(Task& task);
   void erase_task(uint32_t itt);
   void protocol_error();
 
   Outbox& out_;
   SequenceState& seq_;
-  const scsi::CommandSet& commands_;
+  // Stateless: the iSCSI layer owns its SCSI command set (net never sees it).
+  scsi::CommandSet commands_;
   EngineLimits limits_;
   SessionParams params_;
   const scsi::LunMap* luns_ = nullptr;

@@ -18,6 +18,9 @@ constexpr uint8_t kRejectNotSupported = 0x05;
 constexpr uint8_t kRejectImmediateCommand = 0x06;  // too many immediate commands
 constexpr uint8_t kRejectInvalidField = 0x09;
 
+// AsyncEvent 1: the target requests a logout (RFC 7143 11.9.1).
+constexpr uint8_t kAsyncLogoutRequest = 1;
+
 // Task management functions and responses (RFC 7143 11.5.1, 11.6.1).
 enum TmfFunction : uint8_t {
   kAbortTask = 1,
@@ -56,14 +59,14 @@ const char* to_string(CloseReason r) {
 }
 
 Connection::Connection(const ConnectionConfig& config, TargetProvider& targets, SessionRegistry& registry,
-                       const scsi::CommandSet& commands, PortalInfo portal, std::function<void()> terminate,
+                       PortalInfo portal, std::function<void()> terminate,
                        Clock::time_point now)
     : config_(config),
       targets_(targets),
       registry_(registry),
       portal_(std::move(portal)),
       terminate_(std::move(terminate)),
-      engine_(out_, seq_, commands, config.engine),
+      engine_(out_, seq_, config.engine),
       login_deadline_(now + config.login_timeout),
       last_rx_(now) {
   // RFC 7143 13.12: login PDUs stay within 8192 bytes; we allow our declared
@@ -373,7 +376,8 @@ bool Connection::admit_immediate(const PduView& pdu) {
 bool Connection::ordered(const PduView& pdu) {
   const Bhs& b = pdu.bhs;
   if (b.immediate()) return true;
-  uint32_t sn = b.u32(off::kCmdSn);
+  // Every PDU that reaches here carries CmdSN at the same place (11.3, 11.5, 11.10, 11.14, 11.18).
+  uint32_t sn = InitiatorHeader(b).cmd_sn();
   // RFC 7143 3.2.2.1: the range is [ExpCmdSN, MaxCmdSN] as advertised, and
   // MaxCmdSN already excludes the slots held by outstanding tasks (it is
   // ExpCmdSN - 1 when the window is closed); ExpCmdSN + window - 1 let an
@@ -433,12 +437,10 @@ void Connection::replay_stash() {
 // CmdSN of a task that was aborted before it could run (RFC 7143 11.5.1 b:
 // the target "must consider the CmdSN as received"), so ExpCmdSN moves past it.
 Connection::Stashed Connection::placeholder(uint32_t sn) {
-  Bhs filler;
-  filler.set_opcode(Opcode::nop_out);
-  filler.set_flags(0x80);
+  NopOutHeader filler;
   filler.set_itt(kReservedTag);
-  filler.set_u32(off::kTtt, kReservedTag);
-  filler.set_u32(off::kCmdSn, sn);
+  filler.set_ttt(kReservedTag);
+  filler.set_cmd_sn(sn);
   return Stashed{filler, {}, {}};
 }
 
@@ -481,19 +483,17 @@ void Connection::check_engine(const Bhs& current) {
 
 // RFC 7143 11.18-11.19.
 void Connection::on_nop_out(const PduView& pdu) {
-  const Bhs& in = pdu.bhs;
+  const NopOutHeader in(pdu.bhs);
   uint32_t itt = in.itt();
   if (itt == kReservedTag) {
     // An answer to our ping (TTT echoes it), or a bare CmdSN update.
-    if (ping_sent_ && in.u32(off::kTtt) == ping_ttt_) ping_sent_.reset();
+    if (ping_sent_ && in.ttt() == ping_ttt_) ping_sent_.reset();
     return;
   }
-  Bhs b;
-  b.set_opcode(Opcode::nop_in);
-  b.set_flags(0x80);
+  NopInHeader b;
   b.set_lun_raw(in.lun_raw());
   b.set_itt(itt);
-  b.set_u32(off::kTtt, kReservedTag);
+  b.set_ttt(kReservedTag);
   seq_.stamp(b);
   // Ping data comes back, never more than the initiator can receive.
   size_t n = std::min<size_t>(pdu.data.size(), params_.initiator_max_recv_dsl);
@@ -501,67 +501,62 @@ void Connection::on_nop_out(const PduView& pdu) {
 }
 
 void Connection::on_text(const PduView& pdu) {
-  const Bhs& in = pdu.bhs;
+  const TextRequestHeader in(pdu.bhs);
   TextRequest req;
   req.final_bit = in.final_bit();
-  req.cont = (in.flags() & 0x40) != 0;
+  req.cont = in.continue_bit();
   req.itt = in.itt();
-  req.ttt = in.u32(off::kTtt);
+  req.ttt = in.ttt();
   req.data = pdu.data;
   TextReply reply = text_->step(req);
   if (reply.reject) {
     reject(in, kRejectInvalidField);
     return;
   }
-  Bhs b;
-  b.set_opcode(Opcode::text_response);
-  b.set_flags(uint8_t((reply.final_bit ? 0x80 : 0) | (reply.cont ? 0x40 : 0)));
+  TextResponseHeader b;
+  b.set_final(reply.final_bit);
+  b.set_continue(reply.cont);
   b.set_lun_raw(in.lun_raw());
   b.set_itt(in.itt());
-  b.set_u32(off::kTtt, reply.ttt);
+  b.set_ttt(reply.ttt);
   seq_.stamp(b);
   out_.push_owned(b, std::move(reply.data));
 }
 
 // RFC 7143 11.14-11.15.
 void Connection::on_logout(const PduView& pdu) {
-  const Bhs& in = pdu.bhs;
-  uint8_t reason = in.flags() & 0x7f;
+  const LogoutRequestHeader in(pdu.bhs);
+  uint8_t reason = in.reason_code();
   uint8_t response = 0;  // closed successfully
-  if (reason == 1 && in.u16(20) != cid_) response = 1;  // CID not found
-  if (reason == 2) response = 2;                        // recovery not supported at ERL 0
+  if (reason == 1 && in.cid() != cid_) response = 1;  // CID not found
+  if (reason == 2) response = 2;                      // recovery not supported at ERL 0
   if (reason > 2) {
     reject(in, kRejectInvalidField);
     return;
   }
-  Bhs b;
-  b.set_opcode(Opcode::logout_response);
-  b.set_flags(0x80);
-  b.set_u8(2, response);
+  LogoutResponseHeader b;
+  b.set_response(response);
   b.set_itt(in.itt());
   seq_.stamp(b);
-  b.set_u16(40, 0);  // Time2Wait
-  b.set_u16(42, 0);  // Time2Retain: nothing to retain at ERL 0
+  b.set_time2wait(0);
+  b.set_time2retain(0);  // nothing to retain at ERL 0
   out_.push(b);
   if (response == 0) close(CloseReason::logout);
 }
 
 void Connection::on_task_mgmt(const PduView& pdu) {
-  const Bhs& in = pdu.bhs;
-  uint8_t response = task_mgmt_response(pdu);
-  Bhs b;
-  b.set_opcode(Opcode::task_mgmt_response);
-  b.set_flags(0x80);
-  b.set_u8(2, response);
+  const TaskMgmtRequestHeader in(pdu.bhs);
+  uint8_t response = task_mgmt_response(in);
+  TaskMgmtResponseHeader b;
+  b.set_response(response);
   b.set_itt(in.itt());
   seq_.stamp(b);
   out_.push(b);
-  if ((in.flags() & 0x7f) == kTargetColdReset && response == kTmfComplete) close(CloseReason::target_reset);
+  if (in.function() == kTargetColdReset && response == kTmfComplete) close(CloseReason::target_reset);
 }
 
-uint8_t Connection::task_mgmt_response(const PduView& pdu) {
-  const Bhs& in = pdu.bhs;
-  uint8_t function = in.flags() & 0x7f;
+uint8_t Connection::task_mgmt_response(const TaskMgmtRequestHeader& in) {
+  uint8_t function = in.function();
   if (session_type_ == SessionType::discovery || !binding_) return kTmfNotSupported;
   uint64_t lun = scsi::decode_lun(in.lun_raw());
   const scsi::LunMap& luns = binding_->luns();
@@ -597,8 +592,8 @@ uint8_t Connection::task_mgmt_response(const PduView& pdu) {
 
 // RFC 7143 11.5.1 ABORT TASK. Every lookup is O(1) or O(log n) in the
 // stash, and the stash holds at most one PDU per CmdSN in the window.
-uint8_t Connection::abort_task(const Bhs& in) {
-  uint32_t rtt = in.u32(off::kTtt);
+uint8_t Connection::abort_task(const TaskMgmtRequestHeader& in) {
+  uint32_t rtt = in.referenced_task_tag();
   if (engine_.abort_task(rtt)) return kTmfComplete;
   if (auto i = stash_by_itt_.find(rtt); i != stash_by_itt_.end()) {
     // Received behind a gap: it never runs, but its CmdSN still counts.
@@ -611,18 +606,16 @@ uint8_t Connection::abort_task(const Bhs& in) {
   // ExpCmdSN, at most MaxCmdSN) and before this request counts as aborted
   // (ESXi relies on this). One already completed is "no task". An immediate
   // TMF's own CmdSN is not checked, so the window is what bounds RefCmdSN.
-  uint32_t ref = in.u32(32);
-  uint32_t cmd_sn = in.u32(off::kCmdSn);
+  uint32_t ref = in.ref_cmd_sn();
+  uint32_t cmd_sn = in.cmd_sn();
   if (!sn_le(seq_.exp_cmd_sn, ref) || !sn_le(ref, seq_.max_cmd_sn()) || !sn_lt(ref, cmd_sn)) return kTmfNoTask;
   if (!stash_.contains(ref) && !stash(ref, placeholder(ref))) return kTmfNoTask;
   return kTmfComplete;  // replay_stash() runs after this TMF
 }
 
 void Connection::reject(const Bhs& bad, uint8_t reason) {
-  Bhs b;
-  b.set_opcode(Opcode::reject);
-  b.set_flags(0x80);
-  b.set_u8(2, reason);
+  RejectHeader b;
+  b.set_reason(reason);
   b.set_itt(kReservedTag);
   seq_.stamp(b);
   out_.push_owned(b, std::vector<uint8_t>(bad.bytes().begin(), bad.bytes().end()));
@@ -648,11 +641,9 @@ void Connection::on_tick(Clock::time_point now) {
   // RFC 7143 11.19: an unsolicited NOP-In asks for a NOP-Out echoing the TTT.
   ping_ttt_ = next_ping_tag_++;
   if (next_ping_tag_ == kReservedTag) next_ping_tag_ = 1;
-  Bhs b;
-  b.set_opcode(Opcode::nop_in);
-  b.set_flags(0x80);
+  NopInHeader b;
   b.set_itt(kReservedTag);
-  b.set_u32(off::kTtt, ping_ttt_);
+  b.set_ttt(ping_ttt_);
   seq_.stamp(b, /*advance=*/false);
   out_.push(b);
   ping_sent_ = now;
@@ -664,15 +655,13 @@ void Connection::request_logout(uint16_t seconds) {
     close(CloseReason::shutdown);
     return;
   }
-  Bhs b;
-  b.set_opcode(Opcode::async_message);
-  b.set_flags(0x80);
+  AsyncMessageHeader b;
   b.set_itt(kReservedTag);
   seq_.stamp(b);
-  b.set_u8(36, 1);
-  b.set_u16(38, 0);
-  b.set_u16(40, 0);
-  b.set_u16(42, seconds);
+  b.set_async_event(kAsyncLogoutRequest);
+  b.set_parameter1(0);
+  b.set_parameter2(0);
+  b.set_parameter3(seconds);  // Time2Wait before the target drops the connection
   out_.push(b);
 }
 

@@ -81,7 +81,7 @@ class Connection {
   using Clock = std::chrono::steady_clock;
 
   Connection(const ConnectionConfig& config, TargetProvider& targets, SessionRegistry& registry,
-             const scsi::CommandSet& commands, PortalInfo portal, std::function<void()> terminate,
+             PortalInfo portal, std::function<void()> terminate,
              Clock::time_point now);
   ~Connection();
   Connection(const Connection&) = delete;
@@ -156,8 +156,8 @@ class Connection {
   void on_text(const PduView& pdu);
   void on_logout(const PduView& pdu);
   void on_task_mgmt(const PduView& pdu);
-  uint8_t task_mgmt_response(const PduView& pdu);
-  uint8_t abort_task(const Bhs& in);
+  uint8_t task_mgmt_response(const TaskMgmtRequestHeader& in);
+  uint8_t abort_task(const TaskMgmtRequestHeader& in);
   void reject(const Bhs& bhs, uint8_t reason);
   void check_engine(const Bhs& current);
   void limit_hit(Limit limit, std::string_view detail = {});

@@ -6,22 +6,6 @@
 
 namespace scsipub::iscsi {
 
-bool is_initiator_opcode(uint8_t op) {
-  switch (static_cast<Opcode>(op)) {
-    case Opcode::nop_out:
-    case Opcode::scsi_command:
-    case Opcode::task_mgmt_request:
-    case Opcode::login_request:
-    case Opcode::text_request:
-    case Opcode::data_out:
-    case Opcode::logout_request:
-    case Opcode::snack_request:
-      return true;
-    default:
-      return false;
-  }
-}
-
 Bhs::Bhs(std::span<const uint8_t> src) { std::copy_n(src.begin(), kBhsSize, b_.begin()); }
 
 const char* to_string(FrameError e) {

@@ -18,14 +18,13 @@ struct SequenceState {
     return exp_cmd_sn + free - 1;
   }
   // Fills StatSN (advancing it when `advance`), ExpCmdSN and MaxCmdSN.
-  void stamp(Bhs& bhs, bool advance = true) {
-    bhs.set_u32(off::kStatSn, advance ? stat_sn++ : stat_sn);
-    bhs.set_u32(off::kExpCmdSn, exp_cmd_sn);
-    bhs.set_u32(off::kMaxCmdSn, max_cmd_sn());
+  void stamp(TargetHeader& bhs, bool advance = true) {
+    bhs.set_stat_sn(advance ? stat_sn++ : stat_sn);
+    stamp_no_status(bhs);
   }
-  void stamp_no_status(Bhs& bhs) {
-    bhs.set_u32(off::kExpCmdSn, exp_cmd_sn);
-    bhs.set_u32(off::kMaxCmdSn, max_cmd_sn());
+  void stamp_no_status(TargetHeader& bhs) {
+    bhs.set_exp_cmd_sn(exp_cmd_sn);
+    bhs.set_max_cmd_sn(max_cmd_sn());
   }
 };
 

@@ -74,6 +74,21 @@ void LogicalUnit::raise_unit_attention_to_port(std::string_view initiator_port, 
   }
 }
 
+void LogicalUnit::abort_tasks_of_port(std::string_view initiator_port) {
+  std::lock_guard lock(mu_);
+  for (auto& n : nexuses_) {
+    if (initiator_port_name(n.nexus) == initiator_port) ++n.abort_generation;
+  }
+  aborts_.fetch_add(1, std::memory_order_release);
+}
+
+uint64_t LogicalUnit::task_abort_generation(uint64_t nexus_id) const {
+  if (aborts_.load(std::memory_order_acquire) == 0) return 0;
+  std::lock_guard lock(mu_);
+  const NexusState* n = find_locked(nexus_id);
+  return n != nullptr ? n->abort_generation : 0;
+}
+
 bool LogicalUnit::attached(uint64_t nexus_id) const {
   std::lock_guard lock(mu_);
   return find_locked(nexus_id) != nullptr;

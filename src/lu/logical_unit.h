@@ -96,6 +96,16 @@ class LogicalUnit {
   // initiator_port_name): persistent reservations name nexuses that way.
   void raise_unit_attention_to_port(std::string_view initiator_port, const UnitAttention& ua);
 
+  // --- tasks aborted by another I_T nexus (SPC-4 5.9.11.5 PREEMPT AND ABORT) ---
+  // The iSCSI layer holds a write task while its Data-Out arrives, on the
+  // session's own thread; nothing here can reach it. Instead every nexus has an
+  // abort generation: the task notes it on arrival and compares before it runs
+  // and whenever its data arrives; a change means the task was aborted.
+  // Bumps the generation of every attached nexus of this initiator port.
+  void abort_tasks_of_port(std::string_view initiator_port);
+  // Lock-free (returns 0) until the first abort on this LU.
+  uint64_t task_abort_generation(uint64_t nexus_id) const;
+
   // --- PREVENT ALLOW MEDIUM REMOVAL (SPC-4 6.13, MMC-6 6.13) ---
   // Each I_T nexus holds its own prevention; the medium is locked while any
   // attached nexus prevents removal. Nexus loss and resets clear it (SPC-4 6.13).
@@ -142,6 +152,7 @@ class LogicalUnit {
     Nexus nexus;
     std::vector<UnitAttention> pending;  // oldest first
     bool prevent_removal = false;
+    uint64_t abort_generation = 0;  // see abort_tasks_of_port
   };
   NexusState* find_locked(uint64_t nexus_id);
   const NexusState* find_locked(uint64_t nexus_id) const;
@@ -155,6 +166,7 @@ class LogicalUnit {
   std::vector<NexusState> nexuses_;  // guarded by mu_
   ModeParameters mode_;              // guarded by mu_
   std::atomic<size_t> pending_total_{0};  // sum of all queues; written under mu_
+  std::atomic<uint64_t> aborts_{0};       // abort_tasks_of_port calls; written under mu_
   std::atomic<bool> descriptor_sense_{false};
   std::atomic<bool> write_cache_enabled_{true};
   std::atomic<bool> medium_present_{true};

@@ -202,7 +202,7 @@ asio::awaitable<void> ConnectionHandler<Stream>::run() {
   auto terminate = [weak = this->weak_from_this()] {
     if (auto s = weak.lock()) s->terminate();
   };
-  conn_ = std::make_unique<iscsi::Connection>(deps_.config, deps_.targets, deps_.registry, deps_.commands, portal_,
+  conn_ = std::make_unique<iscsi::Connection>(deps_.config, deps_.targets, deps_.registry, portal_,
                                               terminate, Clock::now());
   conn_->set_end_session([weak = this->weak_from_this()](uint16_t seconds) {
     if (auto s = weak.lock()) s->end_session(seconds);

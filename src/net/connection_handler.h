@@ -22,7 +22,6 @@ struct ConnectionDeps {
   const iscsi::ConnectionConfig& config;
   iscsi::TargetProvider& targets;
   iscsi::SessionRegistry& registry;
-  const scsi::CommandSet& commands;
 };
 
 // What the server needs from a connection of either transport.

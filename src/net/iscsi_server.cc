@@ -43,7 +43,6 @@ struct IscsiServer::Impl {
   ServerConfig config;
   iscsi::TargetProvider& targets;
   iscsi::SessionRegistry& registry;
-  const scsi::CommandSet& commands;
 
   std::vector<std::unique_ptr<asio::io_context>> loops;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
@@ -64,8 +63,8 @@ struct IscsiServer::Impl {
   std::atomic<size_t> refusing{0};
   std::atomic<size_t> connections{0};  // every live handler, admitted or refusing
 
-  Impl(ServerConfig c, iscsi::TargetProvider& t, iscsi::SessionRegistry& r, const scsi::CommandSet& cs)
-      : config(std::move(c)), targets(t), registry(r), commands(cs) {
+  Impl(ServerConfig c, iscsi::TargetProvider& t, iscsi::SessionRegistry& r)
+      : config(std::move(c)), targets(t), registry(r) {
     if (config.connection.limit_events == nullptr) config.connection.limit_events = config.limit_events;
   }
 
@@ -81,9 +80,8 @@ struct IscsiServer::Impl {
   void start_handler(Stream stream, iscsi::PortalInfo portal, const Admission& a);
 };
 
-IscsiServer::IscsiServer(ServerConfig config, iscsi::TargetProvider& targets, iscsi::SessionRegistry& registry,
-                         const scsi::CommandSet& commands)
-    : impl_(std::make_unique<Impl>(std::move(config), targets, registry, commands)) {}
+IscsiServer::IscsiServer(ServerConfig config, iscsi::TargetProvider& targets, iscsi::SessionRegistry& registry)
+    : impl_(std::make_unique<Impl>(std::move(config), targets, registry)) {}
 
 IscsiServer::~IscsiServer() {
   if (!impl_->threads.empty()) shutdown(std::chrono::milliseconds(0));
@@ -270,7 +268,7 @@ void IscsiServer::Impl::start_handler(Stream stream, iscsi::PortalInfo portal, c
   }
   auto exec = stream.get_executor();
   auto handler = std::make_shared<ConnectionHandler<Stream>>(
-      std::move(stream), ConnectionDeps{config.connection, targets, registry, commands}, std::move(portal),
+      std::move(stream), ConnectionDeps{config.connection, targets, registry}, std::move(portal),
       std::move(claim_login), std::move(on_login_ended));
   {
     std::lock_guard lock(mu);

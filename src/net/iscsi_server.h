@@ -24,7 +24,6 @@
 #include "iscsi/connection.h"
 #include "iscsi/session_registry.h"
 #include "iscsi/target_provider.h"
-#include "scsi/command_set.h"
 
 namespace scsipub::net {
 
@@ -59,8 +58,7 @@ struct ServerConfig {
 
 class IscsiServer {
  public:
-  IscsiServer(ServerConfig config, iscsi::TargetProvider& targets, iscsi::SessionRegistry& registry,
-              const scsi::CommandSet& commands);
+  IscsiServer(ServerConfig config, iscsi::TargetProvider& targets, iscsi::SessionRegistry& registry);
   ~IscsiServer();
   IscsiServer(const IscsiServer&) = delete;
   IscsiServer& operator=(const IscsiServer&) = delete;

@@ -55,6 +55,11 @@ PrOutResult LuReservations::out(std::span<const uint8_t> cdb, std::span<const ui
   for (const auto& ua : r.unit_attentions) {
     unit.raise_unit_attention_to_port(ua.initiator_port, lu::UnitAttention{ua.asc, ua.ascq});
   }
+  // SPC-4 5.9.11.5: PREEMPT AND ABORT aborts the preempted nexuses' tasks
+  // before it completes. Our Control mode page says TAS=0, so they end
+  // without status (SAM-5 5.6); the iSCSI layer drops them (LogicalUnit::
+  // abort_tasks_of_port says how).
+  for (const auto& n : r.abort_tasks_of) unit.abort_tasks_of_port(n.initiator_port);
   return r;
 }
 

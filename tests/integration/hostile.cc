@@ -78,10 +78,10 @@
 
 namespace {
 
-using scsipub::iscsi::Bhs;
-using scsipub::iscsi::kReservedTag;
-using scsipub::iscsi::Opcode;
-namespace off = scsipub::iscsi::off;
+// The BHS and its kinds (iscsi/pdu.h): every field by name.
+using namespace scsipub::iscsi;  // only pdu.h and crc32c.h are included from it
+using scsipub::store_be16;
+using scsipub::store_be32;
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
@@ -346,20 +346,18 @@ uint64_t lun_field(int lun) { return scsipub::scsi::encode_lun(uint8_t(lun)); }
 
 constexpr const char* kMallory = "iqn.2025-01.test.hostile:mallory";
 
-Bhs login_bhs(uint8_t csg, uint8_t nsg, bool transit, uint32_t cmdsn, uint32_t expstatsn, uint16_t isid_q) {
-  Bhs b;
-  b.set_opcode(Opcode::login_request, true);  // RFC 7143 11.12: I bit always set
-  b.set_flags(uint8_t((transit ? 0x80 : 0) | (csg << 2) | nsg));
+LoginRequestHeader login_bhs(uint8_t csg, uint8_t nsg, bool transit, uint32_t cmdsn, uint32_t expstatsn,
+                             uint16_t isid_q) {
+  LoginRequestHeader b;  // RFC 7143 11.12: I bit always set
+  b.set_transit(transit);
+  b.set_csg(csg);
+  b.set_nsg(nsg);
   // ISID (11.12.5): type 0x80 "random", then a qualifier we vary per connection.
-  b.set_u8(8, 0x80);
-  b.set_u8(9, 0x12);
-  b.set_u8(10, 0x34);
-  b.set_u8(11, 0x56);
-  b.set_u16(12, isid_q);
+  b.set_isid({0x80, 0x12, 0x34, 0x56, uint8_t(isid_q >> 8), uint8_t(isid_q)});
   b.set_itt(0x1);
-  b.set_u16(20, 0);  // CID
-  b.set_u32(off::kCmdSn, cmdsn);
-  b.set_u32(off::kExpStatSn, expstatsn);
+  b.set_cid(0);
+  b.set_cmd_sn(cmdsn);
+  b.set_exp_stat_sn(expstatsn);
   return b;
 }
 
@@ -407,16 +405,17 @@ bool do_login(Session& s, const Options& o, const LoginSpec& spec, std::string* 
       *why = "unexpected opcode during login: " + std::to_string(r.bhs.opcode_raw());
       return false;
     }
-    if (r.bhs.u8(36) != 0) {
-      *why = "login rejected, status " + std::to_string(r.bhs.u8(36)) + "/" + std::to_string(r.bhs.u8(37));
+    const LoginResponseHeader rsp(r.bhs);
+    if (rsp.status_class() != 0) {
+      *why = "login rejected, status " + std::to_string(rsp.status_class()) + "/" + std::to_string(rsp.status_detail());
       return false;
     }
     for (auto& [k, v] : parse_keys(r.data)) s.keys[k] = v;
-    expstatsn = r.bhs.u32(off::kStatSn) + 1;
-    cmdsn = r.bhs.u32(off::kExpCmdSn);
-    s.max_cmdsn = r.bhs.u32(off::kMaxCmdSn);
-    const bool t = (r.bhs.flags() & 0x80) != 0;
-    const uint8_t rnsg = r.bhs.flags() & 0x3;
+    expstatsn = rsp.stat_sn() + 1;
+    cmdsn = rsp.exp_cmd_sn();
+    s.max_cmdsn = rsp.max_cmd_sn();
+    const bool t = rsp.transit();
+    const uint8_t rnsg = rsp.nsg();
     if (t && rnsg == 3) break;  // full feature phase
     if (t && rnsg == 1) csg = 1;
     if (csg == 1 && !sent_ops) {
@@ -470,62 +469,62 @@ bool do_login(Session& s, const Options& o, bool want_digests, uint16_t isid_q, 
   return do_login(s, o, spec, why);
 }
 
-Bhs nop_out(Session& s, uint32_t itt) {
-  Bhs b;
-  b.set_opcode(Opcode::nop_out, true);
-  b.set_flags(0x80);
+NopOutHeader nop_out(Session& s, uint32_t itt) {
+  NopOutHeader b;
+  b.set_immediate(true);
   b.set_itt(itt);
-  b.set_u32(off::kTtt, kReservedTag);
-  b.set_u32(off::kCmdSn, s.cmdsn);  // immediate: CmdSN does not advance
-  b.set_u32(off::kExpStatSn, s.expstatsn);
+  b.set_ttt(kReservedTag);
+  b.set_cmd_sn(s.cmdsn);  // immediate: CmdSN does not advance
+  b.set_exp_stat_sn(s.expstatsn);
   return b;
 }
 
 // WRITE(10) of `blocks` blocks at `lba`, with `imm` bytes of immediate data.
-Bhs write10(Session& s, uint32_t lba, uint16_t blocks, uint32_t imm, int lun) {
-  Bhs b;
-  b.set_opcode(Opcode::scsi_command);
-  b.set_flags(0x80 | 0x20 | 0x01);  // F, W, SIMPLE
+ScsiCommandHeader write10(Session& s, uint32_t lba, uint16_t blocks, uint32_t imm, int lun) {
+  ScsiCommandHeader b;
+  b.set_final(true);
+  b.set_write(true);
+  b.set_attribute(TaskAttribute::simple);
   b.set_data_segment_length(imm);
   b.set_lun_raw(lun_field(lun));
   b.set_itt(s.itt++);
-  b.set_u32(off::kTtt, uint32_t(blocks) * 512);  // expected data transfer length
-  b.set_u32(off::kCmdSn, s.cmdsn++);
-  b.set_u32(off::kExpStatSn, s.expstatsn);
-  b.set_u8(off::kCdb + 0, 0x2a);
-  b.set_u32(off::kCdb + 2, lba);
-  b.set_u16(off::kCdb + 7, blocks);
+  b.set_expected_data_transfer_length(uint32_t(blocks) * 512);
+  b.set_cmd_sn(s.cmdsn++);
+  b.set_exp_stat_sn(s.expstatsn);
+  b.cdb()[0] = 0x2a;  // WRITE(10), SBC-3 5.40
+  store_be32(&b.cdb()[2], lba);
+  store_be16(&b.cdb()[7], blocks);
   return b;
 }
 
 // READ(10) of `blocks` blocks at `lba`.
-Bhs read10(Session& s, uint32_t lba, uint16_t blocks, int lun) {
-  Bhs b;
-  b.set_opcode(Opcode::scsi_command);
-  b.set_flags(0x80 | 0x40 | 0x01);  // F, R, SIMPLE
+ScsiCommandHeader read10(Session& s, uint32_t lba, uint16_t blocks, int lun) {
+  ScsiCommandHeader b;
+  b.set_final(true);
+  b.set_read(true);
+  b.set_attribute(TaskAttribute::simple);
   b.set_lun_raw(lun_field(lun));
   b.set_itt(s.itt++);
-  b.set_u32(off::kTtt, uint32_t(blocks) * 512);
-  b.set_u32(off::kCmdSn, s.cmdsn++);
-  b.set_u32(off::kExpStatSn, s.expstatsn);
-  b.set_u8(off::kCdb + 0, 0x28);
-  b.set_u32(off::kCdb + 2, lba);
-  b.set_u16(off::kCdb + 7, blocks);
+  b.set_expected_data_transfer_length(uint32_t(blocks) * 512);
+  b.set_cmd_sn(s.cmdsn++);
+  b.set_exp_stat_sn(s.expstatsn);
+  b.cdb()[0] = 0x28;  // READ(10), SBC-3 5.12
+  store_be32(&b.cdb()[2], lba);
+  store_be16(&b.cdb()[7], blocks);
   return b;
 }
 
-Bhs data_out(uint32_t itt, uint32_t ttt, uint32_t datasn, uint32_t offset, uint32_t len, bool final_pdu, int lun,
-             uint32_t expstatsn) {
-  Bhs b;
-  b.set_opcode(Opcode::data_out);
-  b.set_flags(final_pdu ? 0x80 : 0);
+DataOutHeader data_out(uint32_t itt, uint32_t ttt, uint32_t datasn, uint32_t offset, uint32_t len, bool final_pdu,
+                       int lun, uint32_t expstatsn) {
+  DataOutHeader b;
+  b.set_final(final_pdu);
   b.set_data_segment_length(len);
   b.set_lun_raw(lun_field(lun));
   b.set_itt(itt);
-  b.set_u32(off::kTtt, ttt);
-  b.set_u32(off::kExpStatSn, expstatsn);
-  b.set_u32(off::kDataSn, datasn);
-  b.set_u32(off::kBufferOffset, offset);
+  b.set_ttt(ttt);
+  b.set_exp_stat_sn(expstatsn);
+  b.set_data_sn(datasn);
+  b.set_buffer_offset(offset);
   return b;
 }
 
@@ -560,12 +559,15 @@ const char* name(Out o) {
   return "?";
 }
 
-std::string status_str(const Bhs& b) { return std::to_string(b.u8(36)) + "/" + std::to_string(b.u8(37)); }
+std::string status_str(const Bhs& b) {
+  const LoginResponseHeader r(b);
+  return std::to_string(r.status_class()) + "/" + std::to_string(r.status_detail());
+}
 
 // Answers the target's own NOP-In ping (11.18) so we stay polite.
 void answer_target_ping(Session& s, const Pdu& p) {
-  Bhs b = nop_out(s, kReservedTag);
-  b.set_u32(off::kTtt, p.bhs.u32(off::kTtt));
+  NopOutHeader b = nop_out(s, kReservedTag);
+  b.set_ttt(NopInHeader(p.bhs).ttt());
   s.c.send_pdu(b);
 }
 
@@ -587,22 +589,26 @@ Out observe(Session& s, const Options& o, uint32_t ping_itt, const std::set<uint
     }
     switch (p.bhs.opcode()) {
       case Opcode::reject:
-        *detail = "reason 0x" + std::to_string(p.bhs.u8(2));
+        *detail = "reason 0x" + std::to_string(RejectHeader(p.bhs).reason());
         return Out::rejected;
       case Opcode::login_response:
         *detail = "status " + status_str(p.bhs);
-        if (p.bhs.u8(36) != 0) return Out::login_rejected;
+        if (LoginResponseHeader(p.bhs).status_class() != 0) return Out::login_rejected;
         return Out::other;
-      case Opcode::scsi_response:
-        *detail = "status 0x" + std::to_string(p.bhs.u8(3)) + " response " + std::to_string(p.bhs.u8(2));
-        if (p.bhs.u8(3) == 0x02 || p.bhs.u8(2) != 0) return Out::check_condition;
+      case Opcode::scsi_response: {
+        const ScsiResponseHeader r(p.bhs);
+        *detail = "status 0x" + std::to_string(r.status()) + " response " + std::to_string(r.response());
+        if (r.status() == 0x02 || r.response() != 0) return Out::check_condition;
         return Out::other;
+      }
       case Opcode::r2t:
         return Out::r2t;
-      case Opcode::data_in:
-        if ((p.bhs.flags() & 0x01) == 0) continue;
-        *detail = "Data-In with status 0x" + std::to_string(p.bhs.u8(3));
-        return p.bhs.u8(3) == 0 ? Out::other : Out::check_condition;
+      case Opcode::data_in: {
+        const DataInHeader d(p.bhs);
+        if (!d.status_present()) continue;
+        *detail = "Data-In with status 0x" + std::to_string(d.status());
+        return d.status() == 0 ? Out::other : Out::check_condition;
+      }
       case Opcode::text_response: {
         std::string t(p.data.begin(), p.data.end());
         for (auto& ch : t)
@@ -684,10 +690,11 @@ void garbage_before_login(const Options& o, Case& c, int round) {
     variants.push_back(g);
   }
   {  // a well-formed SCSI command PDU before any login
-    Bhs b;
-    b.set_opcode(Opcode::scsi_command);
-    b.set_flags(0x80 | 0x40 | 0x01);
-    b.set_u8(off::kCdb, 0x00);  // TEST UNIT READY
+    ScsiCommandHeader b;
+    b.set_final(true);
+    b.set_read(true);
+    b.set_attribute(TaskAttribute::simple);
+    b.cdb()[0] = 0x00;  // TEST UNIT READY
     variants.push_back(as_bytes(b));
   }
   {  // a login request announcing a 16 MiB data segment (never sent)
@@ -724,12 +731,12 @@ void sendtargets_before_login(const Options& o, Case& c) {
       violation(c.name + ": connect failed");
       return;
     }
-    Bhs b;
-    b.set_opcode(Opcode::text_request, immediate);
-    b.set_flags(0x80);
+    TextRequestHeader b;
+    b.set_immediate(immediate);
+    b.set_final(true);
     b.set_itt(0x42);
-    b.set_u32(off::kTtt, kReservedTag);
-    b.set_u32(off::kCmdSn, 1);
+    b.set_ttt(kReservedTag);
+    b.set_cmd_sn(1);
     std::vector<uint8_t> d = text_keys({{"SendTargets", "All"}});
     b.set_data_segment_length(uint32_t(d.size()));
     s.c.send_pdu(b, d);
@@ -758,12 +765,12 @@ bool first_login_step(Session& s, const Options& o, Case& c, uint16_t q) {
   s.c.send_pdu(b, d);
   Pdu r;
   if (s.c.recv_pdu(r, Clock::now() + milliseconds(o.timeout_ms)) != Recv::pdu ||
-      r.bhs.opcode() != Opcode::login_response || r.bhs.u8(36) != 0) {
+      r.bhs.opcode() != Opcode::login_response || LoginResponseHeader(r.bhs).status_class() != 0) {
     violation(c.name + ": first login step failed");
     return false;
   }
-  s.cmdsn = r.bhs.u32(off::kExpCmdSn);
-  s.expstatsn = r.bhs.u32(off::kStatSn) + 1;
+  s.cmdsn = LoginResponseHeader(r.bhs).exp_cmd_sn();
+  s.expstatsn = LoginResponseHeader(r.bhs).stat_sn() + 1;
   return true;
 }
 
@@ -788,27 +795,26 @@ void wrong_stage_during_login(const Options& o, Case& c) {
        }},
       {"Text SendTargets between login steps", true,
        [](Session& s, const Options&) {
-         Bhs b;
-         b.set_opcode(Opcode::text_request, true);
-         b.set_flags(0x80);
+         TextRequestHeader b;
+         b.set_immediate(true);
+         b.set_final(true);
          b.set_itt(0x43);
-         b.set_u32(off::kTtt, kReservedTag);
-         b.set_u32(off::kCmdSn, s.cmdsn);
-         b.set_u32(off::kExpStatSn, s.expstatsn);
+         b.set_ttt(kReservedTag);
+         b.set_cmd_sn(s.cmdsn);
+         b.set_exp_stat_sn(s.expstatsn);
          std::vector<uint8_t> d = text_keys({{"SendTargets", "All"}});
          b.set_data_segment_length(uint32_t(d.size()));
          std::vector<uint8_t> w = as_bytes(b);
          w.insert(w.end(), d.begin(), d.end());
-         w.resize(48 + scsipub::iscsi::pad4(uint32_t(d.size())), 0);
+         w.resize(kBhsSize + scsipub::iscsi::pad4(uint32_t(d.size())), 0);
          return w;
        }},
       {"Logout before login", false,
        [](Session&, const Options&) {
-         Bhs b;
-         b.set_opcode(Opcode::logout_request, true);
-         b.set_flags(0x80);
+         LogoutRequestHeader b;
+         b.set_immediate(true);
          b.set_itt(0x44);
-         b.set_u32(off::kCmdSn, 1);
+         b.set_cmd_sn(1);
          return as_bytes(b);
        }},
       {"Login PDU with CSG = full feature phase", false,
@@ -818,7 +824,7 @@ void wrong_stage_during_login(const Options& o, Case& c) {
          b.set_data_segment_length(uint32_t(d.size()));
          std::vector<uint8_t> w = as_bytes(b);
          w.insert(w.end(), d.begin(), d.end());
-         w.resize(48 + scsipub::iscsi::pad4(uint32_t(d.size())), 0);
+         w.resize(kBhsSize + scsipub::iscsi::pad4(uint32_t(d.size())), 0);
          return w;
        }},
       {"Login PDU back to the security stage", true,
@@ -830,7 +836,7 @@ void wrong_stage_during_login(const Options& o, Case& c) {
          b.set_data_segment_length(uint32_t(d.size()));
          std::vector<uint8_t> w = as_bytes(b);
          w.insert(w.end(), d.begin(), d.end());
-         w.resize(48 + scsipub::iscsi::pad4(uint32_t(d.size())), 0);
+         w.resize(kBhsSize + scsipub::iscsi::pad4(uint32_t(d.size())), 0);
          return w;
        }},
   };
@@ -867,7 +873,7 @@ Out chap_attempt(const Options& o, bool discovery, const std::string& offer, uin
     b.set_data_segment_length(uint32_t(d.size()));
     if (!s.c.send_pdu(b, d)) return Recv::closed;
     Recv rv = s.c.recv_pdu(r, deadline);
-    if (rv == Recv::pdu) expstatsn = r.bhs.u32(off::kStatSn) + 1;
+    if (rv == Recv::pdu) expstatsn = TargetHeader(r.bhs).stat_sn() + 1;
     return rv;
   };
   auto decisive = [&](Recv rv, const Pdu& r, Out* out) {
@@ -880,7 +886,7 @@ Out chap_attempt(const Options& o, bool discovery, const std::string& offer, uin
     } else if (r.bhs.opcode() != Opcode::login_response) {
       *detail = "opcode " + std::to_string(r.bhs.opcode_raw());
       *out = Out::other;
-    } else if (r.bhs.u8(36) != 0) {
+    } else if (LoginResponseHeader(r.bhs).status_class() != 0) {
       *detail = "status " + status_str(r.bhs);
       *out = Out::login_rejected;
     } else {
@@ -951,13 +957,12 @@ void anonymous_discovery(const Options& o, Case& c) {
   const auto deadline = Clock::now() + milliseconds(o.timeout_ms);
   bool done = false;
   for (int n = 0; n < 32 && !done; ++n) {
-    Bhs b;
-    b.set_opcode(Opcode::text_request);
-    b.set_flags(0x80);
+    TextRequestHeader b;
+    b.set_final(true);
     b.set_itt(itt);
-    b.set_u32(off::kTtt, ttt);
-    b.set_u32(off::kCmdSn, s.cmdsn++);
-    b.set_u32(off::kExpStatSn, s.expstatsn);
+    b.set_ttt(ttt);
+    b.set_cmd_sn(s.cmdsn++);
+    b.set_exp_stat_sn(s.expstatsn);
     std::vector<uint8_t> d;
     if (ttt == kReservedTag) d = text_keys({{"SendTargets", "All"}});
     b.set_data_segment_length(uint32_t(d.size()));
@@ -977,10 +982,11 @@ void anonymous_discovery(const Options& o, Case& c) {
         record(c, Out::other, "SendTargets answered with opcode " + std::to_string(p.bhs.opcode_raw()));
         return;
       }
-      s.expstatsn = p.bhs.u32(off::kStatSn) + 1;
+      const TextResponseHeader rsp(p.bhs);
+      s.expstatsn = rsp.stat_sn() + 1;
       all.insert(all.end(), p.data.begin(), p.data.end());
-      done = (p.bhs.flags() & 0x80) != 0;
-      ttt = p.bhs.u32(off::kTtt);
+      done = rsp.final_bit();
+      ttt = rsp.ttt();
       break;
     }
   }
@@ -1093,12 +1099,11 @@ void unknown_opcodes(const Options& o, Case& c) {
   for (uint8_t op : {uint8_t(0x07), uint8_t(0x0f), uint8_t(0x1a)}) {
     Session s;
     if (!login_or_flag(s, o, c)) return;
-    Bhs b;
-    b.bytes()[0] = op;
-    b.set_flags(0x80);
+    NopOutHeader b;  // a NOP-Out's fields under an opcode no RFC defines
+    b.set_opcode_raw(op);
     b.set_itt(s.itt++);
-    b.set_u32(off::kCmdSn, s.cmdsn);
-    b.set_u32(off::kExpStatSn, s.expstatsn);
+    b.set_cmd_sn(s.cmdsn);
+    b.set_exp_stat_sn(s.expstatsn);
     s.c.send_pdu(b);
     std::string d;
     record(c, observe(s, o, 0, 0, &d), d);
@@ -1124,9 +1129,9 @@ void out_of_window_cmdsn(const Options& o, Case& c) {
   Session s;
   if (!login_or_flag(s, o, c)) return;
   auto nop = [&](uint32_t itt, uint32_t cmdsn) {
-    Bhs b = nop_out(s, itt);
-    b.set_opcode(Opcode::nop_out, false);
-    b.set_u32(off::kCmdSn, cmdsn);
+    NopOutHeader b = nop_out(s, itt);
+    b.set_immediate(false);
+    b.set_cmd_sn(cmdsn);
     s.c.send_pdu(b);
   };
   nop(0xa01, s.cmdsn + 100000);
@@ -1174,9 +1179,10 @@ void dataout_past_burst(const Options& o, Case& c) {
       violation(c.name + ": no R2T for a 64 KiB WRITE");
       return;
     }
-    const uint32_t ttt = r.bhs.u32(off::kTtt);
-    const uint32_t r2t_off = r.bhs.u32(off::kBufferOffset);
-    const uint32_t want = r.bhs.u32(off::kResidual);  // Desired Data Transfer Length
+    const R2tHeader r2t(r.bhs);
+    const uint32_t ttt = r2t.ttt();
+    const uint32_t r2t_off = r2t.buffer_offset();
+    const uint32_t want = r2t.desired_data_transfer_length();
     std::string label;
     if (variant == 0) {
       // want + 4 KiB in PDUs of at most the target's MaxRecvDataSegmentLength.
@@ -1203,8 +1209,8 @@ void dataout_past_burst(const Options& o, Case& c) {
     if (!login_or_flag(s, o, c, spec)) return;
     const uint32_t imm = std::min<uint32_t>(8192, s.first_burst);
     const uint32_t extra = std::min<uint32_t>(s.first_burst, s.target_mrdsl);  // imm + extra > FirstBurstLength
-    Bhs w = write10(s, 3000, 512, imm, o.lun);  // 256 KiB
-    w.set_flags(0x20 | 0x01);                    // no F: unsolicited Data-Out follows (11.3.1)
+    ScsiCommandHeader w = write10(s, 3000, 512, imm, o.lun);  // 256 KiB
+    w.set_final(false);  // unsolicited Data-Out follows (11.3.1)
     s.c.send_pdu(w, std::vector<uint8_t>(imm, 0x41));
     s.c.send_pdu(data_out(w.itt(), kReservedTag, 0, imm, extra, true, o.lun, s.expstatsn),
                  std::vector<uint8_t>(extra, 0x42));
@@ -1387,8 +1393,8 @@ void cmdsn_gap(Session& s, const Options& o, int count, uint32_t imm, GapResult&
   }
   if (g.closed) return;
   // Fill the gap, then ping: everything the target kept is now in order.
-  Bhs fill = imm ? write10(s, 4000, blocks, imm, o.lun) : read10(s, 100, 1, o.lun);
-  fill.set_u32(off::kCmdSn, gap);
+  ScsiCommandHeader fill = imm ? write10(s, 4000, blocks, imm, o.lun) : read10(s, 100, 1, o.lun);
+  fill.set_cmd_sn(gap);
   fill.set_itt(gap_itt);
   s.c.send_pdu(fill, payload);
   s.c.send_pdu(nop_out(s, 0xb00));
@@ -1406,10 +1412,10 @@ void cmdsn_gap(Session& s, const Options& o, int count, uint32_t imm, GapResult&
       return;
     }
     // A READ's status may ride on its last Data-In (S bit, 11.7.1).
-    if (p.bhs.opcode() == Opcode::scsi_response || (p.bhs.opcode() == Opcode::data_in && (p.bhs.flags() & 0x01)))
+    if (p.bhs.opcode() == Opcode::scsi_response || (p.bhs.opcode() == Opcode::data_in && DataInHeader(p.bhs).status_present()))
       ++responses;
     if (p.bhs.opcode() == Opcode::reject) {
-      g.detail = "Reject reason " + std::to_string(p.bhs.u8(2));
+      g.detail = "Reject reason " + std::to_string(RejectHeader(p.bhs).reason());
     }
     if (p.bhs.opcode() == Opcode::nop_in && p.bhs.itt() == 0xb00) break;
     if (p.bhs.opcode() == Opcode::nop_in && p.bhs.itt() == kReservedTag) answer_target_ping(s, p);
@@ -1487,7 +1493,7 @@ void connection_flood(const Options& o, FloodResult& fr, const std::function<voi
       Pdu p;
       if (conns[i]->recv_pdu(p, Clock::now() + milliseconds(10)) == Recv::pdu &&
           p.bhs.opcode() == Opcode::login_response) {
-        (p.bhs.u8(36) == 0 ? fr.login_answered : fr.login_refused)++;
+        (LoginResponseHeader(p.bhs).status_class() == 0 ? fr.login_answered : fr.login_refused)++;
       }
     }
   }

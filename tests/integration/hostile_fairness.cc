@@ -51,7 +51,6 @@ using namespace round2;
 using raw::Bhs;
 using raw::Opcode;
 using std::chrono::seconds;
-namespace off = raw::off;
 
 struct Options {
   Target target;
@@ -80,7 +79,7 @@ bool write_some(raw::Session& s, std::string* why) {
     raw::Pdu p;
     if (s.c.recv_pdu(p, Clock::now() + seconds(5)) != raw::Recv::pdu) return *why = "no TUR response", false;
     if (p.bhs.opcode() != Opcode::scsi_response) continue;
-    s.expstatsn = p.bhs.u32(off::kStatSn) + 1;
+    s.expstatsn = raw::ScsiResponseHeader(p.bhs).stat_sn() + 1;
     break;
   }
   for (uint32_t i = 0; i < 4; ++i) {
@@ -92,8 +91,9 @@ bool write_some(raw::Session& s, std::string* why) {
     raw::Pdu p;
     if (s.c.recv_pdu(p, deadline) != raw::Recv::pdu) return *why = "no SCSI Response", false;
     if (p.bhs.opcode() != Opcode::scsi_response) continue;
-    if (p.bhs.u8(3) != 0) return *why = "WRITE status " + std::to_string(p.bhs.u8(3)), false;
-    s.expstatsn = p.bhs.u32(off::kStatSn) + 1;
+    const raw::ScsiResponseHeader rsp(p.bhs);
+    if (rsp.status() != 0) return *why = "WRITE status " + std::to_string(rsp.status()), false;
+    s.expstatsn = rsp.stat_sn() + 1;
     ++got;
   }
   return true;
@@ -174,7 +174,7 @@ class SlotHolder {
       if (s.c.fd() < 0 && s.c.open(o_.target.host, o_.target.port, s.from) && s.half_login) {
         Bhs b = raw::login_bhs(0, 1, true, 1, 0, 0x4444);
         b.set_data_segment_length(400);
-        s.c.send_raw(b.bytes().data(), 24);  // half a BHS: a login that never finishes
+        s.c.send_raw(b.bytes().data(), raw::kBhsSize / 2);  // half a BHS: a login that never finishes
       }
       open += s.c.fd() >= 0 ? 1 : 0;
     }
@@ -204,15 +204,16 @@ Guess guess_once(const Options& o, uint16_t q, std::string* status) {
     b.set_data_segment_length(uint32_t(d.size()));
     if (!c.send_pdu(b, d)) return raw::Recv::closed;
     raw::Recv rv = c.recv_pdu(r, deadline);
-    if (rv == raw::Recv::pdu) expstatsn = r.bhs.u32(off::kStatSn) + 1;
+    if (rv == raw::Recv::pdu) expstatsn = raw::TargetHeader(r.bhs).stat_sn() + 1;
     return rv;
   };
   auto verdict = [&](raw::Recv rv, const raw::Pdu& r, Guess* g) {
     if (rv == raw::Recv::timeout) return *g = Guess::timeout, true;
     if (rv != raw::Recv::pdu || r.bhs.opcode() != Opcode::login_response) return *g = Guess::closed, true;
-    if (r.bhs.u8(36) == 0) return false;
+    const raw::LoginResponseHeader rsp(r.bhs);
+    if (rsp.status_class() == 0) return false;
     char st[16];
-    std::snprintf(st, sizeof st, "%02x/%02x", r.bhs.u8(36), r.bhs.u8(37));
+    std::snprintf(st, sizeof st, "%02x/%02x", rsp.status_class(), rsp.status_detail());
     *status = st;
     return *g = Guess::refused_early, true;
   };

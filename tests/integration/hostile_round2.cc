@@ -59,7 +59,6 @@ using namespace round2;
 using raw::Bhs;
 using raw::Opcode;
 using std::chrono::seconds;
-namespace off = raw::off;
 
 // VmSize growth bound. Item 1 saw +5 GB of virtual memory for 20 000
 // promises; buffers sized by bytes that arrive stay within the RSS bound, but
@@ -104,7 +103,7 @@ std::string drain_summary(raw::Conn& c, int ms) {
     if (r != raw::Recv::pdu) break;
     char k[48];
     if (p.bhs.opcode() == Opcode::reject)
-      std::snprintf(k, sizeof k, "Reject 0x%02x", p.bhs.u8(2));
+      std::snprintf(k, sizeof k, "Reject 0x%02x", raw::RejectHeader(p.bhs).reason());
     else
       std::snprintf(k, sizeof k, "opcode 0x%02x", p.bhs.opcode_raw());
     seen[k]++;

@@ -29,9 +29,30 @@ namespace raw {
 
 using Clock = std::chrono::steady_clock;
 using scsipub::iscsi::Bhs;
+using scsipub::iscsi::kBhsSize;
 using scsipub::iscsi::kReservedTag;
 using scsipub::iscsi::Opcode;
-namespace off = scsipub::iscsi::off;
+using scsipub::store_be16;
+using scsipub::store_be32;
+// The header kinds (RFC 7143 11.3-11.19): every field by name.
+using scsipub::iscsi::AsyncMessageHeader;
+using scsipub::iscsi::DataInHeader;
+using scsipub::iscsi::DataOutHeader;
+using scsipub::iscsi::LoginRequestHeader;
+using scsipub::iscsi::LoginResponseHeader;
+using scsipub::iscsi::LogoutRequestHeader;
+using scsipub::iscsi::NopInHeader;
+using scsipub::iscsi::NopOutHeader;
+using scsipub::iscsi::R2tHeader;
+using scsipub::iscsi::RejectHeader;
+using scsipub::iscsi::ScsiCommandHeader;
+using scsipub::iscsi::ScsiResponseHeader;
+using scsipub::iscsi::TargetHeader;
+using scsipub::iscsi::TaskAttribute;
+using scsipub::iscsi::TaskMgmtRequestHeader;
+using scsipub::iscsi::TaskMgmtResponseHeader;
+using scsipub::iscsi::TextRequestHeader;
+using scsipub::iscsi::TextResponseHeader;
 
 struct Pdu {
   Bhs bhs;
@@ -251,17 +272,14 @@ inline uint64_t lun_field(int lun) { return scsipub::scsi::encode_lun(uint8_t(lu
 // RFC 7143 11.12: a Login Request (I bit always set), ISID type 0x80
 // "random" with `isid_q` as the qualifier.
 inline Bhs login_bhs(uint8_t csg, uint8_t nsg, bool transit, uint32_t cmdsn, uint32_t expstatsn, uint16_t isid_q) {
-  Bhs b;
-  b.set_opcode(Opcode::login_request, true);
-  b.set_flags(uint8_t((transit ? 0x80 : 0) | (csg << 2) | nsg));
-  b.set_u8(8, 0x80);
-  b.set_u8(9, 0x52);
-  b.set_u8(10, 0x32);
-  b.set_u8(11, 0x00);
-  b.set_u16(12, isid_q);
+  LoginRequestHeader b;
+  b.set_transit(transit);
+  b.set_csg(csg);
+  b.set_nsg(nsg);
+  b.set_isid({0x80, 0x52, 0x32, 0x00, uint8_t(isid_q >> 8), uint8_t(isid_q)});
   b.set_itt(0x1);
-  b.set_u32(off::kCmdSn, cmdsn);
-  b.set_u32(off::kExpStatSn, expstatsn);
+  b.set_cmd_sn(cmdsn);
+  b.set_exp_stat_sn(expstatsn);
   return b;
 }
 
@@ -327,23 +345,24 @@ inline LoginResult login(Session& s, const LoginSpec& spec, std::string* why) {
       *why = "opcode " + std::to_string(r.bhs.opcode_raw()) + " during login";
       return LoginResult::other;
     }
-    if (r.bhs.u8(36) != 0) {
+    const LoginResponseHeader rsp(r.bhs);
+    if (rsp.status_class() != 0) {
       char st[16];
-      std::snprintf(st, sizeof st, "%02x/%02x", r.bhs.u8(36), r.bhs.u8(37));
+      std::snprintf(st, sizeof st, "%02x/%02x", rsp.status_class(), rsp.status_detail());
       *why = st;
       return LoginResult::refused;
     }
     for (auto& [k, v] : parse_keys(r.data)) s.keys[k] = v;
-    expstatsn = r.bhs.u32(off::kStatSn) + 1;
-    cmdsn = r.bhs.u32(off::kExpCmdSn);
-    s.max_cmdsn = r.bhs.u32(off::kMaxCmdSn);
-    const bool transit = (r.bhs.flags() & 0x80) != 0;
-    if (transit && (r.bhs.flags() & 0x3) == 3) {
+    expstatsn = rsp.stat_sn() + 1;
+    cmdsn = rsp.exp_cmd_sn();
+    s.max_cmdsn = rsp.max_cmd_sn();
+    const bool transit = rsp.transit();
+    if (transit && rsp.nsg() == 3) {
       s.cmdsn = cmdsn;
       s.expstatsn = expstatsn;
       return LoginResult::ok;
     }
-    if (transit) csg = r.bhs.flags() & 0x3;
+    if (transit) csg = rsp.nsg();
     if (csg == 1 && !sent_ops) {
       KeyList kv{{"HeaderDigest", "None"},        {"DataDigest", "None"},        {"MaxRecvDataSegmentLength", "262144"},
                  {"DefaultTime2Wait", "0"},       {"DefaultTime2Retain", "0"}, {"ErrorRecoveryLevel", "0"}};
@@ -377,61 +396,61 @@ inline uint32_t key_number(const Session& s, const char* k, uint32_t dflt) {
 // ------------------------------------------------------------ PDU builders
 
 // NOP-Out asking for a NOP-In (RFC 7143 11.18): immediate, CmdSN not advanced.
-inline Bhs nop_out(const Session& s, uint32_t itt) {
-  Bhs b;
-  b.set_opcode(Opcode::nop_out, true);
-  b.set_flags(0x80);
+inline NopOutHeader nop_out(const Session& s, uint32_t itt) {
+  NopOutHeader b;
+  b.set_immediate(true);
   b.set_itt(itt);
-  b.set_u32(off::kTtt, kReservedTag);
-  b.set_u32(off::kCmdSn, s.cmdsn);
-  b.set_u32(off::kExpStatSn, s.expstatsn);
+  b.set_ttt(kReservedTag);
+  b.set_cmd_sn(s.cmdsn);
+  b.set_exp_stat_sn(s.expstatsn);
   return b;
 }
 
 // WRITE(10) (RFC 7143 11.3): `blocks` 512-byte blocks at `lba`, `imm` bytes
 // of immediate data, F bit `final_pdu` (F=0: unsolicited Data-Out follows).
-inline Bhs write10(uint32_t itt, uint32_t cmdsn, uint32_t expstatsn, bool immediate, bool final_pdu, uint32_t lba,
-                   uint16_t blocks, uint32_t imm, int lun) {
-  Bhs b;
-  b.set_opcode(Opcode::scsi_command, immediate);
-  b.set_flags(uint8_t((final_pdu ? 0x80 : 0) | 0x20 | 0x01));  // W, SIMPLE
+inline ScsiCommandHeader write10(uint32_t itt, uint32_t cmdsn, uint32_t expstatsn, bool immediate, bool final_pdu,
+                                 uint32_t lba, uint16_t blocks, uint32_t imm, int lun) {
+  ScsiCommandHeader b;
+  b.set_immediate(immediate);
+  b.set_final(final_pdu);
+  b.set_write(true);
+  b.set_attribute(TaskAttribute::simple);
   b.set_data_segment_length(imm);
   b.set_lun_raw(lun_field(lun));
   b.set_itt(itt);
-  b.set_u32(off::kTtt, uint32_t(blocks) * 512);  // Expected Data Transfer Length
-  b.set_u32(off::kCmdSn, cmdsn);
-  b.set_u32(off::kExpStatSn, expstatsn);
-  b.set_u8(off::kCdb + 0, 0x2a);
-  b.set_u32(off::kCdb + 2, lba);
-  b.set_u16(off::kCdb + 7, blocks);
+  b.set_expected_data_transfer_length(uint32_t(blocks) * 512);
+  b.set_cmd_sn(cmdsn);
+  b.set_exp_stat_sn(expstatsn);
+  b.cdb()[0] = 0x2a;  // WRITE(10), SBC-3 5.40
+  store_be32(&b.cdb()[2], lba);
+  store_be16(&b.cdb()[7], blocks);
   return b;
 }
 
 // TEST UNIT READY, non-immediate, advancing CmdSN.
-inline Bhs test_unit_ready(Session& s, int lun) {
-  Bhs b;
-  b.set_opcode(Opcode::scsi_command);
-  b.set_flags(0x80 | 0x01);
+inline ScsiCommandHeader test_unit_ready(Session& s, int lun) {
+  ScsiCommandHeader b;
+  b.set_final(true);
+  b.set_attribute(TaskAttribute::simple);
   b.set_lun_raw(lun_field(lun));
   b.set_itt(s.itt++);
-  b.set_u32(off::kCmdSn, s.cmdsn++);
-  b.set_u32(off::kExpStatSn, s.expstatsn);
+  b.set_cmd_sn(s.cmdsn++);
+  b.set_exp_stat_sn(s.expstatsn);
   return b;
 }
 
-// Task Management Function Request (RFC 7143 11.5), function 1 ABORT TASK:
-// Referenced Task Tag at 20, CmdSN 24, ExpStatSN 28, RefCmdSN 32.
-inline Bhs tmf_abort_task(uint32_t itt, uint32_t rtt, uint32_t cmdsn, uint32_t expstatsn, uint32_t refcmdsn,
-                          int lun, bool immediate) {
-  Bhs b;
-  b.set_opcode(Opcode::task_mgmt_request, immediate);
-  b.set_flags(0x80 | 0x01);
+// Task Management Function Request (RFC 7143 11.5), function 1 ABORT TASK.
+inline TaskMgmtRequestHeader tmf_abort_task(uint32_t itt, uint32_t rtt, uint32_t cmdsn, uint32_t expstatsn,
+                                            uint32_t refcmdsn, int lun, bool immediate) {
+  TaskMgmtRequestHeader b;
+  b.set_immediate(immediate);
+  b.set_function(1);
   b.set_lun_raw(lun_field(lun));
   b.set_itt(itt);
-  b.set_u32(20, rtt);
-  b.set_u32(off::kCmdSn, cmdsn);
-  b.set_u32(off::kExpStatSn, expstatsn);
-  b.set_u32(32, refcmdsn);
+  b.set_referenced_task_tag(rtt);
+  b.set_cmd_sn(cmdsn);
+  b.set_exp_stat_sn(expstatsn);
+  b.set_ref_cmd_sn(refcmdsn);
   return b;
 }
 

@@ -202,8 +202,8 @@ inline double ping_ms(HeldSide& h, int timeout_ms) {
     if (h.s.c.recv_pdu(p, deadline) != raw::Recv::pdu) return -1;
     if (p.bhs.opcode() == raw::Opcode::nop_in && p.bhs.itt() == itt) return ms_since(t0);
     if (p.bhs.opcode() == raw::Opcode::nop_in && p.bhs.itt() == raw::kReservedTag) {
-      raw::Bhs b = raw::nop_out(h.s, raw::kReservedTag);  // the target's own ping (11.18)
-      b.set_u32(raw::off::kTtt, p.bhs.u32(raw::off::kTtt));
+      raw::NopOutHeader b = raw::nop_out(h.s, raw::kReservedTag);  // the target's own ping (11.18)
+      b.set_ttt(raw::NopInHeader(p.bhs).ttt());
       h.s.c.send_pdu(b);
     }
   }

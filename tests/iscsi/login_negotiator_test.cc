@@ -733,18 +733,18 @@ namespace scsipub::iscsi {
 namespace {
 
 TEST(LoginPdu, DecodeRequestAndEncodeResponse) {
-  Bhs req_bhs;
-  req_bhs.set_opcode(Opcode::login_request, true);
-  req_bhs.set_flags(0x80 | (1 << 2) | 3);  // T, CSG=1, NSG=3
-  req_bhs.set_u8(2, 0);
-  req_bhs.set_u8(3, 0);
-  const uint8_t isid[6] = {0x80, 1, 2, 3, 4, 5};
-  std::copy(isid, isid + 6, req_bhs.bytes().begin() + 8);
-  req_bhs.set_u16(14, 0);
+  LoginRequestHeader req_bhs;
+  req_bhs.set_transit(true);
+  req_bhs.set_csg(1);
+  req_bhs.set_nsg(3);
+  req_bhs.set_version_max(0);
+  req_bhs.set_version_min(0);
+  req_bhs.set_isid({0x80, 1, 2, 3, 4, 5});
+  req_bhs.set_tsih(0);
   req_bhs.set_itt(0xabcd);
-  req_bhs.set_u16(20, 7);
-  req_bhs.set_u32(24, 100);
-  req_bhs.set_u32(28, 55);
+  req_bhs.set_cid(7);
+  req_bhs.set_cmd_sn(100);
+  req_bhs.set_exp_stat_sn(55);
   std::vector<uint8_t> data{'A', '=', 'B', 0};
   LoginRequest r = decode_login_request(req_bhs, data);
   EXPECT_TRUE(r.transit);
@@ -764,37 +764,45 @@ TEST(LoginPdu, DecodeRequestAndEncodeResponse) {
   reply.csg = 1;
   reply.nsg = 3;
   reply.data = {'X', '=', 'Y', 0, 'Z', '=', '1', 0};
-  Bhs out = encode_login_response(r, reply, LoginResponseFields{.tsih = 9, .stat_sn = 1, .exp_cmd_sn = 100,
-                                                                .max_cmd_sn = 131});
+  LoginResponseHeader out(encode_login_response(
+      r, reply, LoginResponseFields{.tsih = 9, .stat_sn = 1, .exp_cmd_sn = 100, .max_cmd_sn = 131}));
   EXPECT_EQ(out.opcode(), Opcode::login_response);
   EXPECT_FALSE(out.immediate());
-  EXPECT_EQ(out.flags(), 0x80 | (1 << 2) | 3);
+  EXPECT_TRUE(out.transit());
+  EXPECT_FALSE(out.continue_bit());
+  EXPECT_EQ(out.csg(), 1);
+  EXPECT_EQ(out.nsg(), 3);
   EXPECT_EQ(out.data_segment_length(), 8u);
-  EXPECT_EQ(out.u8(8), 0x80);
-  EXPECT_EQ(out.u8(13), 5);
-  EXPECT_EQ(out.u16(14), 9);
+  EXPECT_EQ(out.isid(), (LoginResponseHeader::Isid{0x80, 1, 2, 3, 4, 5}));
+  EXPECT_EQ(out.tsih(), 9);
   EXPECT_EQ(out.itt(), 0xabcdu);
-  EXPECT_EQ(out.u32(24), 1u);
-  EXPECT_EQ(out.u32(28), 100u);
-  EXPECT_EQ(out.u32(32), 131u);
-  EXPECT_EQ(out.u8(36), 0);
+  EXPECT_EQ(out.stat_sn(), 1u);
+  EXPECT_EQ(out.exp_cmd_sn(), 100u);
+  EXPECT_EQ(out.max_cmd_sn(), 131u);
+  EXPECT_EQ(out.status_class(), 0);
 
   LoginReply failed;
   failed.csg = 0;
   failed.status_class = login_status::kInitiatorError;
   failed.status_detail = login_status::kNotFound;
   failed.close = true;
-  out = encode_login_response(r, failed, {});
-  EXPECT_EQ(out.flags(), 0);
-  EXPECT_EQ(out.u8(36), 2);
-  EXPECT_EQ(out.u8(37), 3);
+  out = LoginResponseHeader(encode_login_response(r, failed, {}));
+  EXPECT_FALSE(out.transit());
+  EXPECT_FALSE(out.continue_bit());
+  EXPECT_EQ(out.csg(), 0);
+  EXPECT_EQ(out.nsg(), 0);
+  EXPECT_EQ(out.status_class(), 2);
+  EXPECT_EQ(out.status_detail(), 3);
 
   LoginReply partial;
   partial.cont = true;
   partial.csg = 1;
   partial.nsg = 3;  // ignored without T
-  out = encode_login_response(r, partial, {});
-  EXPECT_EQ(out.flags(), 0x40 | (1 << 2));
+  out = LoginResponseHeader(encode_login_response(r, partial, {}));
+  EXPECT_FALSE(out.transit());
+  EXPECT_TRUE(out.continue_bit());
+  EXPECT_EQ(out.csg(), 1);
+  EXPECT_EQ(out.nsg(), 0);
 }
 
 }  // namespace

@@ -98,6 +98,23 @@ TEST_F(LogicalUnitTest, ModeParametersChangeNotifiesOthers) {
   EXPECT_FALSE(unit.mode_parameters().descriptor_sense);
 }
 
+TEST_F(LogicalUnitTest, AbortTasksOfPortBumpsOnlyThatPortsGeneration) {
+  a.initiator_name = "iqn.test:a";
+  b.initiator_name = "iqn.test:b";
+  unit.attach(a);
+  unit.attach(b);
+  EXPECT_EQ(unit.task_abort_generation(a.id), 0u);  // never aborted: the lock-free answer
+  unit.abort_tasks_of_port(initiator_port_name(b));
+  EXPECT_EQ(unit.task_abort_generation(a.id), 0u);
+  EXPECT_EQ(unit.task_abort_generation(b.id), 1u);
+  unit.abort_tasks_of_port(initiator_port_name(b));
+  EXPECT_EQ(unit.task_abort_generation(b.id), 2u);
+  unit.abort_tasks_of_port("iqn.nobody,i,0x000000000000");
+  EXPECT_EQ(unit.task_abort_generation(a.id), 0u);
+  EXPECT_EQ(unit.task_abort_generation(b.id), 2u);
+  EXPECT_EQ(unit.task_abort_generation(99), 0u);  // not attached
+}
+
 TEST_F(LogicalUnitTest, ConcurrentSessionsAreSafe) {
   std::vector<std::thread> threads;
   for (uint64_t t = 0; t < 4; ++t) {

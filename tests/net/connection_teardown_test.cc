@@ -82,14 +82,13 @@ bool closed_within(tcp::socket& s, std::chrono::milliseconds limit) {
 TEST(ConnectionTeardown, ExceptionInTheHandlerClosesTheConnectionAndFreesEverything) {
   ThrowingTargets targets;
   iscsi::SessionRegistry registry;
-  scsi::CommandSet commands;
   ServerConfig cfg;
   cfg.listen_port = 0;
   cfg.threads = 1;
   cfg.max_connections_per_ip = 1;
   // A short login deadline: the old code's watchdog spun once it had passed.
   cfg.connection.login_timeout = 200ms;
-  IscsiServer server(cfg, targets, registry, commands);
+  IscsiServer server(cfg, targets, registry);
   server.start();
 
   asio::io_context io;

@@ -188,7 +188,7 @@ class IscsiServerTest : public ::testing::Test {
     cfg.threads = 1;
     cfg.limit_events = &events;
     if (cfg.tls) cfg.tls->port = 0;
-    server = std::make_unique<IscsiServer>(std::move(cfg), targets, registry, commands);
+    server = std::make_unique<IscsiServer>(std::move(cfg), targets, registry);
     server->start();
   }
   void TearDown() override {
@@ -226,7 +226,6 @@ class IscsiServerTest : public ::testing::Test {
   asio::io_context io;
   OneTarget targets;
   iscsi::SessionRegistry registry;
-  scsi::CommandSet commands;
   LimitEvents events;
   scsipub::testing::TempDir tmp;
   std::unique_ptr<CertificateReloader> reloader;  // outlives the server (declared first)

@@ -21,7 +21,8 @@ Command write_cmd(uint32_t itt, uint32_t lba, uint16_t blocks, std::vector<uint8
   Command c;
   c.itt = itt;
   c.cdb = write10_cdb(lba, blocks);
-  c.flags = uint8_t((final_bit ? kF : 0) | kW | kSimple);
+  c.write = true;
+  c.final_bit = final_bit;
   c.edtl = uint32_t(blocks) * kBlockSize;
   c.data = std::move(imm);
   return c;
@@ -38,7 +39,7 @@ class ProtocolErrorTest : public SessionTest {
     if (pdus.empty()) return {};
     EXPECT_EQ(pdus[0].op(), Opcode::r2t);
     EXPECT_EQ(pdus[0].buffer_offset(), 0u);
-    EXPECT_EQ(pdus[0].residual(), 8192u);
+    EXPECT_EQ(pdus[0].r2t().desired_data_transfer_length(), 8192u);
     return pdus[0];
   }
   // RFC 7143 6.8 / 11.17: a Reject (protocol error) naming the offending
@@ -49,8 +50,7 @@ class ProtocolErrorTest : public SessionTest {
     auto pdus = ini.recv();
     ASSERT_EQ(pdus.size(), 1u);
     EXPECT_EQ(pdus[0].op(), Opcode::reject);
-    EXPECT_EQ(pdus[0].flags(), 0x80);
-    EXPECT_EQ(pdus[0].bhs.u8(2), 0x04);
+    EXPECT_EQ(pdus[0].reject().reason(), 0x04);
     EXPECT_EQ(pdus[0].itt(), kReservedTag);
     ASSERT_EQ(pdus[0].data.size(), kBhsSize);
     EXPECT_EQ(pdus[0].data[0] & 0x3f, uint8_t(offending));
@@ -119,7 +119,7 @@ TEST_F(ProtocolErrorTest, DataWithAReadCommand) {
   Command c;
   c.itt = 0x13;
   c.cdb = read10_cdb(0, 1);
-  c.flags = kF | kR | kSimple;
+  c.read = true;
   c.edtl = 512;
   c.data = zeros(512);
   ini->command(c);
@@ -176,8 +176,7 @@ TEST_F(ProtocolErrorTest, LoginRequestInFullFeaturePhaseIsRejected) {
   ini->send(ini->login_bhs(1, true, 3));
   auto pdus = ini->recv();
   ASSERT_EQ(pdus.size(), 1u);
-  EXPECT_EQ(pdus[0].op(), Opcode::reject);
-  EXPECT_EQ(pdus[0].bhs.u8(2), 0x04);
+  EXPECT_EQ(pdus[0].reject().reason(), 0x04);
 }
 
 TEST_F(ProtocolErrorTest, DestroyingMidTransferIsClean) {
@@ -187,7 +186,7 @@ TEST_F(ProtocolErrorTest, DestroyingMidTransferIsClean) {
   Command r;
   r.itt = 0x19;
   r.cdb = read10_cdb(0, 64);
-  r.flags = kF | kR | kSimple;
+  r.read = true;
   r.edtl = 64 * kBlockSize;
   ini->command(r);  // Data-In queued, never flushed
   EXPECT_FALSE(ini->conn().outbox().empty());
@@ -205,9 +204,8 @@ class TaskMgmtTest : public SessionTest {
     if (pdus.empty()) return {};
     Pdu p = pdus[0];
     EXPECT_EQ(p.op(), Opcode::task_mgmt_response);
-    EXPECT_EQ(p.flags(), 0x80);
     EXPECT_EQ(p.itt(), itt);
-    EXPECT_EQ(p.bhs.u8(2), response);
+    EXPECT_EQ(p.tmf().response(), response);
     return p;
   }
 };
@@ -242,7 +240,7 @@ TEST_F(TaskMgmtTest, AbortTaskHeldBehindACmdSnGap) {
   Command c;
   c.itt = 0x30;
   c.cdb = inquiry_cdb(36);
-  c.flags = kF | kR | kSimple;
+  c.read = true;
   c.edtl = 36;
   c.cmd_sn = e + 1;
   ini->command(c);
@@ -266,7 +264,7 @@ TEST_F(TaskMgmtTest, AbortLostCommandCountsAsReceived) {
   Command c;
   c.itt = 0x31;
   c.cdb = inquiry_cdb(36);
-  c.flags = kF | kR | kSimple;
+  c.read = true;
   c.edtl = 36;
   c.cmd_sn = e + 1;
   ini->command(c);
@@ -279,7 +277,7 @@ TEST_F(TaskMgmtTest, AbortLostCommandCountsAsReceived) {
   ASSERT_EQ(pdus.size(), 2u);
   EXPECT_EQ(pdus[0].op(), Opcode::task_mgmt_response);
   EXPECT_EQ(pdus[0].itt(), 0x40u);
-  EXPECT_EQ(pdus[0].bhs.u8(2), 0);
+  EXPECT_EQ(pdus[0].tmf().response(), 0);
   // So the command behind the gap runs instead of waiting forever.
   EXPECT_EQ(pdus[1].op(), Opcode::data_in);
   EXPECT_EQ(pdus[1].itt(), 0x31u);
@@ -343,7 +341,7 @@ TEST_F(TaskMgmtTest, LunResetAbortsTasksAndRaisesUnitAttention) {
   ini->command(tur);
   auto pdus = ini->recv();
   ASSERT_EQ(pdus.size(), 1u);
-  EXPECT_EQ(pdus[0].bhs.u8(3), scsi::status::kCheckCondition);  // BUS DEVICE RESET FUNCTION OCCURRED
+  EXPECT_EQ(pdus[0].response().status(), scsi::status::kCheckCondition);  // BUS DEVICE RESET FUNCTION OCCURRED
   ASSERT_GE(pdus[0].data.size(), 2u + 14);
   EXPECT_EQ(pdus[0].data[2 + 2] & 0x0f, 0x06);  // UNIT ATTENTION
   EXPECT_EQ(pdus[0].data[2 + 12], 0x29);
@@ -380,14 +378,14 @@ TEST_F(TaskMgmtTest, NonImmediateTmfIsOrderedByCmdSn) {
   auto ini = make();
   ini->login_ready();
   uint32_t e = ini->cmd_sn;
-  Bhs tmf = ini->tmf_bhs(0x80, kTargetWarmReset, kReservedTag, e, 0, /*immediate=*/false);
-  tmf.set_u32(off::kCmdSn, e + 1);
+  auto tmf = ini->tmf_bhs(0x80, kTargetWarmReset, kReservedTag, e, 0, /*immediate=*/false);
+  tmf.set_cmd_sn(e + 1);
   ini->send(tmf);
   EXPECT_TRUE(ini->recv().empty());  // waits for CmdSN e
   Command c;
   c.itt = 0x81;
   c.cdb = inquiry_cdb(36);
-  c.flags = kF | kR | kSimple;
+  c.read = true;
   c.edtl = 36;
   c.cmd_sn = e;
   ini->command(c);

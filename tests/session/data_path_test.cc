@@ -54,7 +54,7 @@ TEST_F(SessionTest, ReadSplitsDataInByMrdslAndMaxBurst) {
   Command c;
   c.itt = 0xabc;
   c.cdb = read10_cdb(200, 16);
-  c.flags = kF | kR | kSimple;
+  c.read = true;
   c.edtl = 16 * kBlockSize;
   ini->command(c);
   auto pdus = ini->recv();
@@ -68,20 +68,22 @@ TEST_F(SessionTest, ReadSplitsDataInByMrdslAndMaxBurst) {
     EXPECT_LE(p.data.size(), 1024u);
     EXPECT_EQ(p.itt(), 0xabcu);
     EXPECT_EQ(p.ttt(), kReservedTag);
-    EXPECT_EQ(p.data_sn(), i);
+    DataInHeader d = p.data_in();
+    EXPECT_EQ(d.data_sn(), i);
     EXPECT_EQ(p.buffer_offset(), i * 1024);
     EXPECT_EQ(p.exp_cmd_sn(), exp_cmd_sn);
     EXPECT_EQ(p.max_cmd_sn(), exp_cmd_sn + 127);
     bool sequence_end = (p.buffer_offset() + p.data.size()) % 4096 == 0;
-    EXPECT_EQ((p.flags() & 0x80) != 0, sequence_end);  // F ends each MaxBurstLength sequence
+    EXPECT_EQ(d.final_bit(), sequence_end);  // F ends each MaxBurstLength sequence
     bool last = i + 1 == pdus.size();
-    EXPECT_EQ((p.flags() & 0x01) != 0, last);  // S
-    EXPECT_EQ(p.flags() & 0x06, 0);            // no residual
+    EXPECT_EQ(d.status_present(), last);  // S
+    EXPECT_FALSE(d.overflow());            // no residual
+    EXPECT_FALSE(d.underflow());
+    EXPECT_FALSE(d.acknowledge());
     if (last) {
-      EXPECT_EQ(p.flags(), 0x81);
-      EXPECT_EQ(p.bhs.u8(3), 0x00);  // GOOD
+      EXPECT_EQ(d.status(), 0x00);  // GOOD
       EXPECT_EQ(p.stat_sn(), stat_sn);
-      EXPECT_EQ(p.residual(), 0u);
+      EXPECT_EQ(d.residual_count(), 0u);
     }
     got.insert(got.end(), p.data.begin(), p.data.end());
   }
@@ -119,7 +121,7 @@ TEST_F(SessionTest, WriteWithImmediateDataThenR2ts) {
   Command c;
   c.itt = 0x10;
   c.cdb = write10_cdb(100, 32);
-  c.flags = kF | kW | kSimple;  // InitialR2T=Yes: no unsolicited Data-Out follows
+  c.write = true;  // InitialR2T=Yes: no unsolicited Data-Out follows
   c.edtl = 16384;
   c.data.assign(data.begin(), data.begin() + 4096);
   ini->command(c);
@@ -129,14 +131,13 @@ TEST_F(SessionTest, WriteWithImmediateDataThenR2ts) {
   ASSERT_EQ(pdus.size(), 1u);
   Pdu r2t = pdus[0];
   EXPECT_EQ(r2t.op(), Opcode::r2t);
-  EXPECT_EQ(r2t.flags(), 0x80);
   EXPECT_EQ(r2t.itt(), 0x10u);
   EXPECT_NE(r2t.ttt(), kReservedTag);
   EXPECT_EQ(r2t.stat_sn(), stat_sn);  // RFC 7143 11.8.3: StatSN not advanced
   EXPECT_EQ(r2t.exp_cmd_sn(), exp_cmd_sn);
-  EXPECT_EQ(r2t.data_sn(), 0u);  // R2TSN
+  EXPECT_EQ(r2t.r2t().r2t_sn(), 0u);
   EXPECT_EQ(r2t.buffer_offset(), 4096u);
-  EXPECT_EQ(r2t.residual(), 8192u);  // Desired Data Transfer Length = MaxBurstLength
+  EXPECT_EQ(r2t.r2t().desired_data_transfer_length(), 8192u);  // = MaxBurstLength
   uint32_t ttt1 = r2t.ttt();
 
   ini->data_out(0x10, ttt1, 0, 4096, std::span(data).subspan(4096, 4096), false);
@@ -146,9 +147,9 @@ TEST_F(SessionTest, WriteWithImmediateDataThenR2ts) {
   ASSERT_EQ(pdus.size(), 1u);  // MaxOutstandingR2T=1: the next R2T only now
   r2t = pdus[0];
   EXPECT_EQ(r2t.op(), Opcode::r2t);
-  EXPECT_EQ(r2t.data_sn(), 1u);
+  EXPECT_EQ(r2t.r2t().r2t_sn(), 1u);
   EXPECT_EQ(r2t.buffer_offset(), 12288u);
-  EXPECT_EQ(r2t.residual(), 4096u);
+  EXPECT_EQ(r2t.r2t().desired_data_transfer_length(), 4096u);
   EXPECT_NE(r2t.ttt(), kReservedTag);
   EXPECT_NE(r2t.ttt(), ttt1);
   EXPECT_EQ(r2t.stat_sn(), stat_sn);
@@ -158,14 +159,15 @@ TEST_F(SessionTest, WriteWithImmediateDataThenR2ts) {
   ASSERT_EQ(pdus.size(), 1u);
   const Pdu& rsp = pdus[0];
   EXPECT_EQ(rsp.op(), Opcode::scsi_response);
-  EXPECT_EQ(rsp.flags(), 0x80);
-  EXPECT_EQ(rsp.bhs.u8(2), 0x00);  // command completed at target
-  EXPECT_EQ(rsp.bhs.u8(3), 0x00);  // GOOD
+  EXPECT_FALSE(rsp.response().overflow());
+  EXPECT_FALSE(rsp.response().underflow());
+  EXPECT_EQ(rsp.response().response(), 0x00);  // command completed at target
+  EXPECT_EQ(rsp.response().status(), 0x00);    // GOOD
   EXPECT_EQ(rsp.itt(), 0x10u);
   EXPECT_EQ(rsp.stat_sn(), stat_sn);
   EXPECT_EQ(rsp.exp_cmd_sn(), exp_cmd_sn);
-  EXPECT_EQ(rsp.data_sn(), 2u);  // ExpDataSN = R2Ts sent (RFC 7143 11.4.8)
-  EXPECT_EQ(rsp.residual(), 0u);
+  EXPECT_EQ(rsp.response().exp_data_sn(), 2u);  // R2Ts sent (RFC 7143 11.4.8)
+  EXPECT_EQ(rsp.response().residual_count(), 0u);
   EXPECT_TRUE(rsp.data.empty());
 
   EXPECT_EQ(store_read(targets, 100, 32), data);
@@ -183,30 +185,30 @@ TEST_F(SessionTest, SeveralOutstandingR2ts) {
   Command c;
   c.itt = 0x30;
   c.cdb = write10_cdb(8, 24);
-  c.flags = kF | kW | kSimple;
+  c.write = true;
   c.edtl = 12288;
   ini->command(c);
   auto r2ts = ini->recv();
   ASSERT_EQ(r2ts.size(), 2u);
   EXPECT_EQ(r2ts[0].buffer_offset(), 0u);
   EXPECT_EQ(r2ts[1].buffer_offset(), 4096u);
-  EXPECT_EQ(r2ts[0].data_sn(), 0u);
-  EXPECT_EQ(r2ts[1].data_sn(), 1u);
+  EXPECT_EQ(r2ts[0].r2t().r2t_sn(), 0u);
+  EXPECT_EQ(r2ts[1].r2t().r2t_sn(), 1u);
   EXPECT_NE(r2ts[0].ttt(), r2ts[1].ttt());
   ini->data_out(0x30, r2ts[0].ttt(), 0, 0, std::span(data).subspan(0, 4096));
   auto third = ini->recv();
   ASSERT_EQ(third.size(), 1u);
   EXPECT_EQ(third[0].op(), Opcode::r2t);
   EXPECT_EQ(third[0].buffer_offset(), 8192u);
-  EXPECT_EQ(third[0].data_sn(), 2u);
+  EXPECT_EQ(third[0].r2t().r2t_sn(), 2u);
   ini->data_out(0x30, r2ts[1].ttt(), 0, 4096, std::span(data).subspan(4096, 4096));
   EXPECT_TRUE(ini->recv().empty());
   ini->data_out(0x30, third[0].ttt(), 0, 8192, std::span(data).subspan(8192, 4096));
   auto done = ini->recv();
   ASSERT_EQ(done.size(), 1u);
   EXPECT_EQ(done[0].op(), Opcode::scsi_response);
-  EXPECT_EQ(done[0].bhs.u8(3), 0);
-  EXPECT_EQ(done[0].data_sn(), 3u);
+  EXPECT_EQ(done[0].response().status(), 0);
+  EXPECT_EQ(done[0].response().exp_data_sn(), 3u);
   EXPECT_EQ(store_read(targets, 8, 24), data);
 }
 
@@ -223,7 +225,8 @@ TEST_F(SessionTest, UnsolicitedDataOutThenR2tForTheRest) {
   Command c;
   c.itt = 0x40;
   c.cdb = write10_cdb(300, 40);
-  c.flags = kW | kSimple;  // F=0: unsolicited Data-Out follows
+  c.write = true;
+  c.final_bit = false;  // F=0: unsolicited Data-Out follows
   c.edtl = 20480;
   ini->command(c);
   EXPECT_TRUE(ini->recv().empty());
@@ -234,22 +237,22 @@ TEST_F(SessionTest, UnsolicitedDataOutThenR2tForTheRest) {
   ASSERT_EQ(pdus.size(), 1u);
   EXPECT_EQ(pdus[0].op(), Opcode::r2t);
   EXPECT_EQ(pdus[0].buffer_offset(), 8192u);
-  EXPECT_EQ(pdus[0].residual(), 8192u);
-  EXPECT_EQ(pdus[0].data_sn(), 0u);
+  EXPECT_EQ(pdus[0].r2t().desired_data_transfer_length(), 8192u);
+  EXPECT_EQ(pdus[0].r2t().r2t_sn(), 0u);
   EXPECT_EQ(pdus[0].stat_sn(), stat_sn);
   ini->data_out(0x40, pdus[0].ttt(), 0, 8192, std::span(data).subspan(8192, 8192), true);
   pdus = ini->recv();
   ASSERT_EQ(pdus.size(), 1u);
   EXPECT_EQ(pdus[0].op(), Opcode::r2t);
   EXPECT_EQ(pdus[0].buffer_offset(), 16384u);
-  EXPECT_EQ(pdus[0].residual(), 4096u);
-  EXPECT_EQ(pdus[0].data_sn(), 1u);
+  EXPECT_EQ(pdus[0].r2t().desired_data_transfer_length(), 4096u);
+  EXPECT_EQ(pdus[0].r2t().r2t_sn(), 1u);
   ini->data_out(0x40, pdus[0].ttt(), 0, 16384, std::span(data).subspan(16384, 4096), true);
   pdus = ini->recv();
   ASSERT_EQ(pdus.size(), 1u);
   EXPECT_EQ(pdus[0].op(), Opcode::scsi_response);
-  EXPECT_EQ(pdus[0].bhs.u8(3), 0);
-  EXPECT_EQ(pdus[0].data_sn(), 2u);
+  EXPECT_EQ(pdus[0].response().status(), 0);
+  EXPECT_EQ(pdus[0].response().exp_data_sn(), 2u);
   EXPECT_EQ(pdus[0].stat_sn(), stat_sn);
   EXPECT_EQ(store_read(targets, 300, 40), data);
 }
@@ -266,7 +269,8 @@ TEST_F(SessionTest, EarlyFinalBitOnUnsolicitedDataSolicitsTheRest) {
   Command c;
   c.itt = 0x48;
   c.cdb = write10_cdb(400, 16);
-  c.flags = kW | kSimple;
+  c.write = true;
+  c.final_bit = false;
   c.edtl = 8192;
   ini->command(c);
   ini->data_out(0x48, kReservedTag, 0, 0, std::span(data).subspan(0, 2048), true);
@@ -274,12 +278,12 @@ TEST_F(SessionTest, EarlyFinalBitOnUnsolicitedDataSolicitsTheRest) {
   ASSERT_EQ(pdus.size(), 1u);
   EXPECT_EQ(pdus[0].op(), Opcode::r2t);
   EXPECT_EQ(pdus[0].buffer_offset(), 2048u);
-  EXPECT_EQ(pdus[0].residual(), 6144u);
+  EXPECT_EQ(pdus[0].r2t().desired_data_transfer_length(), 6144u);
   ini->data_out(0x48, pdus[0].ttt(), 0, 2048, std::span(data).subspan(2048, 6144), true);
   pdus = ini->recv();
   ASSERT_EQ(pdus.size(), 1u);
   EXPECT_EQ(pdus[0].op(), Opcode::scsi_response);
-  EXPECT_EQ(pdus[0].bhs.u8(3), 0);
+  EXPECT_EQ(pdus[0].response().status(), 0);
   EXPECT_EQ(ini->read10(400, 16, 0x49), data);
 }
 
@@ -291,8 +295,8 @@ TEST_F(SessionTest, ImmediatePlusUnsolicitedDataCoverTheWholeWrite) {
   EXPECT_TRUE(only(pdus, Opcode::r2t).empty());
   ASSERT_EQ(pdus.size(), 1u);
   EXPECT_EQ(pdus[0].op(), Opcode::scsi_response);
-  EXPECT_EQ(pdus[0].bhs.u8(3), 0);
-  EXPECT_EQ(pdus[0].data_sn(), 0u);
+  EXPECT_EQ(pdus[0].response().status(), 0);
+  EXPECT_EQ(pdus[0].response().exp_data_sn(), 0u);
   EXPECT_EQ(ini->read10(50, 64, 0x42), data);
 }
 
@@ -319,16 +323,20 @@ TEST_F(SessionTest, ReadWithEdtlLargerThanCdbReportsUnderflow) {
   Command c;
   c.itt = 0x50;
   c.cdb = read10_cdb(10, 4);  // 2048 bytes
-  c.flags = kF | kR | kSimple;
+  c.read = true;
   c.edtl = 4096;
   ini->command(c);
   auto pdus = ini->recv();
   ASSERT_EQ(pdus.size(), 1u);
   const Pdu& p = pdus[0];
   EXPECT_EQ(p.op(), Opcode::data_in);
-  EXPECT_EQ(p.flags(), 0x80 | 0x02 | 0x01);  // F, U, S
-  EXPECT_EQ(p.bhs.u8(3), 0);
-  EXPECT_EQ(p.residual(), 2048u);
+  DataInHeader d = p.data_in();
+  EXPECT_TRUE(d.final_bit());
+  EXPECT_TRUE(d.underflow());
+  EXPECT_FALSE(d.overflow());
+  EXPECT_TRUE(d.status_present());
+  EXPECT_EQ(d.status(), 0);
+  EXPECT_EQ(d.residual_count(), 2048u);
   EXPECT_EQ(p.data, written);
 }
 
@@ -340,7 +348,7 @@ TEST_F(SessionTest, ReadWithEdtlSmallerThanCdbReportsOverflow) {
   Command c;
   c.itt = 0x51;
   c.cdb = read10_cdb(20, 8);  // 4096 bytes
-  c.flags = kF | kR | kSimple;
+  c.read = true;
   c.edtl = 1024;
   ini->command(c);
   auto pdus = ini->recv();
@@ -351,9 +359,15 @@ TEST_F(SessionTest, ReadWithEdtlSmallerThanCdbReportsOverflow) {
     got.insert(got.end(), p.data.begin(), p.data.end());
   }
   EXPECT_EQ(got, std::vector<uint8_t>(written.begin(), written.begin() + 1024));  // only EDTL bytes
-  EXPECT_EQ(pdus[0].flags(), 0x00);
-  EXPECT_EQ(pdus[1].flags(), 0x80 | 0x04 | 0x01);  // F, O, S
-  EXPECT_EQ(pdus[1].residual(), 3072u);
+  EXPECT_FALSE(pdus[0].data_in().final_bit());
+  EXPECT_FALSE(pdus[0].data_in().status_present());
+  EXPECT_FALSE(pdus[0].data_in().overflow());
+  DataInHeader last = pdus[1].data_in();
+  EXPECT_TRUE(last.final_bit());
+  EXPECT_TRUE(last.overflow());
+  EXPECT_FALSE(last.underflow());
+  EXPECT_TRUE(last.status_present());
+  EXPECT_EQ(last.residual_count(), 3072u);
 }
 
 TEST_F(SessionTest, InquiryWithZeroEdtlReportsOverflowAndSendsNoData) {
@@ -362,17 +376,17 @@ TEST_F(SessionTest, InquiryWithZeroEdtlReportsOverflowAndSendsNoData) {
   Command c;
   c.itt = 0x52;
   c.cdb = inquiry_cdb(36);
-  c.flags = kF | kSimple;
   c.edtl = 0;
   ini->command(c);
   auto pdus = ini->recv();
   ASSERT_EQ(pdus.size(), 1u);
   const Pdu& r = pdus[0];
   EXPECT_EQ(r.op(), Opcode::scsi_response);
-  EXPECT_EQ(r.bhs.u8(3), 0);
-  EXPECT_EQ(r.flags(), 0x80 | 0x04);  // O
-  EXPECT_EQ(r.residual(), 36u);
-  EXPECT_EQ(r.data_sn(), 0u);  // no Data-In went out
+  EXPECT_EQ(r.response().status(), 0);
+  EXPECT_TRUE(r.response().overflow());
+  EXPECT_FALSE(r.response().underflow());
+  EXPECT_EQ(r.response().residual_count(), 36u);
+  EXPECT_EQ(r.response().exp_data_sn(), 0u);  // no Data-In went out
   EXPECT_TRUE(r.data.empty());
 }
 
@@ -382,13 +396,13 @@ TEST_F(SessionTest, FailedReadSendsSenseInTheResponse) {
   Command c;
   c.itt = 0x53;
   c.cdb = read10_cdb(uint32_t(kBlocks) - 1, 2);  // runs off the end
-  c.flags = kF | kR | kSimple;
+  c.read = true;
   c.edtl = 1024;
   ini->command(c);
   auto pdus = ini->recv();
   ASSERT_EQ(pdus.size(), 1u);
   EXPECT_EQ(pdus[0].op(), Opcode::scsi_response);
-  EXPECT_EQ(pdus[0].bhs.u8(3), scsi::status::kCheckCondition);
+  EXPECT_EQ(pdus[0].response().status(), scsi::status::kCheckCondition);
   Sense s = sense_of(pdus[0]);
   EXPECT_EQ(s.key, 0x05);
   EXPECT_EQ(s.asc, 0x21);  // LBA out of range
@@ -405,7 +419,8 @@ TEST_F(SessionTest, WriteBeyondMaxTaskBytesFailsAfterUnsolicitedData) {
   Command c;
   c.itt = 0x60;
   c.cdb = write10_cdb(0, 256);
-  c.flags = kW | kSimple;
+  c.write = true;
+  c.final_bit = false;
   c.edtl = uint32_t(data.size());
   c.data.assign(data.begin(), data.begin() + 4096);
   ini->command(c);
@@ -415,7 +430,7 @@ TEST_F(SessionTest, WriteBeyondMaxTaskBytesFailsAfterUnsolicitedData) {
   ASSERT_EQ(pdus.size(), 1u);
   EXPECT_EQ(pdus[0].op(), Opcode::scsi_response);
   EXPECT_EQ(pdus[0].itt(), 0x60u);
-  EXPECT_EQ(pdus[0].bhs.u8(3), scsi::status::kCheckCondition);
+  EXPECT_EQ(pdus[0].response().status(), scsi::status::kCheckCondition);
   Sense s = sense_of(pdus[0]);
   EXPECT_EQ(s.key, 0x05);
   EXPECT_EQ(s.asc, 0x24);
@@ -433,13 +448,13 @@ TEST_F(SessionTest, WriteBeyondMaxTaskBytesWithoutUnsolicitedDataFailsAtOnce) {
   Command c;
   c.itt = 0x61;
   c.cdb = write10_cdb(0, 256);
-  c.flags = kF | kW | kSimple;
+  c.write = true;
   c.edtl = 256 * kBlockSize;
   ini->command(c);
   auto pdus = ini->recv();
   ASSERT_EQ(pdus.size(), 1u);
   EXPECT_EQ(pdus[0].op(), Opcode::scsi_response);
-  EXPECT_EQ(pdus[0].bhs.u8(3), scsi::status::kCheckCondition);
+  EXPECT_EQ(pdus[0].response().status(), scsi::status::kCheckCondition);
   EXPECT_TRUE(only(pdus, Opcode::r2t).empty());
 }
 
@@ -453,7 +468,7 @@ TEST_F(SessionTest, BufferBudgetDefersR2tsUntilAnotherWriteFinishes) {
   Command ca;
   ca.itt = 0x70;
   ca.cdb = write10_cdb(0, 32);
-  ca.flags = kF | kW | kSimple;
+  ca.write = true;
   ca.edtl = 16384;
   ini->command(ca);
   auto ra = ini->recv();
@@ -492,7 +507,7 @@ TEST_F(SessionTest, DigestsOnEveryPduAfterLogin) {
   Command c;
   c.itt = 0x80;
   c.cdb = read10_cdb(40, 8);
-  c.flags = kF | kR | kSimple;
+  c.read = true;
   c.edtl = 4096;
   ini->command(c);
   // Look at the raw outbox before decoding: 1000-byte segments need padding.
@@ -529,7 +544,7 @@ TEST_F(SessionTest, BadDataDigestOnDataOutIsRejectedAndCloses) {
   Command c;
   c.itt = 0x90;
   c.cdb = write10_cdb(0, 8);
-  c.flags = kF | kW | kSimple;
+  c.write = true;
   c.edtl = 4096;
   ini->command(c);
   auto r2t = ini->recv();
@@ -541,7 +556,7 @@ TEST_F(SessionTest, BadDataDigestOnDataOutIsRejectedAndCloses) {
   auto pdus = ini->recv();
   ASSERT_EQ(pdus.size(), 1u);
   EXPECT_EQ(pdus[0].op(), Opcode::reject);
-  EXPECT_EQ(pdus[0].bhs.u8(2), 0x02);  // data (payload) digest error
+  EXPECT_EQ(pdus[0].reject().reason(), 0x02);  // data (payload) digest error
   EXPECT_EQ(pdus[0].stat_sn(), stat_sn);
   ASSERT_EQ(pdus[0].data.size(), kBhsSize);
   EXPECT_EQ(pdus[0].data[0] & 0x3f, 0x05);

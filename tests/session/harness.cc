@@ -100,23 +100,40 @@ std::vector<Pdu> only(const std::vector<Pdu>& pdus, Opcode op) {
 std::optional<uint8_t> status_of(const std::vector<Pdu>& pdus, uint32_t itt) {
   for (const auto& p : pdus) {
     if (p.itt() != itt) continue;
-    if (p.op() == Opcode::scsi_response) return p.bhs.u8(3);
-    if (p.op() == Opcode::data_in && (p.flags() & 0x01) != 0) return p.bhs.u8(3);
+    if (p.op() == Opcode::scsi_response) return p.response().status();
+    if (p.op() == Opcode::data_in && p.data_in().status_present()) return p.data_in().status();
   }
   return std::nullopt;
 }
 
+uint32_t Pdu::ttt() const {
+  switch (op()) {
+    case Opcode::r2t: return R2tHeader(bhs).ttt();
+    case Opcode::nop_in: return NopInHeader(bhs).ttt();
+    case Opcode::data_in: return DataInHeader(bhs).ttt();
+    case Opcode::text_response: return TextResponseHeader(bhs).ttt();
+    default: ADD_FAILURE() << "no Target Transfer Tag in opcode " << int(bhs.opcode_raw()); return 0;
+  }
+}
+
+uint32_t Pdu::buffer_offset() const {
+  switch (op()) {
+    case Opcode::r2t: return R2tHeader(bhs).buffer_offset();
+    case Opcode::data_in: return DataInHeader(bhs).buffer_offset();
+    default: ADD_FAILURE() << "no Buffer Offset in opcode " << int(bhs.opcode_raw()); return 0;
+  }
+}
+
 // ---------------------------------------------------------------- Initiator
 
-Initiator::Initiator(FakeTargets& targets, SessionRegistry& registry, const scsi::CommandSet& commands,
-                     ConnectionConfig config, std::string peer)
-    : targets_(targets), registry_(registry), commands_(commands), now_(Clock::time_point{} + 1000h) {
+Initiator::Initiator(FakeTargets& targets, SessionRegistry& registry, ConnectionConfig config, std::string peer)
+    : targets_(targets), registry_(registry), now_(Clock::time_point{} + 1000h) {
   PortalInfo portal;
   portal.local_address = "192.0.2.1";
   portal.local_port = 3260;
   portal.peer_address = std::move(peer);
   portal.peer_port = 50000;
-  conn_ = std::make_unique<Connection>(config, targets_, registry_, commands_, portal, [this] { ++terminated_; },
+  conn_ = std::make_unique<Connection>(config, targets_, registry_, portal, [this] { ++terminated_; },
                                        now_);
 }
 
@@ -189,7 +206,7 @@ std::vector<Pdu> Initiator::recv() {
     Opcode op = p.op();
     bool carries_status = true;
     if (op == Opcode::r2t) carries_status = false;
-    if (op == Opcode::data_in && (p.flags() & 0x01) == 0) carries_status = false;
+    if (op == Opcode::data_in && !p.data_in().status_present()) carries_status = false;
     if (op == Opcode::nop_in && p.itt() == kReservedTag) carries_status = false;
     if (carries_status) exp_stat_sn = p.stat_sn() + 1;
     if (op == Opcode::login_response) take_keys(p);
@@ -201,26 +218,27 @@ std::vector<Pdu> Initiator::recv() {
 
 void Initiator::take_keys(const Pdu& p) {
   for (auto& [k, v] : p.keys()) negotiated[k] = v;
-  bool transit = (p.flags() & 0x80) != 0;
-  if (transit && (p.flags() & 3) == 3 && p.bhs.u8(36) == 0) {
+  LoginResponseHeader r = p.login();
+  if (r.transit() && r.nsg() == 3 && r.status_class() == 0) {
     full_feature = true;
     header_digest = negotiated["HeaderDigest"] == "CRC32C";
     data_digest = negotiated["DataDigest"] == "CRC32C";
   }
 }
 
-Bhs Initiator::login_bhs(uint8_t csg, bool transit, uint8_t nsg, uint16_t tsih) const {
-  Bhs b;
-  b.set_opcode(Opcode::login_request, /*immediate=*/true);
-  b.set_flags(uint8_t((transit ? 0x80 : 0) | ((csg & 3) << 2) | (nsg & 3)));
-  b.set_u8(2, 0);  // Version-max
-  b.set_u8(3, 0);  // Version-min
-  std::copy(isid.begin(), isid.end(), b.bytes().begin() + 8);
-  b.set_u16(14, tsih);
+LoginRequestHeader Initiator::login_bhs(uint8_t csg, bool transit, uint8_t nsg, uint16_t tsih) const {
+  LoginRequestHeader b;
+  b.set_transit(transit);
+  b.set_csg(csg);
+  b.set_nsg(nsg);
+  b.set_version_max(0);
+  b.set_version_min(0);
+  b.set_isid(isid);
+  b.set_tsih(tsih);
   b.set_itt(0x1000);
-  b.set_u16(20, 1);  // CID
-  b.set_u32(off::kCmdSn, cmd_sn);
-  b.set_u32(off::kExpStatSn, exp_stat_sn);
+  b.set_cid(1);
+  b.set_cmd_sn(cmd_sn);
+  b.set_exp_stat_sn(exp_stat_sn);
   return b;
 }
 
@@ -296,38 +314,40 @@ void Initiator::login_ready(const Keys& operational) {
   ASSERT_EQ(pdus[0].op(), Opcode::scsi_response);
 }
 
-Bhs Initiator::command_bhs(const Command& c) {
-  Bhs b;
-  b.set_opcode(Opcode::scsi_command, c.immediate);
-  b.set_flags(c.flags);
+ScsiCommandHeader Initiator::command_bhs(const Command& c) {
+  ScsiCommandHeader b;
+  b.set_immediate(c.immediate);
+  b.set_final(c.final_bit);
+  b.set_read(c.read);
+  b.set_write(c.write);
+  b.set_attribute(TaskAttribute::simple);
   b.set_lun_raw(encode_lun(c.lun));
   b.set_itt(c.itt);
-  b.set_u32(off::kTtt, c.edtl);
+  b.set_expected_data_transfer_length(c.edtl);
   uint32_t sn = cmd_sn;
   if (c.cmd_sn) {
     sn = *c.cmd_sn;
   } else if (!c.immediate) {
     ++cmd_sn;
   }
-  b.set_u32(off::kCmdSn, sn);
-  b.set_u32(off::kExpStatSn, exp_stat_sn);
-  std::copy_n(c.cdb.begin(), std::min<size_t>(c.cdb.size(), 16), b.bytes().begin() + off::kCdb);
+  b.set_cmd_sn(sn);
+  b.set_exp_stat_sn(exp_stat_sn);
+  std::copy_n(c.cdb.begin(), std::min(c.cdb.size(), b.cdb().size()), b.cdb().begin());
   return b;
 }
 
 void Initiator::command(const Command& c) { send(command_bhs(c), c.data); }
 
-Bhs Initiator::data_out_bhs(uint32_t itt, uint32_t ttt, uint32_t data_sn, uint32_t offset, bool final_bit,
-                            uint64_t lun) const {
-  Bhs b;
-  b.set_opcode(Opcode::data_out);
-  b.set_flags(final_bit ? 0x80 : 0);
+DataOutHeader Initiator::data_out_bhs(uint32_t itt, uint32_t ttt, uint32_t data_sn, uint32_t offset, bool final_bit,
+                                      uint64_t lun) const {
+  DataOutHeader b;
+  b.set_final(final_bit);
   b.set_lun_raw(encode_lun(lun));
   b.set_itt(itt);
-  b.set_u32(off::kTtt, ttt);
-  b.set_u32(off::kExpStatSn, exp_stat_sn);
-  b.set_u32(off::kDataSn, data_sn);
-  b.set_u32(off::kBufferOffset, offset);
+  b.set_ttt(ttt);
+  b.set_exp_stat_sn(exp_stat_sn);
+  b.set_data_sn(data_sn);
+  b.set_buffer_offset(offset);
   return b;
 }
 
@@ -336,51 +356,50 @@ void Initiator::data_out(uint32_t itt, uint32_t ttt, uint32_t data_sn, uint32_t 
   send(data_out_bhs(itt, ttt, data_sn, offset, final_bit), data);
 }
 
-Bhs Initiator::nop_out_bhs(uint32_t itt, uint32_t ttt, bool immediate) {
-  Bhs b;
-  b.set_opcode(Opcode::nop_out, immediate);
-  b.set_flags(0x80);
+NopOutHeader Initiator::nop_out_bhs(uint32_t itt, uint32_t ttt, bool immediate) {
+  NopOutHeader b;
+  b.set_immediate(immediate);
   b.set_itt(itt);
-  b.set_u32(off::kTtt, ttt);
-  b.set_u32(off::kCmdSn, immediate ? cmd_sn : cmd_sn++);
-  b.set_u32(off::kExpStatSn, exp_stat_sn);
+  b.set_ttt(ttt);
+  b.set_cmd_sn(immediate ? cmd_sn : cmd_sn++);
+  b.set_exp_stat_sn(exp_stat_sn);
   return b;
 }
 
-Bhs Initiator::text_bhs(uint32_t itt, bool final_bit) {
-  Bhs b;
-  b.set_opcode(Opcode::text_request);
-  b.set_flags(final_bit ? 0x80 : 0x40);
+TextRequestHeader Initiator::text_bhs(uint32_t itt, bool final_bit) {
+  TextRequestHeader b;
+  b.set_final(final_bit);
+  b.set_continue(!final_bit);
   b.set_itt(itt);
-  b.set_u32(off::kTtt, kReservedTag);
-  b.set_u32(off::kCmdSn, cmd_sn++);
-  b.set_u32(off::kExpStatSn, exp_stat_sn);
+  b.set_ttt(kReservedTag);
+  b.set_cmd_sn(cmd_sn++);
+  b.set_exp_stat_sn(exp_stat_sn);
   return b;
 }
 
-Bhs Initiator::logout_bhs(uint32_t itt, uint8_t reason, bool immediate) {
-  Bhs b;
-  b.set_opcode(Opcode::logout_request, immediate);
-  b.set_flags(uint8_t(0x80 | reason));
+LogoutRequestHeader Initiator::logout_bhs(uint32_t itt, uint8_t reason, bool immediate) {
+  LogoutRequestHeader b;
+  b.set_immediate(immediate);
+  b.set_reason_code(reason);
   b.set_itt(itt);
-  b.set_u16(20, 1);  // CID
-  b.set_u32(off::kCmdSn, immediate ? cmd_sn : cmd_sn++);
-  b.set_u32(off::kExpStatSn, exp_stat_sn);
+  b.set_cid(1);
+  b.set_cmd_sn(immediate ? cmd_sn : cmd_sn++);
+  b.set_exp_stat_sn(exp_stat_sn);
   return b;
 }
 
-Bhs Initiator::tmf_bhs(uint32_t itt, uint8_t function, uint32_t rtt, uint32_t ref_cmd_sn, uint64_t lun,
-                       bool immediate) {
-  Bhs b;
-  b.set_opcode(Opcode::task_mgmt_request, immediate);
-  b.set_flags(uint8_t(0x80 | function));
+TaskMgmtRequestHeader Initiator::tmf_bhs(uint32_t itt, uint8_t function, uint32_t rtt, uint32_t ref_cmd_sn,
+                                         uint64_t lun, bool immediate) {
+  TaskMgmtRequestHeader b;
+  b.set_immediate(immediate);
+  b.set_function(function);
   b.set_lun_raw(encode_lun(lun));
   b.set_itt(itt);
-  b.set_u32(off::kTtt, rtt);  // Referenced Task Tag
-  b.set_u32(off::kCmdSn, immediate ? cmd_sn : cmd_sn++);
-  b.set_u32(off::kExpStatSn, exp_stat_sn);
-  b.set_u32(32, ref_cmd_sn);  // RefCmdSN
-  b.set_u32(36, 0);           // ExpDataSN
+  b.set_referenced_task_tag(rtt);
+  b.set_cmd_sn(immediate ? cmd_sn : cmd_sn++);
+  b.set_exp_stat_sn(exp_stat_sn);
+  b.set_ref_cmd_sn(ref_cmd_sn);
+  b.set_exp_data_sn(0);
   return b;
 }
 
@@ -388,7 +407,7 @@ std::vector<uint8_t> Initiator::read10(uint32_t lba, uint16_t blocks, uint32_t i
   Command c;
   c.itt = itt;
   c.cdb = read10_cdb(lba, blocks);
-  c.flags = kF | kR | kSimple;
+  c.read = true;
   c.edtl = uint32_t(blocks) * kBlockSize;
   command(c);
   auto pdus = recv();
@@ -421,7 +440,8 @@ std::vector<Pdu> Initiator::write10(uint32_t lba, const std::vector<uint8_t>& da
   Command c;
   c.itt = itt;
   c.cdb = write10_cdb(lba, static_cast<uint16_t>(edtl / kBlockSize));
-  c.flags = uint8_t((imm < unsolicited ? 0 : kF) | kW | kSimple);
+  c.write = true;
+  c.final_bit = imm >= unsolicited;
   c.edtl = edtl;
   c.data.assign(data.begin(), data.begin() + imm);
   command(c);
@@ -438,7 +458,7 @@ std::vector<Pdu> Initiator::write10(uint32_t lba, const std::vector<uint8_t>& da
     auto r2ts = only(pdus, Opcode::r2t);
     if (r2ts.empty() || conn_->closing()) break;
     for (const auto& r : r2ts) {
-      uint32_t end = r.buffer_offset() + r.residual();
+      uint32_t end = r.buffer_offset() + r.r2t().desired_data_transfer_length();
       uint32_t sn = 0;
       for (uint32_t off = r.buffer_offset(); off < end;) {
         uint32_t n = std::min(chunk, end - off);

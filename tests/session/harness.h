@@ -22,7 +22,6 @@
 #include "iscsi/session_registry.h"
 #include "iscsi/target_provider.h"
 #include "lu/logical_unit.h"
-#include "scsi/command_set.h"
 #include "scsi/lun_address.h"
 #include "scsi/lun_map.h"
 #include "storage/memory_store.h"
@@ -39,12 +38,6 @@ inline constexpr char kInitiatorName[] = "iqn.2007-10.com.github:sahlberg:libisc
 inline constexpr uint64_t kBlocks = 4096;
 inline constexpr uint32_t kBlockSize = 512;
 inline constexpr std::array<uint8_t, 6> kIsid{0x80, 0x12, 0x34, 0x56, 0x00, 0x01};
-
-// SCSI Command flags (RFC 7143 11.3.1).
-inline constexpr uint8_t kF = 0x80;
-inline constexpr uint8_t kR = 0x40;
-inline constexpr uint8_t kW = 0x20;
-inline constexpr uint8_t kSimple = 0x01;  // ATTR = simple
 
 // One target, one LUN 0 over a MemoryStore shared by every binding (like a
 // provisioned disk), so tests can read back what an earlier session wrote.
@@ -70,16 +63,33 @@ struct Pdu {
   std::vector<uint8_t> data;
 
   Opcode op() const { return bhs.opcode(); }
-  uint8_t flags() const { return bhs.flags(); }
   uint32_t itt() const { return bhs.itt(); }
-  uint32_t ttt() const { return bhs.u32(off::kTtt); }
-  uint32_t stat_sn() const { return bhs.u32(off::kStatSn); }
-  uint32_t exp_cmd_sn() const { return bhs.u32(off::kExpCmdSn); }
-  uint32_t max_cmd_sn() const { return bhs.u32(off::kMaxCmdSn); }
-  uint32_t data_sn() const { return bhs.u32(off::kDataSn); }
-  uint32_t buffer_offset() const { return bhs.u32(off::kBufferOffset); }
-  uint32_t residual() const { return bhs.u32(off::kResidual); }
   uint32_t dsl() const { return bhs.data_segment_length(); }
+  // Every target PDU carries these (RFC 7143 11.4.1 and its siblings).
+  uint32_t stat_sn() const { return TargetHeader(bhs).stat_sn(); }
+  uint32_t exp_cmd_sn() const { return TargetHeader(bhs).exp_cmd_sn(); }
+  uint32_t max_cmd_sn() const { return TargetHeader(bhs).max_cmd_sn(); }
+  // The Target Transfer Tag of an R2T, NOP-In, Data-In or Text Response.
+  uint32_t ttt() const;
+  // The Buffer Offset of an R2T or Data-In.
+  uint32_t buffer_offset() const;
+
+  // The header as the kind of PDU it must be; a test failure when it is not.
+  ScsiResponseHeader response() const { return as<ScsiResponseHeader>(Opcode::scsi_response); }
+  DataInHeader data_in() const { return as<DataInHeader>(Opcode::data_in); }
+  R2tHeader r2t() const { return as<R2tHeader>(Opcode::r2t); }
+  NopInHeader nop_in() const { return as<NopInHeader>(Opcode::nop_in); }
+  LoginResponseHeader login() const { return as<LoginResponseHeader>(Opcode::login_response); }
+  TextResponseHeader text() const { return as<TextResponseHeader>(Opcode::text_response); }
+  LogoutResponseHeader logout() const { return as<LogoutResponseHeader>(Opcode::logout_response); }
+  TaskMgmtResponseHeader tmf() const { return as<TaskMgmtResponseHeader>(Opcode::task_mgmt_response); }
+  RejectHeader reject() const { return as<RejectHeader>(Opcode::reject); }
+  AsyncMessageHeader async() const { return as<AsyncMessageHeader>(Opcode::async_message); }
+  template <class Header>
+  Header as(Opcode want) const {
+    EXPECT_EQ(op(), want) << "PDU is not the kind the test reads it as";
+    return Header(bhs);
+  }
   // Text / login response keys.
   std::map<std::string, std::string> keys() const;
 };
@@ -91,7 +101,10 @@ std::optional<uint8_t> status_of(const std::vector<Pdu>& pdus, uint32_t itt);
 struct Command {
   uint32_t itt = 0x100;
   std::vector<uint8_t> cdb;
-  uint8_t flags = kF | kSimple;
+  // SCSI Command F, R and W bits (RFC 7143 11.3.1); the task attribute is SIMPLE.
+  bool final_bit = true;
+  bool read = false;
+  bool write = false;
   uint32_t edtl = 0;
   std::vector<uint8_t> data;  // immediate data
   uint64_t lun = 0;
@@ -102,8 +115,7 @@ struct Command {
 // The initiator side of one connection, owning the Connection under test.
 class Initiator {
  public:
-  Initiator(FakeTargets& targets, SessionRegistry& registry, const scsi::CommandSet& commands,
-            ConnectionConfig config = {}, std::string peer = "192.0.2.10");
+  Initiator(FakeTargets& targets, SessionRegistry& registry, ConnectionConfig config = {}, std::string peer = "192.0.2.10");
   ~Initiator();
 
   Connection& conn() { return *conn_; }
@@ -123,7 +135,7 @@ class Initiator {
   std::vector<Pdu> recv();
 
   // ---- login ----
-  Bhs login_bhs(uint8_t csg, bool transit, uint8_t nsg, uint16_t tsih = 0) const;
+  LoginRequestHeader login_bhs(uint8_t csg, bool transit, uint8_t nsg, uint16_t tsih = 0) const;
   std::vector<Pdu> login_step(uint8_t csg, bool transit, uint8_t nsg, const Keys& keys);
   // Security stage (AuthMethod=None, T=1 NSG=1) then operational (T=1 NSG=3).
   // Returns the final Login Response; asserts nothing.
@@ -134,17 +146,17 @@ class Initiator {
   static Keys libiscsi_keys();  // a typical libiscsi operational key set
 
   // ---- Full Feature Phase builders ----
-  Bhs command_bhs(const Command& c);  // consumes a CmdSN unless immediate or cmd_sn set
+  ScsiCommandHeader command_bhs(const Command& c);  // consumes a CmdSN unless immediate or cmd_sn set
   void command(const Command& c);
-  Bhs data_out_bhs(uint32_t itt, uint32_t ttt, uint32_t data_sn, uint32_t offset, bool final_bit,
-                   uint64_t lun = 0) const;
+  DataOutHeader data_out_bhs(uint32_t itt, uint32_t ttt, uint32_t data_sn, uint32_t offset, bool final_bit,
+                             uint64_t lun = 0) const;
   void data_out(uint32_t itt, uint32_t ttt, uint32_t data_sn, uint32_t offset, std::span<const uint8_t> data,
                 bool final_bit = true);
-  Bhs nop_out_bhs(uint32_t itt, uint32_t ttt, bool immediate);
-  Bhs text_bhs(uint32_t itt, bool final_bit = true);
-  Bhs logout_bhs(uint32_t itt, uint8_t reason, bool immediate = true);
-  Bhs tmf_bhs(uint32_t itt, uint8_t function, uint32_t rtt, uint32_t ref_cmd_sn, uint64_t lun = 0,
-              bool immediate = true);
+  NopOutHeader nop_out_bhs(uint32_t itt, uint32_t ttt, bool immediate);
+  TextRequestHeader text_bhs(uint32_t itt, bool final_bit = true);
+  LogoutRequestHeader logout_bhs(uint32_t itt, uint8_t reason, bool immediate = true);
+  TaskMgmtRequestHeader tmf_bhs(uint32_t itt, uint8_t function, uint32_t rtt, uint32_t ref_cmd_sn, uint64_t lun = 0,
+                              bool immediate = true);
 
   // ---- convenience ----
   // READ(10)/WRITE(10) through the whole protocol; returns the data read.
@@ -169,7 +181,6 @@ class Initiator {
 
   FakeTargets& targets_;
   SessionRegistry& registry_;
-  const scsi::CommandSet& commands_;
   Clock::time_point now_;
   int terminated_ = 0;
   std::unique_ptr<Connection> conn_;
@@ -187,10 +198,9 @@ class SessionTest : public ::testing::Test {
  protected:
   FakeTargets targets;
   SessionRegistry registry;
-  scsi::CommandSet commands;
 
   std::unique_ptr<Initiator> make(ConnectionConfig config = {}, std::string peer = "192.0.2.10") {
-    return std::make_unique<Initiator>(targets, registry, commands, config, std::move(peer));
+    return std::make_unique<Initiator>(targets, registry, config, std::move(peer));
   }
 };
 

@@ -18,7 +18,8 @@ Command immediate_write(uint32_t itt, uint16_t blocks, std::vector<uint8_t> data
   Command c;
   c.itt = itt;
   c.cdb = write10_cdb(0, blocks);
-  c.flags = uint8_t((final_bit ? kF : 0) | kW | kSimple);
+  c.write = true;
+  c.final_bit = final_bit;
   c.edtl = uint32_t(blocks) * kBlockSize;
   c.data = std::move(data);
   c.immediate = true;
@@ -27,7 +28,7 @@ Command immediate_write(uint32_t itt, uint16_t blocks, std::vector<uint8_t> data
 
 size_t count_rejects(const std::vector<Pdu>& pdus, uint8_t reason) {
   size_t n = 0;
-  for (const auto& p : only(pdus, Opcode::reject)) n += p.bhs.u8(2) == reason ? 1 : 0;
+  for (const auto& p : only(pdus, Opcode::reject)) n += p.reject().reason() == reason ? 1 : 0;
   return n;
 }
 
@@ -107,10 +108,10 @@ TEST_F(ImmediateLimitsTest, AbortTaskFloodMarksOnlyTheWindowAsReceived) {
   // before: only the 16 inside the window become placeholders.
   size_t complete = 0;
   for (uint32_t i = 0; i < 20000; ++i) {
-    Bhs tmf = ini->tmf_bhs(0x10000 + i, kAbortTask, 0x777, e + i * 7919u);
-    tmf.set_u32(off::kCmdSn, e + 0x7fffffffu);
+    auto tmf = ini->tmf_bhs(0x10000 + i, kAbortTask, 0x777, e + i * 7919u);
+    tmf.set_cmd_sn(e + 0x7fffffffu);
     ini->send(tmf);
-    for (const auto& p : ini->recv()) complete += p.bhs.u8(2) == 0 ? 1 : 0;
+    for (const auto& p : ini->recv()) complete += p.tmf().response() == 0 ? 1 : 0;
   }
   // RefCmdSN e+0, e+7919*k: only k=0 lies in [e, e+15].
   EXPECT_EQ(complete, 1u);
@@ -123,13 +124,13 @@ TEST_F(ImmediateLimitsTest, AbortTaskFloodMarksOnlyTheWindowAsReceived) {
   // they leave behind them closes when the expected CmdSN arrives.
   uint32_t e2 = ini->cmd_sn;
   for (uint32_t i = 1; i < 16; ++i) {
-    Bhs tmf = ini->tmf_bhs(0x20000 + i, kAbortTask, 0x777, e2 + i);
-    tmf.set_u32(off::kCmdSn, e2 + 100);
+    auto tmf = ini->tmf_bhs(0x20000 + i, kAbortTask, 0x777, e2 + i);
+    tmf.set_cmd_sn(e2 + 100);
     ini->send(tmf);
   }
   auto acks = ini->recv();
   ASSERT_EQ(acks.size(), 15u);
-  for (const auto& p : acks) EXPECT_EQ(p.bhs.u8(2), 0);
+  for (const auto& p : acks) EXPECT_EQ(p.tmf().response(), 0);
   Command tur;
   tur.itt = 0x66;
   tur.cdb = tur_cdb();
@@ -153,12 +154,12 @@ TEST_F(ImmediateLimitsTest, AbortedCommandBehindAGapKeepsItsCmdSn) {
   c.cdb = tur_cdb();
   c.cmd_sn = e + 1;
   ini->command(c);  // waits behind e
-  Bhs tmf = ini->tmf_bhs(0x31, kAbortTask, 0x30, e + 1);
-  tmf.set_u32(off::kCmdSn, e + 2);
+  auto tmf = ini->tmf_bhs(0x31, kAbortTask, 0x30, e + 1);
+  tmf.set_cmd_sn(e + 2);
   ini->send(tmf);
   auto acks = ini->recv();
   ASSERT_EQ(acks.size(), 1u);
-  EXPECT_EQ(acks[0].bhs.u8(2), 0);
+  EXPECT_EQ(acks[0].tmf().response(), 0);
   c.itt = 0x32;
   c.cmd_sn = e;
   ini->command(c);

@@ -23,8 +23,8 @@ TEST_F(LimitsTest, RefusedConnectionAnswersItsFirstLoginWith0302) {
   auto pdus = ini->login();
   ASSERT_EQ(pdus.size(), 1u);
   EXPECT_EQ(pdus[0].op(), Opcode::login_response);
-  EXPECT_EQ(pdus[0].bhs.u8(36), login_status::kTargetError);
-  EXPECT_EQ(pdus[0].bhs.u8(37), login_status::kOutOfResources);
+  EXPECT_EQ(pdus[0].login().status_class(), login_status::kTargetError);
+  EXPECT_EQ(pdus[0].login().status_detail(), login_status::kOutOfResources);
   EXPECT_TRUE(ini->conn().closing());
   EXPECT_EQ(targets.binds, 0);
   EXPECT_EQ(registry.size(), 0u);
@@ -40,8 +40,8 @@ TEST_F(LimitsTest, SessionLimitRefusesTheNextLoginUntilOneLogsOut) {
   auto second = make(cfg, "192.0.2.11");
   auto pdus = second->login();
   ASSERT_FALSE(pdus.empty());
-  EXPECT_EQ(pdus.back().bhs.u8(36), login_status::kTargetError);
-  EXPECT_EQ(pdus.back().bhs.u8(37), login_status::kOutOfResources);
+  EXPECT_EQ(pdus.back().login().status_class(), login_status::kTargetError);
+  EXPECT_EQ(pdus.back().login().status_detail(), login_status::kOutOfResources);
   EXPECT_FALSE(second->conn().logged_in());
   EXPECT_EQ(events.count(Limit::sessions_total), 1u);
 

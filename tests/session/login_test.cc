@@ -20,17 +20,21 @@ TEST_F(SessionTest, LibiscsiLikeLoginReachesFullFeaturePhase) {
   ASSERT_EQ(first.size(), 1u);
   const Pdu& r1 = first[0];
   EXPECT_EQ(r1.op(), Opcode::login_response);
-  EXPECT_EQ(r1.flags(), 0x81);  // T=1 CSG=0 NSG=1
-  EXPECT_EQ(r1.bhs.u8(2), 0x00);  // Version-max
-  EXPECT_EQ(r1.bhs.u8(3), 0x00);  // Version-active
-  EXPECT_TRUE(std::equal(kIsid.begin(), kIsid.end(), r1.bhs.bytes().begin() + 8));
-  EXPECT_EQ(r1.bhs.u16(14), 0u);  // TSIH only in the final response
+  LoginResponseHeader h1 = r1.login();
+  EXPECT_TRUE(h1.transit());
+  EXPECT_FALSE(h1.continue_bit());
+  EXPECT_EQ(h1.csg(), 0);
+  EXPECT_EQ(h1.nsg(), 1);
+  EXPECT_EQ(h1.version_max(), 0x00);
+  EXPECT_EQ(h1.version_active(), 0x00);
+  EXPECT_EQ(h1.isid(), kIsid);
+  EXPECT_EQ(h1.tsih(), 0u);  // TSIH only in the final response
   EXPECT_EQ(r1.itt(), 0x1000u);
   EXPECT_EQ(r1.stat_sn(), 0x1234u);  // RFC 7143 11.13.4: starts at the first ExpStatSN
   EXPECT_EQ(r1.exp_cmd_sn(), 0x50u);
   EXPECT_EQ(r1.max_cmd_sn(), 0x50u + 127);
-  EXPECT_EQ(r1.bhs.u8(36), 0);  // status class
-  EXPECT_EQ(r1.bhs.u8(37), 0);  // status detail
+  EXPECT_EQ(h1.status_class(), 0);
+  EXPECT_EQ(h1.status_detail(), 0);
   auto k1 = r1.keys();
   EXPECT_EQ(k1["AuthMethod"], "None");
   EXPECT_EQ(k1["TargetPortalGroupTag"], "1");
@@ -40,11 +44,14 @@ TEST_F(SessionTest, LibiscsiLikeLoginReachesFullFeaturePhase) {
   ASSERT_EQ(second.size(), 1u);
   const Pdu& r2 = second[0];
   EXPECT_EQ(r2.op(), Opcode::login_response);
-  EXPECT_EQ(r2.flags(), 0x87);  // T=1 CSG=1 NSG=3
-  EXPECT_EQ(r2.bhs.u8(36), 0);
-  EXPECT_EQ(r2.bhs.u8(37), 0);
-  EXPECT_NE(r2.bhs.u16(14), 0u);
-  EXPECT_TRUE(std::equal(kIsid.begin(), kIsid.end(), r2.bhs.bytes().begin() + 8));
+  LoginResponseHeader h2 = r2.login();
+  EXPECT_TRUE(h2.transit());
+  EXPECT_EQ(h2.csg(), 1);
+  EXPECT_EQ(h2.nsg(), 3);
+  EXPECT_EQ(h2.status_class(), 0);
+  EXPECT_EQ(h2.status_detail(), 0);
+  EXPECT_NE(h2.tsih(), 0u);
+  EXPECT_EQ(h2.isid(), kIsid);
   EXPECT_EQ(r2.itt(), 0x1000u);
   EXPECT_EQ(r2.stat_sn(), 0x1235u);
   EXPECT_EQ(r2.exp_cmd_sn(), 0x50u);
@@ -62,14 +69,14 @@ TEST_F(SessionTest, LibiscsiLikeLoginReachesFullFeaturePhase) {
   EXPECT_TRUE(targets.unit->attached(ini->conn().session_id()));
   auto recs = registry.snapshot();
   ASSERT_EQ(recs.size(), 1u);
-  EXPECT_EQ(recs[0].tsih, r2.bhs.u16(14));
+  EXPECT_EQ(recs[0].tsih, h2.tsih());
   EXPECT_EQ(recs[0].id, ini->conn().session_id());
 
   // The first FFP command uses the login's CmdSN; StatSN continues.
   Command inq;
   inq.itt = 1;
   inq.cdb = inquiry_cdb(36);
-  inq.flags = kF | kR | kSimple;
+  inq.read = true;
   inq.edtl = 36;
   ini->command(inq);
   auto pdus = ini->recv();
@@ -84,9 +91,9 @@ TEST_F(SessionTest, LoginToUnknownTargetFailsWith0203) {
   auto pdus = ini->login({}, "iqn.2025-01.test:nope");
   ASSERT_EQ(pdus.size(), 1u);
   EXPECT_EQ(pdus[0].op(), Opcode::login_response);
-  EXPECT_EQ(pdus[0].bhs.u8(36), login_status::kInitiatorError);
-  EXPECT_EQ(pdus[0].bhs.u8(37), login_status::kNotFound);
-  EXPECT_EQ(pdus[0].bhs.u16(14), 0u);
+  EXPECT_EQ(pdus[0].login().status_class(), login_status::kInitiatorError);
+  EXPECT_EQ(pdus[0].login().status_detail(), login_status::kNotFound);
+  EXPECT_EQ(pdus[0].login().tsih(), 0u);
   EXPECT_TRUE(ini->conn().closing());
   EXPECT_EQ(ini->conn().close_reason(), CloseReason::login_failed);
   EXPECT_FALSE(ini->conn().logged_in());
@@ -112,8 +119,8 @@ TEST_F(SessionTest, LoginWithNonZeroTsihForUnknownSessionFails) {
   ini->send(ini->login_bhs(0, true, 1, /*tsih=*/77), text);
   auto pdus = ini->recv();
   ASSERT_EQ(pdus.size(), 1u);
-  EXPECT_EQ(pdus[0].bhs.u8(36), login_status::kInitiatorError);
-  EXPECT_EQ(pdus[0].bhs.u8(37), login_status::kSessionDoesNotExist);
+  EXPECT_EQ(pdus[0].login().status_class(), login_status::kInitiatorError);
+  EXPECT_EQ(pdus[0].login().status_detail(), login_status::kSessionDoesNotExist);
   EXPECT_TRUE(ini->conn().closing());
 }
 
@@ -148,13 +155,12 @@ TEST_F(SessionTest, LogoutClosesAndReleasesTheSession) {
   ASSERT_EQ(pdus.size(), 1u);
   const Pdu& r = pdus[0];
   EXPECT_EQ(r.op(), Opcode::logout_response);
-  EXPECT_EQ(r.flags(), 0x80);
-  EXPECT_EQ(r.bhs.u8(2), 0);  // closed successfully
+  EXPECT_EQ(r.logout().response(), 0);  // closed successfully
   EXPECT_EQ(r.itt(), 0x77u);
   EXPECT_EQ(r.stat_sn(), stat_sn);
   EXPECT_EQ(r.exp_cmd_sn(), ini->cmd_sn);
-  EXPECT_EQ(r.bhs.u16(40), 0u);  // Time2Wait
-  EXPECT_EQ(r.bhs.u16(42), 0u);  // Time2Retain
+  EXPECT_EQ(r.logout().time2wait(), 0u);
+  EXPECT_EQ(r.logout().time2retain(), 0u);
   EXPECT_TRUE(ini->conn().closing());
   EXPECT_EQ(ini->conn().close_reason(), CloseReason::logout);
   EXPECT_EQ(registry.size(), 1u);  // until the transport drops the connection
@@ -175,7 +181,7 @@ TEST_F(SessionTest, LogoutRecoveryReasonIsNotSupportedAtErl0) {
   auto pdus = ini->recv();
   ASSERT_EQ(pdus.size(), 1u);
   EXPECT_EQ(pdus[0].op(), Opcode::logout_response);
-  EXPECT_EQ(pdus[0].bhs.u8(2), 2);  // connection recovery not supported
+  EXPECT_EQ(pdus[0].logout().response(), 2);  // connection recovery not supported
   EXPECT_FALSE(ini->conn().closing());
 }
 
@@ -186,7 +192,7 @@ TEST_F(SessionTest, ConnectionDroppedWithoutLogoutStillReleases) {
   Command w;
   w.itt = 9;
   w.cdb = write10_cdb(0, 16);
-  w.flags = kF | kW | kSimple;
+  w.write = true;
   w.edtl = 8192;
   ini->command(w);
   EXPECT_EQ(only(ini->recv(), Opcode::r2t).size(), 1u);
@@ -255,7 +261,8 @@ TEST_F(SessionTest, DiscoverySessionAnswersSendTargets) {
   ASSERT_EQ(pdus.size(), 1u);
   const Pdu& r = pdus[0];
   EXPECT_EQ(r.op(), Opcode::text_response);
-  EXPECT_EQ(r.flags(), 0x80);
+  EXPECT_TRUE(r.text().final_bit());
+  EXPECT_FALSE(r.text().continue_bit());
   EXPECT_EQ(r.itt(), 0x42u);
   EXPECT_EQ(r.ttt(), kReservedTag);
   EXPECT_EQ(r.stat_sn(), stat_sn);
@@ -275,7 +282,7 @@ TEST_F(SessionTest, ScsiCommandInDiscoverySessionIsRejected) {
   auto pdus = d->recv();
   ASSERT_EQ(pdus.size(), 1u);
   EXPECT_EQ(pdus[0].op(), Opcode::reject);
-  EXPECT_EQ(pdus[0].bhs.u8(2), 0x04);  // protocol error
+  EXPECT_EQ(pdus[0].reject().reason(), 0x04);  // protocol error
   EXPECT_EQ(pdus[0].itt(), kReservedTag);
   ASSERT_EQ(pdus[0].data.size(), kBhsSize);  // RFC 7143 11.17.1: the rejected header
   EXPECT_EQ(pdus[0].data[0] & 0x3f, 0x01);
@@ -291,19 +298,17 @@ TEST_F(SessionTest, ScsiCommandInDiscoverySessionIsRejected) {
 TEST_F(SessionTest, UnknownOpcodeIsRejectedAsNotSupported) {
   auto ini = make();
   ini->login_ready();
-  Bhs b;
-  b.bytes()[0] = 0x1c;  // vendor-specific initiator opcode
-  b.set_flags(0x80);
+  NopOutHeader b;  // a NOP-Out's fields under an opcode no RFC defines
+  b.set_opcode_raw(0x1c);  // vendor-specific initiator opcode
   b.set_itt(0x99);
-  b.set_u32(off::kCmdSn, ini->cmd_sn);
-  b.set_u32(off::kExpStatSn, ini->exp_stat_sn);
+  b.set_cmd_sn(ini->cmd_sn);
+  b.set_exp_stat_sn(ini->exp_stat_sn);
   uint32_t stat_sn = ini->exp_stat_sn;
   ini->send(b);
   auto pdus = ini->recv();
   ASSERT_EQ(pdus.size(), 1u);
   EXPECT_EQ(pdus[0].op(), Opcode::reject);
-  EXPECT_EQ(pdus[0].flags(), 0x80);
-  EXPECT_EQ(pdus[0].bhs.u8(2), 0x05);  // command not supported
+  EXPECT_EQ(pdus[0].reject().reason(), 0x05);  // command not supported
   EXPECT_EQ(pdus[0].stat_sn(), stat_sn);
   ASSERT_EQ(pdus[0].data.size(), kBhsSize);
   EXPECT_EQ(pdus[0].data[0], 0x1c);

@@ -11,7 +11,7 @@ Command inquiry(uint32_t itt, std::optional<uint32_t> cmd_sn = std::nullopt, boo
   Command c;
   c.itt = itt;
   c.cdb = inquiry_cdb(36);
-  c.flags = kF | kR | kSimple;
+  c.read = true;
   c.edtl = 36;
   c.cmd_sn = cmd_sn;
   c.immediate = immediate;
@@ -105,7 +105,7 @@ TEST_F(SessionTest, CommandBeyondAdvertisedMaxCmdSnWithTaskOutstandingIsDropped)
   Command w;
   w.itt = 0x40;
   w.cdb = write10_cdb(0, 1);
-  w.flags = kF | kW | kSimple;
+  w.write = true;
   w.edtl = 512;
   ini->command(w);
   auto r2t = ini->recv();
@@ -134,7 +134,7 @@ TEST_F(SessionTest, ClosedWindowDropsEvenTheExpectedCmdSn) {
     Command w;
     w.itt = itt;
     w.cdb = write10_cdb(itt, 1);
-    w.flags = kF | kW | kSimple;
+    w.write = true;
     w.edtl = 512;
     ini->command(w);
     auto pdus = ini->recv();
@@ -162,7 +162,7 @@ TEST_F(SessionTest, ResponseToTheOnlyOutstandingCommandReopensAWindowOfOne) {
   Command w;
   w.itt = 0x60;
   w.cdb = write10_cdb(0, 1);
-  w.flags = kF | kW | kSimple;
+  w.write = true;
   w.edtl = 512;
   ini->command(w);
   auto r2t = ini->recv();
@@ -235,14 +235,13 @@ TEST_F(SessionTest, NopOutWithIttIsEchoedInNopIn) {
   uint32_t stat_sn = ini->exp_stat_sn;
   std::vector<uint8_t> ping(101);
   for (size_t i = 0; i < ping.size(); ++i) ping[i] = uint8_t(i * 3);
-  Bhs b = ini->nop_out_bhs(0x1234, kReservedTag, true);
+  auto b = ini->nop_out_bhs(0x1234, kReservedTag, true);
   b.set_lun_raw(encode_lun(0));
   ini->send(b, ping);
   auto pdus = ini->recv();
   ASSERT_EQ(pdus.size(), 1u);
   const Pdu& p = pdus[0];
   EXPECT_EQ(p.op(), Opcode::nop_in);
-  EXPECT_EQ(p.flags(), 0x80);
   EXPECT_EQ(p.itt(), 0x1234u);
   EXPECT_EQ(p.ttt(), kReservedTag);
   EXPECT_EQ(p.stat_sn(), stat_sn);  // a response: StatSN advances
@@ -271,7 +270,6 @@ TEST_F(SessionTest, IdleConnectionIsPingedAndAnswerClearsThePing) {
   ASSERT_EQ(pdus.size(), 1u);
   const Pdu& ping = pdus[0];
   EXPECT_EQ(ping.op(), Opcode::nop_in);
-  EXPECT_EQ(ping.flags(), 0x80);
   EXPECT_EQ(ping.itt(), kReservedTag);
   EXPECT_NE(ping.ttt(), kReservedTag);
   EXPECT_EQ(ping.stat_sn(), stat_sn);  // current StatSN, not advanced
@@ -343,8 +341,8 @@ TEST_F(SessionTest, RequestLogoutSendsAsyncMessage) {
   EXPECT_EQ(pdus[0].op(), Opcode::async_message);
   EXPECT_EQ(pdus[0].itt(), kReservedTag);
   EXPECT_EQ(pdus[0].stat_sn(), stat_sn);
-  EXPECT_EQ(pdus[0].bhs.u8(36), 1);       // AsyncEvent: logout requested
-  EXPECT_EQ(pdus[0].bhs.u16(42), 7u);     // Parameter3: Time2Wait
+  EXPECT_EQ(pdus[0].async().async_event(), 1);  // logout requested
+  EXPECT_EQ(pdus[0].async().parameter3(), 7u);  // Time2Wait
   EXPECT_FALSE(ini->conn().closing());
 }
 

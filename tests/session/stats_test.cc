@@ -96,8 +96,8 @@ TEST_F(SessionTest, OperatorEndSessionReachesTheConnectionsHook) {
   ini->conn().request_logout(3);
   auto pdus = only(ini->recv(), Opcode::async_message);
   ASSERT_EQ(pdus.size(), 1u);
-  EXPECT_EQ(pdus[0].bhs.u8(36), 1);    // AsyncEvent 1: logout requested (RFC 7143 11.9.1)
-  EXPECT_EQ(pdus[0].bhs.u16(42), 3);  // Parameter3: seconds to log out
+  EXPECT_EQ(pdus[0].async().async_event(), 1);  // logout requested (RFC 7143 11.9.1)
+  EXPECT_EQ(pdus[0].async().parameter3(), 3);   // seconds to log out
 }
 
 }  // namespace
