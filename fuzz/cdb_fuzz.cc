@@ -10,7 +10,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
-#include <map>
 #include <memory>
 #include <span>
 #include <vector>
@@ -18,6 +17,7 @@
 #include "common/buffer.h"
 #include "lu/logical_unit.h"
 #include "scsi/command_set.h"
+#include "scsi/lun_map.h"
 #include "scsi/scsi_task.h"
 #include "storage/memory_store.h"
 
@@ -25,34 +25,24 @@ namespace {
 
 using namespace scsipub;
 
-class Luns final : public scsi::LunMap {
- public:
-  Luns() {
-    lu::Identity id;
-    id.serial = "FUZZ0";
-    id.device_name = "iqn.2025-01.pub.scsipub:fuzz,L,0x0000";
-    units_[0] = std::make_unique<lu::LogicalUnit>(std::make_shared<storage::MemoryStore>(256), id);
-    units_[1] = std::make_unique<lu::LogicalUnit>(std::make_shared<storage::MemoryStore>(64, true), id);
-    id.device_type = lu::DeviceType::cd_dvd;
-    units_[2] = std::make_unique<lu::LogicalUnit>(std::make_shared<storage::MemoryStore>(257, true), id);
-  }
-  lu::LogicalUnit* find(uint64_t lun) const override {
-    auto it = units_.find(lun);
-    return it == units_.end() ? nullptr : it->second.get();
-  }
-  std::span<const uint64_t> luns() const override { return numbers_; }
-
- private:
-  std::map<uint64_t, std::unique_ptr<lu::LogicalUnit>> units_;
-  std::vector<uint64_t> numbers_{0, 1, 2};
-};
+scsi::LunMap make_luns() {
+  scsi::LunMap luns;
+  lu::Identity id;
+  id.serial = "FUZZ0";
+  id.device_name = "iqn.2025-01.pub.scsipub:fuzz,L,0x0000";
+  luns.add(0, std::make_shared<lu::LogicalUnit>(std::make_shared<storage::MemoryStore>(256), id));
+  luns.add(1, std::make_shared<lu::LogicalUnit>(std::make_shared<storage::MemoryStore>(64, true), id));
+  id.device_type = lu::DeviceType::cd_dvd;
+  luns.add(2, std::make_shared<lu::LogicalUnit>(std::make_shared<storage::MemoryStore>(257, true), id));
+  return luns;
+}
 
 uint16_t be16(const uint8_t* p) { return uint16_t(p[0] << 8 | p[1]); }
 
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  Luns luns;
+  scsi::LunMap luns = make_luns();
   lu::Nexus nexus;
   nexus.id = 1;
   nexus.target_name = "iqn.2025-01.pub.scsipub:fuzz";

@@ -16,27 +16,19 @@ namespace {
 
 using namespace scsipub;
 
-class OneLun final : public scsi::LunMap {
- public:
-  explicit OneLun(const lu::Nexus& n)
-      : unit_(std::make_shared<storage::MemoryStore>(256), lu::Identity{"SCSIPUB", "FUZZ", "0001", "f", 1, "f"}) {
-    unit_.attach(n);
-  }
-  lu::LogicalUnit* find(uint64_t lun) const override { return lun == 0 ? const_cast<lu::LogicalUnit*>(&unit_) : nullptr; }
-  std::span<const uint64_t> luns() const override { return numbers_; }
-
- private:
-  lu::LogicalUnit unit_;
-  std::vector<uint64_t> numbers_{0};
-};
-
+// One MemoryStore-backed unit as LUN 0.
 class Binding final : public iscsi::TargetBinding {
  public:
-  explicit Binding(const lu::Nexus& n) : luns_(n) {}
+  explicit Binding(const lu::Nexus& n) {
+    auto unit = std::make_shared<lu::LogicalUnit>(std::make_shared<storage::MemoryStore>(256),
+                                                  lu::Identity{"SCSIPUB", "FUZZ", "0001", "f", 1, "f"});
+    unit->attach(n);
+    luns_.add(0, std::move(unit));
+  }
   const scsi::LunMap& luns() const override { return luns_; }
 
  private:
-  OneLun luns_;
+  scsi::LunMap luns_;
 };
 
 class Targets final : public iscsi::TargetProvider {

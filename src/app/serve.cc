@@ -15,10 +15,12 @@
 #include "control/catalog.h"
 #include "control/catalog_jobs.h"
 #include "control/catalog_watcher.h"
+#include "control/clock.h"
 #include "control/disk_service_impl.h"
 #include "control/janitor.h"
 #include "control/live_operator_console.h"
 #include "control/provisioned_disks.h"
+#include "control/random_source.h"
 #include "control/target_directory.h"
 #include "control/target_names.h"
 #include "db/tokens.h"
@@ -90,7 +92,7 @@ void remove_stale_ingest_files(const std::filesystem::path& images_dir) {
 }
 
 int wait_for_signal(const sigset_t& set, control::Janitor& janitor, const control::TargetDirectory& dir,
-                    control::ProvisionedDisks& disks) {
+                    control::ProvisionedDisks& disks, const control::Clock& clock) {
   for (;;) {
     timespec ts{};
     ts.tv_sec = std::chrono::duration_cast<std::chrono::seconds>(kJanitorInterval).count();
@@ -98,7 +100,7 @@ int wait_for_signal(const sigset_t& set, control::Janitor& janitor, const contro
     if (sig == SIGTERM || sig == SIGINT) return sig;
     if (sig < 0 && errno == EAGAIN) {
       sweep(janitor, dir, std::chrono::minutes(2));
-      disks.remove_expired(std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now()));
+      disks.remove_expired(std::chrono::floor<std::chrono::seconds>(clock.wall_now()));
     }
   }
 }
@@ -219,7 +221,10 @@ int serve(Config cfg) {
   control::DirectoryConfig dcfg = directory_config(cfg);
   LimitEvents limits;
   dcfg.limit_events = &limits;
-  control::TargetDirectory directory(dcfg, catalog);
+  // The one clock and randomness the control layer reads (tests pass fixed ones).
+  const control::SystemClock clock;
+  control::SystemRandom random;
+  control::TargetDirectory directory(dcfg, catalog, clock, random);
   for (const auto& name : cfg.free_tier.multi_images) {
     if (name != "blank" && !catalog.find(name)) {
       spdlog::error("multi_images names {}, which is not in the catalog", name);
@@ -248,7 +253,7 @@ int serve(Config cfg) {
   };
   control::ProvisionedDisks disks({cfg.data_dir / "disks"}, *store.value(), cfg.tiers,
                                   [&directory](const std::string& image) { return directory.image_base(image); },
-                                  terminate_target);
+                                  terminate_target, clock, random);
   if (auto s = disks.load(); !s) {
     spdlog::error("provisioned disks: {}", s.error().message);
     return 1;
@@ -285,11 +290,11 @@ int serve(Config cfg) {
                                    cfg.free_tier.blank_size);
   control::LiveOperatorConsole console(control::LiveConsoleSources{
       registry, directory, disks, *store.value(), service, journal, limits,
-      [&store](std::string_view token) { return operator_token_valid(*store.value(), token); }});
+      [&store](std::string_view token) { return operator_token_valid(*store.value(), token); }, clock});
   // The operator API's imports; declared before the API server, which uses it.
   control::CatalogJobs catalog_jobs({cfg.images_dir, 1}, catalog, *store.value(),
                                     make_image_importer(*store.value(), cfg.images_dir, cfg.catalog, &limits),
-                                    [&catalog, &directory] { refresh_catalog(catalog, directory); });
+                                    [&catalog, &directory] { refresh_catalog(catalog, directory); }, clock);
   std::unique_ptr<web::ApiServer> api;
   if (cfg.http_listen != "off") {
     auto hp = parse_host_port(cfg.http_listen, 8080);
@@ -319,7 +324,7 @@ int serve(Config cfg) {
                  base, base, base);
   }
 
-  int sig = wait_for_signal(set, janitor, directory, disks);
+  int sig = wait_for_signal(set, janitor, directory, disks, clock);
   spdlog::info("{} received: logging out {} session(s)", sig == SIGTERM ? "SIGTERM" : "SIGINT", registry.size());
   watcher.stop();
   if (api) api->stop();

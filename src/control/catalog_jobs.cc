@@ -13,20 +13,20 @@
 namespace scsipub::control {
 namespace {
 
-int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
+int64_t unix_ms(Clock::WallTime t) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
 }
 
 }  // namespace
 
 CatalogJobs::CatalogJobs(CatalogJobsConfig config, Catalog& catalog, db::MetaStore& store, ImageImporter importer,
-                         std::function<void()> refresh)
+                         std::function<void()> refresh, const Clock& clock)
     : config_(std::move(config)),
       catalog_(catalog),
       store_(store),
       importer_(std::move(importer)),
-      refresh_(std::move(refresh)) {}
+      refresh_(std::move(refresh)),
+      clock_(clock) {}
 
 CatalogJobs::~CatalogJobs() {
   cancel_.store(true);
@@ -55,7 +55,7 @@ ServiceResult<ImageJob> CatalogJobs::add_image(const ImageAddRequest& request) {
       return service_error(ServiceErrc::conflict, fmt::format("image {} is being imported (job {})", j.name, j.id));
     }
   }
-  ImageJob job{next_id_++, request.name, request.source, "running", "queued", 0, 0, "", now_ms(), 0};
+  ImageJob job{next_id_++, request.name, request.source, "running", "queued", 0, 0, "", unix_ms(clock_.wall_now()), 0};
   jobs_.push_front(job);
   while (jobs_.size() > kKeptJobs && jobs_.back().state != "running") jobs_.pop_back();
   ++running_;
@@ -78,7 +78,7 @@ void CatalogJobs::run(uint64_t id, ImageAddRequest request) {
     j.state = st ? "done" : "failed";
     j.phase.clear();
     if (!st) j.error = st.error().message;
-    j.finished_at_ms = now_ms();
+    j.finished_at_ms = unix_ms(clock_.wall_now());
   });
   if (st) {
     spdlog::info("catalog: import job {} done: {} is {}", id, request.name, image_target(request.name));

@@ -11,6 +11,7 @@
 #include <thread>
 
 #include "control/catalog_admin.h"
+#include "control/clock.h"
 #include "db/meta_store.h"
 
 namespace scsipub::control {
@@ -36,9 +37,10 @@ class CatalogJobs final : public CatalogAdmin {
  public:
   static constexpr size_t kKeptJobs = 32;
 
-  // `refresh` rescans the catalog (and lets the directory drop old bases).
+  // `refresh` rescans the catalog (and lets the directory drop old bases);
+  // `clock` dates the jobs and outlives them.
   CatalogJobs(CatalogJobsConfig config, Catalog& catalog, db::MetaStore& store, ImageImporter importer,
-              std::function<void()> refresh);
+              std::function<void()> refresh, const Clock& clock);
   ~CatalogJobs() override;  // cancels running imports and waits for them
 
   std::vector<CatalogEntry> images() override { return catalog_.entries(); }
@@ -57,6 +59,7 @@ class CatalogJobs final : public CatalogAdmin {
   db::MetaStore& store_;
   ImageImporter importer_;
   std::function<void()> refresh_;
+  const Clock& clock_;
   std::atomic<bool> cancel_{false};
 
   std::mutex mu_;

@@ -105,8 +105,8 @@ std::vector<OperatorDisk> LiveOperatorConsole::disks() {
 
 OperatorSnapshot LiveOperatorConsole::snapshot() {
   OperatorSnapshot snap;
-  snap.taken_at_ms = unix_ms(std::chrono::system_clock::now());
-  snap.sessions = sessions(Clock::now());
+  snap.taken_at_ms = unix_ms(src_.clock.wall_now());
+  snap.sessions = sessions(src_.clock.steady_now());
   for (const auto& e : src_.journal.recent()) {
     snap.refused.push_back(
         {unix_ms(e.last_at), e.peer_address, e.initiator_name, e.target_name, e.reason, e.repeats});

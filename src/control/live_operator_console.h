@@ -30,6 +30,7 @@ struct LiveConsoleSources {
   const iscsi::LoginJournal& journal;
   const LimitEvents& limits;
   std::function<bool(std::string_view token)> authenticate;
+  const control::Clock& clock;  // snapshot times and rates
 };
 
 class LiveOperatorConsole final : public OperatorConsole {

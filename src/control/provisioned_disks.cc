@@ -3,13 +3,10 @@
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
-#include <array>
 #include <fstream>
 
 #include "control/pr_state_mapping.h"
 #include "control/target_names.h"
-#include "db/tokens.h"
-#include "iscsi/chap.h"
 #include "storage/cow_overlay.h"
 
 namespace scsipub::control {
@@ -25,20 +22,7 @@ uint64_t fnv1a64(std::string_view s) {
 
 // CHAP secrets: 16 characters of [A-Za-z0-9] (~95 bits), within the 12..16
 // bytes the Windows initiator accepts and free of shell metacharacters.
-Result<std::string> random_secret(size_t length) {
-  static constexpr std::string_view kAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-  std::string out;
-  std::array<uint8_t, 64> buf{};
-  while (out.size() < length) {
-    if (!iscsi::openssl_random_bytes(buf)) return fail("no randomness available");
-    for (uint8_t b : buf) {
-      if (b >= 248) continue;  // 248 = 4 * 62: keeps the draw uniform
-      out.push_back(kAlphabet[b % 62]);
-      if (out.size() == length) break;
-    }
-  }
-  return out;
-}
+constexpr size_t kChapSecretLength = 16;
 
 ServiceError internal(std::string message) { return {ServiceErrc::internal, std::move(message)}; }
 
@@ -95,7 +79,7 @@ lu::Identity provisioned_identity(std::string_view disk_id, uint32_t lun, std::s
   ident.product = image == "blank" ? "DISK" : "IMAGE DISK";
   ident.serial = fmt::format("{}l{}", disk_id, lun);
   ident.naa_id = lu::naa5_identifier(fnv1a64(fmt::format("disk:{}:{}", disk_id, lun)));
-  ident.device_name = fmt::format("{},L,0x{:016x}", disk_target(disk_id), uint64_t(lun) << 48);
+  ident.device_name = lu_device_name(disk_target(disk_id), lun);
   return ident;
 }
 
@@ -120,12 +104,15 @@ Result<std::unique_ptr<scsi::LuReservations>> ProvisionedDisks::pr_for(const db:
 }
 
 ProvisionedDisks::ProvisionedDisks(ProvisionedConfig config, db::MetaStore& store, const Tiers& tiers,
-                                   BaseLookup bases, SessionTerminator terminate)
+                                   BaseLookup bases, SessionTerminator terminate, const Clock& clock,
+                                   RandomSource& random)
     : config_(std::move(config)),
       store_(store),
       tiers_(tiers),
       bases_(std::move(bases)),
-      terminate_(std::move(terminate)) {}
+      terminate_(std::move(terminate)),
+      clock_(clock),
+      random_(random) {}
 
 ProvisionedDisks::~ProvisionedDisks() = default;
 
@@ -223,7 +210,7 @@ Status ProvisionedDisks::load() {
 Status ProvisionedDisks::mark_clean_shutdown() {
   auto marker = config_.disks_dir / kCleanMarker;
   std::ofstream out(marker, std::ios::trunc);
-  out << std::chrono::system_clock::now().time_since_epoch().count() << "\n";
+  out << clock_.wall_now().time_since_epoch().count() << "\n";
   out.close();
   if (!out) return fail("cannot write " + marker.string());
   return ok_status();
@@ -264,10 +251,10 @@ ServiceResult<std::shared_ptr<ProvisionedDisk>> ProvisionedDisks::create(const d
   }
 
   db::Disk record;
-  auto id = db::random_hex(8);
-  auto user = db::random_hex(6);
-  auto secret = random_secret(16);
-  auto mutual = random_secret(16);
+  auto id = random_hex(random_, 8);
+  auto user = random_hex(random_, 6);
+  auto secret = random_alphanumeric(random_, kChapSecretLength);
+  auto mutual = random_alphanumeric(random_, kChapSecretLength);
   if (!id.ok() || !user.ok() || !secret.ok() || !mutual.ok()) {
     return Unexpected<ServiceError>{internal("no randomness available")};
   }
@@ -278,7 +265,7 @@ ServiceResult<std::shared_ptr<ProvisionedDisk>> ProvisionedDisks::create(const d
   record.chap_secret = secret.value();
   record.mutual_secret = mutual.value();
   record.write_limit = tier->write_limit;
-  record.created = std::chrono::floor<std::chrono::seconds>(std::chrono::system_clock::now());
+  record.created = std::chrono::floor<std::chrono::seconds>(clock_.wall_now());
   if (tier->expiry.count() > 0) record.expires = record.created + tier->expiry;
 
   // Files first, then the record: a crash in between leaves only a directory

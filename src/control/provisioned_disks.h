@@ -19,7 +19,9 @@
 #include <vector>
 
 #include "common/result.h"
+#include "control/clock.h"
 #include "control/disk_service.h"
+#include "control/random_source.h"
 #include "control/tiers.h"
 #include "db/meta_store.h"
 #include "lu/logical_unit.h"
@@ -82,8 +84,10 @@ struct ProvisionedConfig {
 
 class ProvisionedDisks {
  public:
+  // `clock` (creation dates, the shutdown marker) and `random` (disk ids,
+  // CHAP users and secrets) outlive the registry.
   ProvisionedDisks(ProvisionedConfig config, db::MetaStore& store, const Tiers& tiers, BaseLookup bases,
-                   SessionTerminator terminate);
+                   SessionTerminator terminate, const Clock& clock, RandomSource& random);
   ~ProvisionedDisks();
 
   // At start: opens every disk the MetaStore knows, reusing its overlays.
@@ -123,6 +127,8 @@ class ProvisionedDisks {
   const Tiers& tiers_;
   BaseLookup bases_;
   SessionTerminator terminate_;
+  const Clock& clock_;
+  RandomSource& random_;
   bool previous_clean_ = true;
 
   std::mutex change_mu_;  // one create/remove at a time (cold path)

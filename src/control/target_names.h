@@ -1,8 +1,13 @@
 #pragma once
 // The target names scsipub serves (never a '/' in an IQN: open-iscsi makes a
 // directory of it).
+#include <fmt/format.h>
+
+#include <cstdint>
 #include <string>
 #include <string_view>
+
+#include "scsi/lun_address.h"
 
 namespace scsipub::control {
 
@@ -27,6 +32,12 @@ inline std::string_view disk_id_of(std::string_view target_name) {
   std::string_view rest = target_name.substr(kIqnPrefix.size());
   if (!rest.starts_with(kDiskPrefix)) return {};
   return rest.substr(kDiskPrefix.size());
+}
+
+// The SCSI name string of LUN `lun` behind `target_name` (SPC-4 7.8.6.11,
+// VPD page 83h designator type 8): "<target>,L,0x<8-byte LUN field>".
+inline std::string lu_device_name(std::string_view target_name, uint32_t lun) {
+  return fmt::format("{},L,0x{:016x}", target_name, scsi::encode_lun(lun));
 }
 
 // What a target name is, for metric labels and the dashboard: "blank",

@@ -4,7 +4,7 @@
 #include <array>
 #include <cstring>
 
-#include "iscsi/lun.h"
+#include "scsi/lun_address.h"
 #include "lu/logical_unit.h"
 
 namespace scsipub::iscsi {
@@ -144,7 +144,7 @@ void CommandEngine::on_command(const PduView& pdu) {
   }
 
   if (luns_ != nullptr && nexus_ != nullptr) {
-    t.unit = luns_->find(decode_lun(t.lun_raw));
+    t.unit = luns_->find(scsi::decode_lun(t.lun_raw));
     if (t.unit != nullptr) t.abort_generation = t.unit->task_abort_generation(nexus_->id);
   }
   t.data = acquire_buffer();
@@ -319,7 +319,7 @@ void CommandEngine::complete_if_ready(uint32_t itt) {
   seq_.window_used = static_cast<uint32_t>(tasks_.size() - 1);
   if (t.discard) {
     scsi::ScsiTask st;
-    st.lun = decode_lun(t.lun_raw);
+    st.lun = scsi::decode_lun(t.lun_raw);
     commands_.fail(st, *luns_, t.discard_reason);  // in the LU's sense format (D_SENSE)
     send_response(t, st, 0);
   } else {
@@ -334,7 +334,7 @@ void CommandEngine::execute(Task& t) {
   din->clear();
   scsi::ScsiTask st;
   st.cdb = std::span<const uint8_t>(t.cdb.data(), t.cdb_len);
-  st.lun = decode_lun(t.lun_raw);
+  st.lun = scsi::decode_lun(t.lun_raw);
   st.nexus = nexus_;
   st.expected_length = t.edtl;
   st.read_flag = t.read;
@@ -470,7 +470,7 @@ bool CommandEngine::abort_task(uint32_t itt) {
 size_t CommandEngine::abort_all(std::optional<uint64_t> lun) {
   std::vector<uint32_t> victims;
   for (const auto& [itt, t] : tasks_) {
-    if (!lun || decode_lun(t->lun_raw) == *lun) victims.push_back(itt);
+    if (!lun || scsi::decode_lun(t->lun_raw) == *lun) victims.push_back(itt);
   }
   for (uint32_t itt : victims) erase_task(itt);
   pump_backlog();

@@ -5,8 +5,8 @@
 #include <spdlog/spdlog.h>
 
 #include "iscsi/connection_adapters.h"
-#include "iscsi/lun.h"
 #include "iscsi/serial_number.h"
+#include "scsi/lun_address.h"
 
 namespace scsipub::iscsi {
 namespace {
@@ -558,7 +558,7 @@ void Connection::on_task_mgmt(const PduView& pdu) {
 uint8_t Connection::task_mgmt_response(const TaskMgmtRequestHeader& in) {
   uint8_t function = in.function();
   if (session_type_ == SessionType::discovery || !binding_) return kTmfNotSupported;
-  uint64_t lun = decode_lun(in.lun_raw());
+  uint64_t lun = scsi::decode_lun(in.lun_raw());
   const scsi::LunMap& luns = binding_->luns();
   switch (function) {
     case kAbortTask:

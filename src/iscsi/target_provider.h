@@ -12,6 +12,7 @@
 #include "iscsi/login_negotiator.h"
 #include "iscsi/text_exchange.h"
 #include "lu/nexus.h"
+#include "scsi/lun_map.h"
 #include "scsi/scsi_task.h"
 
 namespace scsipub::iscsi {

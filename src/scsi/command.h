@@ -6,6 +6,7 @@
 #include <span>
 
 #include "common/buffer.h"
+#include "scsi/lun_map.h"
 #include "scsi/scsi_task.h"
 #include "scsi/sense.h"
 #include "storage/block_store.h"

@@ -19,6 +19,7 @@
 //    TARGET WARM RESET -> target_reset(false) on every LU of the target;
 //    TARGET COLD RESET -> target_reset(true), then drop the connections.
 //    ABORT TASK needs nothing here: commands never block inside execute().
+#include "scsi/lun_map.h"
 #include "scsi/opcode_table.h"
 #include "scsi/scsi_task.h"
 #include "scsi/sense.h"

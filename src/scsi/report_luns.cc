@@ -1,25 +1,10 @@
 // SPC-4 6.33 REPORT LUNS. Works whether or not the addressed LUN exists.
 #include "common/bytes.h"
 #include "scsi/handlers.h"
+#include "scsi/lun_address.h"
+#include "scsi/lun_map.h"
 
 namespace scsipub::scsi::handlers {
-
-namespace {
-// SAM-5 4.7.7: peripheral device addressing below 256, flat space above.
-bool encode_lun(uint64_t lun, uint8_t* p) {
-  if (lun < 256) {
-    p[1] = uint8_t(lun);
-    return true;
-  }
-  if (lun < 16384) {
-    p[0] = uint8_t(0x40 | (lun >> 8));
-    p[1] = uint8_t(lun);
-    return true;
-  }
-  return false;
-}
-constexpr size_t kMaxLuns = 16384;
-}  // namespace
 
 void report_luns(Command& cmd) {
   auto cdb = cmd.cdb();
@@ -38,17 +23,16 @@ void report_luns(Command& cmd) {
   auto luns = cmd.luns().luns();
   size_t count = 0;
   if (select != 0x01) {
+    // SAM-5 4.7.7: LUNs beyond flat space have no single-level address.
     for (uint64_t lun : luns)
-      if (lun < 16384) ++count;
-    if (count > kMaxLuns) count = kMaxLuns;
+      if (lun < kLunLimit) ++count;
   }
   uint8_t* p = cmd.reply(8 + 8 * count);
   store_be32(p, uint32_t(8 * count));
   size_t i = 0;
   if (select != 0x01) {
     for (uint64_t lun : luns) {
-      if (i == count) break;
-      if (encode_lun(lun, p + 8 + 8 * i)) ++i;
+      if (lun < kLunLimit) store_be64(p + 8 + 8 * i++, encode_lun(lun));
     }
   }
   cmd.truncate(allocation_length);

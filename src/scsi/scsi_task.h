@@ -23,14 +23,6 @@ inline constexpr uint8_t kTaskSetFull = 0x28;
 inline constexpr uint8_t kTaskAborted = 0x40;
 }  // namespace status
 
-// Which logical units a target exposes, for LUN routing and REPORT LUNS.
-class LunMap {
- public:
-  virtual ~LunMap() = default;
-  virtual lu::LogicalUnit* find(uint64_t lun) const = 0;
-  virtual std::span<const uint64_t> luns() const = 0;  // ascending
-};
-
 struct ScsiTask {
   // Inputs
   std::span<const uint8_t> cdb;       // 6..16 bytes, longer with an extended-CDB AHS

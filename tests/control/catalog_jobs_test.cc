@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <thread>
 
+#include "control/fixed_clock_random.h"
 #include "db/sqlite_store.h"
 #include "storage/temp_dir.h"
 
@@ -18,6 +19,8 @@ using scsipub::testing::write_file;
 
 class CatalogJobsTest : public ::testing::Test {
  protected:
+  scsipub::testing::FixedClock clock_;  // first: outlives the jobs
+
   void SetUp() override {
     std::filesystem::create_directories(tmp_ / "images");
     auto store = db::SqliteStore::open(tmp_.path());
@@ -37,7 +40,8 @@ class CatalogJobsTest : public ::testing::Test {
         [this] {
           ++refreshes_;
           ASSERT_TRUE(catalog_->rescan());
-        });
+        },
+        clock_);
   }
   void TearDown() override {
     release();
@@ -86,10 +90,14 @@ TEST_F(CatalogJobsTest, AJobRunsReportsProgressAndRefreshesTheCatalog) {
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }
   EXPECT_EQ(jobs_->job(job->id)->done, 10u);
+  const int64_t started_ms = 1767225600000;  // FixedClock's start, 2026-01-01
+  EXPECT_EQ(job->started_at_ms, started_ms);
+  clock_.advance(std::chrono::seconds(90));  // the import takes 90 s, exactly
   release();
   auto done = wait_finished(job->id);
   EXPECT_EQ(done.state, "done");
-  EXPECT_GT(done.finished_at_ms, 0);
+  EXPECT_EQ(done.started_at_ms, started_ms);
+  EXPECT_EQ(done.finished_at_ms, started_ms + 90'000);
   EXPECT_EQ(refreshes_.load(), 1);
   ASSERT_TRUE(catalog_->find("fresh"));
   // It exists now: adding it again needs replace.

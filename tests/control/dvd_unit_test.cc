@@ -7,6 +7,7 @@
 
 #include "common/limit_events.h"
 #include "control/catalog.h"
+#include "control/fixed_clock_random.h"
 #include "control/dvd_unit.h"
 #include "control/target_directory.h"
 #include "control/target_names.h"
@@ -19,6 +20,10 @@ using scsipub::testing::TempDir;
 
 class DvdUnitTest : public ::testing::Test {
  protected:
+  // First, so they outlive everything built on them.
+  scsipub::testing::FixedClock clock_;
+  scsipub::testing::SeededRandom random_;
+
   void SetUp() override {
     images_ = tmp_.path() / "images";
     std::filesystem::create_directories(images_);
@@ -32,7 +37,7 @@ class DvdUnitTest : public ::testing::Test {
     dcfg.free_tier.blank_size = 4u << 20;
     dcfg.free_tier.overlay_bytes_per_ip = 512;  // no disk image fits; a DVD needs none
     dcfg.limit_events = &events_;
-    directory_ = std::make_unique<TargetDirectory>(dcfg, *catalog_);
+    directory_ = std::make_unique<TargetDirectory>(dcfg, *catalog_, clock_, random_);
   }
   void write_file(const std::string& name, size_t size) {
     std::ofstream f(images_ / name, std::ios::binary);

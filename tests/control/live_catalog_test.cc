@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "control/catalog.h"
+#include "control/fixed_clock_random.h"
 #include "control/catalog_watcher.h"
 #include "control/image_usage.h"
 #include "control/target_directory.h"
@@ -85,13 +86,17 @@ uint8_t first_byte(const iscsi::TargetBinding& binding) {
 
 class LiveDirectoryTest : public ::testing::Test {
  protected:
+  // First, so they outlive everything built on them.
+  scsipub::testing::FixedClock clock_;
+  scsipub::testing::SeededRandom random_;
+
   void SetUp() override {
     std::filesystem::create_directories(tmp_ / "images");
     std::filesystem::create_directories(tmp_ / "overlays");
     catalog_ = std::make_unique<Catalog>(tmp_ / "images");
     DirectoryConfig dcfg;
     dcfg.overlay_dir = tmp_ / "overlays";
-    directory_ = std::make_unique<TargetDirectory>(dcfg, *catalog_);
+    directory_ = std::make_unique<TargetDirectory>(dcfg, *catalog_, clock_, random_);
   }
   void rescan() {
     ASSERT_TRUE(catalog_->rescan());

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include "control/catalog.h"
+#include "control/fixed_clock_random.h"
 #include "control/disk_service_impl.h"
 #include "control/target_names.h"
 #include "db/sqlite_store.h"
@@ -19,6 +20,10 @@ using scsipub::testing::TempDir;
 
 class LiveConsoleTest : public ::testing::Test {
  protected:
+  // First, so they outlive everything built on them.
+  scsipub::testing::FixedClock clock_;
+  scsipub::testing::SeededRandom random_;
+
   LiveConsoleTest() {
     std::filesystem::create_directories(tmp_.path() / "images");
     std::filesystem::create_directories(tmp_.path() / "overlays");
@@ -29,20 +34,21 @@ class LiveConsoleTest : public ::testing::Test {
     dcfg.overlay_dir = tmp_.path() / "overlays";
     dcfg.free_tier.blank_size = 1 << 20;
     dcfg.free_tier.blank_write_limit = 256 << 10;
-    directory_ = std::make_unique<TargetDirectory>(dcfg, *catalog_);
+    directory_ = std::make_unique<TargetDirectory>(dcfg, *catalog_, clock_, random_);
     std::map<std::string, Tier, std::less<>> tiers;
     tiers.emplace("pro", Tier{});
     tiers_ = Tiers(std::move(tiers));
     disks_ = std::make_unique<ProvisionedDisks>(
         ProvisionedConfig{tmp_.path() / "disks"}, *store_, tiers_,
-        [this](const std::string& image) { return directory_->image_base(image); }, [](std::string_view) {});
+        [this](const std::string& image) { return directory_->image_base(image); }, [](std::string_view) {},
+        clock_, random_);
     EXPECT_TRUE(disks_->load());
     directory_->attach_provisioned(disks_.get());
     service_ = std::make_unique<DiskServiceImpl>(*store_, *disks_, *catalog_, registry_, Portals{"192.0.2.1:3260", ""},
                                                  1 << 20);
     console_ = std::make_unique<LiveOperatorConsole>(LiveConsoleSources{
         registry_, *directory_, *disks_, *store_, *service_, journal_, events_,
-        [](std::string_view token) { return token == "operator-secret"; }});
+        [](std::string_view token) { return token == "operator-secret"; }, clock_});
   }
 
   // A free-tier blank session as a login makes it: registered, then bound.
@@ -131,6 +137,7 @@ TEST_F(LiveConsoleTest, SnapshotListsRefusalsLimitsDisksWithoutSecretsAndTheCata
   auto disk = disks_->create(a, {"blank"});
   ASSERT_TRUE(disk.ok());
   auto snap = console_->snapshot();
+  EXPECT_EQ(snap.taken_at_ms, 1767225600000);  // the fixed clock's time, not the wall's
   ASSERT_EQ(snap.refused.size(), 1u);
   EXPECT_EQ(snap.refused[0].target_name, "iqn.nope");
   EXPECT_EQ(snap.limit_hits.size(), LimitEvents::kCount);

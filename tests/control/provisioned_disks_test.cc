@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "control/catalog.h"
+#include "control/fixed_clock_random.h"
 #include "control/disk_service_impl.h"
 #include "control/target_directory.h"
 #include "control/target_names.h"
@@ -30,6 +31,10 @@ constexpr uint64_t kImageBytes = 1 << 20;
 
 class ProvisionedTest : public ::testing::Test {
  protected:
+  // First, so they outlive everything built on them.
+  scsipub::testing::FixedClock clock_;
+  scsipub::testing::SeededRandom random_;
+
   ProvisionedTest() {
     std::filesystem::create_directories(tmp_.path() / "images");
     std::vector<uint8_t> image(kImageBytes);
@@ -67,11 +72,11 @@ class ProvisionedTest : public ::testing::Test {
     dcfg.overlay_dir = tmp_.path() / "overlays";
     dcfg.chap_throttle.per_user = 3;
     dcfg.limit_events = &events_;
-    directory_ = std::make_unique<TargetDirectory>(dcfg, *catalog_);
+    directory_ = std::make_unique<TargetDirectory>(dcfg, *catalog_, clock_, random_);
     disks_ = std::make_unique<ProvisionedDisks>(
         ProvisionedConfig{tmp_.path() / "disks"}, *store_, tiers_,
         [this](const std::string& image) { return directory_->image_base(image); },
-        [this](std::string_view target) { terminated_.emplace_back(target); });
+        [this](std::string_view target) { terminated_.emplace_back(target); }, clock_, random_);
     ASSERT_TRUE(disks_->load());
     directory_->attach_provisioned(disks_.get());
     service_ = std::make_unique<DiskServiceImpl>(*store_, *disks_, *catalog_, registry_, Portals{"192.0.2.1:3260", ""},
@@ -210,6 +215,25 @@ TEST_F(ProvisionedTest, ExpiredDisksAreRemoved) {
   disk.reset();
   EXPECT_EQ(disks_->remove_expired(created + std::chrono::seconds(59)), 0u);
   EXPECT_EQ(disks_->remove_expired(created + std::chrono::seconds(60)), 1u);
+  EXPECT_FALSE(disks_->find(id));
+}
+
+// The injected clock dates the record: exactly its time, and expiry one
+// tier expiry later, whatever the wall clock says.
+TEST_F(ProvisionedTest, CreationAndExpiryAreDatedByTheInjectedClock) {
+  clock_.advance(std::chrono::seconds(3600));
+  auto disk = create(account("t1", "tiny"), {"blank"});
+  ASSERT_TRUE(disk && disk->record().expires);
+  const auto now = std::chrono::floor<std::chrono::seconds>(clock_.wall_now());
+  EXPECT_EQ(disk->record().created, now);
+  EXPECT_EQ(*disk->record().expires, now + std::chrono::seconds(60));
+  auto stored = store_->get_disk(disk->record().id);
+  ASSERT_TRUE(stored.ok() && stored.value());
+  EXPECT_EQ(stored.value()->created, now);
+  const std::string id = disk->record().id;
+  disk.reset();
+  EXPECT_EQ(disks_->remove_expired(now + std::chrono::seconds(59)), 0u);
+  EXPECT_EQ(disks_->remove_expired(now + std::chrono::seconds(60)), 1u);
   EXPECT_FALSE(disks_->find(id));
 }
 

@@ -5,6 +5,7 @@
 
 #include "common/limit_events.h"
 #include "control/catalog.h"
+#include "control/fixed_clock_random.h"
 #include "control/target_directory.h"
 #include "control/target_names.h"
 #include "storage/temp_dir.h"
@@ -16,6 +17,10 @@ using scsipub::testing::TempDir;
 
 class DirectoryLimitsTest : public ::testing::Test {
  protected:
+  // First, so they outlive everything built on them.
+  scsipub::testing::FixedClock clock_;
+  scsipub::testing::SeededRandom random_;
+
   void make(uint64_t per_ip, uint64_t total = 0) {
     std::filesystem::create_directories(tmp_.path() / "images");
     catalog_ = std::make_unique<Catalog>(tmp_.path() / "images");
@@ -27,7 +32,7 @@ class DirectoryLimitsTest : public ::testing::Test {
     dcfg.free_tier.overlay_bytes_per_ip = per_ip;
     dcfg.free_tier.overlay_bytes_total = total;
     dcfg.limit_events = &events_;
-    directory_ = std::make_unique<TargetDirectory>(dcfg, *catalog_);
+    directory_ = std::make_unique<TargetDirectory>(dcfg, *catalog_, clock_, random_);
   }
 
   Result<std::unique_ptr<iscsi::TargetBinding>, iscsi::BindError> bind(uint64_t id, const std::string& peer,

@@ -74,6 +74,7 @@
 #include "iscsi/crc32c.h"
 #include "iscsi/pdu.h"
 #include "iscsi_client.h"
+#include "scsi/lun_address.h"
 
 namespace {
 
@@ -340,10 +341,8 @@ struct Session {
   std::map<std::string, std::string> keys;
 };
 
-uint64_t lun_field(int lun) {
-  // SAM single-level LUN (peripheral addressing) for LUN < 256.
-  return uint64_t(uint8_t(lun)) << 48;
-}
+// The BHS LUN field of LUN `lun` (< 256) (SAM-5 4.7).
+uint64_t lun_field(int lun) { return scsipub::scsi::encode_lun(uint8_t(lun)); }
 
 constexpr const char* kMallory = "iqn.2025-01.test.hostile:mallory";
 

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "iscsi/pdu.h"
+#include "scsi/lun_address.h"
 
 namespace raw {
 
@@ -265,8 +266,8 @@ inline std::map<std::string, std::string> parse_keys(const std::vector<uint8_t>&
 
 // ----------------------------------------------------------------- login
 
-// SAM single-level LUN (peripheral addressing) for LUN < 256.
-inline uint64_t lun_field(int lun) { return uint64_t(uint8_t(lun)) << 48; }
+// The BHS LUN field of LUN `lun` (< 256) (SAM-5 4.7).
+inline uint64_t lun_field(int lun) { return scsipub::scsi::encode_lun(uint8_t(lun)); }
 
 // RFC 7143 11.12: a Login Request (I bit always set), ISID type 0x80
 // "random" with `isid_q` as the qualifier.

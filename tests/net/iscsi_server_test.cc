@@ -29,18 +29,12 @@ constexpr char kPaidTarget[] = "iqn.2025-01.test:paid";   // CHAP only
 constexpr char kChapUser[] = "payer";
 constexpr char kChapSecret[] = "a-long-enough-secret";
 
-class NoLuns final : public scsi::LunMap {
- public:
-  lu::LogicalUnit* find(uint64_t) const override { return nullptr; }
-  std::span<const uint64_t> luns() const override { return {}; }
-};
-
 class EmptyBinding final : public iscsi::TargetBinding {
  public:
   const scsi::LunMap& luns() const override { return luns_; }
 
  private:
-  NoLuns luns_;
+  scsi::LunMap luns_;  // no logical units
 };
 
 // A free target and a CHAP target (kChapUser / kChapSecret).

@@ -6,7 +6,6 @@
 #include <cstdint>
 #include <cstring>
 #include <optional>
-#include <map>
 #include <memory>
 #include <vector>
 
@@ -14,28 +13,11 @@
 #include "common/bytes.h"
 #include "lu/logical_unit.h"
 #include "scsi/command_set.h"
+#include "scsi/lun_map.h"
 #include "scsi/scsi_task.h"
 #include "storage/memory_store.h"
 
 namespace scsipub::scsi::testing {
-
-class FakeLunMap final : public LunMap {
- public:
-  void add(uint64_t lun, std::shared_ptr<lu::LogicalUnit> unit) {
-    units_[lun] = std::move(unit);
-    numbers_.clear();
-    for (const auto& [n, _] : units_) numbers_.push_back(n);
-  }
-  lu::LogicalUnit* find(uint64_t lun) const override {
-    auto it = units_.find(lun);
-    return it == units_.end() ? nullptr : it->second.get();
-  }
-  std::span<const uint64_t> luns() const override { return numbers_; }
-
- private:
-  std::map<uint64_t, std::shared_ptr<lu::LogicalUnit>> units_;
-  std::vector<uint64_t> numbers_;
-};
 
 struct Result {
   uint8_t status = 0;
@@ -150,7 +132,7 @@ class ScsiTest : public ::testing::Test {
     return run(c, {}, lun);
   }
 
-  FakeLunMap luns;
+  LunMap luns;
   std::shared_ptr<storage::MemoryStore> store;
   std::shared_ptr<lu::LogicalUnit> unit;
   lu::Nexus nexus;

@@ -10,22 +10,12 @@
 namespace scsipub::iscsi::testing {
 namespace {
 
-class FakeLunMap final : public scsi::LunMap {
- public:
-  explicit FakeLunMap(std::shared_ptr<lu::LogicalUnit> unit) : unit_(std::move(unit)) {}
-  lu::LogicalUnit* find(uint64_t lun) const override { return lun == 0 ? unit_.get() : nullptr; }
-  std::span<const uint64_t> luns() const override { return numbers_; }
-
- private:
-  std::shared_ptr<lu::LogicalUnit> unit_;
-  std::vector<uint64_t> numbers_{0};
-};
-
 class FakeBinding final : public TargetBinding {
  public:
   FakeBinding(std::shared_ptr<lu::LogicalUnit> unit, const lu::Nexus& nexus, int& unbinds)
-      : luns_(unit), unit_(std::move(unit)), nexus_id_(nexus.id), unbinds_(unbinds) {
+      : unit_(std::move(unit)), nexus_id_(nexus.id), unbinds_(unbinds) {
     unit_->attach(nexus);
+    luns_.add(0, unit_);
   }
   ~FakeBinding() override {
     unit_->detach(nexus_id_);
@@ -34,7 +24,7 @@ class FakeBinding final : public TargetBinding {
   const scsi::LunMap& luns() const override { return luns_; }
 
  private:
-  FakeLunMap luns_;
+  scsi::LunMap luns_;  // the unit as LUN 0
   std::shared_ptr<lu::LogicalUnit> unit_;
   uint64_t nexus_id_;
   int& unbinds_;

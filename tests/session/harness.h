@@ -18,17 +18,19 @@
 #include <vector>
 
 #include "iscsi/connection.h"
-#include "iscsi/lun.h"
 #include "iscsi/pdu.h"
 #include "iscsi/session_registry.h"
 #include "iscsi/target_provider.h"
 #include "lu/logical_unit.h"
+#include "scsi/lun_address.h"
+#include "scsi/lun_map.h"
 #include "storage/memory_store.h"
 
 namespace scsipub::iscsi::testing {
 
 using Keys = std::vector<std::pair<std::string, std::string>>;
 using Clock = Connection::Clock;
+using scsi::encode_lun;  // SAM-5 4.7 LUN field of the PDUs the tests build
 using namespace std::chrono_literals;
 
 inline constexpr char kTarget[] = "iqn.2025-01.test:disk";

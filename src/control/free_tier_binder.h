@@ -1,0 +1,88 @@
+#pragma once
+// Free-tier logins: each session gets private copy-on-write overlays over
+// the targets' read-only bases (DVD images are served without one), with
+// the overlay bytes reserved against the address group's and the server's
+// budgets, and everything deleted when the session ends.
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include "common/limit_events.h"
+#include "control/base_image_cache.h"
+#include "control/free_tier_targets.h"
+#include "control/naa_generator.h"
+#include "control/overlay_budget.h"
+#include "control/random_source.h"
+#include "iscsi/target_provider.h"
+#include "storage/image_source.h"
+
+namespace scsipub::control {
+
+struct FreeTierConfig {
+  uint64_t blank_size = storage::BlankImage::kDefaultBytes;
+  uint64_t blank_write_limit = 0;           // 0: bounded only by the disk size
+  uint64_t image_write_limit = 256u << 20;  // bytes a session may write over an image
+  std::vector<std::string> multi_images;    // catalog names ("blank" allowed); empty: default
+  // Overlay bytes the live free-tier sessions of one address group may hold,
+  // counted as each LUN's worst case (its write limit, or its size) and
+  // reserved at login; 0 = no limit.
+  uint64_t overlay_bytes_per_ip = 4ull << 30;
+  // The same worst case summed over every live free-tier session: what the
+  // overlay directory's filesystem must be able to hold; 0 = no limit.
+  uint64_t overlay_bytes_total = 32ull << 30;
+};
+
+// A free-tier session's overlay use (all its LUNs).
+struct OverlayUsage {
+  uint64_t bytes = 0;  // written, counted against the write limits
+  uint64_t limit = 0;  // the write limits (a LUN's size where it has none)
+};
+
+class FreeTierBinder {
+ public:
+  // The instance prefix of overlay ids and the NAA seed are drawn from
+  // `random` here, once. `events` may be null.
+  FreeTierBinder(const FreeTierConfig& config, std::filesystem::path overlay_dir, LimitEvents* events,
+                 const FreeTierTargets& targets, BaseImageCache& bases, RandomSource& random);
+  ~FreeTierBinder();
+
+  Result<std::unique_ptr<iscsi::TargetBinding>, iscsi::BindError> bind(std::string_view target_name,
+                                                                       const lu::Nexus& nexus,
+                                                                       const iscsi::PortalInfo& portal);
+
+  // A live session's overlay use; nullopt for sessions this binder does not hold.
+  std::optional<OverlayUsage> overlay_usage(uint64_t session_id) const;
+  // True while an overlay id belongs to a live binding (for the janitor).
+  bool overlay_live(std::string_view id) const;
+  // The overlay id prefix of this process: ids of earlier runs never collide.
+  const std::string& instance_prefix() const { return instance_; }
+
+ private:
+  class Binding;
+  // Called by a Binding as it goes: first forget(), then (overlays deleted) release().
+  void forget(uint64_t session_id);
+  void release(const std::string& id, const std::string& group, uint64_t reserved);
+  uint64_t write_limit_for(std::string_view image) const;
+  uint64_t overlay_worst_case(std::string_view image, const storage::ImageSource& base) const;
+
+  const FreeTierConfig config_;
+  const std::filesystem::path overlay_dir_;
+  LimitEvents* events_;
+  const FreeTierTargets& targets_;
+  BaseImageCache& bases_;
+  std::string instance_;  // random hex prefix of overlay ids
+  NaaGenerator naa_;
+  OverlayBudget budget_;
+
+  mutable std::mutex mu_;  // cold path: login, logout, janitor, dashboard
+  std::set<std::string, std::less<>> live_ids_;
+  std::map<uint64_t, const Binding*> bindings_;  // by session id, for overlay_usage()
+};
+
+}  // namespace scsipub::control
