@@ -31,10 +31,11 @@ Sense sense_of(const Pdu& r) {
   uint16_t len = load_be16(r.data.data());
   EXPECT_EQ(size_t(len) + 2, r.data.size());
   const uint8_t* p = r.data.data() + 2;
-  if (len < 14) return s;
+  // Descriptor format (72h/73h) has key/ASC/ASCQ in its 8-byte header;
+  // fixed format (70h/71h) needs 14 bytes to reach the ASCQ.
   if ((p[0] & 0x7f) >= 0x72) {
-    s = {uint8_t(p[1] & 0x0f), p[2], p[3]};
-  } else {
+    if (len >= 4) s = {uint8_t(p[1] & 0x0f), p[2], p[3]};
+  } else if (len >= 14) {
     s = {uint8_t(p[2] & 0x0f), p[12], p[13]};
   }
   return s;
@@ -456,6 +457,36 @@ TEST_F(SessionTest, WriteBeyondMaxTaskBytesWithoutUnsolicitedDataFailsAtOnce) {
   EXPECT_EQ(pdus[0].op(), Opcode::scsi_response);
   EXPECT_EQ(pdus[0].response().status(), scsi::status::kCheckCondition);
   EXPECT_TRUE(only(pdus, Opcode::r2t).empty());
+}
+
+// The iSCSI layer's own failures use the LU's sense format too: with D_SENSE
+// set in the Control mode page (SPC-4 7.5.8) the over-limit write's CHECK
+// CONDITION carries descriptor-format sense (72h), not fixed (70h).
+TEST_F(SessionTest, IscsiLayerFailureHonoursDescriptorSense) {
+  for (bool descriptor : {false, true}) {
+    lu::ModeParameters mode = targets.unit->mode_parameters();
+    mode.descriptor_sense = descriptor;
+    targets.unit->set_mode_parameters(mode, std::nullopt);
+    ConnectionConfig cfg;
+    cfg.engine.max_task_bytes = 64 * 1024;
+    auto ini = make(cfg);
+    ini->login_ready({{"InitialR2T", "Yes"}, {"ImmediateData", "No"}});
+    Command c;
+    c.itt = 0x62;
+    c.cdb = write10_cdb(0, 256);
+    c.write = true;
+    c.edtl = 256 * kBlockSize;
+    ini->command(c);
+    auto pdus = ini->recv();
+    ASSERT_EQ(pdus.size(), 1u);
+    ASSERT_EQ(pdus[0].response().status(), scsi::status::kCheckCondition);
+    ASSERT_GT(pdus[0].data.size(), 2u);
+    EXPECT_EQ(pdus[0].data[2] & 0x7f, descriptor ? 0x72 : 0x70) << "descriptor=" << descriptor;
+    Sense s = sense_of(pdus[0]);
+    EXPECT_EQ(s.key, 0x05);
+    EXPECT_EQ(s.asc, 0x24);
+    EXPECT_EQ(s.ascq, 0x00);
+  }
 }
 
 TEST_F(SessionTest, BufferBudgetDefersR2tsUntilAnotherWriteFinishes) {
