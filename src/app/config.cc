@@ -260,7 +260,8 @@ Status load_toml(const std::filesystem::path& file, Config& cfg) {
                              "max_burst_length", "first_burst_length", "cmd_window", "max_connections_per_ip",
                              "max_logins_in_progress", "max_sessions", "connection_memory",
                              "max_logins_in_progress_per_ip", "reserved_auth_logins", "reserved_auth_sessions",
-                             "max_sessions_per_ip", "max_discovery_sessions", "ipv6_prefix_length"},
+                             "max_sessions_per_ip", "max_discovery_sessions", "ipv6_prefix_length",
+                             "storage_threads"},
                             "[iscsi]");
         !s)
       return s;
@@ -268,6 +269,7 @@ Status load_toml(const std::filesystem::path& file, Config& cfg) {
     take(*i, "public_host", cfg.public_host);
     int64_t n = 0;
     if (take(*i, "threads", n)) cfg.threads = static_cast<unsigned>(n);
+    if (take(*i, "storage_threads", n)) cfg.storage_threads = static_cast<unsigned>(n);
     if (take(*i, "max_connections", n)) cfg.max_connections = static_cast<size_t>(n);
     if (take(*i, "login_timeout_ms", n)) cfg.login_timeout = std::chrono::milliseconds(n);
     if (take(*i, "nop_interval_ms", n)) cfg.nop_interval = std::chrono::milliseconds(n);
@@ -362,6 +364,8 @@ Status validate(Config& cfg) {
     return fail("max_recv_data_segment must be within 512..16777215");
   }
   if (cfg.cmd_window < 1 || cfg.cmd_window > 4096) return fail("cmd_window must be within 1..4096");
+  // 0 runs commands on the event loops; past 1024 threads cost more than they isolate.
+  if (cfg.storage_threads > 1024) return fail("[iscsi] storage_threads must be within 0..1024");
   if (cfg.max_burst_length < 512 || cfg.max_burst_length > (16u << 20)) {
     return fail("max_burst_length must be within 512..16777216");
   }
@@ -419,6 +423,7 @@ net::ServerConfig server_config(const Config& cfg) {
   s.listen_host = hp->host;
   s.listen_port = hp->port;
   s.threads = cfg.threads;
+  s.storage_threads = cfg.storage_threads;
   s.max_connections = cfg.max_connections;
   s.max_connections_per_ip = cfg.max_connections_per_ip;
   s.max_logins_in_progress = cfg.max_logins_in_progress;

@@ -32,6 +32,7 @@ struct Config {
   std::string public_host;           // what SendTargets advertises
   std::string log_level = "info";
   unsigned threads = 0;
+  unsigned storage_threads = 16;  // [iscsi] storage_threads: SCSI commands' file I/O, off the loops
   size_t max_connections = 4096;
   std::chrono::milliseconds login_timeout{15000};
   std::chrono::milliseconds nop_interval{15000};

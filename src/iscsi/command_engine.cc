@@ -44,6 +44,15 @@ struct CommandEngine::Task {
   // nexus's PREEMPT AND ABORT changes it (LogicalUnit::abort_tasks_of_port).
   lu::LogicalUnit* unit = nullptr;
   uint64_t abort_generation = 0;
+
+  // Execution. A queued task waits for the executor; a running one belongs to
+  // the outstanding submission and is never freed before it comes back.
+  enum class Stage : uint8_t { receiving, queued, running, done };
+  Stage stage = Stage::receiving;
+  std::atomic<bool> aborted{false};  // set by the connection's thread while running
+  bool ran = false;                  // the executor ran it (read after `done`)
+  std::unique_ptr<Buffer> din;       // read data, filled on the executor's thread
+  scsi::ScsiTask st;
 };
 
 CommandEngine::CommandEngine(Outbox& out, SequenceState& seq, EngineLimits limits)
@@ -72,6 +81,9 @@ void CommandEngine::recycle(std::unique_ptr<Buffer> b) {
 }
 
 void CommandEngine::release_sent() {
+  // A completion that arrived while the transport was writing queued Data-In
+  // PDUs the write did not carry: their buffers stay until the outbox drains.
+  if (!out_.empty()) return;
   for (auto& b : in_flight_) recycle(std::move(b));
   in_flight_.clear();
 }
@@ -114,9 +126,13 @@ void CommandEngine::on_command(const PduView& pdu) {
       protocol_error();  // data with no write: nothing to put it in
       return;
     }
+    if (luns_ != nullptr && nexus_ != nullptr) {
+      t.unit = luns_->find(scsi::decode_lun(t.lun_raw));
+      if (t.unit != nullptr) t.abort_generation = t.unit->task_abort_generation(nexus_->id);
+    }
     tasks_.emplace(itt, std::move(task));
-    execute(*tasks_.at(itt));
-    erase_task(itt);
+    seq_.window_used = static_cast<uint32_t>(tasks_.size());
+    queue_execution(t);
     return;
   }
 
@@ -309,30 +325,103 @@ void CommandEngine::complete_if_ready(uint32_t itt) {
     pump_backlog();
     return;
   }
+  if (t.stage != Task::Stage::receiving) return;
   // A refused command answers once the unsolicited data it cannot stop has
   // arrived; nothing more is solicited (RFC 7143 allows early status).
   bool ready = t.discard ? t.unsolicited_next >= t.unsolicited_end : t.received >= t.edtl;
   if (!ready) return;
+  if (!t.discard) {
+    queue_execution(t);  // answered when the executor reports back
+    return;
+  }
   // RFC 7143 4.2.2.1: the status PDU's MaxCmdSN already counts this task's
   // slot as free; otherwise a closed window (MaxCmdSN = ExpCmdSN - 1) stays
   // closed after the last outstanding command completes, until a NOP-In.
   seq_.window_used = static_cast<uint32_t>(tasks_.size() - 1);
-  if (t.discard) {
-    scsi::ScsiTask st;
-    st.lun = scsi::decode_lun(t.lun_raw);
-    commands_.fail(st, *luns_, t.discard_reason);  // in the LU's sense format (D_SENSE)
-    send_response(t, st, 0);
-  } else {
-    execute(t);
-  }
+  scsi::ScsiTask st;
+  st.lun = scsi::decode_lun(t.lun_raw);
+  commands_.fail(st, *luns_, t.discard_reason);  // in the LU's sense format (D_SENSE)
+  send_response(t, st, 0);
   erase_task(itt);
   pump_backlog();
 }
 
+void CommandEngine::queue_execution(Task& t) {
+  t.stage = Task::Stage::queued;
+  ready_.push_back(t.itt);
+  pump_execution();
+}
+
+// One submission at a time, carrying every task that is ready: the session's
+// commands execute in arrival order and never two at once, and a deep queue
+// costs one hand-off to the executor, not one per command.
+void CommandEngine::pump_execution() {
+  if (running_) return;
+  if (cancelled_.load(std::memory_order_relaxed)) {
+    ready_.clear();  // the connection is going away; abort_all frees them
+    return;
+  }
+  batch_.clear();
+  while (!ready_.empty()) {
+    uint32_t itt = ready_.front();
+    ready_.pop_front();
+    auto it = tasks_.find(itt);
+    if (it == tasks_.end()) continue;  // aborted while it waited
+    Task& t = *it->second;
+    if (drop_if_aborted(t)) continue;  // another nexus's PREEMPT AND ABORT while it waited
+    t.stage = Task::Stage::running;
+    t.din = acquire_buffer();  // the pool belongs to this thread: take buffers here
+    t.din->clear();
+    batch_.push_back(&t);
+  }
+  if (batch_.empty()) {
+    pump_backlog();
+    return;
+  }
+  running_ = true;
+  // With the inline executor both run before submit returns; nothing here
+  // may touch the batch after it.
+  executor_->submit([this] { run_batch(); }, [this] { on_batch_done(); });
+}
+
+void CommandEngine::run_batch() {
+  for (Task* t : batch_) {
+    if (cancelled_.load(std::memory_order_relaxed) || t->aborted.load(std::memory_order_relaxed)) continue;
+    execute(*t);
+    t->ran = true;
+  }
+}
+
+void CommandEngine::on_batch_done() {
+  running_ = false;
+  std::vector<Task*> done;
+  done.swap(batch_);
+  for (Task* t : done) {
+    if (t->aborted.load(std::memory_order_relaxed)) {
+      auto o = std::find_if(orphans_.begin(), orphans_.end(), [t](const auto& p) { return p.get() == t; });
+      std::unique_ptr<Task> owned = std::move(*o);
+      orphans_.erase(o);
+      release_task(std::move(owned));
+      continue;
+    }
+    uint32_t itt = t->itt;
+    t->stage = Task::Stage::done;
+    if (t->ran) {
+      // RFC 7143 4.2.2.1, as in complete_if_ready: this slot is free in the status.
+      seq_.window_used = static_cast<uint32_t>(tasks_.size() - 1);
+      finish(*t);
+    }
+    erase_task(itt);
+  }
+  batch_.swap(done);  // keep the capacity
+  batch_.clear();
+  pump_backlog();
+  pump_execution();
+}
+
+// The SCSI layer's part; on the executor's thread for a pool executor.
 void CommandEngine::execute(Task& t) {
-  auto din = acquire_buffer();
-  din->clear();
-  scsi::ScsiTask st;
+  scsi::ScsiTask& st = t.st;
   st.cdb = std::span<const uint8_t>(t.cdb.data(), t.cdb_len);
   st.lun = scsi::decode_lun(t.lun_raw);
   st.nexus = nexus_;
@@ -340,9 +429,15 @@ void CommandEngine::execute(Task& t) {
   st.read_flag = t.read;
   st.write_flag = t.write;
   if (t.write && t.data) st.data_out = std::span<const uint8_t>(t.data->data(), t.edtl);
-  st.data_in = din.get();
+  st.data_in = t.din.get();
   commands_.execute(st, *luns_);
+}
 
+// Back on the connection's thread: Data-In straight from the read buffer
+// (kept alive in in_flight_ until written), then status.
+void CommandEngine::finish(Task& t) {
+  const scsi::ScsiTask& st = t.st;
+  std::unique_ptr<Buffer> din = std::move(t.din);
   auto produced = static_cast<uint32_t>(std::min<size_t>(din->size(), UINT32_MAX));
   uint32_t sendable = t.read ? std::min(produced, t.edtl) : 0;
   bool status_in_data = st.status == scsi::status::kGood && st.sense_length == 0;
@@ -358,6 +453,12 @@ void CommandEngine::execute(Task& t) {
   } else {
     recycle(std::move(din));
   }
+}
+
+void CommandEngine::release_task(std::unique_ptr<Task> t) {
+  buffered_bytes_ -= t->charged;
+  recycle(std::move(t->data));
+  recycle(std::move(t->din));
 }
 
 namespace {
@@ -450,14 +551,21 @@ bool CommandEngine::drop_if_aborted(Task& t) {
   return true;
 }
 
+// A running task is not freed here: the executor still uses it. It leaves
+// the table (its ITT may be reused at once) and waits in orphans_, and no
+// status goes out for it (SAM-5 5.6, TAS=0).
 void CommandEngine::erase_task(uint32_t itt) {
   auto it = tasks_.find(itt);
   if (it == tasks_.end()) return;
-  Task& t = *it->second;
-  buffered_bytes_ -= t.charged;
-  recycle(std::move(t.data));
+  std::unique_ptr<Task> t = std::move(it->second);
   tasks_.erase(it);
   seq_.window_used = static_cast<uint32_t>(tasks_.size());
+  if (t->stage == Task::Stage::running) {
+    t->aborted.store(true, std::memory_order_relaxed);
+    orphans_.push_back(std::move(t));
+    return;
+  }
+  release_task(std::move(t));
 }
 
 bool CommandEngine::abort_task(uint32_t itt) {

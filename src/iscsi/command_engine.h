@@ -3,7 +3,11 @@
 // SCSI Command with immediate and unsolicited data, R2T/Data-Out for solicited
 // data, execution through the SCSI layer, Data-In split to the initiator's
 // MaxRecvDataSegmentLength and MaxBurstLength, SCSI Response with residuals.
-// Pure: fed PDUs, writes PDUs to an Outbox.
+// Pure: fed PDUs, writes PDUs to an Outbox. A command's SCSI execution (its
+// storage I/O) runs on an injected TaskExecutor, one submission at a time, so
+// one session's commands execute in order and never two at once (a free-tier
+// overlay is not thread-safe); the PDUs go out when the executor reports back.
+#include <atomic>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -15,6 +19,7 @@
 #include "iscsi/outbox.h"
 #include "iscsi/pdu.h"
 #include "iscsi/sequence_state.h"
+#include "iscsi/task_executor.h"
 #include "iscsi/session_params.h"
 #include "iscsi/session_stats.h"
 #include "lu/nexus.h"
@@ -43,6 +48,15 @@ class CommandEngine {
   void start(const SessionParams& params, const scsi::LunMap* luns, const lu::Nexus* nexus);
   // Where executed commands and their bytes are counted (may stay null).
   void set_counters(SessionCounters* counters) { counters_ = counters; }
+  // Where commands execute; null: on the caller's thread, before on_command
+  // or on_data_out returns.
+  void set_executor(TaskExecutor* executor) { executor_ = executor != nullptr ? executor : &inline_; }
+  // A submission is outstanding: the engine, the LunMap and the Nexus must
+  // stay alive until the executor has called it back.
+  bool executing() const { return running_; }
+  // The connection is going away: commands of the outstanding submission that
+  // have not started yet are skipped (one already running completes).
+  void cancel_execution() { cancelled_.store(true, std::memory_order_relaxed); }
 
   // A SCSI Command whose CmdSN has been accepted.
   void on_command(const PduView& pdu);
@@ -81,7 +95,13 @@ class CommandEngine {
   void pump_r2t(Task& task);
   void pump_backlog();
   void complete_if_ready(uint32_t itt);
+  void queue_execution(Task& task);
+  void pump_execution();
+  void run_batch();        // on the executor's thread
+  void on_batch_done();    // back on the connection's thread
   void execute(Task& task);
+  void finish(Task& task);
+  void release_task(std::unique_ptr<Task> task);
   uint32_t send_data_in(const Task& task, const scsi::ScsiTask& st, uint32_t length, bool with_status);
   void send_response(const Task& task, const scsi::ScsiTask& st, uint32_t exp_data_sn);
   bool drop_if_aborted(Task& task);
@@ -105,6 +125,14 @@ class CommandEngine {
   uint32_t next_ttt_ = 1;
   std::vector<std::unique_ptr<Buffer>> pool_;       // idle, capacity kept
   std::vector<std::unique_ptr<Buffer>> in_flight_;  // referenced by queued Data-In PDUs
+
+  InlineExecutor inline_;
+  TaskExecutor* executor_ = &inline_;
+  std::deque<uint32_t> ready_;       // received in full, waiting for the executor, in order
+  std::vector<Task*> batch_;         // the outstanding submission (owned by tasks_ or orphans_)
+  std::vector<std::unique_ptr<Task>> orphans_;  // aborted while running: no status, freed when done
+  bool running_ = false;
+  std::atomic<bool> cancelled_{false};
   EngineFault fault_ = EngineFault::none;
 };
 

@@ -123,6 +123,13 @@ class Connection {
   const std::string& target_name() const { return nexus_.target_name; }
   Clock::time_point next_deadline() const;
   uint64_t peak_buffered_bytes() const { return engine_.peak_buffered_bytes(); }
+  // Where SCSI commands execute (null: inline). The transport's executor
+  // runs them off its loop and calls back on it.
+  void set_executor(TaskExecutor* executor) { engine_.set_executor(executor); }
+  // A command batch is out on the executor: this Connection must outlive it.
+  bool executing() const { return engine_.executing(); }
+  // Going away: commands of that batch that have not started are skipped.
+  void cancel_execution() { engine_.cancel_execution(); }
 
  private:
   enum class Phase : uint8_t { login, full_feature };

@@ -22,6 +22,32 @@ constexpr auto kWatchdogRetry = std::chrono::milliseconds(250);
 constexpr uint64_t kReleaseMemoryAfter = 4u << 20;
 }  // namespace
 
+// Runs the connection's command batches on the storage pool and brings each
+// completion back to the connection's loop, where the engine queues the
+// Data-In and status PDUs; the reader is then woken to write them. The job
+// holds the handler, and so the Connection with its LUs and buffers, until
+// the completion has run: teardown never frees what a worker still uses.
+template <class Stream>
+class ConnectionHandler<Stream>::PoolExecutor final : public iscsi::TaskExecutor {
+ public:
+  PoolExecutor(ConnectionHandler& handler, WorkerPool& pool) : handler_(handler), pool_(pool) {}
+
+  void submit(std::function<void()> work, std::function<void()> done) override {
+    auto loop = handler_.stream_.get_executor();
+    pool_.post([self = handler_.shared_from_this(), loop, work = std::move(work), done = std::move(done)]() mutable {
+      work();
+      asio::post(loop, [self = std::move(self), done = std::move(done)] {
+        done();
+        self->on_execution_done();
+      });
+    });
+  }
+
+ private:
+  ConnectionHandler& handler_;
+  WorkerPool& pool_;
+};
+
 template <class Stream>
 ConnectionHandler<Stream>::ConnectionHandler(Stream stream, ConnectionDeps deps, iscsi::PortalInfo portal,
                                              std::function<iscsi::LoginAdmission()> claim_login,
@@ -186,12 +212,37 @@ void ConnectionHandler<Stream>::teardown(bool by_exception) {
   if (!conn_) return;
   spdlog::debug("connection from {}:{} closed ({})", portal_.peer_address, portal_.peer_port,
                 by_exception ? "exception" : iscsi::to_string(conn_->close_reason()));
-  bool held_much = conn_->peak_buffered_bytes() >= kReleaseMemoryAfter;
-  conn_.reset();  // ends the session: unregisters, releases the target binding
+  held_much_ = conn_->peak_buffered_bytes() >= kReleaseMemoryAfter;
   sending_.clear();
   std::vector<uint8_t>().swap(rbuf_);
   std::vector<uint8_t>().swap(coalesce_);
-  if (held_much) release_free_memory();
+  if (conn_->executing()) {
+    // A worker is running this session's commands on its LUs: the session
+    // ends when they come back (on_execution_done), commands not yet
+    // started are skipped.
+    conn_->cancel_execution();
+    return;
+  }
+  release_connection();
+}
+
+template <class Stream>
+void ConnectionHandler<Stream>::release_connection() {
+  conn_.reset();  // ends the session: unregisters, releases the target binding
+  if (held_much_) release_free_memory();
+}
+
+// On the loop, after the engine queued what a command batch produced.
+template <class Stream>
+void ConnectionHandler<Stream>::on_execution_done() {
+  if (!conn_) return;
+  if (done_) {
+    if (!conn_->executing()) release_connection();
+    return;
+  }
+  // The reader writes the outbox before it reads again; if it is waiting for
+  // a read, wake it. If it is writing, its flush loop takes the new PDUs.
+  wake_reader();
 }
 
 template <class Stream>
@@ -207,6 +258,10 @@ asio::awaitable<void> ConnectionHandler<Stream>::run() {
   conn_->set_end_session([weak = this->weak_from_this()](uint16_t seconds) {
     if (auto s = weak.lock()) s->end_session(seconds);
   });
+  if (deps_.storage_pool != nullptr) {
+    executor_ = std::make_unique<PoolExecutor>(*this, *deps_.storage_pool);
+    conn_->set_executor(executor_.get());
+  }
   asio::co_spawn(stream_.get_executor(), watchdog(), asio::detached);
   bool alive = co_await handshake();
   rbuf_.resize(alive ? kInitialReadBuffer : 0);

@@ -14,7 +14,9 @@
 #include <optional>
 #include <vector>
 
+#include "common/worker_pool.h"
 #include "iscsi/connection.h"
+#include "iscsi/task_executor.h"
 
 namespace scsipub::net {
 
@@ -22,6 +24,8 @@ struct ConnectionDeps {
   const iscsi::ConnectionConfig& config;
   iscsi::TargetProvider& targets;
   iscsi::SessionRegistry& registry;
+  // Where SCSI commands (their storage I/O) run; null: on the loop itself.
+  WorkerPool* storage_pool = nullptr;
 };
 
 // What the server needs from a connection of either transport.
@@ -67,7 +71,10 @@ class ConnectionHandler final : public ConnectionControl,
   void close_socket();
   void note_login_ended();
   class Teardown;
+  class PoolExecutor;
   void teardown(bool by_exception);
+  void release_connection();
+  void on_execution_done();
 
   Stream stream_;
   asio::steady_timer timer_;
@@ -75,6 +82,7 @@ class ConnectionHandler final : public ConnectionControl,
   iscsi::PortalInfo portal_;
   std::function<iscsi::LoginAdmission()> claim_login_;
   std::function<void()> on_login_ended_;
+  std::unique_ptr<PoolExecutor> executor_;
   std::unique_ptr<iscsi::Connection> conn_;
   std::vector<uint8_t> rbuf_;
   std::vector<iscsi::OutPdu> sending_;
@@ -83,6 +91,7 @@ class ConnectionHandler final : public ConnectionControl,
   bool reading_ = false;
   bool writing_ = false;
   bool done_ = false;
+  bool held_much_ = false;  // release freed memory once the connection is gone
   iscsi::Connection::Clock::time_point write_started_;
 };
 

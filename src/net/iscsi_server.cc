@@ -47,6 +47,7 @@ struct IscsiServer::Impl {
   std::vector<std::unique_ptr<asio::io_context>> loops;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
   std::vector<std::thread> threads;
+  std::unique_ptr<WorkerPool> storage_pool;  // stopped after the loops, before they go
   std::unique_ptr<asio::ip::tcp::acceptor> acceptor;
   std::unique_ptr<asio::ip::tcp::acceptor> tls_acceptor;
   std::unique_ptr<asio::ssl::context> tls_context;
@@ -109,6 +110,7 @@ void IscsiServer::start() {
     s.loops.push_back(std::make_unique<asio::io_context>(1));
     s.guards.push_back(asio::make_work_guard(*s.loops.back()));
   }
+  if (s.config.storage_threads != 0) s.storage_pool = std::make_unique<WorkerPool>(s.config.storage_threads);
   s.acceptor = s.listen(s.config.listen_host, s.config.listen_port);
   s.bound_port = s.acceptor->local_endpoint().port();
   if (s.config.tls) {
@@ -268,7 +270,7 @@ void IscsiServer::Impl::start_handler(Stream stream, iscsi::PortalInfo portal, c
   }
   auto exec = stream.get_executor();
   auto handler = std::make_shared<ConnectionHandler<Stream>>(
-      std::move(stream), ConnectionDeps{config.connection, targets, registry}, std::move(portal),
+      std::move(stream), ConnectionDeps{config.connection, targets, registry, storage_pool.get()}, std::move(portal),
       std::move(claim_login), std::move(on_login_ended));
   {
     std::lock_guard lock(mu);
@@ -332,6 +334,9 @@ void IscsiServer::shutdown(std::chrono::milliseconds grace) {
   for (auto& loop : s.loops) loop->stop();
   for (auto& t : s.threads) t.join();
   s.threads.clear();
+  // Jobs still on the pool post their completion to a loop: finish them
+  // while the loops exist (stopped; those completions go with them).
+  if (s.storage_pool) s.storage_pool->stop();
   s.acceptor.reset();
   s.tls_acceptor.reset();
   // Connections still parked in a loop are destroyed with it, and their

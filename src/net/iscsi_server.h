@@ -40,6 +40,10 @@ struct ServerConfig {
   uint16_t listen_port = 3260;
   std::optional<TlsListenConfig> tls;
   unsigned threads = 0;  // 0: one per core
+  // Threads that run SCSI commands (their file I/O) off the event loops, so
+  // a session on a slow disk stalls only itself. Each session occupies at
+  // most one at a time; 0 runs commands on the loops.
+  unsigned storage_threads = 16;
   size_t max_connections = 4096;
   size_t max_connections_per_ip = 64;          // per address group
   size_t max_logins_in_progress = 256;         // the general pool

@@ -1,0 +1,184 @@
+// Commands whose execution is handed to an executor that reports back later,
+// as the server's storage pool does: nothing is answered before the executor
+// comes back, a session's commands run in arrival order one batch at a time,
+// ABORT TASK of a running command suppresses its status and frees its ITT,
+// a cancelled connection skips what has not started, and Data-In queued while
+// the transport was writing keeps its buffer until it is written.
+#include <gtest/gtest.h>
+
+#include <deque>
+#include <functional>
+
+#include "iscsi/task_executor.h"
+#include "session/harness.h"
+
+namespace scsipub::iscsi::testing {
+namespace {
+
+constexpr uint8_t kAbortTask = 1;
+constexpr uint8_t kTmfComplete = 0;
+
+// Holds each submission until the test completes it (work, then done), the
+// way a worker thread and the loop's completion handler would.
+class ManualExecutor final : public TaskExecutor {
+ public:
+  void submit(std::function<void()> work, std::function<void()> done) override {
+    pending_.push_back({std::move(work), std::move(done)});
+  }
+  size_t pending() const { return pending_.size(); }
+  void complete() {
+    ASSERT_FALSE(pending_.empty());
+    Job job = std::move(pending_.front());
+    pending_.pop_front();
+    job.work();
+    job.done();
+  }
+
+ private:
+  struct Job {
+    std::function<void()> work;
+    std::function<void()> done;
+  };
+  std::deque<Job> pending_;
+};
+
+Command read_cmd(uint32_t itt, uint32_t lba) {
+  Command c;
+  c.itt = itt;
+  c.cdb = read10_cdb(lba, 8);
+  c.read = true;
+  c.edtl = 8 * kBlockSize;
+  return c;
+}
+
+Command write_cmd(uint32_t itt, uint32_t lba, std::vector<uint8_t> data) {
+  Command c;
+  c.itt = itt;
+  c.cdb = write10_cdb(lba, static_cast<uint16_t>(data.size() / kBlockSize));
+  c.write = true;
+  c.edtl = static_cast<uint32_t>(data.size());
+  c.data = std::move(data);  // immediate data, F=1
+  return c;
+}
+
+std::vector<uint8_t> data_of(const std::vector<Pdu>& pdus, uint32_t itt) {
+  std::vector<uint8_t> out;
+  for (const auto& p : pdus) {
+    if (p.op() == Opcode::data_in && p.itt() == itt) out.insert(out.end(), p.data.begin(), p.data.end());
+  }
+  return out;
+}
+
+size_t statuses_of(const std::vector<Pdu>& pdus, uint32_t itt) {
+  size_t n = 0;
+  for (const auto& p : pdus) {
+    if (p.itt() != itt) continue;
+    if (p.op() == Opcode::scsi_response || (p.op() == Opcode::data_in && p.data_in().status_present())) ++n;
+  }
+  return n;
+}
+
+class DeferredExecutionTest : public SessionTest {
+ protected:
+  void SetUp() override {
+    ini = make();
+    ini->login_ready();
+    ini->conn().set_executor(&executor);
+  }
+  void TearDown() override {
+    // Nothing may stay submitted when the Connection goes (the transport
+    // keeps it alive until its executor reports back).
+    while (executor.pending() != 0) executor.complete();
+  }
+  ManualExecutor executor;
+  std::unique_ptr<Initiator> ini;
+};
+
+TEST_F(DeferredExecutionTest, CommandsAreAnsweredWhenTheExecutorReportsBackInArrivalOrder) {
+  auto first = pattern(8 * kBlockSize, 0x11);
+  auto second = pattern(8 * kBlockSize, 0x22);
+  ini->command(write_cmd(0x10, 40, first));
+  ini->command(read_cmd(0x11, 40));
+  ini->command(write_cmd(0x12, 40, second));
+  EXPECT_TRUE(ini->recv().empty()) << "answered before the executor ran the command";
+  EXPECT_TRUE(ini->conn().executing());
+  ASSERT_EQ(executor.pending(), 1u) << "one submission at a time per session";
+
+  executor.complete();  // the write that arrived first, alone
+  auto pdus = ini->recv();
+  EXPECT_EQ(status_of(pdus, 0x10), std::optional<uint8_t>(0));
+  EXPECT_FALSE(status_of(pdus, 0x11).has_value());
+  ASSERT_EQ(executor.pending(), 1u) << "the two that waited go as one batch";
+
+  executor.complete();
+  pdus = ini->recv();
+  // The read ran after the first write and before the second.
+  EXPECT_EQ(data_of(pdus, 0x11), first);
+  EXPECT_EQ(status_of(pdus, 0x11), std::optional<uint8_t>(0));
+  EXPECT_EQ(status_of(pdus, 0x12), std::optional<uint8_t>(0));
+  EXPECT_FALSE(ini->conn().executing());
+}
+
+TEST_F(DeferredExecutionTest, AbortTaskOfARunningCommandSuppressesItsStatusAndFreesItsItt) {
+  ini->command(read_cmd(0x20, 0));
+  ASSERT_EQ(executor.pending(), 1u);
+  uint32_t sn = ini->cmd_sn - 1;
+  ini->send(ini->tmf_bhs(0x21, kAbortTask, 0x20, sn));
+  auto pdus = ini->recv();
+  ASSERT_EQ(only(pdus, Opcode::task_mgmt_response).size(), 1u);
+  EXPECT_EQ(only(pdus, Opcode::task_mgmt_response)[0].tmf().response(), kTmfComplete);
+
+  // The initiator may reuse the tag at once (RFC 7143 11.5.1).
+  ini->command(read_cmd(0x20, 8));
+  EXPECT_FALSE(ini->conn().closing()) << "the aborted task's ITT still counted as outstanding";
+  executor.complete();  // the aborted read: no status
+  pdus = ini->recv();
+  EXPECT_EQ(statuses_of(pdus, 0x20), 0u);
+  ASSERT_EQ(executor.pending(), 1u);
+  executor.complete();  // the new command with that tag
+  pdus = ini->recv();
+  EXPECT_EQ(statuses_of(pdus, 0x20), 1u);
+}
+
+TEST_F(DeferredExecutionTest, CancelledExecutionSkipsWhatHasNotStarted) {
+  auto before = pattern(8 * kBlockSize, 0x33);
+  ASSERT_EQ(targets.store->write(64, before), storage::IoStatus::ok);
+  ini->command(read_cmd(0x30, 0));
+  ini->command(write_cmd(0x31, 64, pattern(8 * kBlockSize, 0x44)));  // queued behind the read
+  ini->conn().cancel_execution();
+  executor.complete();
+  EXPECT_EQ(executor.pending(), 0u) << "a cancelled connection submitted more";
+  EXPECT_FALSE(ini->conn().executing());
+  auto pdus = ini->recv();
+  EXPECT_EQ(statuses_of(pdus, 0x30), 0u);
+  EXPECT_EQ(statuses_of(pdus, 0x31), 0u);
+  std::vector<uint8_t> now(8 * kBlockSize);
+  ASSERT_EQ(targets.store->read(64, now), storage::IoStatus::ok);
+  EXPECT_EQ(now, before) << "a command queued behind the cancelled batch wrote";
+}
+
+TEST_F(DeferredExecutionTest, DataInQueuedDuringAWriteKeepsItsBufferUntilWritten) {
+  auto p = pattern(8 * kBlockSize, 0x55);
+  auto q = pattern(8 * kBlockSize, 0x66);
+  ASSERT_EQ(targets.store->write(100, p), storage::IoStatus::ok);
+  ASSERT_EQ(targets.store->write(200, q), storage::IoStatus::ok);
+
+  ini->command(read_cmd(0x40, 100));
+  // The transport starts writing what is queued (a NOP-In answer)...
+  ini->send(ini->nop_out_bhs(0x41, kReservedTag, true));
+  std::vector<OutPdu> writing;
+  ini->conn().outbox().take(writing);
+  ASSERT_EQ(writing.size(), 1u);
+  // ...the read completes meanwhile, then that write finishes.
+  executor.complete();
+  ini->conn().on_flushed();
+  // A second read would take a recycled buffer and overwrite the first's data.
+  ini->command(read_cmd(0x42, 200));
+  executor.complete();
+  auto pdus = ini->recv();
+  EXPECT_EQ(data_of(pdus, 0x40), p) << "Data-In pointed into a buffer reused before it was written";
+  EXPECT_EQ(data_of(pdus, 0x42), q);
+}
+
+}  // namespace
+}  // namespace scsipub::iscsi::testing
