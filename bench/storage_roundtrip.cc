@@ -79,44 +79,59 @@ void fail(const char* what) {
   std::exit(1);
 }
 
+// What the loop-side modes share: `qd` slots, each with one read in flight,
+// re-issued on completion until the time is up.
+struct InFlight {
+  InFlight(const Options& o, uint64_t blocks)
+      : offs(blocks),
+        slots(o.qd),
+        end(Clock::now() + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(o.seconds))) {}
+  off_t start(size_t i) {
+    slots[i].started = Clock::now();
+    ++outstanding;
+    return offs.next();
+  }
+  // Counts a completed read; true when its slot should read again.
+  bool completed(size_t i, Clock::time_point now) {
+    --outstanding;
+    ++r.reads;
+    r.latency_sum_us += std::chrono::duration<double, std::micro>(now - slots[i].started).count();
+    if (now >= end) stopping = true;
+    return !stopping;
+  }
+  Offsets offs;
+  std::vector<Slot> slots;
+  Clock::time_point end;
+  Result r;
+  bool stopping = false;
+  unsigned outstanding = 0;
+};
+
 Result run_pool(int fd, const Options& o, uint64_t blocks) {
   asio::io_context loop(1);
   scsipub::WorkerPool pool(o.threads);
-  Offsets offs(blocks);
-  std::vector<Slot> slots(o.qd);
-  Result r;
-  auto end = Clock::now() + std::chrono::duration<double>(o.seconds);
-  bool stopping = false;
-  unsigned outstanding = 0;
+  InFlight f(o, blocks);
   auto guard = asio::make_work_guard(loop);  // completions arrive from the pool
   std::function<void(size_t)> issue = [&](size_t i) {
-    Slot& s = slots[i];
-    s.started = Clock::now();
-    off_t off = offs.next();
-    ++outstanding;
+    off_t off = f.start(i);
     pool.post([&, i, off] {
-      if (::pread(fd, slots[i].buf.data(), kBlock, off) != ssize_t(kBlock)) fail("pread");
+      if (::pread(fd, f.slots[i].buf.data(), kBlock, off) != ssize_t(kBlock)) fail("pread");
       asio::post(loop, [&, i] {
-        --outstanding;
-        auto now = Clock::now();
-        ++r.reads;
-        r.latency_sum_us += std::chrono::duration<double, std::micro>(now - slots[i].started).count();
-        if (now >= end) stopping = true;
-        if (!stopping) issue(i);
-        if (outstanding == 0) guard.reset();
+        if (f.completed(i, Clock::now())) issue(i);
+        if (f.outstanding == 0) guard.reset();
       });
     });
   };
   double c0 = cpu_seconds();
   auto t0 = Clock::now();
   asio::post(loop, [&] {
-    for (size_t i = 0; i < slots.size(); ++i) issue(i);
+    for (size_t i = 0; i < f.slots.size(); ++i) issue(i);
   });
   loop.run();  // until the last completion releases the guard
-  r.wall = std::chrono::duration<double>(Clock::now() - t0).count();
-  r.cpu = cpu_seconds() - c0;
+  f.r.wall = std::chrono::duration<double>(Clock::now() - t0).count();
+  f.r.cpu = cpu_seconds() - c0;
   pool.stop();
-  return r;
+  return f.r;
 }
 
 Result run_uring(int fd, const Options& o, uint64_t blocks) {
@@ -127,19 +142,13 @@ Result run_uring(int fd, const Options& o, uint64_t blocks) {
   if (efd < 0) fail("eventfd");
   if (io_uring_register_eventfd(&ring, efd) != 0) fail("io_uring_register_eventfd");
   asio::posix::stream_descriptor wake(loop, efd);
-  Offsets offs(blocks);
-  std::vector<Slot> slots(o.qd);
-  Result r;
-  auto end = Clock::now() + std::chrono::duration<double>(o.seconds);
-  bool stopping = false;
-  unsigned outstanding = 0;
+  InFlight f(o, blocks);
   auto queue_read = [&](size_t i) {
     io_uring_sqe* sqe = io_uring_get_sqe(&ring);
     if (sqe == nullptr) fail("io_uring_get_sqe");
-    slots[i].started = Clock::now();
-    io_uring_prep_read(sqe, fd, slots[i].buf.data(), kBlock, static_cast<uint64_t>(offs.next()));
+    off_t off = f.start(i);
+    io_uring_prep_read(sqe, fd, f.slots[i].buf.data(), kBlock, static_cast<uint64_t>(off));
     io_uring_sqe_set_data64(sqe, i);
-    ++outstanding;
   };
   std::function<void()> arm = [&] {
     wake.async_wait(asio::posix::stream_descriptor::wait_read, [&](const asio::error_code& ec) {
@@ -154,29 +163,25 @@ Result run_uring(int fd, const Options& o, uint64_t blocks) {
         if (cqe->res != int(kBlock)) fail("io_uring read");
         size_t i = io_uring_cqe_get_data64(cqe);
         ++seen;
-        --outstanding;
-        ++r.reads;
-        r.latency_sum_us += std::chrono::duration<double, std::micro>(now - slots[i].started).count();
-        if (now >= end) stopping = true;
-        if (!stopping) queue_read(i);
+        if (f.completed(i, now)) queue_read(i);
       }
       io_uring_cq_advance(&ring, seen);
-      if (!stopping) io_uring_submit(&ring);  // one syscall for every re-issued read
-      if (outstanding != 0) arm();
+      if (!f.stopping) io_uring_submit(&ring);  // one syscall for every re-issued read
+      if (f.outstanding != 0) arm();
     });
   };
   double c0 = cpu_seconds();
   auto t0 = Clock::now();
-  for (size_t i = 0; i < slots.size(); ++i) queue_read(i);
+  for (size_t i = 0; i < f.slots.size(); ++i) queue_read(i);
   io_uring_submit(&ring);
   arm();
   loop.run();
-  r.wall = std::chrono::duration<double>(Clock::now() - t0).count();
-  r.cpu = cpu_seconds() - c0;
+  f.r.wall = std::chrono::duration<double>(Clock::now() - t0).count();
+  f.r.cpu = cpu_seconds() - c0;
   wake.release();
   ::close(efd);
   io_uring_queue_exit(&ring);
-  return r;
+  return f.r;
 }
 
 // On the loop: `nowait` uses preadv2(RWF_NOWAIT), which fails with EAGAIN
@@ -196,6 +201,10 @@ Result run_inline(int fd, const Options& o, uint64_t blocks, bool nowait) {
       if (nowait) {
         iovec iov{slot.buf.data(), kBlock};
         ssize_t n = ::preadv2(fd, &iov, 1, off, RWF_NOWAIT);
+        if (n < 0 && errno == EOPNOTSUPP) {
+          std::fprintf(stderr, "nowait: RWF_NOWAIT not supported on this file system\n");
+          return r;
+        }
         if (n < 0 && errno == EAGAIN) {
           ++misses;
           n = ::pread(fd, slot.buf.data(), kBlock, off);
@@ -215,9 +224,11 @@ Result run_inline(int fd, const Options& o, uint64_t blocks, bool nowait) {
 }
 
 void report(const char* mode, const Options& o, const Result& r) {
+  if (r.reads == 0) return;
   double rate = double(r.reads) / r.wall;
   bool on_loop = std::string(mode) == "inline" || std::string(mode) == "nowait";
-  std::printf("| %-6s | %3u | %8.0f | %6.2f | %7.1f |\n", mode, on_loop ? 1 : o.qd, rate, r.cpu / double(r.reads) * 1e6, r.latency_sum_us / double(r.reads));
+  std::printf("| %-6s | %3u | %8.0f | %6.2f | %7.1f |\n", mode, on_loop ? 1 : o.qd, rate,
+              r.cpu / double(r.reads) * 1e6, r.latency_sum_us / double(r.reads));
 }
 
 }  // namespace

@@ -349,7 +349,7 @@ void CommandEngine::complete_if_ready(uint32_t itt) {
 void CommandEngine::queue_execution(Task& t) {
   t.stage = Task::Stage::queued;
   ready_.push_back(t.itt);
-  pump_execution();
+  if (!hold_until_start_) pump_execution();
 }
 
 // One submission at a time, carrying every task that is ready: the session's

@@ -49,8 +49,14 @@ class CommandEngine {
   // Where executed commands and their bytes are counted (may stay null).
   void set_counters(SessionCounters* counters) { counters_ = counters; }
   // Where commands execute; null: on the caller's thread, before on_command
-  // or on_data_out returns.
-  void set_executor(TaskExecutor* executor) { executor_ = executor != nullptr ? executor : &inline_; }
+  // or on_data_out returns. With an executor, commands that become ready wait
+  // for start_ready() (the transport calls it once it has handled everything
+  // it read), so a burst of commands costs one hand-off, not one each.
+  void set_executor(TaskExecutor* executor) {
+    executor_ = executor != nullptr ? executor : &inline_;
+    hold_until_start_ = executor != nullptr;
+  }
+  void start_ready() { pump_execution(); }
   // A submission is outstanding: the engine, the LunMap and the Nexus must
   // stay alive until the executor has called it back.
   bool executing() const { return running_; }
@@ -132,6 +138,7 @@ class CommandEngine {
   std::vector<Task*> batch_;         // the outstanding submission (owned by tasks_ or orphans_)
   std::vector<std::unique_ptr<Task>> orphans_;  // aborted while running: no status, freed when done
   bool running_ = false;
+  bool hold_until_start_ = false;
   std::atomic<bool> cancelled_{false};
   EngineFault fault_ = EngineFault::none;
 };

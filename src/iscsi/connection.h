@@ -126,6 +126,8 @@ class Connection {
   // Where SCSI commands execute (null: inline). The transport's executor
   // runs them off its loop and calls back on it.
   void set_executor(TaskExecutor* executor) { engine_.set_executor(executor); }
+  // Hands the commands that became ready to the executor, as one batch.
+  void start_commands() { engine_.start_ready(); }
   // A command batch is out on the executor: this Connection must outlive it.
   bool executing() const { return engine_.executing(); }
   // Going away: commands of that batch that have not started are skipped.

@@ -261,6 +261,25 @@ TEST(Config, LimitValidation) {
   EXPECT_TRUE(validate(e).ok());
 }
 
+TEST(Config, StorageThreadsDefaultTomlAndBounds) {
+  Config dflt;
+  EXPECT_EQ(dflt.storage_threads, 16u);
+  EXPECT_EQ(server_config(dflt).storage_threads, 16u);
+  auto f = write_file("scsipub-config-storage.toml", "[iscsi]\nstorage_threads = 0\n");
+  Config zero;
+  ASSERT_TRUE(load_toml(f, zero).ok());
+  EXPECT_TRUE(validate(zero).ok());
+  EXPECT_EQ(server_config(zero).storage_threads, 0u);  // commands on the loops, as before
+  Config big;
+  big.storage_threads = 1025;
+  EXPECT_FALSE(validate(big).ok());
+  auto g = write_file("scsipub-config-storage-neg.toml", "[iscsi]\nstorage_threads = -1\n");
+  Config neg;
+  EXPECT_TRUE(!load_toml(g, neg).ok() || !validate(neg).ok());
+  std::filesystem::remove(f);
+  std::filesystem::remove(g);
+}
+
 }  // namespace
 }  // namespace scsipub::app
 

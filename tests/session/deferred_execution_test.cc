@@ -98,8 +98,11 @@ TEST_F(DeferredExecutionTest, CommandsAreAnsweredWhenTheExecutorReportsBackInArr
   auto first = pattern(8 * kBlockSize, 0x11);
   auto second = pattern(8 * kBlockSize, 0x22);
   ini->command(write_cmd(0x10, 40, first));
+  EXPECT_EQ(executor.pending(), 0u) << "submitted before the transport handled what it read";
+  ini->conn().start_commands();
   ini->command(read_cmd(0x11, 40));
   ini->command(write_cmd(0x12, 40, second));
+  ini->conn().start_commands();
   EXPECT_TRUE(ini->recv().empty()) << "answered before the executor ran the command";
   EXPECT_TRUE(ini->conn().executing());
   ASSERT_EQ(executor.pending(), 1u) << "one submission at a time per session";
@@ -121,6 +124,7 @@ TEST_F(DeferredExecutionTest, CommandsAreAnsweredWhenTheExecutorReportsBackInArr
 
 TEST_F(DeferredExecutionTest, AbortTaskOfARunningCommandSuppressesItsStatusAndFreesItsItt) {
   ini->command(read_cmd(0x20, 0));
+  ini->conn().start_commands();
   ASSERT_EQ(executor.pending(), 1u);
   uint32_t sn = ini->cmd_sn - 1;
   ini->send(ini->tmf_bhs(0x21, kAbortTask, 0x20, sn));
@@ -144,6 +148,7 @@ TEST_F(DeferredExecutionTest, CancelledExecutionSkipsWhatHasNotStarted) {
   auto before = pattern(8 * kBlockSize, 0x33);
   ASSERT_EQ(targets.store->write(64, before), storage::IoStatus::ok);
   ini->command(read_cmd(0x30, 0));
+  ini->conn().start_commands();
   ini->command(write_cmd(0x31, 64, pattern(8 * kBlockSize, 0x44)));  // queued behind the read
   ini->conn().cancel_execution();
   executor.complete();
@@ -164,6 +169,7 @@ TEST_F(DeferredExecutionTest, DataInQueuedDuringAWriteKeepsItsBufferUntilWritten
   ASSERT_EQ(targets.store->write(200, q), storage::IoStatus::ok);
 
   ini->command(read_cmd(0x40, 100));
+  ini->conn().start_commands();
   // The transport starts writing what is queued (a NOP-In answer)...
   ini->send(ini->nop_out_bhs(0x41, kReservedTag, true));
   std::vector<OutPdu> writing;
@@ -174,6 +180,7 @@ TEST_F(DeferredExecutionTest, DataInQueuedDuringAWriteKeepsItsBufferUntilWritten
   ini->conn().on_flushed();
   // A second read would take a recycled buffer and overwrite the first's data.
   ini->command(read_cmd(0x42, 200));
+  ini->conn().start_commands();
   executor.complete();
   auto pdus = ini->recv();
   EXPECT_EQ(data_of(pdus, 0x40), p) << "Data-In pointed into a buffer reused before it was written";
