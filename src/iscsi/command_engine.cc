@@ -362,11 +362,11 @@ void CommandEngine::pump_execution() {
     return;
   }
   batch_.clear();
-  while (!ready_.empty()) {
-    uint32_t itt = ready_.front();
-    ready_.pop_front();
+  std::vector<uint32_t> ready;
+  ready.swap(ready_);
+  for (uint32_t itt : ready) {
     auto it = tasks_.find(itt);
-    if (it == tasks_.end()) continue;  // aborted while it waited
+    if (it == tasks_.end() || it->second->stage != Task::Stage::queued) continue;
     Task& t = *it->second;
     if (drop_if_aborted(t)) continue;  // another nexus's PREEMPT AND ABORT while it waited
     t.stage = Task::Stage::running;
@@ -374,6 +374,8 @@ void CommandEngine::pump_execution() {
     t.din->clear();
     batch_.push_back(&t);
   }
+  ready.clear();
+  if (ready_.empty()) ready_.swap(ready);  // keep the capacity
   if (batch_.empty()) {
     pump_backlog();
     return;
@@ -565,6 +567,9 @@ void CommandEngine::erase_task(uint32_t itt) {
     orphans_.push_back(std::move(t));
     return;
   }
+  // Its ITT may come back at once with a new command, which must not take
+  // this one's place in the queue.
+  if (t->stage == Task::Stage::queued) std::erase(ready_, itt);
   release_task(std::move(t));
 }
 

@@ -134,7 +134,9 @@ class CommandEngine {
 
   InlineExecutor inline_;
   TaskExecutor* executor_ = &inline_;
-  std::deque<uint32_t> ready_;       // received in full, waiting for the executor, in order
+  // Received in full, waiting for the executor, in order; always drained
+  // whole (a vector: an idle session's deque would cost half a KiB).
+  std::vector<uint32_t> ready_;
   std::vector<Task*> batch_;         // the outstanding submission (owned by tasks_ or orphans_)
   std::vector<std::unique_ptr<Task>> orphans_;  // aborted while running: no status, freed when done
   bool running_ = false;

@@ -144,6 +144,28 @@ TEST_F(DeferredExecutionTest, AbortTaskOfARunningCommandSuppressesItsStatusAndFr
   EXPECT_EQ(statuses_of(pdus, 0x20), 1u);
 }
 
+TEST_F(DeferredExecutionTest, AnAbortedQueuedCommandsTagReusedAtOnceIsNotExecutedInItsPlace) {
+  ini->command(read_cmd(0x50, 0));
+  ini->conn().start_commands();  // running
+  ini->command(read_cmd(0x51, 0));  // queued behind it
+  uint32_t sn = ini->cmd_sn - 1;
+  ini->send(ini->tmf_bhs(0x52, kAbortTask, 0x51, sn));
+  // The tag comes back on a write whose data has not arrived (an R2T asks for it).
+  Command w;
+  w.itt = 0x51;
+  w.cdb = write10_cdb(0, 8);
+  w.write = true;
+  w.edtl = 8 * kBlockSize;
+  ini->command(w);
+  auto pdus = ini->recv();
+  ASSERT_EQ(only(pdus, Opcode::r2t).size(), 1u);
+  executor.complete();
+  EXPECT_EQ(executor.pending(), 0u) << "the write ran before its data arrived";
+  pdus = ini->recv();
+  EXPECT_EQ(statuses_of(pdus, 0x51), 0u);
+  EXPECT_EQ(statuses_of(pdus, 0x50), 1u);
+}
+
 TEST_F(DeferredExecutionTest, CancelledExecutionSkipsWhatHasNotStarted) {
   auto before = pattern(8 * kBlockSize, 0x33);
   ASSERT_EQ(targets.store->write(64, before), storage::IoStatus::ok);
