@@ -73,8 +73,25 @@ Result<std::unique_ptr<iscsi::TargetBinding>, iscsi::BindError> FreeTierBinder::
                                                                                      const lu::Nexus& nexus,
                                                                                      const iscsi::PortalInfo& portal) {
   expire_retained();  // an expired disk neither goes to this login nor counts against its budget
+  auto images = targets_.images_of(target_name);
+  if (!images) {
+    return Unexpected<iscsi::BindError>{
+        {iscsi::login_status::kInitiatorError, iscsi::login_status::kNotFound, "target not found"}};
+  }
+  std::vector<BaseImageCache::Base> bases;
+  for (const auto& image : *images) {
+    auto base = bases_.open(image);
+    if (!base.ok()) return Unexpected<iscsi::BindError>{out_of_resources(base.error().message)};
+    bases.push_back(std::move(base).value());
+  }
+  uint64_t worst_case = 0;
+  for (size_t lun = 0; lun < bases.size(); ++lun) {
+    if (bases[lun].presentation != Presentation::dvd) worst_case += overlay_worst_case((*images)[lun], *bases[lun].image);
+  }
+  // A DVD-only target writes nothing: there is nothing to keep for it.
+  const bool retaining = config_.retain.count() > 0 && worst_case > 0;
   ReinstateKey key{nexus.initiator_name, nexus.isid, std::string(target_name), portal.peer_address};
-  if (config_.retain.count() > 0) {
+  if (retaining) {
     std::unique_lock lock(mu_);
     if (live_keys_.contains(key)) {
       // RFC 7143 6.3.5: this login reinstates a session whose connection is
@@ -100,8 +117,8 @@ Result<std::unique_ptr<iscsi::TargetBinding>, iscsi::BindError> FreeTierBinder::
     }
     live_keys_.emplace(key, nexus.id);  // claimed now: a racing login of this nexus is told to retry
   }
-  auto bound = bind_fresh(target_name, nexus, portal, key);
-  if (!bound.ok() && config_.retain.count() > 0) {
+  auto bound = bind_fresh(target_name, *images, bases, worst_case, nexus, portal, key);
+  if (!bound.ok() && retaining) {
     std::lock_guard lock(mu_);
     if (auto it = live_keys_.find(key); it != live_keys_.end() && it->second == nexus.id) live_keys_.erase(it);
   }
@@ -109,22 +126,9 @@ Result<std::unique_ptr<iscsi::TargetBinding>, iscsi::BindError> FreeTierBinder::
 }
 
 Result<std::unique_ptr<iscsi::TargetBinding>, iscsi::BindError> FreeTierBinder::bind_fresh(
-    std::string_view target_name, const lu::Nexus& nexus, const iscsi::PortalInfo& portal, ReinstateKey key) {
-  auto images = targets_.images_of(target_name);
-  if (!images) {
-    return Unexpected<iscsi::BindError>{
-        {iscsi::login_status::kInitiatorError, iscsi::login_status::kNotFound, "target not found"}};
-  }
-  std::vector<BaseImageCache::Base> bases;
-  for (const auto& image : *images) {
-    auto base = bases_.open(image);
-    if (!base.ok()) return Unexpected<iscsi::BindError>{out_of_resources(base.error().message)};
-    bases.push_back(std::move(base).value());
-  }
-  uint64_t worst_case = 0;
-  for (size_t lun = 0; lun < bases.size(); ++lun) {
-    if (bases[lun].presentation != Presentation::dvd) worst_case += overlay_worst_case((*images)[lun], *bases[lun].image);
-  }
+    std::string_view target_name, const std::vector<std::string>& images,
+    const std::vector<BaseImageCache::Base>& bases, uint64_t worst_case, const lu::Nexus& nexus,
+    const iscsi::PortalInfo& portal, ReinstateKey key) {
   if (auto over = budget_.reserve(portal.group(), worst_case)) {
     count_limit(events_, *over, portal.peer_address, target_name);
     return Unexpected<iscsi::BindError>{out_of_resources(*over == Limit::free_overlay_total
@@ -144,7 +148,7 @@ Result<std::unique_ptr<iscsi::TargetBinding>, iscsi::BindError> FreeTierBinder::
   auto binding = std::make_unique<Binding>(*this, std::move(key), nexus.id, std::move(disks));
   const bool multi = bases.size() > 1;
   for (uint32_t lun = 0; lun < bases.size(); ++lun) {
-    const std::string& image = (*images)[lun];
+    const std::string& image = images[lun];
     lu::Identity ident;
     ident.serial = fmt::format("{}l{}", id, lun);
     ident.naa_id = naa_.next();

@@ -87,8 +87,11 @@ class FreeTierBinder {
   void forget(uint64_t session_id);
   void finish(const ReinstateKey& key, uint64_t session_id, SessionDisks disks, iscsi::SessionEnd how);
   void release(SessionDisks disks);
+  // A new session's overlays over `bases` (the images of `target_name`).
   Result<std::unique_ptr<iscsi::TargetBinding>, iscsi::BindError> bind_fresh(
-      std::string_view target_name, const lu::Nexus& nexus, const iscsi::PortalInfo& portal, ReinstateKey key);
+      std::string_view target_name, const std::vector<std::string>& images,
+      const std::vector<BaseImageCache::Base>& bases, uint64_t worst_case, const lu::Nexus& nexus,
+      const iscsi::PortalInfo& portal, ReinstateKey key);
   uint64_t write_limit_for(std::string_view image) const;
   uint64_t overlay_worst_case(std::string_view image, const storage::ImageSource& base) const;
 
