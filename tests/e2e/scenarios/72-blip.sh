@@ -7,7 +7,9 @@
 # again with the same ISID. Within [free_tier] retain_seconds (20 s) the
 # target hands the dropped session's overlay to that login, so the disk the
 # kernel finds is the one its page cache and ext4 believe in: files written
-# before and after the blip survive, e2fsck is clean.
+# before and after the blip survive, e2fsck is clean. The same again with the
+# guest's link down for 12 s, where iscsid notices first and its login
+# overtakes the target's old connection.
 # Second phase, the documented limit: the guest's link stays down longer than
 # the grace period, so the overlay is deleted and the re-login gets a fresh
 # blank disk (zeros where the filesystem was).
@@ -53,6 +55,23 @@ sync
 errs0=$(conn_errors)
 e2e_signal drop-connection
 blip_relogin blip-relogin "$sess" 60 "$errs0" || exit 1
+
+# Phase 1b: the guest's link goes down for 12 s (a Wi-Fi blip): iscsid's
+# NOP-Out times out and it logs in again while the target still holds the
+# old connection (its own NOP-In would take 45 s to notice). The login
+# reinstates the session (RFC 7143 6.3.5): the old connection is closed, the
+# login is asked to retry (03/01) until the old session's disk is retained,
+# then the retry takes it.
+for n in /sys/class/net/*; do [ "$(basename "$n")" = lo ] || { nic=$(basename "$n"); break; }; done
+errs0=$(conn_errors)
+ip link set "$nic" down
+sleep 12
+ip link set "$nic" up
+ip route add default via 10.0.2.2 2>/dev/null
+blip_relogin blip-relogin-link-down "$sess" 60 "$errs0" || exit 1
+echo "written after the link came back" >/mnt/blip/dir/link
+sync
+
 # The filesystem keeps working on the reinstated session: the writes that
 # would have corrupted a fresh disk.
 head -c 1000000 /dev/urandom >/mnt/blip/after.bin
@@ -66,12 +85,10 @@ blockdev --flushbufs "$dev"
 e2e_check blip-fsck e2fsck -f -n "$dev"
 e2e_check blip-remount mount -t ext4 "$dev" /mnt/blip || exit 1
 got=$(cat /mnt/blip/before.bin /mnt/blip/after.bin /mnt/blip/dir/* 2>/dev/null | sha256sum | cut -d' ' -f1)
-e2e_expect blip-files-intact "$got" "$want" "3 MB + 60 files written before and after the blip"
+e2e_expect blip-files-intact "$got" "$want" "3 MB + 61 files written before, between and after the blips"
 e2e_check blip-umount2 umount /mnt/blip
 
 # Phase 2: the link stays down past the grace period.
-nic=
-for n in /sys/class/net/*; do [ "$(basename "$n")" = lo ] || { nic=$(basename "$n"); break; }; done
 e2e_pattern /tmp/blip.mark 65536
 e2e_write "$dev" /tmp/blip.mark 1048576 >/dev/null || e2e_fail blip-mark "dd failed"
 errs0=$(conn_errors)
