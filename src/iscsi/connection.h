@@ -118,11 +118,16 @@ class Connection {
   }
 
   bool logged_in() const { return phase_ == Phase::full_feature; }
+  // Once logged in: frees the login's negotiator, key buffers and lookups,
+  // which an idle session would otherwise carry for its whole life. Call
+  // after the final Login Response is queued (it owns its payload).
+  void release_login_state();
   uint64_t session_id() const { return nexus_.id; }
   const std::string& initiator_name() const { return nexus_.initiator_name; }
   const std::string& target_name() const { return nexus_.target_name; }
   Clock::time_point next_deadline() const;
   uint64_t peak_buffered_bytes() const { return engine_.peak_buffered_bytes(); }
+  size_t pooled_buffers() const { return engine_.pooled_buffers(); }
 
  private:
   enum class Phase : uint8_t { login, full_feature };

@@ -65,6 +65,7 @@ class ConnectionHandler final : public ConnectionControl,
   asio::awaitable<void> watchdog();
   void wake_reader();
   void close_socket();
+  void shrink_idle_buffers();
   void note_login_ended();
   class Teardown;
   void teardown(bool by_exception);
