@@ -195,11 +195,16 @@ void ConnectionHandler<Stream>::teardown(bool by_exception) {
   spdlog::debug("connection from {}:{} closed ({})", portal_.peer_address, portal_.peer_port,
                 by_exception ? "exception" : iscsi::to_string(conn_->close_reason()));
   bool held_much = conn_->peak_buffered_bytes() >= kReleaseMemoryAfter;
+  const bool was_session = conn_->logged_in();
   conn_.reset();  // ends the session: unregisters, releases the target binding
   sending_.clear();
   std::vector<uint8_t>().swap(rbuf_);
   std::vector<uint8_t>().swap(coalesce_);
-  if (held_much) release_free_memory();
+  // The last session gone: what thousands of them used is free but still
+  // resident in the allocator's heap; hand it back (once per emptying, so a
+  // logout storm pays for one trim, not one per session; connections that
+  // never logged in do not count).
+  if (held_much || (was_session && deps_.registry.size() == 0)) release_free_memory();
 }
 
 template <class Stream>
