@@ -36,17 +36,7 @@ done
 [[ -x $hold_bin ]] || die "no $hold_bin (build target scsipub-hold-sessions)"
 ulimit -n $((sessions * 4 + 256)) 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 
-cat >"$INTEG_TMP/feed.toml" <<TOML
-[iscsi]
-max_sessions = $((sessions + 64))
-reserved_auth_sessions = 0
-max_sessions_per_ip = $((sessions + 16))
-max_connections_per_ip = $((sessions + 16))
-[free_tier]
-overlay_bytes_per_ip = 0
-overlay_bytes_total = 0
-TOML
-SCSIPUB_LOG_LEVEL=warn start_scsipub "$scsipub_bin" --config "$INTEG_TMP/feed.toml" --tls-listen off ||
+start_scsipub_for_sessions "$scsipub_bin" "$sessions" ||
   die "scsipub did not start"
 integ_on_exit stop_scsipub
 token=$("$scsipub_bin" admin token create --data-dir "$SCSIPUB_DATA_DIR" | tail -n 1)

@@ -163,6 +163,9 @@ Result<std::unique_ptr<iscsi::TargetBinding>, iscsi::BindError> FreeTierBinder::
     opts.delete_on_close = true;
     opts.write_limit = write_limit_for(image);
     auto path = overlay_dir_ / overlay_file_name(id, multi ? std::optional<uint32_t>(lun) : std::nullopt);
+    // The file is created at the session's first write; the write fails with
+    // a MEDIUM ERROR and the operator learns why here.
+    opts.on_create_error = [](const std::string& why) { spdlog::error("cannot create overlay: {}", why); };
     auto overlay = storage::CowOverlay::create(bases[lun].image, path, opts);
     if (!overlay.ok()) {
       spdlog::error("cannot create overlay {}: {}", path.string(), overlay.error().message);

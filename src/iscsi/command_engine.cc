@@ -88,6 +88,13 @@ void CommandEngine::release_sent() {
   in_flight_.clear();
 }
 
+void CommandEngine::trim_idle() {
+  if (!tasks_.empty() || !in_flight_.empty()) return;
+  std::vector<std::unique_ptr<Buffer>>().swap(pool_);
+  std::vector<std::unique_ptr<Buffer>>().swap(in_flight_);
+  decltype(tasks_)().swap(tasks_);
+}
+
 void CommandEngine::protocol_error() { fault_ = EngineFault::protocol_error; }
 
 // RFC 7143 11.3: a new SCSI Command, its CmdSN already in order.

@@ -79,6 +79,13 @@ class CommandEngine {
 
   // Called after the transport wrote the outbox: payload buffers become free.
   void release_sent();
+  // Frees the pooled buffers and the task table's buckets when no task and no
+  // queued Data-In needs them, so an idle session keeps none of what its last
+  // burst of commands grew. Called by the connection once it has been quiet
+  // for a while; the next command allocates afresh.
+  void trim_idle();
+  // Idle buffers kept for reuse (what trim_idle frees).
+  size_t pooled_buffers() const { return pool_.size(); }
   EngineFault fault() const { return fault_; }
   uint64_t buffered_bytes() const { return buffered_bytes_; }
   // The most write data this connection ever held at once.

@@ -639,6 +639,14 @@ void Connection::reject(const Bhs& bad, uint8_t reason) {
   out_.push_owned(b, std::vector<uint8_t>(bad.bytes().begin(), bad.bytes().end()));
 }
 
+void Connection::release_login_state() {
+  if (phase_ != Phase::full_feature) return;
+  // The negotiator refers to the other two, so it goes first.
+  negotiator_.reset();
+  login_auth_.reset();
+  login_lookup_.reset();
+}
+
 void Connection::on_tick(Clock::time_point now) {
   if (closing()) return;
   if (phase_ == Phase::login) {
@@ -656,6 +664,8 @@ void Connection::on_tick(Clock::time_point now) {
     return;
   }
   if (now - last_rx_ < config_.nop_interval) return;
+  // Quiet for a whole ping interval: memory only busy sessions need goes back.
+  engine_.trim_idle();
   // RFC 7143 11.19: an unsolicited NOP-In asks for a NOP-Out echoing the TTT.
   ping_ttt_ = next_ping_tag_++;
   if (next_ping_tag_ == kReservedTag) next_ping_tag_ = 1;

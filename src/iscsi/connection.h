@@ -118,6 +118,10 @@ class Connection {
   }
 
   bool logged_in() const { return phase_ == Phase::full_feature; }
+  // Once logged in: frees the login's negotiator, key buffers and lookups,
+  // which an idle session would otherwise carry for its whole life. Call
+  // after the final Login Response is queued (it owns its payload).
+  void release_login_state();
   uint64_t session_id() const { return nexus_.id; }
   const std::string& initiator_name() const { return nexus_.initiator_name; }
   const std::string& target_name() const { return nexus_.target_name; }
@@ -132,6 +136,7 @@ class Connection {
   bool executing() const { return engine_.executing(); }
   // Going away: commands of that batch that have not started are skipped.
   void cancel_execution() { engine_.cancel_execution(); }
+  size_t pooled_buffers() const { return engine_.pooled_buffers(); }
 
  private:
   enum class Phase : uint8_t { login, full_feature };

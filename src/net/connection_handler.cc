@@ -12,7 +12,15 @@ namespace scsipub::net {
 using Clock = iscsi::Connection::Clock;
 
 namespace {
-constexpr size_t kInitialReadBuffer = 64u << 10;
+// An idle connection reads into a small buffer: most of a session's life is
+// waiting for the next command or NOP-Out, and tens of thousands of waiting
+// sessions must not each pin a large one. A read that fills the buffer means
+// the peer is sending more than one small PDU at a time, and the buffer grows
+// to the size that batches many PDUs per syscall; after a quiet spell the
+// watchdog's wake-up shrinks it back.
+constexpr size_t kIdleReadBuffer = 256;
+constexpr size_t kBusyReadBuffer = 64u << 10;
+constexpr auto kShrinkReadBufferAfter = std::chrono::seconds(5);
 constexpr size_t kFlushThreshold = 1u << 20;    // flush mid-batch past this many queued bytes
 constexpr size_t kTlsRecordChunk = 16u << 10;   // one TLS record's worth of plaintext
 constexpr auto kStalledWrite = std::chrono::seconds(30);
@@ -213,6 +221,7 @@ void ConnectionHandler<Stream>::teardown(bool by_exception) {
   spdlog::debug("connection from {}:{} closed ({})", portal_.peer_address, portal_.peer_port,
                 by_exception ? "exception" : iscsi::to_string(conn_->close_reason()));
   held_much_ = conn_->peak_buffered_bytes() >= kReleaseMemoryAfter;
+  was_session_ = conn_->logged_in();
   sending_.clear();
   std::vector<uint8_t>().swap(rbuf_);
   std::vector<uint8_t>().swap(coalesce_);
@@ -229,7 +238,11 @@ void ConnectionHandler<Stream>::teardown(bool by_exception) {
 template <class Stream>
 void ConnectionHandler<Stream>::release_connection() {
   conn_.reset();  // ends the session: unregisters, releases the target binding
-  if (held_much_) release_free_memory();
+  // The last session gone: what thousands of them used is free but still
+  // resident in the allocator's heap; hand it back (once per emptying, so a
+  // logout storm pays for one trim, not one per session; connections that
+  // never logged in do not count).
+  if (held_much_ || (was_session_ && deps_.registry.size() == 0)) release_free_memory();
 }
 
 // On the loop, after the engine queued what a command batch produced.
@@ -264,9 +277,11 @@ asio::awaitable<void> ConnectionHandler<Stream>::run() {
   }
   asio::co_spawn(stream_.get_executor(), watchdog(), asio::detached);
   bool alive = co_await handshake();
-  rbuf_.resize(alive ? kInitialReadBuffer : 0);
+  rbuf_.resize(alive ? kIdleReadBuffer : 0);
+  Clock::time_point last_input = Clock::now();
   size_t head = 0;
   size_t tail = 0;
+  bool filled = false;  // the last read, after login, filled rbuf_ to its end
   while (alive) {
     // Frame and handle every complete PDU already read.
     size_t want = iscsi::kBhsSize;
@@ -294,7 +309,10 @@ asio::awaitable<void> ConnectionHandler<Stream>::run() {
         conn_->on_pdu(view, Clock::now());
       }
       head += fc.total;
-      if (on_login_ended_ && conn_->logged_in()) note_login_ended();
+      if (on_login_ended_ && conn_->logged_in()) {
+        note_login_ended();
+        conn_->release_login_state();
+      }
       if (conn_->closing()) break;
       if (conn_->outbox().bytes() >= kFlushThreshold && !co_await flush()) {
         alive = false;
@@ -306,6 +324,10 @@ asio::awaitable<void> ConnectionHandler<Stream>::run() {
     if (alive && !conn_->closing()) conn_->start_commands();
     if (!alive || !co_await flush()) break;
     if (conn_->closing() || done_) break;
+    // A read in full feature phase that filled the buffer: the peer has more
+    // to send than small reads take, so batch. (A login PDU larger than the
+    // small buffer only grows it to that PDU's size.)
+    const bool busy = filled;
     // Keep the partial frame at the front and make room for all of it; the
     // codec already checked `want` against the negotiated maximum.
     if (head == tail) {
@@ -315,6 +337,7 @@ asio::awaitable<void> ConnectionHandler<Stream>::run() {
       tail -= head;
       head = 0;
     }
+    if (busy && rbuf_.size() < kBusyReadBuffer) rbuf_.resize(kBusyReadBuffer);
     if (rbuf_.size() < want) rbuf_.resize(want);
     asio::error_code ec;
     reading_ = true;
@@ -323,10 +346,26 @@ asio::awaitable<void> ConnectionHandler<Stream>::run() {
     reading_ = false;
     // Woken by the watchdog. A TLS record cut short stays in the engine's
     // input buffer, so the next read resumes it.
-    if (ec == asio::error::operation_aborted && socket().is_open()) continue;
+    if (ec == asio::error::operation_aborted && socket().is_open()) {
+      filled = false;
+      if (head == tail && Clock::now() - last_input >= kShrinkReadBufferAfter) shrink_idle_buffers();
+      continue;
+    }
     if (ec) break;
     tail += n;
+    last_input = Clock::now();
+    filled = tail == rbuf_.size() && conn_->logged_in();
   }
+}
+
+// Only between reads with nothing buffered: no partial frame is in rbuf_ and
+// nothing queued for the socket references the others.
+template <class Stream>
+void ConnectionHandler<Stream>::shrink_idle_buffers() {
+  std::vector<uint8_t>(kIdleReadBuffer).swap(rbuf_);
+  std::vector<iscsi::OutPdu>().swap(sending_);
+  std::vector<asio::const_buffer>().swap(gather_);
+  std::vector<uint8_t>().swap(coalesce_);
 }
 
 template <class Stream>

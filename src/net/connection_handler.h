@@ -69,6 +69,7 @@ class ConnectionHandler final : public ConnectionControl,
   asio::awaitable<void> watchdog();
   void wake_reader();
   void close_socket();
+  void shrink_idle_buffers();
   void note_login_ended();
   class Teardown;
   class PoolExecutor;
@@ -92,6 +93,7 @@ class ConnectionHandler final : public ConnectionControl,
   bool writing_ = false;
   bool done_ = false;
   bool held_much_ = false;  // release freed memory once the connection is gone
+  bool was_session_ = false;  // it logged in: its end may empty the server
   iscsi::Connection::Clock::time_point write_started_;
 };
 

@@ -44,9 +44,10 @@ uint64_t file_bytes(uint64_t sectors) {
   return BitmapFile::kHeaderBytes + 2 * SectorBitmap::words_for(sectors) * 8;
 }
 
-uint64_t chunk_count(uint64_t sectors) {
-  return (SectorBitmap::words_for(sectors) + BitmapFile::kChunkWords - 1) / BitmapFile::kChunkWords;
-}
+// A chunk of the file is a page of the map, so loading and storing go page by page.
+static_assert(BitmapFile::kChunkWords == SectorBitmap::kPageWords);
+
+uint64_t chunk_count(uint64_t sectors) { return SectorBitmap(sectors).page_count(); }
 
 Unexpected<Error> io_fail(const char* what, const std::filesystem::path& path, int err) {
   return fail(std::string(what) + " " + path.string() + ": " + std::system_category().message(err));
@@ -95,23 +96,34 @@ Result<BitmapFile> BitmapFile::open(const std::filesystem::path& path, uint64_t 
                 " sectors, overlay has " + std::to_string(sectors));
   }
 
+  // Page by page (a page is one chunk of the file), read a batch of pages at
+  // a time: all-zero chunks, the sparse holes of a mostly unwritten map,
+  // allocate nothing.
+  constexpr uint64_t kBatchPages = 64;
   const uint64_t nwords = SectorBitmap::words_for(sectors);
-  std::vector<uint8_t> raw(nwords * 8);
-  uint64_t offset = kHeaderBytes;
+  std::vector<uint8_t> raw;
+  std::vector<uint64_t> words;
+  uint64_t map_offset = kHeaderBytes;
   for (SectorBitmap* map : {&maps.data, &maps.zeroed}) {
     *map = SectorBitmap(sectors);
-    auto words = map->mutable_words();
-    if (int err = (*file)->read_at(offset, raw); err != 0) return io_fail("read", path, err);
-    for (size_t i = 0; i < words.size(); ++i) words[i] = get_le64(raw.data() + i * 8);
-    // Stray bits past the end would make runs near the end lie.
-    map->clear_padding();
-    offset += nwords * 8;
+    const uint64_t pages = map->page_count();
+    for (uint64_t p0 = 0; p0 < pages; p0 += kBatchPages) {
+      const uint64_t w0 = p0 * kChunkWords;
+      const uint64_t w1 = std::min(nwords, (p0 + kBatchPages) * kChunkWords);
+      raw.resize((w1 - w0) * 8);
+      if (int err = (*file)->read_at(map_offset + w0 * 8, raw); err != 0) return io_fail("read", path, err);
+      for (uint64_t p = p0; p < std::min(pages, p0 + kBatchPages); ++p) {
+        const uint8_t* in = raw.data() + (p - p0) * kChunkWords * 8;
+        words.resize(map->page_words(p));
+        for (uint64_t i = 0; i < words.size(); ++i) words[i] = get_le64(in + i * 8);
+        map->assign_page(p, words);
+      }
+    }
+    map_offset += nwords * 8;
   }
   // A sector is never both in the overlay and zeroed; the data map wins
   // because its bits are the ones that point at written data.
-  auto data = maps.data.words();
-  auto zeroed = maps.zeroed.mutable_words();
-  for (size_t i = 0; i < zeroed.size(); ++i) zeroed[i] &= ~data[i];
+  maps.zeroed.clear_bits_set_in(maps.data);
   return BitmapFile(std::move(*file), sectors, header);
 }
 
@@ -127,21 +139,29 @@ int BitmapFile::store(const OverlayMaps& maps, const BitmapHeader& header) {
   const bool header_changed = header != stored_;
   if (!header_changed && dirty_chunks_.count_set() == 0) return 0;
 
-  const uint64_t nwords = maps.data.words().size();
+  const uint64_t nwords = SectorBitmap::words_for(maps.data.size());
   std::vector<uint8_t> raw;
   uint64_t chunk = 0;
   const uint64_t chunks = dirty_chunks_.size();
   while (chunk < chunks) {
     uint64_t run = dirty_chunks_.run_length(chunk, chunks - chunk);
     if (dirty_chunks_.test(chunk)) {
-      // One write per run of dirty chunks and map.
+      // One write per run of dirty chunks and map; an absent page is zeros.
       uint64_t w0 = chunk * kChunkWords;
       uint64_t w1 = std::min<uint64_t>(nwords, (chunk + run) * kChunkWords);
       raw.resize((w1 - w0) * 8);
       uint64_t map_offset = kHeaderBytes;
       for (const SectorBitmap* map : {&maps.data, &maps.zeroed}) {
-        auto words = map->words();
-        for (uint64_t w = w0; w < w1; ++w) put_le64(raw.data() + (w - w0) * 8, words[w]);
+        for (uint64_t p = chunk; p < chunk + run; ++p) {
+          const uint64_t* words = map->page(p);
+          uint8_t* out = raw.data() + (p - chunk) * kChunkWords * 8;
+          const uint64_t n = map->page_words(p);
+          if (words == nullptr) {
+            std::memset(out, 0, n * 8);
+          } else {
+            for (uint64_t w = 0; w < n; ++w) put_le64(out + w * 8, words[w]);
+          }
+        }
         if (int err = file_->write_at(map_offset + w0 * 8, raw); err != 0) return err;
         map_offset += nwords * 8;
       }

@@ -53,6 +53,11 @@ Result<std::unique_ptr<CowOverlay>> CowOverlay::create(std::shared_ptr<const Ima
                                                        std::filesystem::path path,
                                                        OverlayOptions options) {
   if (!base) return fail("overlay " + path.string() + ": no base image");
+  if (options.delete_on_close) {
+    // The file comes with the first write (create_file), so logging in to a
+    // free disk touches no filesystem.
+    return std::unique_ptr<CowOverlay>(new CowOverlay(std::move(base), std::move(path), std::move(options), nullptr));
+  }
   // O_EXCL: two sessions must never share an overlay by accident.
   auto file = open_file(options, path, O_RDWR | O_CREAT | O_EXCL);
   if (!file) return Unexpected<Error>{file.error()};
@@ -65,19 +70,39 @@ Result<std::unique_ptr<CowOverlay>> CowOverlay::create(std::shared_ptr<const Ima
   if (int err = (*file)->truncate(blocks * kBlockSize); err != 0) {
     return cleanup_fail(io_fail("truncate", path, err));
   }
-  std::unique_ptr<BitmapFile> bitmap_file;
-  if (!options.delete_on_close) {
-    auto bf = BitmapFile::create(bitmap_path(path), BitmapHeader{blocks, 0, false}, options.opener);
-    if (!bf) return cleanup_fail(Unexpected<Error>{bf.error()});
-    bitmap_file = std::make_unique<BitmapFile>(std::move(*bf));
-    // Make both names durable, or a crash could leave a bitmap without its overlay.
-    auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
-    if (int err = sync_directory(dir); err != 0) return cleanup_fail(io_fail("fsync", dir, err));
-  }
+  auto bf = BitmapFile::create(bitmap_path(path), BitmapHeader{blocks, 0, false}, options.opener);
+  if (!bf) return cleanup_fail(Unexpected<Error>{bf.error()});
+  // Make both names durable, or a crash could leave a bitmap without its overlay.
+  auto dir = path.has_parent_path() ? path.parent_path() : std::filesystem::path(".");
+  if (int err = sync_directory(dir); err != 0) return cleanup_fail(io_fail("fsync", dir, err));
   std::unique_ptr<CowOverlay> overlay(
       new CowOverlay(std::move(base), std::move(path), std::move(options), std::move(*file)));
-  overlay->bitmap_file_ = std::move(bitmap_file);
+  overlay->bitmap_file_ = std::make_unique<BitmapFile>(std::move(*bf));
   return overlay;
+}
+
+int CowOverlay::create_file() {
+  // errno is what the opener's open(2) left (open_sync_file keeps it); an
+  // injected opener that does not set it reads as EIO.
+  errno = 0;
+  auto file = open_file(options_, path_, O_RDWR | O_CREAT | O_EXCL);
+  int err = 0;
+  std::string message;
+  if (!file) {
+    err = errno != 0 ? errno : EIO;
+    message = file.error().message;
+  } else if ((err = (*file)->truncate(blocks_ * kBlockSize)) != 0) {
+    // Sparse: the overlay takes disk space only where written.
+    message = io_fail("truncate", path_, err).error.message;
+    file.value().reset();
+    (void)remove_files(path_);
+  } else {
+    file_ = std::move(*file);
+    return 0;
+  }
+  if (!create_error_reported_ && options_.on_create_error) options_.on_create_error(message);
+  create_error_reported_ = true;
+  return err;
 }
 
 Result<std::unique_ptr<CowOverlay>> CowOverlay::open(std::shared_ptr<const ImageSource> base,
@@ -115,9 +140,12 @@ Result<std::unique_ptr<CowOverlay>> CowOverlay::open_or_create(
 
 CowOverlay::~CowOverlay() {
   if (options_.delete_on_close) {
-    file_.reset();
-    bitmap_file_.reset();
-    (void)remove_files(path_);
+    // An overlay that was never written has no file to remove (and `path_`
+    // may belong to someone else if creating it failed).
+    if (file_) {
+      file_.reset();
+      (void)remove_files(path_);
+    }
     return;
   }
   // A clean shutdown must not lose acknowledged writes whose bits were never
@@ -169,6 +197,9 @@ IoStatus CowOverlay::write(uint64_t lba, std::span<const uint8_t> in) {
     header_.exhausted = true;  // sticky, and stored with the maps on the next flush
     return IoStatus::space_exhausted;
   }
+  if (!file_) {
+    if (int err = create_file(); err != 0) return error(err);
+  }
   // Data before bit: a bit must never point at bytes that are not there.
   if (int err = file_->write_at(lba * kBlockSize, in); err != 0) return error(err);
   const uint64_t changed = maps_.data.set_range(lba, blocks) + maps_.zeroed.clear_range(lba, blocks);
@@ -184,7 +215,8 @@ IoStatus CowOverlay::unmap(uint64_t lba, uint64_t blocks) {
   if (blocks == 0) return IoStatus::ok;
   // The bits alone make the range read as zeros; punching only gives the
   // space back, so a filesystem that cannot punch does not fail the command.
-  (void)file_->punch_hole(lba * kBlockSize, blocks * kBlockSize);
+  // Without a file nothing was ever written, so there is nothing to punch.
+  if (file_) (void)file_->punch_hole(lba * kBlockSize, blocks * kBlockSize);
   uint64_t changed = maps_.data.clear_range(lba, blocks);
   // On a zero base a clear data bit already reads as zeros.
   if (!base_->all_zeros()) changed += maps_.zeroed.set_range(lba, blocks);

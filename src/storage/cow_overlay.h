@@ -17,10 +17,16 @@
 //
 // Files: `<path>` (the overlay) and `<path>.bitmap`. The bitmap file exists
 // only for overlays that must survive the process (delete_on_close = false).
+// A delete_on_close overlay creates `<path>` on its first write: until then
+// every sector reads from the base or as zeros and unmap only touches the
+// maps, so a session that only reads costs no file, no descriptor and no
+// filesystem call at login.
 #include <atomic>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
+#include <string>
 
 #include "common/result.h"
 #include "storage/bitmap_file.h"
@@ -43,11 +49,16 @@ struct OverlayOptions {
   bool delete_on_close = false;
   // How files are opened; empty means the synchronous FileIo.
   FileOpener opener;
+  // Told (once per overlay) why a delete_on_close overlay could not create its
+  // file at the first write; that write and later ones fail with io_error
+  // until creation succeeds. Storage does not log; the owner does.
+  std::function<void(const std::string& message)> on_create_error;
 };
 
 class CowOverlay final : public BlockStore {
  public:
-  // Creates a new overlay at `path`; fails if the file already exists.
+  // Creates a new overlay at `path`; fails if the file already exists. A
+  // delete_on_close overlay only claims `path` at its first write (O_EXCL then).
   static Result<std::unique_ptr<CowOverlay>> create(std::shared_ptr<const ImageSource> base,
                                                     std::filesystem::path path,
                                                     OverlayOptions options = {});
@@ -82,6 +93,8 @@ class CowOverlay final : public BlockStore {
   // errno of the most recent io_error, for the caller's log line.
   int last_errno() const { return last_errno_.load(std::memory_order_relaxed); }
   const std::filesystem::path& path() const { return path_; }
+  // Whether the overlay file exists yet (always, unless delete_on_close).
+  bool has_file() const { return file_ != nullptr; }
   // Bytes counted against write_limit so far.
   uint64_t bytes_written() const { return header_.bytes_written; }
   // The same, safe to read from another thread (the operator dashboard) while
@@ -98,13 +111,16 @@ class CowOverlay final : public BlockStore {
     return lba <= blocks_ && blocks <= blocks_ - lba;
   }
   IoStatus error(int err);
+  // Creates, sizes and opens the overlay file (O_EXCL). 0 or an errno value;
+  // on failure nothing is left on disk.
+  int create_file();
   // Sectors [lba, lba+n) that share one (data, zeroed) state, n <= max_len.
   uint64_t run_length(uint64_t lba, uint64_t max_len) const;
 
   std::shared_ptr<const ImageSource> base_;
   std::filesystem::path path_;
   OverlayOptions options_;
-  std::unique_ptr<FileIo> file_;
+  std::unique_ptr<FileIo> file_;  // null until the first write of a delete_on_close overlay
   std::unique_ptr<BitmapFile> bitmap_file_;  // null for delete_on_close overlays
   uint64_t blocks_;
   OverlayMaps maps_;
@@ -113,6 +129,7 @@ class CowOverlay final : public BlockStore {
   bool data_dirty_ = false;  // overlay written since the last fdatasync
   // Atomic: concurrent readers of a shared disk (LockedStore) may all fail.
   std::atomic<int> last_errno_{0};
+  bool create_error_reported_ = false;
 };
 
 }  // namespace scsipub::storage

@@ -80,7 +80,9 @@ Result<std::unique_ptr<FileIo>> open_sync_file(const std::filesystem::path& path
   } while (fd < 0 && errno == EINTR);
   if (fd < 0) {
     int err = errno;
-    return fail("open " + path.string() + ": " + std::system_category().message(err));
+    auto failure = fail("open " + path.string() + ": " + std::system_category().message(err));
+    errno = err;  // for callers that need the code, not just the text
+    return failure;
   }
   return std::unique_ptr<FileIo>(std::make_unique<SyncFileIo>(UniqueFd(fd)));
 }

@@ -54,7 +54,8 @@ class SyncFileIo final : public FileIo {
 };
 
 // Opens a file for a FileIo; `flags` and `mode` are open(2)'s (O_CLOEXEC is
-// always added). The error message names the path and the errno text.
+// always added). The error message names the path and the errno text, and on
+// failure errno still holds open(2)'s error.
 using FileOpener = std::function<Result<std::unique_ptr<FileIo>>(
     const std::filesystem::path& path, int flags, mode_t mode)>;
 

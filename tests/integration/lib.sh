@@ -317,3 +317,21 @@ integ_check() {
     fail=1
   fi
 }
+
+# start_scsipub_for_sessions BIN N: start_scsipub with limits raised so one
+# address may hold N sessions and the free-tier overlay budgets off (the
+# benchmarks that hold many idle sessions from 127.0.0.1).
+start_scsipub_for_sessions() {
+  local bin=$1 n=$2
+  cat >"$INTEG_TMP/sessions.toml" <<TOML
+[iscsi]
+max_sessions = $((n + 64))
+reserved_auth_sessions = 0
+max_sessions_per_ip = $((n + 16))
+max_connections_per_ip = $((n + 16))
+[free_tier]
+overlay_bytes_per_ip = 0
+overlay_bytes_total = 0
+TOML
+  SCSIPUB_LOG_LEVEL=warn start_scsipub "$bin" --config "$INTEG_TMP/sessions.toml" --tls-listen off
+}

@@ -370,13 +370,164 @@ TEST_F(OverlayTest, BaseFileIsNeverModified) {
 TEST_F(OverlayTest, DeleteOnCloseRemovesFilesAndKeepsNoBitmap) {
   IoCounters c;
   auto ov = create(std::make_shared<BlankImage>(), {.delete_on_close = true, .opener = counting_opener(c)});
+  ASSERT_EQ(ov->write(0, pattern(512, 1)), IoStatus::ok);
   EXPECT_TRUE(std::filesystem::exists(dir_ / "ov.img"));
   EXPECT_FALSE(std::filesystem::exists(CowOverlay::bitmap_path(dir_ / "ov.img")));
-  ASSERT_EQ(ov->write(0, pattern(512, 1)), IoStatus::ok);
   ASSERT_EQ(ov->flush(), IoStatus::ok);
   EXPECT_EQ(c.syncs.load(), 0);  // nothing of an ephemeral overlay outlives a crash
   ov.reset();
   EXPECT_FALSE(std::filesystem::exists(dir_ / "ov.img"));
+}
+
+TEST_F(OverlayTest, AnEphemeralOverlayThatOnlyReadsNeverCreatesItsFile) {
+  auto base = make_image_base();
+  IoCounters c;
+  int opens = 0;
+  FileOpener opener = [&](const std::filesystem::path& p, int flags, mode_t mode) {
+    ++opens;
+    return counting_opener(c)(p, flags, mode);
+  };
+  auto ov = create(base, {.delete_on_close = true, .opener = opener});
+  EXPECT_FALSE(ov->has_file());
+  EXPECT_EQ(read_all(*ov), padded_base());
+  // Unmap and GET LBA STATUS work on the maps alone.
+  ASSERT_EQ(ov->unmap(10, 5), IoStatus::ok);
+  std::vector<uint8_t> out(5 * 512, 0xee);
+  ASSERT_EQ(ov->read(10, out), IoStatus::ok);
+  EXPECT_EQ(out, std::vector<uint8_t>(5 * 512, 0));
+  EXPECT_EQ(ov->lba_status(10).mapped, false);
+  EXPECT_EQ(ov->lba_status(10).blocks, 5u);
+  EXPECT_EQ(ov->lba_status(0).blocks, 10u);
+  EXPECT_EQ(ov->flush(), IoStatus::ok);
+  EXPECT_EQ(opens, 0);
+  EXPECT_EQ(c.punches.load(), 0);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "ov.img"));
+  ov.reset();
+  EXPECT_EQ(opens, 0);
+}
+
+TEST_F(OverlayTest, FirstWriteCreatesTheFileAndKeepsEarlierUnmaps) {
+  auto base = make_image_base();
+  auto ov = create(base, {.delete_on_close = true});
+  ASSERT_EQ(ov->unmap(0, 4), IoStatus::ok);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "ov.img"));
+  const auto data = pattern(2 * 512, 5);
+  ASSERT_EQ(ov->write(2, data), IoStatus::ok);
+  EXPECT_TRUE(ov->has_file());
+  EXPECT_EQ(std::filesystem::file_size(dir_ / "ov.img"), ov->block_count() * 512);
+  auto expect = padded_base();
+  std::fill_n(expect.begin(), 2 * 512, 0);
+  std::copy(data.begin(), data.end(), expect.begin() + 2 * 512);
+  EXPECT_EQ(read_all(*ov), expect);
+  EXPECT_EQ(ov->bytes_written(), 2u * 512);
+}
+
+TEST_F(OverlayTest, AWriteRefusedByTheLimitCreatesNoFile) {
+  auto ov = create(make_image_base(), {.write_limit = 512, .delete_on_close = true});
+  EXPECT_EQ(ov->write(0, pattern(2 * 512, 1)), IoStatus::space_exhausted);
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "ov.img"));
+}
+
+TEST_F(OverlayTest, EphemeralModelMatchesOnEitherBase) {
+  auto image = create(make_image_base(), {.delete_on_close = true}, "img.img");
+  run_model(*image, padded_base(), false, 11);
+  auto blank = create(std::make_shared<BlankImage>(300 * 512), {.delete_on_close = true}, "blank.img");
+  run_model(*blank, std::vector<uint8_t>(300 * 512, 0), true, 12);
+}
+
+TEST_F(OverlayTest, FailingToCreateTheFileIsAnIoErrorReportedOnce) {
+  auto base = make_image_base();
+  std::vector<std::string> reports;
+  OverlayOptions opts{.delete_on_close = true,
+                      .on_create_error = [&](const std::string& m) { reports.push_back(m); }};
+  auto ov = CowOverlay::create(base, dir_ / "missing-dir" / "ov.img", opts);
+  ASSERT_TRUE(ov) << ov.error().message;  // no filesystem work yet
+  EXPECT_EQ((*ov)->write(1, pattern(512, 1)), IoStatus::io_error);
+  EXPECT_EQ((*ov)->last_errno(), ENOENT);
+  EXPECT_EQ((*ov)->write(1, pattern(512, 1)), IoStatus::io_error);
+  ASSERT_EQ(reports.size(), 1u);
+  EXPECT_NE(reports[0].find("missing-dir"), std::string::npos) << reports[0];
+  // Nothing was written: the sector still reads the base and nothing was charged.
+  std::vector<uint8_t> out(512);
+  ASSERT_EQ((*ov)->read(1, out), IoStatus::ok);
+  EXPECT_TRUE(std::equal(out.begin(), out.end(), base_content_.begin() + 512));
+  EXPECT_EQ((*ov)->bytes_written(), 0u);
+  // Creation is retried by the next write once the directory is there.
+  std::filesystem::create_directory(dir_ / "missing-dir");
+  EXPECT_EQ((*ov)->write(1, pattern(512, 1)), IoStatus::ok);
+  ov->reset();
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "missing-dir" / "ov.img"));
+}
+
+TEST_F(OverlayTest, AnEphemeralOverlayNeverTakesOverSomeoneElsesFile) {
+  write_file(dir_ / "ov.img", pattern(512, 3));
+  auto ov = create(make_image_base(), {.delete_on_close = true});
+  EXPECT_EQ(ov->write(0, pattern(512, 1)), IoStatus::io_error);
+  EXPECT_EQ(ov->last_errno(), EEXIST);
+  ov.reset();
+  EXPECT_EQ(read_file(dir_ / "ov.img"), pattern(512, 3));  // neither used nor removed
+}
+
+// A bitmap file as the dense in-memory map used to write it, word for word:
+// data dirs from before the map was paged must still open.
+TEST_F(OverlayTest, OpensABitmapFileWrittenWordForWord) {
+  const uint64_t sectors = 3 * SectorBitmap::kPageBits + 100;  // 4 chunks, the last short
+  auto base = std::make_shared<BlankImage>(sectors * 512);
+  { auto ov = create(base); }  // the overlay file and a bitmap of the right size
+  const uint64_t words = (sectors + 63) / 64;
+  std::vector<uint64_t> data(words, 0), zeroed(words, 0);
+  data[0] = 0b1011;                      // sectors 0, 1, 3
+  data[2 * 512 + 7] = ~uint64_t{0};      // a whole word in chunk 2
+  zeroed[0] = 0b1100;                    // sector 2 zeroed; sector 3 also data: data wins
+  zeroed[words - 1] = ~uint64_t{0};      // the last word, stray bits past the end included
+  std::vector<uint8_t> file(32 + 2 * words * 8, 0);
+  const char magic[] = "SPBITMP1";
+  std::copy(magic, magic + 8, file.begin());
+  auto put = [&](size_t at, uint64_t v) {
+    for (int i = 0; i < 8; ++i) file[at + i] = static_cast<uint8_t>(v >> (8 * i));
+  };
+  put(8, sectors);
+  put(16, 4096);
+  for (uint64_t w = 0; w < words; ++w) {
+    put(32 + w * 8, data[w]);
+    put(32 + (words + w) * 8, zeroed[w]);
+  }
+  write_file(CowOverlay::bitmap_path(dir_ / "ov.img"), file);
+  auto ov = CowOverlay::open(base, dir_ / "ov.img");
+  ASSERT_TRUE(ov) << ov.error().message;
+  EXPECT_EQ((*ov)->bytes_written(), 4096u);
+  // Blank base: lba_status reports the data map.
+  EXPECT_EQ((*ov)->lba_status(0).blocks, 2u);
+  EXPECT_TRUE((*ov)->lba_status(0).mapped);
+  EXPECT_FALSE((*ov)->lba_status(2).mapped);
+  EXPECT_TRUE((*ov)->lba_status(3).mapped);
+  const uint64_t word_lba = (2 * 512 + 7) * 64;
+  EXPECT_EQ((*ov)->lba_status(4).blocks, word_lba - 4);
+  EXPECT_EQ((*ov)->lba_status(word_lba).blocks, 64u);
+  EXPECT_EQ((*ov)->lba_status(word_lba + 64).blocks, sectors - word_lba - 64);
+  // Writes in the first and the last chunk: storing rewrites those two chunks
+  // of both maps in the same layout, with the zeroed map's overlap with the
+  // data map and its bits past the end dropped.
+  ASSERT_EQ((*ov)->write(4, pattern(512, 1)), IoStatus::ok);
+  ASSERT_EQ((*ov)->write(sectors - 1, pattern(512, 2)), IoStatus::ok);
+  ASSERT_EQ((*ov)->flush(), IoStatus::ok);
+  std::vector<uint64_t> want_data = data, want_zeroed = zeroed;
+  want_data[0] |= uint64_t{1} << 4;
+  want_data[words - 1] |= uint64_t{1} << ((sectors - 1) % 64);
+  want_zeroed[words - 1] &= (uint64_t{1} << (sectors % 64)) - 1;
+  for (uint64_t w = 0; w < words; ++w) want_zeroed[w] &= ~want_data[w];
+  auto stored = read_file(CowOverlay::bitmap_path(dir_ / "ov.img"));
+  ASSERT_EQ(stored.size(), file.size());
+  auto get = [&](size_t at) {
+    uint64_t v = 0;
+    for (int i = 0; i < 8; ++i) v |= uint64_t{stored[at + i]} << (8 * i);
+    return v;
+  };
+  EXPECT_EQ(get(16), 4096u + 2 * 512);
+  for (uint64_t w = 0; w < words; ++w) {
+    ASSERT_EQ(get(32 + w * 8), want_data[w]) << "data word " << w;
+    ASSERT_EQ(get(32 + (words + w) * 8), want_zeroed[w]) << "zeroed word " << w;
+  }
 }
 
 TEST_F(OverlayTest, RemoveFilesDeletesBoth) {
