@@ -270,13 +270,15 @@ void IscsiServer::Impl::start_handler(Stream stream, iscsi::PortalInfo portal, c
   auto handler = std::make_shared<ConnectionHandler<Stream>>(
       std::move(stream), ConnectionDeps{config.connection, targets, registry}, std::move(portal),
       std::move(claim_login), std::move(on_login_ended));
+  // Each connection removes its own entry when it ends: no per-accept sweep
+  // over every live connection.
+  std::list<std::weak_ptr<ConnectionControl>>::iterator entry;
   {
     std::lock_guard lock(mu);
-    live.remove_if([](const auto& w) { return w.expired(); });
-    live.push_back(handler);
+    entry = live.insert(live.end(), handler);
   }
   connections.fetch_add(1);
-  asio::co_spawn(exec, handler->run(), [this, handler, group, was_admitted = a.admitted](std::exception_ptr ep) {
+  asio::co_spawn(exec, handler->run(), [this, handler, group, entry, was_admitted = a.admitted](std::exception_ptr ep) {
     // One bad peer costs only its own connection.
     if (ep) {
       try {
@@ -284,6 +286,10 @@ void IscsiServer::Impl::start_handler(Stream stream, iscsi::PortalInfo portal, c
       } catch (const std::exception& e) {
         spdlog::error("connection ended by exception: {}", e.what());
       }
+    }
+    {
+      std::lock_guard lock(mu);
+      live.erase(entry);
     }
     if (was_admitted) {
       release(group);
