@@ -12,6 +12,7 @@
 //
 //   RESULT sessions=.. logged_in=.. logins_per_s=.. cpu_ms_per_login=..
 //          rss_kb_per_session=.. fds_per_session=.. idle_cpu_pct=.. failed=.. retried=.. busy=..
+//          unanswered=.. timeouts=.. probe_max_ms=.. (and more)
 //
 // With --target-pid, the target's VmRSS, open fds and CPU time are sampled
 // from /proc before the logins, after them, over the hold and after logout.
@@ -286,8 +287,8 @@ int main(int argc, char** argv) {
   std::printf(
       "RESULT sessions=%zu in_flight=%zu logged_in=%zu held_at_end=%zu logins_per_s=%.0f login_s=%.3f "
       "cpu_ms_per_login=%s rss_kb_base=%s rss_kb_per_session=%s fds_per_session=%s idle_cpu_pct=%s "
-      "rss_kb_after_logout=%s logouts=%llu logout_s=%.3f failed=%llu retried=%llu busy=%llu drops=%llu pings=%llu "
-      "probe_attempts=%zu probe_answered=%zu probe_logged_in=%zu probe_max_ms=%.1f probe_p50_ms=%.1f\n",
+      "rss_kb_after_logout=%s logouts=%llu logout_s=%.3f failed=%llu retried=%llu busy=%llu unanswered=%llu timeouts=%llu drops=%llu pings=%llu "
+      "probe_attempts=%zu probe_answered=%zu probe_logged_in=%zu probe_max_ms=%.1f probe_p50_ms=%.1f probe_max_connect_ms=%.1f\n",
       o.sessions, o.in_flight, logins, held_at_end, login_s > 0 ? double(logins) / login_s : 0.0, login_s,
       cpu_per_login.c_str(), base ? std::to_string(base->rss_kb).c_str() : "NA",
       per_session(base, settled, &ProcSample::rss_kb, logins, 1).c_str(),
@@ -295,7 +296,8 @@ int main(int argc, char** argv) {
       after_logout ? std::to_string(after_logout->rss_kb).c_str() : "NA",
       static_cast<unsigned long long>(c.logouts), logout_s, static_cast<unsigned long long>(c.failed),
       static_cast<unsigned long long>(c.retried), static_cast<unsigned long long>(c.busy),
+      static_cast<unsigned long long>(c.unanswered), static_cast<unsigned long long>(c.timeouts),
       static_cast<unsigned long long>(c.drops), static_cast<unsigned long long>(c.pings), probed.attempts,
-      probed.answered, probed.logged_in, probed.max_first_ms, probed.p50_first_ms);
+      probed.answered, probed.logged_in, probed.max_first_ms, probed.p50_first_ms, probed.max_connect_ms);
   return c.failed == 0 && logins == o.sessions ? 0 : 1;
 }

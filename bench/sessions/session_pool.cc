@@ -117,6 +117,7 @@ void SessionPool::launch(size_t i, Clock::time_point now) {
   s.wants_out = true;
   ::epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev);
   if (::connect(fd, reinterpret_cast<const sockaddr*>(&to.addr), to.len) != 0 && errno != EINPROGRESS) {
+    ++counters_.unanswered;
     close(i, true);
   }
 }
@@ -169,6 +170,7 @@ void SessionPool::lost(size_t i) {
     ++counters_.drops;
     close(i, config_.reconnect);
   } else {
+    ++counters_.unanswered;
     close(i, true);
   }
 }
@@ -211,6 +213,7 @@ void SessionPool::on_connected(size_t i) {
   socklen_t len = sizeof err;
   ::getsockopt(s.fd, SOL_SOCKET, SO_ERROR, &err, &len);
   if (err != 0) {
+    ++counters_.unanswered;
     close(i, true);
     return;
   }
@@ -353,7 +356,10 @@ void SessionPool::expire_logins(Clock::time_point now) {
   next_expiry_scan_ = now + std::chrono::milliseconds(100);
   for (size_t i = 0; i < sessions_.size(); ++i) {
     const Session& s = sessions_[i];
-    if ((s.state == State::connecting || s.state == State::login) && now >= s.deadline) close(i, true);
+    if ((s.state == State::connecting || s.state == State::login) && now >= s.deadline) {
+      ++counters_.timeouts;
+      close(i, true);
+    }
   }
 }
 

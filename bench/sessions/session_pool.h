@@ -47,6 +47,8 @@ struct PoolCounters {
   uint64_t logins = 0;         // Login Responses that reached Full Feature Phase
   uint64_t busy = 0;           // refusals 03/02 (out of resources)
   uint64_t retried = 0;        // attempts that will be retried (busy, other 03/xx, lost connection, timeout)
+  uint64_t unanswered = 0;     // logins whose connection failed or ended before an answer
+  uint64_t timeouts = 0;       // logins not finished within login_timeout
   uint64_t failed = 0;         // sessions given up on (initiator errors 02/xx, protocol errors)
   uint64_t drops = 0;          // logged-in sessions whose connection ended
   uint64_t pings = 0;          // NOP-In pings answered

@@ -50,7 +50,8 @@ bool send_all(int fd, const std::vector<uint8_t>& out) {
 struct OneLogin {
   bool answered = false;
   bool logged_in = false;
-  double first_ms = 0;
+  double first_ms = 0;    // from connect() to the first Login Response
+  double connect_ms = 0;  // connect() alone (a dropped SYN costs a 1 s retransmission)
 };
 
 OneLogin login_once(const ProbeConfig& c) {
@@ -63,6 +64,7 @@ OneLogin login_once(const ProbeConfig& c) {
   const auto deadline = start + c.timeout;
   bool ok = c.source.len == 0 || ::bind(fd, reinterpret_cast<const sockaddr*>(&c.source.addr), c.source.len) == 0;
   ok = ok && ::connect(fd, reinterpret_cast<const sockaddr*>(&c.portal.addr), c.portal.len) == 0;
+  out.connect_ms = Ms(Clock::now() - start).count();
   LoginProgress at;
   LoginIdentity who{c.initiator, c.target, 0x7fff};
   std::vector<uint8_t> rx;
@@ -112,6 +114,7 @@ void SideProbe::run() {
       first_ms_.push_back(r.first_ms);
     }
     if (r.logged_in) ++logged_in_;
+    max_connect_ms_ = std::max(max_connect_ms_, r.connect_ms);
     for (auto waited = std::chrono::milliseconds(0); waited < config_.interval && !stop_;
          waited += std::chrono::milliseconds(10)) {
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
@@ -126,6 +129,7 @@ ProbeSummary SideProbe::finish() {
   s.attempts = attempts_;
   s.answered = answered_;
   s.logged_in = logged_in_;
+  s.max_connect_ms = max_connect_ms_;
   if (!first_ms_.empty()) {
     std::sort(first_ms_.begin(), first_ms_.end());
     s.max_first_ms = first_ms_.back();

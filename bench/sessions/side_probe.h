@@ -28,6 +28,7 @@ struct ProbeSummary {
   size_t logged_in = 0;    // ... and the login reached Full Feature Phase
   double max_first_ms = 0; // slowest first answer
   double p50_first_ms = 0;
+  double max_connect_ms = 0; // slowest TCP connect (part of max_first_ms)
 };
 
 class SideProbe {
@@ -46,6 +47,7 @@ class SideProbe {
   std::atomic<bool> stop_{false};
   std::vector<double> first_ms_;
   size_t attempts_ = 0, answered_ = 0, logged_in_ = 0;
+  double max_connect_ms_ = 0;
   std::thread thread_;
 };
 
