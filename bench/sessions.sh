@@ -4,7 +4,7 @@
 #
 #   bench/sessions.sh [--scsipub BIN] [--tool BIN] [--logins N] [--in-flight "1 32 128"]
 #                     [--rss-sessions "1000 15000"] [--image-mib MIB] [--image-rss-sessions "1000"]
-#                     [--overlay-dir DIR] [--repeat R] [--out FILE]
+#                     [--overlay-dir DIR] [--repeat R] [--live B] [--out FILE]
 #
 # Starts a private tgtd (one 64 MiB file-backed LUN) and a scsipub server
 # (limits raised so only the machine limits the crowd: the load comes from 8
@@ -17,7 +17,9 @@
 #      and the target's CPU while they idle.
 # Prints markdown tables with scsipub/tgt ratios; --out FILE appends them.
 # --overlay-dir puts scsipub's free-tier overlays elsewhere (e.g. a tmpfs, to
-# take the filesystem out of the login cost).
+# take the filesystem out of the login cost). --live B measures the logins
+# while B other sessions (from 127.0.0.9-127.0.0.16) stay logged in to the
+# same target: the cost of a login must not grow with the sessions live.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 # shellcheck source=../tests/integration/lib.sh
@@ -33,6 +35,7 @@ image_mib=1024
 overlay_dir=
 repeat=2
 hold=10
+live=0
 out=
 cmdline="bench/sessions.sh $*"
 while (($#)); do
@@ -47,6 +50,7 @@ while (($#)); do
     --overlay-dir) overlay_dir=$2; shift 2 ;;
     --repeat) repeat=$2; shift 2 ;;
     --hold) hold=$2; shift 2 ;;
+    --live) live=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
     *) sed -n '2,21p' "$0" >&2; exit 2 ;;
   esac
@@ -128,13 +132,44 @@ ok = [l for l in lines if val(l) == val(l)]
 print((max if mode == "max" else min)(ok, key=val) if ok else lines[0])' "$@"
 }
 
+# hold_live KIND: B sessions held in the background until the EXIT trap or unhold_live.
+holder=
+hold_live() {
+  ((live > 0)) || return 0
+  local portal target
+  case $1 in
+    tgt) portal=$INTEG_HOST:$TGTD_PORT target=$TGT_IQN ;;
+    *) portal=$INTEG_HOST:$SCSIPUB_PORT target=$IQN_BLANK ;;
+  esac
+  "$tool" --portal "$portal" --target "$target" --sessions "$live" --in-flight 128 --sources 127.0.0.9-127.0.0.16 \
+    --initiator-prefix iqn.2026-12.pub.scsipub.bench:live --hold 3600 --settle 0 >"$INTEG_TMP/live.out" 2>&1 &
+  holder=$!
+  integ_on_exit "kill -KILL $holder 2>/dev/null || true"
+  local i
+  for ((i = 0; i < 1800; i++)); do
+    grep -q '^held' "$INTEG_TMP/live.out" && break
+    sleep 0.1
+  done
+  log "$(grep '^held' "$INTEG_TMP/live.out" || echo 'held nothing') in the background on $1"
+}
+unhold_live() {
+  [[ -n $holder ]] || return 0
+  kill -TERM "$holder" 2>/dev/null || true
+  wait "$holder" 2>/dev/null || true
+  holder=
+}
+
 login_rows=() login_ratios=()
 for k in $in_flight; do
   t_runs=() s_runs=()
   for ((r = 0; r < repeat; r++)); do
     log "logins: $logins sessions, $k in flight, round $((r + 1))"
+    hold_live tgt
     t_runs+=("$(run tgt "$logins" "$k" 0)")
+    unhold_live
+    hold_live blank
     s_runs+=("$(run blank "$logins" "$k" 0)")
+    unhold_live
   done
   t=$(best logins_per_s max "${t_runs[@]}") s=$(best logins_per_s max "${s_runs[@]}")
   tc=$(best cpu_ms_per_login min "${t_runs[@]}") sc=$(best cpu_ms_per_login min "${s_runs[@]}")
@@ -162,7 +197,7 @@ report=$(
   echo
   echo "Command: \`$cmdline\` ($(nproc) CPUs shared with other jobs, $(uname -sr), load average at the end $(cut -d" " -f1-3 /proc/loadavg); scsipub-sessions from 8 source addresses ($sources); fd limit $(ulimit -n) per process; scsipub binary $scsipub_bin${overlay_dir:+, overlays in $overlay_dir})"
   echo
-  echo "Logins ($logins sessions logged in per run, best of $repeat; CPU = target utime+stime over the login phase):"
+  echo "Logins ($logins sessions logged in per run, best of $repeat, $live other sessions live; CPU = target utime+stime over the login phase):"
   echo
   echo "| logins in flight | tgt logins/s | scsipub logins/s | tgt CPU ms/login | scsipub CPU ms/login | scsipub retries |"
   echo "|---:|---:|---:|---:|---:|---:|"
