@@ -4,6 +4,7 @@
 //       [--sources 127.0.0.1-127.0.0.8] [--hold SECONDS] [--target-pid PID]
 //       [--one-round] [--reconnect] [--probe-source ADDR] [--settle SECONDS]
 //       [--initiator-prefix IQN] [--login-timeout-ms MS] [--give-up-seconds S]
+//       [--backoff-ms MIN-MAX]   (retry delay: MIN doubling up to MAX, jittered; default 250-2000)
 //
 // Logs N sessions in with at most K logins in flight, each connection bound
 // to the next source address (each 127.0.0.x has its own ~28 000 ephemeral
@@ -57,6 +58,8 @@ struct Options {
   double settle_s = 2;
   double give_up_s = 120;
   long login_timeout_ms = 15000;
+  long backoff_min_ms = 250;
+  long backoff_max_ms = 2000;
   pid_t target_pid = 0;
   bool one_round = false;
   bool reconnect = false;
@@ -148,6 +151,14 @@ Options parse(int argc, char** argv) {
     else if (a == "--target-pid") o.target_pid = pid_t(std::stol(value()));
     else if (a == "--initiator-prefix") o.initiator_prefix = value();
     else if (a == "--probe-source") o.probe_source = value();
+    else if (a == "--backoff-ms") {
+      std::string v = value();
+      auto dash = v.find('-');
+      if (dash == std::string::npos) usage("--backoff-ms wants MIN-MAX");
+      o.backoff_min_ms = std::stol(v.substr(0, dash));
+      o.backoff_max_ms = std::stol(v.substr(dash + 1));
+      if (o.backoff_min_ms < 1 || o.backoff_max_ms < o.backoff_min_ms) usage("bad --backoff-ms");
+    }
     else if (a == "--one-round") o.one_round = true;
     else if (a == "--reconnect") o.reconnect = true;
     else usage(("unknown argument " + a).c_str());
@@ -205,6 +216,8 @@ int main(int argc, char** argv) {
   pc.one_round = o.one_round;
   pc.reconnect = o.reconnect;
   pc.login_timeout = std::chrono::milliseconds(o.login_timeout_ms);
+  pc.backoff_min = std::chrono::milliseconds(o.backoff_min_ms);
+  pc.backoff_max = std::chrono::milliseconds(o.backoff_max_ms);
   SessionPool pool(pc);
 
   std::optional<SideProbe> probe;

@@ -39,7 +39,9 @@ struct PoolConfig {
   bool one_round = false;        // one Login Request (operational stage only) instead of two
   bool reconnect = false;        // log a dropped session in again
   std::chrono::milliseconds login_timeout{15000};
-  std::chrono::milliseconds backoff_min{20};
+  // iscsid waits DefaultTime2Wait (2 s) and more between attempts; a faster
+  // client only adds refused connections to a storm.
+  std::chrono::milliseconds backoff_min{250};
   std::chrono::milliseconds backoff_max{2000};
 };
 
