@@ -15,6 +15,9 @@ namespace scsipub::net {
 
 namespace {
 
+// Connections taken from the listen queue per turn of the accept loop.
+constexpr size_t kAcceptBurst = 64;
+
 // What accept decided for one connection.
 struct Admission {
   bool admitted = false;
@@ -99,6 +102,7 @@ std::unique_ptr<asio::ip::tcp::acceptor> IscsiServer::Impl::listen(const std::st
   a->set_option(asio::ip::tcp::acceptor::reuse_address(true));
   a->bind(ep);
   a->listen(asio::socket_base::max_listen_connections);
+  a->non_blocking(true);  // accept_loop drains the queue without blocking the loop
   return a;
 }
 
@@ -142,6 +146,18 @@ asio::awaitable<void> IscsiServer::Impl::accept_loop(asio::ip::tcp::acceptor& fr
       continue;
     }
     spawn(std::move(sock), tls);
+    // Each resumption of this coroutine waits its turn behind every handler
+    // ready on loop 0, so one accept per turn lets a login storm pile up in
+    // the listen queue, where admission cannot see it and a side login waits
+    // behind thousands. Take what else is already queued (the acceptor is
+    // non-blocking), a bounded burst per turn.
+    for (size_t burst = 0; burst < kAcceptBurst; ++burst) {
+      asio::ip::tcp::socket more(*loops[next_loop % loops.size()]);
+      from.accept(more, ec);
+      if (ec) break;  // would_block: the queue is empty; other errors: the next async_accept reports them
+      ++next_loop;
+      spawn(std::move(more), tls);
+    }
   }
 }
 
