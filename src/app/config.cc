@@ -296,7 +296,7 @@ Status load_toml(const std::filesystem::path& file, Config& cfg) {
   }
   if (const toml::table* f = root["free_tier"].as_table()) {
     if (auto s = check_keys(*f, {"blank_size", "blank_write_limit", "image_write_limit", "multi_images",
-                                 "overlay_bytes_per_ip", "overlay_bytes_total", "overlay_dir"},
+                                 "overlay_bytes_per_ip", "overlay_bytes_total", "overlay_dir", "retain_seconds"},
                             "[free_tier]");
         !s)
       return s;
@@ -304,6 +304,11 @@ Status load_toml(const std::filesystem::path& file, Config& cfg) {
       return s;
     }
     if (take(*f, "overlay_dir", text)) cfg.overlay_dir = text;
+    if (f->contains("retain_seconds")) {
+      uint32_t seconds = 0;
+      if (auto s = take_count(*f, "retain_seconds", "[free_tier]", seconds); !s) return s;
+      cfg.free_tier.retain = std::chrono::seconds(seconds);
+    }
     int64_t n = 0;
     if (take(*f, "blank_size", n)) cfg.free_tier.blank_size = static_cast<uint64_t>(n);
     if (take(*f, "blank_write_limit", n)) cfg.free_tier.blank_write_limit = static_cast<uint64_t>(n);
@@ -404,6 +409,11 @@ Status validate(Config& cfg) {
   }
   if (cfg.free_tier.multi_images.size() == 1 || cfg.free_tier.multi_images.size() > 2) {
     return fail("multi_images names exactly two images");
+  }
+  // Longer than MaxTime2Retain's ceiling (RFC 7143 13.20: 3600 s) would only
+  // hold budget for initiators that gave up long ago.
+  if (cfg.free_tier.retain.count() < 0 || cfg.free_tier.retain.count() > kMaxRetainSeconds) {
+    return fail(fmt::format("[free_tier] retain_seconds must be within 0..{}", kMaxRetainSeconds));
   }
   return ok_status();
 }

@@ -83,6 +83,8 @@ Status validate(Config& cfg);
 Status validate_catalog_limits(const ingest::IngestLimits& limits);
 
 inline constexpr size_t kDefaultReservedAuthSessions = 256;
+// The ceiling of [free_tier] retain_seconds (MaxTime2Retain's, RFC 7143 13.20).
+inline constexpr int64_t kMaxRetainSeconds = 3600;
 size_t reserved_auth_sessions(const Config& cfg);
 
 net::ServerConfig server_config(const Config& cfg);

@@ -48,8 +48,6 @@ void sweep(control::Janitor& janitor, const control::TargetDirectory& dir, std::
   }
 }
 
-// Blocks until SIGTERM or SIGINT, sweeping overlays and expired disks every
-// kJanitorInterval.
 // Rescans after a directory event and says what changed.
 void refresh_catalog(control::Catalog& catalog, control::TargetDirectory& directory) {
   const auto before = catalog.snapshot();
@@ -92,14 +90,26 @@ void remove_stale_ingest_files(const std::filesystem::path& images_dir) {
   }
 }
 
-int wait_for_signal(const sigset_t& set, control::Janitor& janitor, const control::TargetDirectory& dir,
-                    control::ProvisionedDisks& disks, const control::Clock& clock) {
+// How often retained free-tier overlays are checked for the end of their
+// grace period: a file outlives its grace by at most this much.
+constexpr auto kRetainTick = std::chrono::seconds(2);
+
+// Blocks until SIGTERM or SIGINT, sweeping overlays and expired disks every
+// kJanitorInterval and retained overlays every kRetainTick.
+int wait_for_signal(const sigset_t& set, control::Janitor& janitor, control::TargetDirectory& dir,
+                    control::ProvisionedDisks& disks, const control::Clock& clock, bool retaining) {
+  const auto tick = retaining ? std::chrono::duration_cast<std::chrono::seconds>(kRetainTick)
+                              : std::chrono::duration_cast<std::chrono::seconds>(kJanitorInterval);
+  auto next_sweep = clock.steady_now() + kJanitorInterval;
   for (;;) {
     timespec ts{};
-    ts.tv_sec = std::chrono::duration_cast<std::chrono::seconds>(kJanitorInterval).count();
+    ts.tv_sec = tick.count();
     int sig = sigtimedwait(&set, nullptr, &ts);
     if (sig == SIGTERM || sig == SIGINT) return sig;
     if (sig < 0 && errno == EAGAIN) {
+      dir.expire_retained();
+      if (clock.steady_now() < next_sweep) continue;
+      next_sweep = clock.steady_now() + kJanitorInterval;
       sweep(janitor, dir, std::chrono::minutes(2));
       disks.remove_expired(std::chrono::floor<std::chrono::seconds>(clock.wall_now()));
     }
@@ -343,11 +353,13 @@ int serve(Config cfg) {
                  base, base, base);
   }
 
-  int sig = wait_for_signal(set, janitor, directory, disks, clock);
+  int sig = wait_for_signal(set, janitor, directory, disks, clock, cfg.free_tier.retain.count() > 0);
   spdlog::info("{} received: logging out {} session(s)", sig == SIGTERM ? "SIGTERM" : "SIGINT", registry.size());
   watcher.stop();
   if (api) api->stop();
   server.shutdown(cfg.shutdown_grace);
+  // Nobody can reinstate a session any more: retained overlays go as a Logout's do.
+  if (size_t n = directory.release_retained(); n != 0) spdlog::info("deleted {} retained overlay(s)", n);
   sweep(janitor, directory, std::chrono::seconds(0));
   // Sessions are gone; make every overlay and its maps durable, then say so.
   disks.flush_all();

@@ -23,23 +23,22 @@ iscsi::BindError out_of_resources(std::string message) {
 
 class FreeTierBinder::Binding final : public iscsi::TargetBinding {
  public:
-  Binding(FreeTierBinder& owner, std::string id, uint64_t nexus_id, std::string group, uint64_t reserved)
-      : owner_(owner), id_(std::move(id)), nexus_id_(nexus_id), group_(std::move(group)), reserved_(reserved) {}
+  Binding(FreeTierBinder& owner, ReinstateKey key, uint64_t nexus_id, SessionDisks disks)
+      : owner_(owner), key_(std::move(key)), nexus_id_(nexus_id), disks_(std::move(disks)) {}
   ~Binding() override {
     owner_.forget(nexus_id_);  // before the overlays go: the dashboard reads them
-    for (const auto& unit : luns_.units()) unit->detach(nexus_id_);
-    luns_.clear();  // private overlays delete their files here
-    overlays_.clear();
-    owner_.release(id_, group_, reserved_);
+    for (const auto& unit : disks_.luns.units()) unit->detach(nexus_id_);
+    owner_.finish(key_, nexus_id_, std::move(disks_), how_);
   }
-  const scsi::LunMap& luns() const override { return luns_; }
-  scsi::LunMap& lun_map() { return luns_; }
-  void track(std::shared_ptr<const storage::CowOverlay> overlay) { overlays_.push_back(std::move(overlay)); }
+  const scsi::LunMap& luns() const override { return disks_.luns; }
+  void end(iscsi::SessionEnd how) override { how_ = how; }
+  scsi::LunMap& lun_map() { return disks_.luns; }
+  void track(std::shared_ptr<const storage::CowOverlay> overlay) { disks_.overlays.push_back(std::move(overlay)); }
   // Bytes the session wrote against its write limits (a LUN without one is
   // bounded by its size).
   OverlayUsage usage() const {
     OverlayUsage u;
-    for (const auto& o : overlays_) {
+    for (const auto& o : disks_.overlays) {
       u.bytes += o->bytes_written_shared();
       u.limit += o->write_limit() != 0 ? o->write_limit() : o->block_count() * storage::kBlockSize;
     }
@@ -48,30 +47,32 @@ class FreeTierBinder::Binding final : public iscsi::TargetBinding {
 
  private:
   FreeTierBinder& owner_;
-  std::string id_;
+  ReinstateKey key_;
   uint64_t nexus_id_;
-  std::string group_;
-  uint64_t reserved_;  // overlay bytes held against group_ and the total
-  scsi::LunMap luns_;
-  std::vector<std::shared_ptr<const storage::CowOverlay>> overlays_;
+  SessionDisks disks_;
+  // Destroyed without end(): its owner let go of it on purpose, as a Logout does.
+  iscsi::SessionEnd how_ = iscsi::SessionEnd::logout;
 };
 
 FreeTierBinder::FreeTierBinder(const FreeTierConfig& config, std::filesystem::path overlay_dir, LimitEvents* events,
-                               const FreeTierTargets& targets, BaseImageCache& bases, RandomSource& random)
+                               const FreeTierTargets& targets, BaseImageCache& bases, RandomSource& random,
+                               const Clock& clock)
     : config_(config),
       overlay_dir_(std::move(overlay_dir)),
       events_(events),
       targets_(targets),
       bases_(bases),
+      clock_(clock),
       instance_(fmt::format("{:08x}", uint32_t(random.next_u64()))),
       naa_(random.next_u64()),
       budget_(config.overlay_bytes_per_ip, config.overlay_bytes_total) {}
 
-FreeTierBinder::~FreeTierBinder() = default;
+FreeTierBinder::~FreeTierBinder() { release_retained(); }
 
 Result<std::unique_ptr<iscsi::TargetBinding>, iscsi::BindError> FreeTierBinder::bind(std::string_view target_name,
                                                                                      const lu::Nexus& nexus,
                                                                                      const iscsi::PortalInfo& portal) {
+  expire_retained();  // an expired disk neither goes to this login nor counts against its budget
   auto images = targets_.images_of(target_name);
   if (!images) {
     return Unexpected<iscsi::BindError>{
@@ -87,6 +88,47 @@ Result<std::unique_ptr<iscsi::TargetBinding>, iscsi::BindError> FreeTierBinder::
   for (size_t lun = 0; lun < bases.size(); ++lun) {
     if (bases[lun].presentation != Presentation::dvd) worst_case += overlay_worst_case((*images)[lun], *bases[lun].image);
   }
+  // A DVD-only target writes nothing: there is nothing to keep for it.
+  const bool retaining = config_.retain.count() > 0 && worst_case > 0;
+  ReinstateKey key{nexus.initiator_name, nexus.isid, std::string(target_name), portal.peer_address};
+  if (retaining) {
+    std::unique_lock lock(mu_);
+    if (live_keys_.contains(key)) {
+      // RFC 7143 6.3.5: this login reinstates a session whose connection is
+      // still being closed on its own thread, and its disks must not be used
+      // by two sessions at once. Class 3 asks the initiator to retry (RFC 7143
+      // 11.13.5); by then the old session is gone and its disks are retained.
+      return Unexpected<iscsi::BindError>{{iscsi::login_status::kTargetError,
+                                           iscsi::login_status::kServiceUnavailable,
+                                           "the session this login reinstates is still closing"}};
+    }
+    if (auto kept = retained_.take(key)) {
+      live_keys_.emplace(key, nexus.id);
+      lock.unlock();
+      spdlog::info("session {}: {} takes back overlay {}, retained since its connection dropped", nexus.id,
+                   nexus.initiator_name, kept->id);
+      // The same logical units: same data, NAA and serial. attach() gives the
+      // new nexus its POWER ON, RESET unit attention, as for any new session.
+      for (const auto& unit : kept->luns.units()) unit->attach(nexus);
+      auto binding = std::make_unique<Binding>(*this, std::move(key), nexus.id, std::move(*kept));
+      std::lock_guard relock(mu_);
+      bindings_[nexus.id] = binding.get();
+      return std::unique_ptr<iscsi::TargetBinding>(std::move(binding));
+    }
+    live_keys_.emplace(key, nexus.id);  // claimed now: a racing login of this nexus is told to retry
+  }
+  auto bound = bind_fresh(target_name, *images, bases, worst_case, nexus, portal, key);
+  if (!bound.ok() && retaining) {
+    std::lock_guard lock(mu_);
+    if (auto it = live_keys_.find(key); it != live_keys_.end() && it->second == nexus.id) live_keys_.erase(it);
+  }
+  return bound;
+}
+
+Result<std::unique_ptr<iscsi::TargetBinding>, iscsi::BindError> FreeTierBinder::bind_fresh(
+    std::string_view target_name, const std::vector<std::string>& images,
+    const std::vector<BaseImageCache::Base>& bases, uint64_t worst_case, const lu::Nexus& nexus,
+    const iscsi::PortalInfo& portal, ReinstateKey key) {
   if (auto over = budget_.reserve(portal.group(), worst_case)) {
     count_limit(events_, *over, portal.peer_address, target_name);
     return Unexpected<iscsi::BindError>{out_of_resources(*over == Limit::free_overlay_total
@@ -99,10 +141,14 @@ Result<std::unique_ptr<iscsi::TargetBinding>, iscsi::BindError> FreeTierBinder::
     live_ids_.insert(id);  // before any file exists, so the janitor never races us
   }
   // From here the binding owns the id and the reservation: its destructor releases them.
-  auto binding = std::make_unique<Binding>(*this, id, nexus.id, portal.group(), worst_case);
+  SessionDisks disks;
+  disks.id = id;
+  disks.group = portal.group();
+  disks.reserved = worst_case;
+  auto binding = std::make_unique<Binding>(*this, std::move(key), nexus.id, std::move(disks));
   const bool multi = bases.size() > 1;
   for (uint32_t lun = 0; lun < bases.size(); ++lun) {
-    const std::string& image = (*images)[lun];
+    const std::string& image = images[lun];
     lu::Identity ident;
     ident.serial = fmt::format("{}l{}", id, lun);
     ident.naa_id = naa_.next();
@@ -144,12 +190,64 @@ void FreeTierBinder::forget(uint64_t session_id) {
   bindings_.erase(session_id);
 }
 
-void FreeTierBinder::release(const std::string& id, const std::string& group, uint64_t reserved) {
+void FreeTierBinder::finish(const ReinstateKey& key, uint64_t session_id, SessionDisks disks,
+                            iscsi::SessionEnd how) {
+  // Only a session that ended without a Logout (and was not stopped by the
+  // server itself) may be reinstated; DVD-only targets have nothing to keep.
+  const bool keep = config_.retain.count() > 0 && how != iscsi::SessionEnd::logout &&
+                    how != iscsi::SessionEnd::shutdown && !disks.overlays.empty();
+  std::optional<SessionDisks> displaced;
   {
     std::lock_guard lock(mu_);
-    live_ids_.erase(id);
+    if (auto it = live_keys_.find(key); it != live_keys_.end() && it->second == session_id) live_keys_.erase(it);
+    if (keep) {
+      spdlog::info("session {} ({}): overlay {} kept {} s for a reinstating login from {}", session_id,
+                   iscsi::to_string(how), disks.id, config_.retain.count(), key.peer_address);
+      displaced = retained_.put(key, std::move(disks), clock_.steady_now() + config_.retain);
+    }
   }
-  budget_.release(group, reserved);
+  if (displaced) release(std::move(*displaced));
+  if (!keep) release(std::move(disks));
+}
+
+// Deletes the overlays (the last references to private overlays delete their
+// files), then returns the id and the budget. Never under mu_: file work.
+void FreeTierBinder::release(SessionDisks disks) {
+  disks.luns.clear();
+  disks.overlays.clear();
+  {
+    std::lock_guard lock(mu_);
+    live_ids_.erase(disks.id);
+  }
+  budget_.release(disks.group, disks.reserved);
+}
+
+size_t FreeTierBinder::expire_retained() {
+  std::vector<SessionDisks> expired;
+  {
+    std::lock_guard lock(mu_);
+    expired = retained_.take_expired(clock_.steady_now());
+  }
+  for (auto& d : expired) {
+    spdlog::info("overlay {} deleted: nobody reinstated its session within {} s", d.id, config_.retain.count());
+    release(std::move(d));
+  }
+  return expired.size();
+}
+
+size_t FreeTierBinder::release_retained() {
+  std::vector<SessionDisks> all;
+  {
+    std::lock_guard lock(mu_);
+    all = retained_.take_all();
+  }
+  for (auto& d : all) release(std::move(d));
+  return all.size();
+}
+
+size_t FreeTierBinder::retained_count() const {
+  std::lock_guard lock(mu_);
+  return retained_.size();
 }
 
 std::optional<OverlayUsage> FreeTierBinder::overlay_usage(uint64_t session_id) const {

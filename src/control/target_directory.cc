@@ -12,7 +12,7 @@ TargetDirectory::TargetDirectory(DirectoryConfig config, Catalog& catalog, const
       random_(random),
       free_targets_(catalog, config.free_tier.multi_images),
       bases_(catalog, config.free_tier.blank_size),
-      free_(config.free_tier, config.overlay_dir, config.limit_events, free_targets_, bases_, random),
+      free_(config.free_tier, config.overlay_dir, config.limit_events, free_targets_, bases_, random, clock),
       send_targets_(
           SendTargetsPolicy::Sources{
               [this](std::string_view user) { return disks_.account_targets(user); },

@@ -77,8 +77,13 @@ class TargetDirectory final : public iscsi::TargetProvider {
   // The images behind the `multi` target's LUNs, LUN 0 first (public for
   // the landing page's catalog).
   std::vector<std::string> multi_images() const { return free_targets_.multi_images(); }
-  // True while an overlay id belongs to a live binding (for the janitor).
+  // True while an overlay id belongs to a live binding or is retained (for the janitor).
   bool overlay_live(std::string_view id) const { return free_.overlay_live(id); }
+  // Free-tier overlays kept for a reinstating login (FreeTierBinder): delete
+  // those whose grace period is over (a timer calls this), or all of them.
+  size_t expire_retained() { return free_.expire_retained(); }
+  size_t release_retained() { return free_.release_retained(); }
+  size_t retained_count() const { return free_.retained_count(); }
   // The overlay id prefix of this process: ids of earlier runs never collide.
   const std::string& instance_prefix() const { return free_.instance_prefix(); }
 

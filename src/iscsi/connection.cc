@@ -78,9 +78,27 @@ Connection::Connection(const ConnectionConfig& config, TargetProvider& targets, 
   negotiator_ = std::make_unique<LoginNegotiator>(config_.login, *login_lookup_, login_auth_.get());
 }
 
+namespace {
+
+// What the binding is told about the end: only a Logout is a clean one. A
+// connection that vanished without a close reason (EOF, reset) was dropped.
+SessionEnd session_end(CloseReason why) {
+  switch (why) {
+    case CloseReason::logout: return SessionEnd::logout;
+    case CloseReason::reinstated: return SessionEnd::reinstated;
+    case CloseReason::target_reset: return SessionEnd::reset;
+    case CloseReason::shutdown: return SessionEnd::shutdown;
+    default: return SessionEnd::dropped;
+  }
+}
+
+}  // namespace
+
 Connection::~Connection() {
   engine_.abort_all(std::nullopt);
-  binding_.reset();  // detaches; free-tier overlays go with it
+  // No task is left: the binding may hand its logical units on.
+  if (binding_) binding_->end(session_end(close_reason_));
+  binding_.reset();  // detaches; free-tier overlays go with it (or are retained for a reinstating login)
   if (registered_) {
     registry_.remove(nexus_.id);
     if (config_.traffic != nullptr) config_.traffic->retire(details_, Clock::now());

@@ -31,12 +31,38 @@ struct PortalInfo {
   const std::string& group() const { return peer_group.empty() ? peer_address : peer_group; }
 };
 
+// How a session ended, as the iSCSI layer saw it. Only a Logout is the
+// initiator saying it is done with the disk; every other end may be a network
+// blip after which the initiator reinstates the session (RFC 7143 6.3.5) and
+// expects the same contents.
+enum class SessionEnd : uint8_t {
+  logout,      // Logout Request answered (RFC 7143 11.14)
+  dropped,     // the connection failed: reset, EOF, timeout, digest or protocol error
+  reinstated,  // a login with the same ISID + InitiatorName ended it, or it was terminated
+  reset,       // TARGET COLD RESET (RFC 7143 11.5.1)
+  shutdown,    // the server is stopping
+};
+inline const char* to_string(SessionEnd how) {
+  switch (how) {
+    case SessionEnd::logout: return "logout";
+    case SessionEnd::dropped: return "connection dropped";
+    case SessionEnd::reinstated: return "reinstated";
+    case SessionEnd::reset: return "target reset";
+    case SessionEnd::shutdown: return "shutdown";
+  }
+  return "?";
+}
+
 // A session's attachment to its target's logical units. Destroying it detaches
-// the session (and, for free-tier targets, deletes the private overlays).
+// the session (and, for free-tier targets, deletes the private overlays unless
+// the end allows them to be retained for a reinstating login).
 class TargetBinding {
  public:
   virtual ~TargetBinding() = default;
   virtual const scsi::LunMap& luns() const = 0;
+  // Called once, just before the binding is destroyed, by the connection
+  // that held it; a binding destroyed without it ended by Logout.
+  virtual void end(SessionEnd /*how*/) {}
 };
 
 struct BindError {

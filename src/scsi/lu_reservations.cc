@@ -10,19 +10,19 @@ PrNexus pr_nexus(const lu::Nexus& nexus) {
 }
 
 LuReservations::LuReservations(PrStateValue initial, PrPersist persist)
-    : pr_(std::move(initial)), persist_(std::move(persist)) {
-  update_active_locked();
+    : pr_(std::move(initial)), persist_(std::move(persist)), published_(pr_) {
+  publish_locked();
 }
 
-void LuReservations::update_active_locked() {
+void LuReservations::publish_locked() {
+  published_.publish(pr_);
   active_.store(pr_.reserved() || pr_.scsi2_holder().has_value(), std::memory_order_release);
 }
 
 bool LuReservations::conflicts(lu::ReservationAccess access, const lu::Nexus& nexus) const {
   if (!active_.load(std::memory_order_acquire)) return false;
-  PrNexus who = pr_nexus(nexus);
-  std::lock_guard lock(mu_);
-  return pr_.conflicts(access, who);
+  return published_.read(
+      [&](const PersistentReservations& pr) { return pr.conflicts(access, PrNexusRef(nexus)); });
 }
 
 Result<std::vector<uint8_t>, PrSense> LuReservations::in(uint8_t service_action, const lu::Nexus& nexus) const {
@@ -50,7 +50,7 @@ PrOutResult LuReservations::out(std::span<const uint8_t> cdb, std::span<const ui
       }
     }
     if (r.status == PrStatus::good) pr_ = std::move(next);
-    update_active_locked();
+    publish_locked();
   }
   for (const auto& ua : r.unit_attentions) {
     unit.raise_unit_attention_to_port(ua.initiator_port, ua.condition);
@@ -67,7 +67,7 @@ PrOutResult LuReservations::reserve(std::span<const uint8_t> cdb, const lu::Nexu
   PrNexus who = pr_nexus(nexus);
   std::lock_guard lock(mu_);
   PrOutResult r = pr_.reserve(cdb, who);
-  update_active_locked();
+  publish_locked();
   return r;
 }
 
@@ -75,7 +75,7 @@ PrOutResult LuReservations::release(std::span<const uint8_t> cdb, const lu::Nexu
   PrNexus who = pr_nexus(nexus);
   std::lock_guard lock(mu_);
   PrOutResult r = pr_.release(cdb, who);
-  update_active_locked();
+  publish_locked();
   return r;
 }
 
@@ -84,17 +84,21 @@ PrStateValue LuReservations::state() const {
   return pr_.state();
 }
 
+// Both only ever drop a SCSI-2 reservation: publish only when one was held,
+// not on every logout.
 void LuReservations::on_logical_unit_reset() {
   std::lock_guard lock(mu_);
+  if (!pr_.scsi2_holder()) return;
   pr_.reset();
-  update_active_locked();
+  publish_locked();
 }
 
 void LuReservations::on_nexus_lost(const lu::Nexus& nexus) {
   PrNexus who = pr_nexus(nexus);
   std::lock_guard lock(mu_);
+  if (!pr_.scsi2_holder()) return;
   pr_.nexus_lost(who);
-  update_active_locked();
+  publish_locked();
 }
 
 LuReservations* reservations_of(lu::LogicalUnit& unit) { return dynamic_cast<LuReservations*>(unit.extension()); }

@@ -1,11 +1,14 @@
 #pragma once
 // Persistent reservations at run time: one PersistentReservations value per
-// logical unit, shared by every session attached to it, behind a mutex. A PR
-// OUT is applied to a copy, the copy's state is made durable through the
-// persistence hook, and only then does it become the LU's state and the
-// command report GOOD (SPC-4 5.9 + our promise: state is committed before
-// status). The per-command conflict check is lock-free while nothing is
-// reserved, which is nearly always.
+// logical unit, shared by every session attached to it. PR commands take a
+// mutex, one at a time: a PR OUT is applied to a copy, the copy's state is
+// made durable through the persistence hook, and only then does it become the
+// LU's state and the command report GOOD (SPC-4 5.9 + our promise: state is
+// committed before status). Each new state is also published as an immutable
+// snapshot (common/snapshot_cell.h) that the per-command conflict check reads
+// without a lock and without building a string, so neither a held
+// reservation nor a PR OUT waiting on its database commit holds up the LU's
+// other commands.
 #include <atomic>
 #include <functional>
 #include <mutex>
@@ -13,6 +16,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "common/snapshot_cell.h"
 #include "lu/logical_unit.h"
 #include "scsi/persistent_reservations.h"
 
@@ -45,11 +49,13 @@ class LuReservations final : public lu::LuExtension {
   void on_nexus_lost(const lu::Nexus& nexus) override;
 
  private:
-  void update_active_locked();
+  // After every change of pr_, under mu_: publishes it for conflicts().
+  void publish_locked();
 
   mutable std::mutex mu_;
   PersistentReservations pr_;  // guarded by mu_
   PrPersist persist_;
+  SnapshotCell<PersistentReservations> published_;  // pr_ as of its last change
   std::atomic<bool> active_{false};  // a persistent or SCSI-2 reservation exists
 };
 

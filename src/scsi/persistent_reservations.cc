@@ -61,6 +61,38 @@ PrOutResult from(const PrParamError& e) {
 
 }  // namespace
 
+namespace {
+
+template <size_t N>
+void hex_digits(std::array<char, N>& out, uint64_t value) {
+  constexpr char kDigits[] = "0123456789abcdef";
+  for (size_t i = N; i-- > 0; value >>= 4) out[i] = kDigits[value & 0xf];
+}
+
+// `stored` == head + infix + digits, compared piecewise.
+bool spelled_as(std::string_view stored, std::string_view head, std::string_view infix, std::string_view digits) {
+  if (stored.size() != head.size() + infix.size() + digits.size()) return false;
+  return stored.substr(0, head.size()) == head && stored.substr(head.size(), infix.size()) == infix &&
+         stored.substr(head.size() + infix.size()) == digits;
+}
+
+}  // namespace
+
+PrNexusRef::PrNexusRef(const lu::Nexus& n) : nexus_(&n) {
+  uint64_t isid = 0;
+  for (uint8_t b : n.isid) isid = (isid << 8) | b;
+  hex_digits(isid_hex_, isid);
+  hex_digits(tpgt_hex_, n.target_portal_group);
+}
+
+bool PrNexusRef::matches(const PrNexus& stored) const {
+  if (stored_ != nullptr) return *stored_ == stored;
+  return spelled_as(stored.initiator_port, nexus_->initiator_name, ",i,0x",
+                    std::string_view(isid_hex_.data(), isid_hex_.size())) &&
+         spelled_as(stored.target_port, nexus_->target_name, ",t,0x",
+                    std::string_view(tpgt_hex_.data(), tpgt_hex_.size()));
+}
+
 PersistentReservations::PersistentReservations(PrStateValue initial) : state_(std::move(initial)) {
   std::optional<PrNexus> holder;
   if (state_.holder && *state_.holder < state_.registrations.size())
@@ -77,9 +109,10 @@ PersistentReservations::PersistentReservations(PrStateValue initial) : state_(st
   if (!state_.holder || !valid_type(state_.type) || state_.scope != kPrScopeLu) release_reservation();
 }
 
-const PrRegistration* PersistentReservations::find(const PrNexus& who) const {
-  auto i = index_of(who);
-  return i ? &state_.registrations[*i] : nullptr;
+const PrRegistration* PersistentReservations::find(PrNexusRef who) const {
+  for (const auto& reg : state_.registrations)
+    if (who.matches(reg.nexus)) return &reg;
+  return nullptr;
 }
 
 std::optional<uint32_t> PersistentReservations::index_of(const PrNexus& who) const {
@@ -90,11 +123,11 @@ std::optional<uint32_t> PersistentReservations::index_of(const PrNexus& who) con
 
 bool PersistentReservations::all_registrants() const { return reserved() && all_registrants_type(state_.type); }
 
-bool PersistentReservations::is_holder(const PrNexus& who) const {
+bool PersistentReservations::is_holder(PrNexusRef who) const {
   if (!reserved()) return false;
   // SPC-4 5.9.10: under the all-registrants types every registrant holds it.
   if (all_registrants_type(state_.type)) return is_registered(who);
-  return state_.registrations[*state_.holder].nexus == who;
+  return who.matches(state_.registrations[*state_.holder].nexus);
 }
 
 bool PersistentReservations::crh_exempt(const PrNexus& who) const {
@@ -421,14 +454,14 @@ PrOutResult PersistentReservations::do_move(std::span<const uint8_t> list, const
 
 // --- conflicts and SCSI-2 reservations --------------------------------------
 
-bool PersistentReservations::conflicts(lu::ReservationAccess access, const PrNexus& who) const {
+bool PersistentReservations::conflicts(lu::ReservationAccess access, PrNexusRef who) const {
   if (scsi2_holder_) {
     switch (access.scsi2) {
       case lu::Scsi2Access::allowed:
       case lu::Scsi2Access::own_rules:
         break;
       case lu::Scsi2Access::holder_only:
-        if (*scsi2_holder_ != who) return true;
+        if (!who.matches(*scsi2_holder_)) return true;
         break;
       case lu::Scsi2Access::nobody:
         return true;

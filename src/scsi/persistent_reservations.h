@@ -15,6 +15,7 @@
 //   (initiator port); the device has one target port, relative port 1.
 // - CRH = 1: RESERVE/RELEASE follow the SPC-4 5.9.3 exceptions.
 // - Only LU_SCOPE.
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <span>
@@ -22,6 +23,7 @@
 #include <vector>
 
 #include "common/result.h"
+#include "lu/nexus.h"
 #include "lu/reservation_access.h"
 #include "lu/unit_attention.h"
 #include "scsi/pr_out_params.h"
@@ -36,6 +38,24 @@ struct PrNexus {
   std::string initiator_port;
   std::string target_port;
   friend bool operator==(const PrNexus&, const PrNexus&) = default;
+};
+
+// Who a command comes from, matched against stored port names without
+// building a string: the reservation check runs before every command while a
+// reservation is held (a cluster holds one all the time). Built from stored
+// names, or from the session's nexus, whose names it spells the way
+// pr_nexus() does (lu::initiator_port_name, "<TargetName>,t,0x<TPGT>").
+class PrNexusRef {
+ public:
+  PrNexusRef(const PrNexus& n) : stored_(&n) {}  // NOLINT(google-explicit-constructor): a PrNexus is one
+  explicit PrNexusRef(const lu::Nexus& n);
+  bool matches(const PrNexus& stored) const;
+
+ private:
+  const PrNexus* stored_ = nullptr;
+  const lu::Nexus* nexus_ = nullptr;
+  std::array<char, 12> isid_hex_{};
+  std::array<char, 4> tpgt_hex_{};
 };
 
 struct PrRegistration {
@@ -119,7 +139,7 @@ class PersistentReservations {
   // opcode-table row resolved for its CDB (scsi::reservation_access).
   // PrAccess::own_rules and Scsi2Access::own_rules pass here: out(),
   // reserve() and release() apply their own rules.
-  bool conflicts(lu::ReservationAccess access, const PrNexus& who) const;
+  bool conflicts(lu::ReservationAccess access, PrNexusRef who) const;
 
   // SCSI-2 RESERVE(6)/(10) and RELEASE(6)/(10) with the SPC-4 5.9.3
   // exceptions. Not persisted. Results carry no state change for the caller
@@ -135,12 +155,12 @@ class PersistentReservations {
   void nexus_lost(const PrNexus& who);
 
   // Helpers, public for the logical unit and tests.
-  bool is_registered(const PrNexus& who) const { return find(who) != nullptr; }
-  bool is_holder(const PrNexus& who) const;
+  bool is_registered(PrNexusRef who) const { return find(who) != nullptr; }
+  bool is_holder(PrNexusRef who) const;
   bool reserved() const { return state_.holder.has_value(); }
 
  private:
-  const PrRegistration* find(const PrNexus& who) const;
+  const PrRegistration* find(PrNexusRef who) const;
   std::optional<uint32_t> index_of(const PrNexus& who) const;
   bool all_registrants() const;
   // SPC-4 5.9.3: RESERVE/RELEASE complete GOOD without effect for the PR

@@ -126,7 +126,7 @@ CowOverlay::~CowOverlay() {
 }
 
 IoStatus CowOverlay::error(int err) {
-  last_errno_ = err;
+  last_errno_.store(err, std::memory_order_relaxed);
   return IoStatus::io_error;
 }
 

@@ -9,9 +9,11 @@
 // without marking the sectors as written: were unmap to set data bits over
 // punched holes, later writes there would cost nothing against write_limit.
 //
-// Not thread-safe: a free-tier overlay belongs to one session on one event
-// loop, and a shared provisioned LU serializes access through its owner. The
-// base is shared and only read.
+// Not thread-safe for writers: a free-tier overlay belongs to one session,
+// and a shared provisioned LU goes through LockedStore, which lets reads run
+// in parallel (read() and lba_status() change nothing but the atomic
+// last_errno_) and runs write/unmap/flush alone. The base is shared and only
+// read.
 //
 // Files: `<path>` (the overlay) and `<path>.bitmap`. The bitmap file exists
 // only for overlays that must survive the process (delete_on_close = false).
@@ -78,7 +80,7 @@ class CowOverlay final : public BlockStore {
   LbaRun lba_status(uint64_t lba) const override;
 
   // errno of the most recent io_error, for the caller's log line.
-  int last_errno() const { return last_errno_; }
+  int last_errno() const { return last_errno_.load(std::memory_order_relaxed); }
   const std::filesystem::path& path() const { return path_; }
   // Bytes counted against write_limit so far.
   uint64_t bytes_written() const { return header_.bytes_written; }
@@ -109,7 +111,8 @@ class CowOverlay final : public BlockStore {
   BitmapHeader header_;
   std::atomic<uint64_t> bytes_written_shared_{0};  // mirrors header_.bytes_written
   bool data_dirty_ = false;  // overlay written since the last fdatasync
-  int last_errno_ = 0;
+  // Atomic: concurrent readers of a shared disk (LockedStore) may all fail.
+  std::atomic<int> last_errno_{0};
 };
 
 }  // namespace scsipub::storage

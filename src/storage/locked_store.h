@@ -1,11 +1,13 @@
 #pragma once
-// A BlockStore shared by several sessions on different event loops: every
-// verb runs under one mutex, because the overlay below keeps in-memory maps
-// that are not thread-safe. Free-tier stores belong to one loop and skip
-// this; only provisioned disks pay for the lock, and only when two sessions
-// really run I/O at once.
+// A BlockStore shared by several sessions on different threads. Reads and
+// lba_status only look at the overlay's maps and pread, so they run in
+// parallel under a shared lock; write, unmap and flush change the maps (and
+// flush orders data before maps), so they run one at a time and exclude
+// readers. Free-tier stores belong to one session and skip this; only
+// provisioned disks pay for the lock, and a reader waits only for a writer.
 #include <memory>
 #include <mutex>
+#include <shared_mutex>
 
 #include "storage/block_store.h"
 
@@ -19,8 +21,9 @@ class LockedStore final : public BlockStore {
   bool read_only() const override { return inner_->read_only(); }
   bool thin_provisioned() const override { return inner_->thin_provisioned(); }
 
+  // The inner store's read must not change its state (CowOverlay's does not).
   IoStatus read(uint64_t lba, std::span<uint8_t> out) override {
-    std::lock_guard lock(mu_);
+    std::shared_lock lock(mu_);
     return inner_->read(lba, out);
   }
   IoStatus write(uint64_t lba, std::span<const uint8_t> in) override {
@@ -35,20 +38,21 @@ class LockedStore final : public BlockStore {
     std::lock_guard lock(mu_);
     return inner_->flush();
   }
-  // Runs `fn(inner)` under the lock, for statistics the inner store keeps.
+  // Runs `fn(inner)` under the shared lock, for statistics the inner store
+  // keeps; `fn` must only read.
   template <class Fn>
   auto with_inner(Fn&& fn) const {
-    std::lock_guard lock(mu_);
+    std::shared_lock lock(mu_);
     return fn(*inner_);
   }
   LbaRun lba_status(uint64_t lba) const override {
-    std::lock_guard lock(mu_);
+    std::shared_lock lock(mu_);
     return inner_->lba_status(lba);
   }
 
  private:
   std::shared_ptr<BlockStore> inner_;
-  mutable std::mutex mu_;
+  mutable std::shared_mutex mu_;
 };
 
 }  // namespace scsipub::storage

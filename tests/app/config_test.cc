@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <tuple>
 
 namespace scsipub::app {
 namespace {
@@ -240,6 +241,22 @@ TEST(Config, AdmissionValidation) {
   Config n;
   EXPECT_FALSE(load_toml(f, n).ok());
   std::filesystem::remove(f);
+}
+
+TEST(Config, FreeTierRetainSeconds) {
+  Config d;
+  ASSERT_TRUE(validate(d).ok());
+  EXPECT_EQ(directory_config(d).free_tier.retain, std::chrono::seconds(20));  // DefaultTime2Retain
+  for (auto [text, ok, want] : {std::tuple{"0", true, 0}, {"3600", true, 3600}, {"3601", false, 0}, {"-1", false, 0}}) {
+    auto f = write_file("scsipub-config-retain.toml", std::string("[free_tier]\nretain_seconds = ") + text + "\n");
+    Config cfg;
+    const bool good = load_toml(f, cfg).ok() && validate(cfg).ok();
+    EXPECT_EQ(good, ok) << text;
+    if (ok) {
+      EXPECT_EQ(directory_config(cfg).free_tier.retain, std::chrono::seconds(want)) << text;
+    }
+    std::filesystem::remove(f);
+  }
 }
 
 TEST(Config, LimitValidation) {

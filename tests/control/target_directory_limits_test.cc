@@ -40,6 +40,7 @@ class DirectoryLimitsTest : public ::testing::Test {
     lu::Nexus n;
     n.id = id;
     n.initiator_name = "iqn.2025-01.test:node";
+    n.isid[5] = static_cast<uint8_t>(id);  // one initiator, a session per ISID
     n.target_name = blank_target();
     iscsi::PortalInfo portal{"127.0.0.1", 3260, peer, static_cast<uint16_t>(40000 + id), false, group};
     return directory_->bind(blank_target(), n, portal);

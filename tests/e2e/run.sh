@@ -330,6 +330,19 @@ restart_scsipub_same_port() {
   host_result host-restart FAIL "could not start scsipub again on port $PORT"
 }
 
+# drop_connections: the network blip of a scenario's "E2E-SIGNAL
+# drop-connection": every established TCP connection to the iSCSI port is
+# destroyed on the host (ss -K, CONFIG_INET_DIAG_DESTROY): scsipub's read fails
+# at once, the guest's iscsid sees a reset, and nobody logged out.
+drop_connections() {
+  if ((USE_TGT)); then host_result host-drop-connection FAIL "drop requested under tgt"; return; fi
+  local out n
+  out=$(ss -H -K -t state established "( sport = :$PORT )" 2>&1)
+  n=$(grep -c ":$PORT\b" <<<"$out" || true)
+  if ((n > 0)); then host_result host-drop-connection PASS "destroyed $n connection(s) on port $PORT"; else
+    host_result host-drop-connection FAIL "ss -K destroyed nothing on port $PORT: $(tr '\n' ' ' <<<"$out" | cut -c1-200)"; fi
+}
+
 [[ $ACCEL == auto ]] && ACCEL=$("$HERE/run-vm.sh" --vm "$VM" --probe-accel)
 log "accelerator: $ACCEL"
 
@@ -352,17 +365,31 @@ for g in "${GROUP_ORDER[@]}"; do
   # A scenario asks for the target to die under it with "E2E-SIGNAL
   # restart-target"; the restart happens here, in this shell, so the new
   # server stays our child.
-  signals=0
+  # "E2E-SIGNAL drop-connection" cuts the iSCSI connections instead.
+  signals=0 drops=0
   while kill -0 "$vm_pid" 2>/dev/null; do
     n=$(grep -ac 'E2E-SIGNAL restart-target' "$serial" 2>/dev/null || true)
     if ((n > signals)); then
       signals=$n
       restart_scsipub_same_port
     fi
+    n=$(grep -ac 'E2E-SIGNAL drop-connection' "$serial" 2>/dev/null || true)
+    if ((n > drops)); then
+      drops=$n
+      drop_connections
+    fi
     sleep 0.3
   done
   wait "$vm_pid" || rc=$?
   dt=$((SECONDS - t0))
+  if ((drops > 0)); then
+    # What the server did with the dropped sessions' overlays (free_tier_binder.cc log lines).
+    kept=$(grep -c 'takes back overlay' "$SCSIPUB_LOG" || true)
+    expired=$(grep -c 'deleted: nobody reinstated' "$SCSIPUB_LOG" || true)
+    early=$(grep -c 'reinstates is still closing' "$SCSIPUB_LOG" || true)
+    if ((kept > 0)); then host_result host-blip-overlay-handed-back PASS "$kept reinstating login(s) took their overlay back ($early asked to retry while the old connection closed), $expired expired after the grace period"; else
+      host_result host-blip-overlay-handed-back FAIL "no login took a retained overlay back ($expired expired)"; fi
+  fi
   # Lines may carry a kernel message prefix when printk interleaves; take the
   # E2E-RESULT part of each line.
   grep -a -o 'E2E-RESULT .*' "$serial" | tr -d '\r' | tee -a "$RESULTS" | sed 's/^E2E-RESULT /  /' || true
@@ -388,8 +415,17 @@ fi
 if ((!USE_TGT)); then
   # Every login of the free tier is gone: no overlay may be left behind
   # (provisioned disks keep theirs under DATA_DIR/disks/, by design).
-  left=$(find "$SCSIPUB_DATA_DIR" -path "$SCSIPUB_DATA_DIR/disks" -prune -o -type f \( -name '*.img' -o -name '*.bitmap' \) -print 2>/dev/null | wc -l)
-  if ((left == 0)); then host_result host-overlays-cleaned PASS "no free-tier overlay files left"; else
+  # A session that ended without a Logout (the VM powering off under it, a
+  # dropped connection) keeps its overlays for [free_tier] retain_seconds
+  # (20 s) in case the initiator reinstates it: give them that long to go.
+  waited=0
+  while :; do
+    left=$(find "$SCSIPUB_DATA_DIR" -path "$SCSIPUB_DATA_DIR/disks" -prune -o -type f \( -name '*.img' -o -name '*.bitmap' \) -print 2>/dev/null | wc -l)
+    ((left == 0 || waited >= 25)) && break
+    sleep 1
+    waited=$((waited + 1))
+  done
+  if ((left == 0)); then host_result host-overlays-cleaned PASS "no free-tier overlay files left (after ${waited}s)"; else
     host_result host-overlays-cleaned FAIL "$left overlay file(s) left: $(find "$SCSIPUB_DATA_DIR" -path "$SCSIPUB_DATA_DIR/disks" -prune -o -type f -print | head -n 5 | tr '\n' ' ')"; fi
   if stop_scsipub; then host_result scsipub-clean-exit PASS "exit 0 after SIGTERM"; else host_result scsipub-clean-exit FAIL "see log"; fi
   if [[ -n $DISK_ID ]]; then

@@ -68,6 +68,7 @@ blank_size = 16777216
 overlay_bytes_total = 536870912
 overlay_bytes_per_ip = 67108864
 overlay_dir = "$free_overlays"
+retain_seconds = 1  # dropped strangers' overlays are kept this long (+ the 2 s check): inside --settle-s
 
 [auth]
 chap_failures_per_minute = 5

@@ -35,6 +35,9 @@ config=$INTEG_TMP/round2.toml
 cat >"$config" <<'EOF'
 [iscsi]
 threads = 2
+
+[free_tier]
+retain_seconds = 1  # dropped attackers' overlays are kept this long (+ the 2 s check): inside --settle-s
 EOF
 
 passed=0 failed=0 results=()

@@ -12,8 +12,9 @@ namespace {
 
 class FakeBinding final : public TargetBinding {
  public:
-  FakeBinding(std::shared_ptr<lu::LogicalUnit> unit, const lu::Nexus& nexus, int& unbinds)
-      : unit_(std::move(unit)), nexus_id_(nexus.id), unbinds_(unbinds) {
+  FakeBinding(std::shared_ptr<lu::LogicalUnit> unit, const lu::Nexus& nexus, int& unbinds,
+              std::vector<SessionEnd>& ends)
+      : unit_(std::move(unit)), nexus_id_(nexus.id), unbinds_(unbinds), ends_(ends) {
     unit_->attach(nexus);
     luns_.add(0, unit_);
   }
@@ -22,12 +23,14 @@ class FakeBinding final : public TargetBinding {
     ++unbinds_;
   }
   const scsi::LunMap& luns() const override { return luns_; }
+  void end(SessionEnd how) override { ends_.push_back(how); }
 
  private:
   scsi::LunMap luns_;  // the unit as LUN 0
   std::shared_ptr<lu::LogicalUnit> unit_;
   uint64_t nexus_id_;
   int& unbinds_;
+  std::vector<SessionEnd>& ends_;
 };
 
 void append(std::vector<uint8_t>& v, std::span<const uint8_t> s) { v.insert(v.end(), s.begin(), s.end()); }
@@ -76,7 +79,7 @@ Result<std::unique_ptr<TargetBinding>, BindError> FakeTargets::bind(std::string_
     return Unexpected<BindError>{{login_status::kInitiatorError, login_status::kNotFound, "no such target"}};
   }
   ++binds;
-  return std::unique_ptr<TargetBinding>(std::make_unique<FakeBinding>(unit, nexus, unbinds));
+  return std::unique_ptr<TargetBinding>(std::make_unique<FakeBinding>(unit, nexus, unbinds, ends));
 }
 
 // ---------------------------------------------------------------- Pdu

@@ -54,6 +54,7 @@ class FakeTargets final : public TargetProvider {
   std::shared_ptr<lu::LogicalUnit> unit;
   int binds = 0;
   int unbinds = 0;
+  std::vector<SessionEnd> ends;  // what each binding was told as its session ended
   int live_bindings() const { return binds - unbinds; }
 };
 

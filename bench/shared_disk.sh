@@ -1,0 +1,95 @@
+#!/bin/bash
+# Reads on a provisioned (shared) disk against reads on a private free-tier
+# overlay, on one scsipub in one run: the shared disk goes through LockedStore
+# (a reader-writer lock) and the persistent overlay, the private one through
+# a session's own overlay with no lock.
+#
+#   bench/shared_disk.sh [--scsipub BIN] [--bench BIN] [--seconds S] [--out FILE]
+#
+# Workloads: 128K sequential read QD8 with 1 and 4 sessions, 4K random read
+# QD32 with 4 sessions; every session of the shared runs logs in to the same
+# disk. Prints a markdown table with the shared/private ratios (MB/s and target
+# CPU seconds per million I/Os). Set TMPDIR=/dev/shm to keep both on tmpfs.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=../tests/integration/lib.sh
+source "$repo/tests/integration/lib.sh"
+# shellcheck source=../tests/integration/provisioned_lib.sh
+source "$repo/tests/integration/provisioned_lib.sh"
+
+scsipub_bin=$repo/build/scsipub
+bench_bin=$repo/build/bench/scsipub-bench
+seconds=10
+out=
+cmdline="bench/shared_disk.sh $*"
+while (($#)); do
+  case $1 in
+    --scsipub) scsipub_bin=$2; shift 2 ;;
+    --bench) bench_bin=$2; shift 2 ;;
+    --seconds) seconds=$2; shift 2 ;;
+    --out) out=$2; shift 2 ;;
+    *) sed -n '2,13p' "$0" >&2; exit 2 ;;
+  esac
+done
+[[ -x $bench_bin ]] || die "scsipub-bench not built: $bench_bin"
+PROV_BIN=$scsipub_bin
+require_tools python3 curl jq
+
+prov_use_backend sqlite
+SCSIPUB_LOG_LEVEL=warn start_scsipub "$scsipub_bin" || die "scsipub did not start"
+prov_account standard || die "account create failed"
+create_disk "$ACC_TOKEN" '["blank"]' || die "disk create failed"
+shared_url=$(disk_url "$DISK_USER" "$DISK_SECRET" "$DISK_TARGET" 0)
+private_url=$(scsipub_url blank)
+
+# run URL ARGS... -> "mbps cpu_per_mio" (or ERR ERR)
+run() {
+  local url=$1 res
+  shift
+  if ! res=$(timeout -k 5 $((seconds + 180)) "$bench_bin" --url "$url" --seconds "$seconds" \
+    --target-pid "$SCSIPUB_PID" --span-mib 48 "$@" 2>"$INTEG_TMP/bench.err"); then
+    log "bench failed: $(tail -n 2 "$INTEG_TMP/bench.err" | tr '\n' ' ')"
+    echo "ERR ERR"
+    return
+  fi
+  python3 - "$res" <<'PY'
+import sys
+kv = dict(x.split("=", 1) for x in sys.argv[1].split("RESULT", 1)[1].split())
+print(kv["mbps"], kv.get("target_cpu_s_per_mio", "N/A"))
+PY
+}
+ratio() { python3 -c 'import sys
+try: print(f"{float(sys.argv[1]) / float(sys.argv[2]):.2f}")
+except (ValueError, ZeroDivisionError): print("N/A")' "$1" "$2"; }
+
+workloads=(
+  "128K seqread QD8 x1|--pattern seqread --bs 131072 --qd 8 --sessions 1"
+  "128K seqread QD8 x4|--pattern seqread --bs 131072 --qd 8 --sessions 4"
+  "4K randread QD32 x4|--pattern randread --bs 4096 --qd 32 --sessions 4"
+)
+rows=()
+for w in "${workloads[@]}"; do
+  name=${w%%|*} args=${w#*|}
+  log "workload: $name"
+  # shellcheck disable=SC2086
+  read -r p_mbps p_cpu < <(run "$private_url" $args)
+  # shellcheck disable=SC2086
+  read -r s_mbps s_cpu < <(run "$shared_url" $args)
+  rows+=("| $name | $p_mbps | $p_cpu | $s_mbps | $s_cpu | $(ratio "$s_mbps" "$p_mbps") | $(ratio "$s_cpu" "$p_cpu") |")
+done
+stop_scsipub || log "scsipub did not stop cleanly"
+
+report=$(
+  echo "### $(date -u '+%Y-%m-%d %H:%M UTC') — shared (provisioned) disk vs private overlay"
+  echo
+  echo "Command: \`$cmdline\` (${seconds}s per workload, 48 MiB span; $(nproc) CPUs, load average at the end $(cut -d" " -f1-3 /proc/loadavg); TMPDIR=${TMPDIR:-/tmp})"
+  echo
+  echo "| workload | private MB/s | private CPU s/1M | shared MB/s | shared CPU s/1M | MB/s shared/private | CPU shared/private |"
+  echo "|---|---:|---:|---:|---:|---:|---:|"
+  printf '%s\n' "${rows[@]}"
+)
+echo "$report"
+if [[ -n $out ]]; then
+  printf '\n%s\n' "$report" >>"$out"
+  log "appended to $out"
+fi
