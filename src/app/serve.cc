@@ -1,6 +1,7 @@
 #include "app/serve.h"
 
 #include <signal.h>
+#include <sys/resource.h>
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
@@ -204,6 +205,23 @@ web::SiteInfo site_info(const Config& cfg, const control::TargetDirectory& direc
   return site;
 }
 
+// Every connection is a descriptor: take the whole hard limit (a shell or
+// service manager often leaves the soft one at 1024), and say when even that
+// cannot hold max_connections, since accept would then fail with EMFILE.
+void raise_open_files_limit(size_t max_connections) {
+  rlimit r{};
+  if (::getrlimit(RLIMIT_NOFILE, &r) != 0) return;
+  if (r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &r);
+  }
+  constexpr size_t kOtherFiles = 256;  // listeners, database, images, logs
+  if (r.rlim_cur != RLIM_INFINITY && r.rlim_cur < max_connections + kOtherFiles) {
+    spdlog::warn("open files limit {} is below max_connections ({}) + {}: raise LimitNOFILE / ulimit -n", r.rlim_cur,
+                 max_connections, kOtherFiles);
+  }
+}
+
 }  // namespace
 
 int serve(Config cfg) {
@@ -273,6 +291,7 @@ int serve(Config cfg) {
   configure_allocator();
   TlsSetup tls = setup_tls(cfg);
   net::ServerConfig scfg = server_config(cfg);
+  raise_open_files_limit(scfg.max_connections);
   scfg.tls = tls.listen;
   scfg.limit_events = &limits;
   iscsi::TrafficMetrics traffic;

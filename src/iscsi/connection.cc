@@ -252,13 +252,7 @@ bool Connection::finish_login(const LoginRequest& req, LoginReply& reply) {
   // RFC 7143 6.3.5 session reinstatement, fenced: many initiators (iPXE)
   // share one InitiatorName and draw ISIDs from few random bits, so a login
   // from another address must never end someone else's session.
-  bool reinstate = false;
-  if (!discovery) {
-    auto existing = registry_.find(key);
-    reinstate = !existing.empty() && std::all_of(existing.begin(), existing.end(), [&](const SessionRecord& s) {
-      return s.peer_address == portal_.peer_address;
-    });
-  }
+  const bool reinstate = !discovery && registry_.reinstatable_from(key, portal_.peer_address);
   describe_session(discovery);
   NewSession wanted{key, portal_.peer_address, portal_.group(), discovery,
                     !negotiator_->authenticated_user().empty(), reinstate, terminate_, details_};

@@ -4,21 +4,39 @@
 
 namespace scsipub::iscsi {
 
+size_t SessionKeyHash::operator()(const SessionKey& k) const {
+  size_t h = std::hash<std::string>{}(k.initiator_name);
+  auto mix = [&h](size_t v) { h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2); };
+  mix(std::hash<std::string>{}(k.target_name));
+  uint64_t isid = 0;
+  for (uint8_t b : k.isid) isid = (isid << 8) | b;
+  mix(std::hash<uint64_t>{}(isid));
+  return h;
+}
+
 uint16_t SessionRegistry::next_tsih_locked() {
-  // TSIH 0 is reserved for "new session" (RFC 7143 11.12.6).
+  // TSIH 0 is reserved for "new session" (RFC 7143 11.12.6). Handing them out
+  // round-robin keeps a just-freed TSIH unused for as long as possible.
   for (int tries = 0; tries < 65535; ++tries) {
     ++tsih_cursor_;
     if (tsih_cursor_ == 0) tsih_cursor_ = 1;
-    bool used = false;
-    for (const auto& [id, s] : sessions_) {
-      if (s.tsih == tsih_cursor_) {
-        used = true;
-        break;
-      }
-    }
-    if (!used) return tsih_cursor_;
+    if (!tsih_used_.test(tsih_cursor_)) return tsih_cursor_;
   }
   return 0;
+}
+
+void SessionRegistry::erase_locked(std::unordered_map<uint64_t, SessionRecord>::iterator it) {
+  const SessionRecord& r = it->second;
+  count_locked(r, false);
+  tsih_used_.reset(r.tsih);
+  auto [from, to] = by_key_.equal_range(r.key);
+  for (auto k = from; k != to; ++k) {
+    if (k->second == r.id) {
+      by_key_.erase(k);
+      break;
+    }
+  }
+  sessions_.erase(it);
 }
 
 SessionRecord SessionRegistry::add(SessionKey key, std::string peer_address, bool discovery, bool reinstate,
@@ -46,8 +64,9 @@ std::optional<Limit> SessionRegistry::check_locked(const NewSession& s, const Se
   if (auto it = anonymous_by_group_.find(s.group); it != anonymous_by_group_.end()) in_group = it->second;
   size_t discovery = anonymous_discovery_;
   if (s.reinstate) {
-    for (const auto& [id, r] : sessions_) {
-      if (!(r.key == s.key)) continue;
+    auto [from, to] = by_key_.equal_range(s.key);
+    for (auto k = from; k != to; ++k) {
+      const SessionRecord& r = sessions_.at(k->second);
       --total;
       if (r.authenticated) continue;
       if (r.group == s.group && in_group != 0) --in_group;
@@ -78,14 +97,13 @@ SessionAdmission SessionRegistry::admit(NewSession s, const SessionLimits& limit
     out.refused_by = check_locked(s, limits);
     if (out.refused_by) return out;
     if (s.reinstate) {
-      for (auto it = sessions_.begin(); it != sessions_.end();) {
-        if (it->second.key == s.key) {
-          count_locked(it->second, false);
-          to_end.push_back(std::move(it->second.terminate));
-          it = sessions_.erase(it);
-        } else {
-          ++it;
-        }
+      auto [from, to] = by_key_.equal_range(s.key);
+      std::vector<uint64_t> ids;
+      for (auto k = from; k != to; ++k) ids.push_back(k->second);
+      for (uint64_t id : ids) {
+        auto it = sessions_.find(id);
+        to_end.push_back(std::move(it->second.terminate));
+        erase_locked(it);
       }
     }
     rec.tsih = next_tsih_locked();
@@ -100,6 +118,8 @@ SessionAdmission SessionRegistry::admit(NewSession s, const SessionLimits& limit
       rec.terminate = std::move(s.terminate);
       rec.details = std::move(s.details);
       sessions_.emplace(rec.id, rec);
+      by_key_.emplace(rec.key, rec.id);
+      tsih_used_.set(rec.tsih);
       count_locked(rec, true);
     }
   }
@@ -113,8 +133,7 @@ void SessionRegistry::remove(uint64_t id) {
   std::lock_guard lock(mu_);
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return;
-  count_locked(it->second, false);
-  sessions_.erase(it);
+  erase_locked(it);
 }
 
 void SessionRegistry::describe(uint64_t id, std::vector<uint32_t> luns) {
@@ -138,18 +157,21 @@ size_t SessionRegistry::anonymous_sessions(const std::string& group) const {
 std::vector<SessionRecord> SessionRegistry::find(const SessionKey& key) const {
   std::lock_guard lock(mu_);
   std::vector<SessionRecord> out;
-  for (const auto& [id, s] : sessions_) {
-    if (s.key == key) out.push_back(s);
-  }
+  auto [from, to] = by_key_.equal_range(key);
+  for (auto k = from; k != to; ++k) out.push_back(sessions_.at(k->second));
   return out;
+}
+
+bool SessionRegistry::reinstatable_from(const SessionKey& key, const std::string& peer_address) const {
+  std::lock_guard lock(mu_);
+  auto [from, to] = by_key_.equal_range(key);
+  if (from == to) return false;
+  return std::all_of(from, to, [&](const auto& k) { return sessions_.at(k.second).peer_address == peer_address; });
 }
 
 bool SessionRegistry::tsih_live(uint16_t tsih) const {
   std::lock_guard lock(mu_);
-  for (const auto& [id, s] : sessions_) {
-    if (s.tsih == tsih) return true;
-  }
-  return false;
+  return tsih != 0 && tsih_used_.test(tsih);
 }
 
 std::vector<SessionRecord> SessionRegistry::snapshot() const {

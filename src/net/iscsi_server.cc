@@ -15,6 +15,9 @@ namespace scsipub::net {
 
 namespace {
 
+// Connections taken from the listen queue per turn of the accept loop.
+constexpr size_t kAcceptBurst = 64;
+
 // What accept decided for one connection.
 struct Admission {
   bool admitted = false;
@@ -100,6 +103,7 @@ std::unique_ptr<asio::ip::tcp::acceptor> IscsiServer::Impl::listen(const std::st
   a->set_option(asio::ip::tcp::acceptor::reuse_address(true));
   a->bind(ep);
   a->listen(asio::socket_base::max_listen_connections);
+  a->non_blocking(true);  // accept_loop drains the queue without blocking the loop
   return a;
 }
 
@@ -144,6 +148,18 @@ asio::awaitable<void> IscsiServer::Impl::accept_loop(asio::ip::tcp::acceptor& fr
       continue;
     }
     spawn(std::move(sock), tls);
+    // Each resumption of this coroutine waits its turn behind every handler
+    // ready on loop 0, so one accept per turn lets a login storm pile up in
+    // the listen queue, where admission cannot see it and a side login waits
+    // behind thousands. Take what else is already queued (the acceptor is
+    // non-blocking), a bounded burst per turn.
+    for (size_t burst = 0; burst < kAcceptBurst; ++burst) {
+      asio::ip::tcp::socket more(*loops[next_loop % loops.size()]);
+      from.accept(more, ec);
+      if (ec) break;  // would_block: the queue is empty; other errors: the next async_accept reports them
+      ++next_loop;
+      spawn(std::move(more), tls);
+    }
   }
 }
 
@@ -272,13 +288,15 @@ void IscsiServer::Impl::start_handler(Stream stream, iscsi::PortalInfo portal, c
   auto handler = std::make_shared<ConnectionHandler<Stream>>(
       std::move(stream), ConnectionDeps{config.connection, targets, registry, storage_pool.get()}, std::move(portal),
       std::move(claim_login), std::move(on_login_ended));
+  // Each connection removes its own entry when it ends: no per-accept sweep
+  // over every live connection.
+  std::list<std::weak_ptr<ConnectionControl>>::iterator entry;
   {
     std::lock_guard lock(mu);
-    live.remove_if([](const auto& w) { return w.expired(); });
-    live.push_back(handler);
+    entry = live.insert(live.end(), handler);
   }
   connections.fetch_add(1);
-  asio::co_spawn(exec, handler->run(), [this, handler, group, was_admitted = a.admitted](std::exception_ptr ep) {
+  asio::co_spawn(exec, handler->run(), [this, handler, group, entry, was_admitted = a.admitted](std::exception_ptr ep) {
     // One bad peer costs only its own connection.
     if (ep) {
       try {
@@ -286,6 +304,10 @@ void IscsiServer::Impl::start_handler(Stream stream, iscsi::PortalInfo portal, c
       } catch (const std::exception& e) {
         spdlog::error("connection ended by exception: {}", e.what());
       }
+    }
+    {
+      std::lock_guard lock(mu);
+      live.erase(entry);
     }
     if (was_admitted) {
       release(group);

@@ -1,0 +1,316 @@
+// scsipub-sessions: a load generator for logins and idle sessions.
+//
+//   scsipub-sessions --portal HOST:PORT --target IQN [--sessions N] [--in-flight K]
+//       [--sources 127.0.0.1-127.0.0.8] [--hold SECONDS] [--target-pid PID]
+//       [--one-round] [--reconnect] [--probe-source ADDR] [--settle SECONDS]
+//       [--initiator-prefix IQN] [--login-timeout-ms MS] [--give-up-seconds S]
+//       [--backoff-ms MIN-MAX]   (retry delay: MIN doubling up to MAX, jittered; default 250-2000)
+//
+// Logs N sessions in with at most K logins in flight, each connection bound
+// to the next source address (each 127.0.0.x has its own ~28 000 ephemeral
+// ports), prints "held N", holds them for SECONDS answering NOP-In pings,
+// logs them out and prints one machine-readable line:
+//
+//   RESULT sessions=.. logged_in=.. logins_per_s=.. cpu_ms_per_login=..
+//          rss_kb_per_session=.. fds_per_session=.. idle_cpu_pct=.. failed=.. retried=.. busy=..
+//          unanswered=.. timeouts=.. probe_max_ms=.. (and more)
+//
+// With --target-pid, the target's VmRSS, open fds and CPU time are sampled
+// from /proc before the logins, after them, over the hold and after logout.
+// With --reconnect, a session whose connection drops (server restart) logs in
+// again with backoff, and "EVENT down ..." / "EVENT all_back t_ms=.." lines
+// (wall clock, ms) say when the crowd went and came back. SIGINT/SIGTERM end
+// the hold early (logout still happens). --probe-source runs a side login
+// every 250 ms from that address while the crowd logs in and reports how fast
+// it was answered.
+#include <arpa/inet.h>
+#include <signal.h>
+#include <sys/resource.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "sessions/proc_sample.h"
+#include "sessions/session_pool.h"
+#include "sessions/side_probe.h"
+
+namespace {
+
+using namespace scsipub::bench;
+using Seconds = std::chrono::duration<double>;
+
+struct Options {
+  std::string portal;
+  std::string target;
+  std::string sources;
+  std::string probe_source;
+  std::string initiator_prefix = "iqn.2026-12.pub.scsipub.bench:s";
+  size_t sessions = 1000;
+  size_t in_flight = 1;
+  double hold_s = 0;
+  double settle_s = 2;
+  double give_up_s = 120;
+  long login_timeout_ms = 15000;
+  long backoff_min_ms = 250;
+  long backoff_max_ms = 2000;
+  pid_t target_pid = 0;
+  bool one_round = false;
+  bool reconnect = false;
+};
+
+[[noreturn]] void usage(const char* why) {
+  std::fprintf(stderr, "scsipub-sessions: %s (see the header of bench/sessions/main.cc)\n", why);
+  std::exit(2);
+}
+
+std::optional<Endpoint> parse_address(const std::string& host, uint16_t port) {
+  Endpoint e;
+  auto* v4 = reinterpret_cast<sockaddr_in*>(&e.addr);
+  auto* v6 = reinterpret_cast<sockaddr_in6*>(&e.addr);
+  if (::inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
+    v4->sin_family = AF_INET;
+    v4->sin_port = htons(port);
+    e.len = sizeof(sockaddr_in);
+    return e;
+  }
+  if (::inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
+    v6->sin6_family = AF_INET6;
+    v6->sin6_port = htons(port);
+    e.len = sizeof(sockaddr_in6);
+    return e;
+  }
+  return std::nullopt;
+}
+
+Endpoint parse_portal(const std::string& text) {
+  auto colon = text.rfind(':');
+  if (colon == std::string::npos) usage("--portal wants HOST:PORT");
+  std::string host = text.substr(0, colon);
+  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
+  long port = std::strtol(text.c_str() + colon + 1, nullptr, 10);
+  auto e = parse_address(host, uint16_t(port));
+  if (!e || port <= 0 || port > 65535) usage("bad --portal");
+  return *e;
+}
+
+// "127.0.0.1-127.0.0.8" (IPv4 range), or a comma-separated list of addresses.
+std::vector<Endpoint> parse_sources(const std::string& text) {
+  std::vector<Endpoint> out;
+  if (text.empty()) return out;
+  if (auto dash = text.find('-'); dash != std::string::npos && text.find(':') == std::string::npos) {
+    in_addr a{}, b{};
+    if (::inet_pton(AF_INET, text.substr(0, dash).c_str(), &a) != 1 ||
+        ::inet_pton(AF_INET, text.substr(dash + 1).c_str(), &b) != 1) {
+      usage("bad --sources range");
+    }
+    uint32_t lo = ntohl(a.s_addr), hi = ntohl(b.s_addr);
+    if (hi < lo || hi - lo > 1024) usage("--sources range empty or over 1024 addresses");
+    for (uint32_t x = lo; x <= hi; ++x) {
+      in_addr v{htonl(x)};
+      char buf[INET_ADDRSTRLEN];
+      ::inet_ntop(AF_INET, &v, buf, sizeof buf);
+      out.push_back(*parse_address(buf, 0));
+    }
+    return out;
+  }
+  size_t at = 0;
+  while (at <= text.size()) {
+    size_t comma = std::min(text.find(',', at), text.size());
+    auto e = parse_address(text.substr(at, comma - at), 0);
+    if (!e) usage("bad --sources address");
+    out.push_back(*e);
+    at = comma + 1;
+  }
+  return out;
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) usage(("missing value for " + a).c_str());
+      return argv[++i];
+    };
+    if (a == "--portal") o.portal = value();
+    else if (a == "--target") o.target = value();
+    else if (a == "--sessions") o.sessions = std::stoul(value());
+    else if (a == "--in-flight") o.in_flight = std::stoul(value());
+    else if (a == "--sources") o.sources = value();
+    else if (a == "--hold") o.hold_s = std::stod(value());
+    else if (a == "--settle") o.settle_s = std::stod(value());
+    else if (a == "--give-up-seconds") o.give_up_s = std::stod(value());
+    else if (a == "--login-timeout-ms") o.login_timeout_ms = std::stol(value());
+    else if (a == "--target-pid") o.target_pid = pid_t(std::stol(value()));
+    else if (a == "--initiator-prefix") o.initiator_prefix = value();
+    else if (a == "--probe-source") o.probe_source = value();
+    else if (a == "--backoff-ms") {
+      std::string v = value();
+      auto dash = v.find('-');
+      if (dash == std::string::npos) usage("--backoff-ms wants MIN-MAX");
+      o.backoff_min_ms = std::stol(v.substr(0, dash));
+      o.backoff_max_ms = std::stol(v.substr(dash + 1));
+      if (o.backoff_min_ms < 1 || o.backoff_max_ms < o.backoff_min_ms) usage("bad --backoff-ms");
+    }
+    else if (a == "--one-round") o.one_round = true;
+    else if (a == "--reconnect") o.reconnect = true;
+    else usage(("unknown argument " + a).c_str());
+  }
+  if (o.portal.empty() || o.target.empty()) usage("--portal and --target are required");
+  if (o.sessions == 0 || o.sessions > 65535) usage("--sessions must be within 1..65535");
+  if (o.in_flight == 0) usage("--in-flight must be at least 1");
+  return o;
+}
+
+// Every session is a socket: take the whole hard limit.
+void raise_fd_limit() {
+  rlimit r{};
+  if (::getrlimit(RLIMIT_NOFILE, &r) == 0 && r.rlim_cur < r.rlim_max) {
+    r.rlim_cur = r.rlim_max;
+    ::setrlimit(RLIMIT_NOFILE, &r);
+  }
+}
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::optional<ProcSample> sample(pid_t pid) {
+  if (pid == 0) return std::nullopt;
+  return sample_process(pid);
+}
+
+std::string per_session(const std::optional<ProcSample>& before, const std::optional<ProcSample>& after,
+                        uint64_t ProcSample::*field, size_t sessions, int decimals) {
+  if (!before || !after || sessions == 0) return "NA";
+  return fmt::format("{:.{}f}", (double((*after).*field) - double((*before).*field)) / double(sessions), decimals);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options o = parse(argc, argv);
+  // Signals go to the pool's signalfd, never to a default handler of a thread.
+  sigset_t mask;
+  sigemptyset(&mask);
+  sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGTERM);
+  ::pthread_sigmask(SIG_BLOCK, &mask, nullptr);
+  raise_fd_limit();
+
+  PoolConfig pc;
+  pc.portal = parse_portal(o.portal);
+  pc.sources = parse_sources(o.sources);
+  pc.target = o.target;
+  pc.initiator_prefix = o.initiator_prefix;
+  pc.sessions = o.sessions;
+  pc.in_flight = o.in_flight;
+  pc.one_round = o.one_round;
+  pc.reconnect = o.reconnect;
+  pc.login_timeout = std::chrono::milliseconds(o.login_timeout_ms);
+  pc.backoff_min = std::chrono::milliseconds(o.backoff_min_ms);
+  pc.backoff_max = std::chrono::milliseconds(o.backoff_max_ms);
+  SessionPool pool(pc);
+
+  std::optional<SideProbe> probe;
+  if (!o.probe_source.empty()) {
+    ProbeConfig prc;
+    prc.portal = pc.portal;
+    auto src = parse_address(o.probe_source, 0);
+    if (!src) usage("bad --probe-source");
+    prc.source = *src;
+    prc.target = o.target;
+    prc.initiator = o.initiator_prefix + ":probe";
+    prc.one_round = o.one_round;
+    probe.emplace(prc);
+  }
+
+  // Login phase: every session in, K at a time.
+  const auto base = sample(o.target_pid);
+  const auto t0 = Clock::now();
+  pool.start_logins();
+  pool.run_until([&] { return pool.pending() == 0 || (pool.logged_in() == o.sessions); },
+                 t0 + std::chrono::duration_cast<Clock::duration>(Seconds(o.give_up_s)));
+  const auto t1 = Clock::now();
+  const auto after_login = sample(o.target_pid);
+  const size_t logins = pool.counters().logins;
+  const double login_s = Seconds(t1 - t0).count();
+  std::printf("held %zu\n", pool.logged_in());
+  std::fflush(stdout);
+
+  // Let the target settle (deferred frees, first pings) before measuring memory.
+  pool.run_until([] { return false; }, Clock::now() + std::chrono::duration_cast<Clock::duration>(Seconds(o.settle_s)));
+  const auto settled = sample(o.target_pid);
+  ProbeSummary probed;
+  if (probe) probed = probe->finish();
+
+  // Hold: answer pings; with --reconnect, report outages and recoveries.
+  const auto h0 = Clock::now();
+  const auto hold_start = sample(o.target_pid);
+  bool down = false;
+  const size_t full = pool.logged_in();
+  int64_t down_since = 0;
+  pool.run_until(
+      [&] {
+        if (!down && pool.logged_in() < full) {
+          down = true;
+          down_since = wall_ms();
+          std::printf("EVENT down t_ms=%lld logged_in=%zu\n", static_cast<long long>(down_since), pool.logged_in());
+          std::fflush(stdout);
+        } else if (down && pool.logged_in() >= full) {
+          down = false;
+          const int64_t now = wall_ms();
+          std::printf("EVENT all_back t_ms=%lld outage_ms=%lld busy=%llu retried=%llu\n", static_cast<long long>(now),
+                      static_cast<long long>(now - down_since),
+                      static_cast<unsigned long long>(pool.counters().busy),
+                      static_cast<unsigned long long>(pool.counters().retried));
+          std::fflush(stdout);
+        }
+        return false;
+      },
+      h0 + std::chrono::duration_cast<Clock::duration>(Seconds(o.hold_s)));
+  const double hold_s = Seconds(Clock::now() - h0).count();
+  const auto hold_end = sample(o.target_pid);
+
+  const size_t held_at_end = pool.logged_in();
+  const auto l0 = Clock::now();
+  pool.logout_all(l0 + std::chrono::seconds(60));
+  const double logout_s = Seconds(Clock::now() - l0).count();
+  // The target frees what logged-out sessions held; give it a moment.
+  std::optional<ProcSample> after_logout;
+  if (o.target_pid != 0) {
+    ::usleep(useconds_t(o.settle_s * 1e6));
+    after_logout = sample(o.target_pid);
+  }
+
+  const auto& c = pool.counters();
+  std::string cpu_per_login = "NA", idle_cpu = "NA";
+  if (base && after_login && logins != 0)
+    cpu_per_login = fmt::format("{:.3f}", (after_login->cpu_s - base->cpu_s) * 1000.0 / double(logins));
+  if (hold_start && hold_end && hold_s > 0.5)
+    idle_cpu = fmt::format("{:.2f}", (hold_end->cpu_s - hold_start->cpu_s) * 100.0 / hold_s);
+  std::printf(
+      "RESULT sessions=%zu in_flight=%zu logged_in=%zu held_at_end=%zu logins_per_s=%.0f login_s=%.3f "
+      "cpu_ms_per_login=%s rss_kb_base=%s rss_kb_per_session=%s fds_per_session=%s idle_cpu_pct=%s "
+      "rss_kb_after_logout=%s logouts=%llu logout_s=%.3f failed=%llu retried=%llu busy=%llu unanswered=%llu timeouts=%llu drops=%llu pings=%llu "
+      "probe_attempts=%zu probe_answered=%zu probe_logged_in=%zu probe_max_ms=%.1f probe_p50_ms=%.1f probe_max_connect_ms=%.1f\n",
+      o.sessions, o.in_flight, logins, held_at_end, login_s > 0 ? double(logins) / login_s : 0.0, login_s,
+      cpu_per_login.c_str(), base ? std::to_string(base->rss_kb).c_str() : "NA",
+      per_session(base, settled, &ProcSample::rss_kb, logins, 1).c_str(),
+      per_session(base, settled, &ProcSample::fds, logins, 2).c_str(), idle_cpu.c_str(),
+      after_logout ? std::to_string(after_logout->rss_kb).c_str() : "NA",
+      static_cast<unsigned long long>(c.logouts), logout_s, static_cast<unsigned long long>(c.failed),
+      static_cast<unsigned long long>(c.retried), static_cast<unsigned long long>(c.busy),
+      static_cast<unsigned long long>(c.unanswered), static_cast<unsigned long long>(c.timeouts),
+      static_cast<unsigned long long>(c.drops), static_cast<unsigned long long>(c.pings), probed.attempts,
+      probed.answered, probed.logged_in, probed.max_first_ms, probed.p50_first_ms, probed.max_connect_ms);
+  return c.failed == 0 && logins == o.sessions ? 0 : 1;
+}
