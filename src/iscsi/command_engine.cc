@@ -86,6 +86,8 @@ void CommandEngine::release_sent() {
   if (!out_.empty()) return;
   for (auto& b : in_flight_) recycle(std::move(b));
   in_flight_.clear();
+  unsent_read_bytes_ = 0;
+  if (!ready_.empty()) pump_execution();
 }
 
 void CommandEngine::trim_idle() {
@@ -362,20 +364,35 @@ void CommandEngine::queue_execution(Task& t) {
 // One submission at a time, carrying every task that is ready: the session's
 // commands execute in arrival order and never two at once, and a deep queue
 // costs one hand-off to the executor, not one per command.
+//
+// Backpressure, as when commands ran on the loop: read data waits in the
+// outbox until the transport has written it, so a batch carries at most
+// kMaxUnsentReadBytes of reads (and at least one command), and no batch starts
+// while that much is still unsent. A peer that stops reading holds one batch's
+// data, not a CmdSN window of it.
 void CommandEngine::pump_execution() {
   if (running_) return;
   if (cancelled_.load(std::memory_order_relaxed)) {
     ready_.clear();  // the connection is going away; abort_all frees them
     return;
   }
+  if (unsent_read_bytes_ >= kMaxUnsentReadBytes) return;  // release_sent() pumps again
   batch_.clear();
   std::vector<uint32_t> ready;
   ready.swap(ready_);
-  for (uint32_t itt : ready) {
+  uint64_t batch_read_bytes = 0;
+  for (size_t i = 0; i < ready.size(); ++i) {
+    const uint32_t itt = ready[i];
     auto it = tasks_.find(itt);
     if (it == tasks_.end() || it->second->stage != Task::Stage::queued) continue;
     Task& t = *it->second;
     if (drop_if_aborted(t)) continue;  // another nexus's PREEMPT AND ABORT while it waited
+    const uint64_t read_bytes = t.read ? t.edtl : 0;
+    if (!batch_.empty() && batch_read_bytes + read_bytes > kMaxUnsentReadBytes) {
+      ready_.assign(ready.begin() + static_cast<std::ptrdiff_t>(i), ready.end());  // the next batch's, in order
+      break;
+    }
+    batch_read_bytes += read_bytes;
     t.stage = Task::Stage::running;
     t.din = acquire_buffer();  // the pool belongs to this thread: take buffers here
     t.din->clear();
@@ -458,6 +475,7 @@ void CommandEngine::finish(Task& t) {
   if (sendable != 0) pdus = send_data_in(t, st, sendable, status_in_data);
   if (sendable == 0 || !status_in_data) send_response(t, st, pdus);
   if (sendable != 0) {
+    unsent_read_bytes_ += sendable;
     in_flight_.push_back(std::move(din));
   } else {
     recycle(std::move(din));

@@ -147,6 +147,10 @@ class CommandEngine {
   std::vector<Task*> batch_;         // the outstanding submission (owned by tasks_ or orphans_)
   std::vector<std::unique_ptr<Task>> orphans_;  // aborted while running: no status, freed when done
   bool running_ = false;
+  // Read data a batch may produce, and that may wait unsent before the next
+  // batch starts (pump_execution): what a peer that stops reading can hold.
+  static constexpr uint64_t kMaxUnsentReadBytes = 1u << 20;
+  uint64_t unsent_read_bytes_ = 0;  // Data-In payload in in_flight_
   bool hold_until_start_ = false;
   std::atomic<bool> cancelled_{false};
   EngineFault fault_ = EngineFault::none;

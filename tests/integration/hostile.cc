@@ -377,8 +377,9 @@ struct LoginSpec {
   uint16_t isid_q = 0x100;
 };
 
-// Full login to full feature phase with AuthMethod=None.
-bool do_login(Session& s, const Options& o, const LoginSpec& spec, std::string* why) {
+// One login attempt to full feature phase with AuthMethod=None.
+bool try_login(Session& s, const Options& o, const LoginSpec& spec, std::string* why) {
+  s.c.close();
   if (!s.c.open(o)) {
     *why = "connect failed: " + std::string(std::strerror(errno));
     return false;
@@ -460,6 +461,17 @@ bool do_login(Session& s, const Options& o, const LoginSpec& spec, std::string* 
   s.initial_r2t = s.keys.count("InitialR2T") ? s.keys["InitialR2T"] == "Yes" : true;
   s.c.set_digests(s.keys["HeaderDigest"] == "CRC32C", s.keys["DataDigest"] == "CRC32C");
   return true;
+}
+
+// A login that retries 03/01 (Service Unavailable) like an initiator: the
+// attacks reuse one nexus, and a free-tier login that overtakes the previous
+// attack's connection is asked to retry until that one has let go of its disk.
+bool do_login(Session& s, const Options& o, const LoginSpec& spec, std::string* why) {
+  for (int attempt = 0;; ++attempt) {
+    if (try_login(s, o, spec, why)) return true;
+    if (attempt == 20 || *why != "login rejected, status 3/1") return false;
+    std::this_thread::sleep_for(milliseconds(100));
+  }
 }
 
 bool do_login(Session& s, const Options& o, bool want_digests, uint16_t isid_q, std::string* why) {

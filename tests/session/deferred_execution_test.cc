@@ -211,3 +211,41 @@ TEST_F(DeferredExecutionTest, DataInQueuedDuringAWriteKeepsItsBufferUntilWritten
 
 }  // namespace
 }  // namespace scsipub::iscsi::testing
+
+namespace scsipub::iscsi::testing {
+namespace {
+
+// A peer that sends reads and stops reading their data must not make the
+// target produce a CmdSN window of it: a batch carries about 1 MiB of reads,
+// and the next batch waits until the transport has written the last one.
+TEST_F(DeferredExecutionTest, ReadDataWaitsForTheTransportBeforeTheNextBatch) {
+  constexpr uint16_t kBlocksPerRead = 1024;  // 512 KiB
+  for (uint32_t i = 0; i < 6; ++i) {
+    Command c;
+    c.itt = 0x80 + i;
+    c.cdb = read10_cdb(i * kBlocksPerRead % (kBlocks - kBlocksPerRead), kBlocksPerRead);
+    c.read = true;
+    c.edtl = kBlocksPerRead * kBlockSize;
+    ini->command(c);
+  }
+  ini->conn().start_commands();
+  ASSERT_EQ(executor.pending(), 1u);
+  executor.complete();  // the first 1 MiB: two reads
+  EXPECT_EQ(executor.pending(), 0u) << "a second batch started with 1 MiB of read data unsent";
+  auto pdus = ini->recv();  // the transport writes: the next batch may go
+  EXPECT_EQ(statuses_of(pdus, 0x80) + statuses_of(pdus, 0x81), 2u);
+  EXPECT_EQ(statuses_of(pdus, 0x82), 0u);
+  ASSERT_EQ(executor.pending(), 1u);
+  executor.complete();
+  EXPECT_EQ(executor.pending(), 0u);
+  pdus = ini->recv();
+  EXPECT_EQ(statuses_of(pdus, 0x82) + statuses_of(pdus, 0x83), 2u);
+  ASSERT_EQ(executor.pending(), 1u);
+  executor.complete();
+  pdus = ini->recv();
+  EXPECT_EQ(statuses_of(pdus, 0x84) + statuses_of(pdus, 0x85), 2u);
+  EXPECT_FALSE(ini->conn().executing());
+}
+
+}  // namespace
+}  // namespace scsipub::iscsi::testing
