@@ -441,18 +441,24 @@ TEST_F(SessionTest, WriteBeyondMaxTaskBytesFailsAfterUnsolicitedData) {
   EXPECT_EQ(ini->read10(0, 1, 0x60), std::vector<uint8_t>(kBlockSize, 0));
 }
 
+// Logs in with no unsolicited data and sends a 128 KiB WRITE(10): over a
+// 64 KiB max_task_bytes it must fail at once, without an R2T.
+std::vector<Pdu> oversized_write_without_data(Initiator& ini, uint32_t itt) {
+  ini.login_ready({{"InitialR2T", "Yes"}, {"ImmediateData", "No"}});
+  Command c;
+  c.itt = itt;
+  c.cdb = write10_cdb(0, 256);
+  c.write = true;
+  c.edtl = 256 * kBlockSize;
+  ini.command(c);
+  return ini.recv();
+}
+
 TEST_F(SessionTest, WriteBeyondMaxTaskBytesWithoutUnsolicitedDataFailsAtOnce) {
   ConnectionConfig cfg;
   cfg.engine.max_task_bytes = 64 * 1024;
   auto ini = make(cfg);
-  ini->login_ready({{"InitialR2T", "Yes"}, {"ImmediateData", "No"}});
-  Command c;
-  c.itt = 0x61;
-  c.cdb = write10_cdb(0, 256);
-  c.write = true;
-  c.edtl = 256 * kBlockSize;
-  ini->command(c);
-  auto pdus = ini->recv();
+  auto pdus = oversized_write_without_data(*ini, 0x61);
   ASSERT_EQ(pdus.size(), 1u);
   EXPECT_EQ(pdus[0].op(), Opcode::scsi_response);
   EXPECT_EQ(pdus[0].response().status(), scsi::status::kCheckCondition);
@@ -470,14 +476,7 @@ TEST_F(SessionTest, IscsiLayerFailureHonoursDescriptorSense) {
     ConnectionConfig cfg;
     cfg.engine.max_task_bytes = 64 * 1024;
     auto ini = make(cfg);
-    ini->login_ready({{"InitialR2T", "Yes"}, {"ImmediateData", "No"}});
-    Command c;
-    c.itt = 0x62;
-    c.cdb = write10_cdb(0, 256);
-    c.write = true;
-    c.edtl = 256 * kBlockSize;
-    ini->command(c);
-    auto pdus = ini->recv();
+    auto pdus = oversized_write_without_data(*ini, 0x62);
     ASSERT_EQ(pdus.size(), 1u);
     ASSERT_EQ(pdus[0].response().status(), scsi::status::kCheckCondition);
     ASSERT_GT(pdus[0].data.size(), 2u);
