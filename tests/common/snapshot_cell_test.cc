@@ -6,7 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -68,6 +70,68 @@ TEST(SnapshotCell, AReaderInsideKeepsItsValueAlive) {
   reader.join();
   cell.publish(value_of(3));
   EXPECT_EQ(cell.retired(), 0u);
+}
+
+// A reader that stays inside holds its value; the writer leaves replaced
+// values behind until it holds eight, then waits for that reader rather than
+// keep growing the list.
+TEST(SnapshotCell, AWriterHoldingManyReplacedValuesWaitsForTheReadersInside) {
+  SnapshotCell<std::vector<uint64_t>> cell(value_of(0));
+  std::atomic<bool> inside{false}, go{false};
+  std::thread reader([&] {
+    cell.read([&](const std::vector<uint64_t>& v) {
+      inside = true;
+      while (!go.load()) std::this_thread::yield();
+      EXPECT_EQ(v.front(), 0u);
+      return 0;
+    });
+  });
+  while (!inside.load()) std::this_thread::yield();
+  for (uint64_t g = 1; g < 8; ++g) cell.publish(value_of(g));
+  EXPECT_EQ(cell.retired(), 7u);
+  std::atomic<bool> published{false};
+  std::thread writer([&] {
+    cell.publish(value_of(8));
+    published = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  EXPECT_FALSE(published.load());  // waiting for the reader inside
+  go = true;
+  reader.join();
+  writer.join();
+  EXPECT_TRUE(published.load());
+  EXPECT_EQ(cell.retired(), 0u);
+}
+
+// Readers whose sections overlap without a break (the counter is never zero)
+// cannot make the writer keep every replaced value.
+TEST(SnapshotCell, OverlappingReadersDoNotGrowTheReplacedList) {
+  SnapshotCell<std::vector<uint64_t>> cell(value_of(0));
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> reads{0};
+  std::vector<std::thread> readers;
+  for (int t = 0; t < 4; ++t) {
+    readers.emplace_back([&] {
+      while (!stop.load(std::memory_order_relaxed)) {
+        cell.read([&](const std::vector<uint64_t>& v) {
+          // Long enough that another reader is usually inside too.
+          uint64_t sum = 0;
+          for (int i = 0; i < 200; ++i) sum += v[static_cast<size_t>(i) % v.size()];
+          return sum;
+        });
+        reads.fetch_add(1, std::memory_order_relaxed);
+      }
+    });
+  }
+  size_t most = 0;
+  for (uint64_t g = 1; g <= 2000; ++g) {
+    cell.publish(value_of(g));
+    most = std::max(most, cell.retired());
+  }
+  stop = true;
+  for (auto& t : readers) t.join();
+  EXPECT_LT(most, 8u);
+  EXPECT_GT(reads.load(), 0u);
 }
 
 }  // namespace
