@@ -338,7 +338,9 @@ int serve(Config cfg) {
     acfg.catalog_admin = &catalog_jobs;
     acfg.site = site_info(cfg, directory, disks, registry, hp->port);
     acfg.metrics = [&] {
-      return web::metrics_text(limits, gauges(server, registry, tls.reloader.get(), traffic, journal));
+      auto g = gauges(server, registry, tls.reloader.get(), traffic, journal);
+      g.retained_free_disks = directory.retained_count();
+      return web::metrics_text(limits, g);
     };
     api = std::make_unique<web::ApiServer>(service, acfg);
     if (auto s = api->start(); !s) {

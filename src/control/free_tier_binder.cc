@@ -34,16 +34,7 @@ class FreeTierBinder::Binding final : public iscsi::TargetBinding {
   void end(iscsi::SessionEnd how) override { how_ = how; }
   scsi::LunMap& lun_map() { return disks_.luns; }
   void track(std::shared_ptr<const storage::CowOverlay> overlay) { disks_.overlays.push_back(std::move(overlay)); }
-  // Bytes the session wrote against its write limits (a LUN without one is
-  // bounded by its size).
-  OverlayUsage usage() const {
-    OverlayUsage u;
-    for (const auto& o : disks_.overlays) {
-      u.bytes += o->bytes_written_shared();
-      u.limit += o->write_limit() != 0 ? o->write_limit() : o->block_count() * storage::kBlockSize;
-    }
-    return u;
-  }
+  OverlayUsage usage() const { return usage_of(disks_); }
 
  private:
   FreeTierBinder& owner_;
@@ -251,6 +242,11 @@ size_t FreeTierBinder::release_retained() {
 size_t FreeTierBinder::retained_count() const {
   std::lock_guard lock(mu_);
   return retained_.size();
+}
+
+std::vector<RetainedDiskView> FreeTierBinder::retained() const {
+  std::lock_guard lock(mu_);
+  return retained_.list();
 }
 
 std::optional<OverlayUsage> FreeTierBinder::overlay_usage(uint64_t session_id) const {

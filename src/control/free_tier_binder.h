@@ -48,11 +48,6 @@ struct FreeTierConfig {
 };
 
 // A free-tier session's overlay use (all its LUNs).
-struct OverlayUsage {
-  uint64_t bytes = 0;  // written, counted against the write limits
-  uint64_t limit = 0;  // the write limits (a LUN's size where it has none)
-};
-
 class FreeTierBinder {
  public:
   // The instance prefix of overlay ids and the NAA seed are drawn from
@@ -79,6 +74,7 @@ class FreeTierBinder {
   // Deletes every retained overlay (server shutdown); how many.
   size_t release_retained();
   size_t retained_count() const;
+  std::vector<RetainedDiskView> retained() const;
 
  private:
   class Binding;

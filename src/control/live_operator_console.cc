@@ -103,6 +103,18 @@ std::vector<OperatorDisk> LiveOperatorConsole::disks() {
   return out;
 }
 
+std::vector<RetainedDisk> LiveOperatorConsole::retained() const {
+  const auto steady_now = src_.clock.steady_now();
+  const auto wall_now = src_.clock.wall_now();
+  std::vector<RetainedDisk> out;
+  for (const auto& r : src_.directory.retained()) {
+    const auto left = std::chrono::duration_cast<std::chrono::system_clock::duration>(r.deadline - steady_now);
+    out.push_back({r.key.target_name, r.key.initiator_name, isid_hex(r.key.isid), r.key.peer_address,
+                   unix_ms(wall_now + left), r.usage.bytes, r.usage.limit});
+  }
+  return out;
+}
+
 OperatorSnapshot LiveOperatorConsole::snapshot() {
   OperatorSnapshot snap;
   snap.taken_at_ms = unix_ms(src_.clock.wall_now());
@@ -117,6 +129,7 @@ OperatorSnapshot LiveOperatorConsole::snapshot() {
   }
   snap.disks = disks();
   snap.images = src_.service.images();
+  snap.retained = retained();
   return snap;
 }
 

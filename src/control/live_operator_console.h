@@ -58,6 +58,7 @@ class LiveOperatorConsole final : public OperatorConsole {
   LiveSession describe(const iscsi::SessionRecord& r) const;
   void apply_rates(LiveSession& s, const iscsi::TrafficTotals& now_totals, Clock::time_point now);
   std::vector<OperatorDisk> disks();
+  std::vector<RetainedDisk> retained() const;
 
   LiveConsoleSources src_;
   std::mutex rates_mu_;

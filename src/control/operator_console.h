@@ -44,6 +44,18 @@ struct LiveSession {
   std::optional<uint64_t> write_limit;
 };
 
+// A free-tier disk kept after its connection dropped without a Logout, for
+// the same initiator to take back when it reconnects (free_tier.retain_seconds).
+struct RetainedDisk {
+  std::string target;
+  std::string initiator_name;    // hostile
+  std::string isid;              // 12 lowercase hex digits
+  std::string peer_address;      // the address only: any port may reconnect
+  int64_t until_ms = 0;          // Unix epoch milliseconds when it is deleted
+  uint64_t overlay_bytes = 0;
+  uint64_t write_limit = 0;
+};
+
 struct RefusedLogin {
   int64_t at_ms = 0;             // Unix epoch milliseconds
   std::string peer_address;
@@ -71,6 +83,7 @@ struct OperatorSnapshot {
   std::vector<LimitHit> limit_hits;      // every limit, zero counts included
   std::vector<OperatorDisk> disks;
   std::vector<ImageInfo> images;         // the catalog, "blank" included
+  std::vector<RetainedDisk> retained;    // the first to be deleted first
 };
 
 class OperatorConsole {

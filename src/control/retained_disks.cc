@@ -30,6 +30,25 @@ std::vector<SessionDisks> RetainedDisks::take_expired(Clock::SteadyTime now) {
   return out;
 }
 
+OverlayUsage usage_of(const SessionDisks& disks) {
+  OverlayUsage u;
+  for (const auto& o : disks.overlays) {
+    u.bytes += o->bytes_written_shared();
+    u.limit += o->write_limit() != 0 ? o->write_limit() : o->block_count() * storage::kBlockSize;
+  }
+  return u;
+}
+
+std::vector<RetainedDiskView> RetainedDisks::list() const {
+  std::vector<RetainedDiskView> out;
+  out.reserve(by_deadline_.size());
+  for (const auto& [deadline, key] : by_deadline_) {
+    auto it = by_key_.find(key);
+    if (it != by_key_.end()) out.push_back({key, usage_of(it->second.disks), deadline});
+  }
+  return out;
+}
+
 std::vector<SessionDisks> RetainedDisks::take_all() {
   std::vector<SessionDisks> out;
   out.reserve(by_key_.size());

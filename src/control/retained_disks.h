@@ -42,6 +42,22 @@ struct SessionDisks {
   std::vector<std::shared_ptr<const storage::CowOverlay>> overlays;
 };
 
+// Bytes a session's overlays hold against their write limits (a LUN without
+// one is bounded by its size).
+struct OverlayUsage {
+  uint64_t bytes = 0;  // written, counted against the write limits
+  uint64_t limit = 0;  // the write limits (a LUN's size where it has none)
+};
+OverlayUsage usage_of(const SessionDisks& disks);
+
+// What the operator sees of a kept disk: whose it is, what it holds, and
+// when it goes.
+struct RetainedDiskView {
+  ReinstateKey key;
+  OverlayUsage usage;
+  Clock::SteadyTime deadline;
+};
+
 class RetainedDisks {
  public:
   // Keeps `disks` until `deadline`. A disk already kept under `key` (which a
@@ -54,6 +70,8 @@ class RetainedDisks {
   std::vector<SessionDisks> take_expired(Clock::SteadyTime now);
   std::vector<SessionDisks> take_all();
   size_t size() const { return by_key_.size(); }
+  // Every kept disk, the one whose grace period ends first first.
+  std::vector<RetainedDiskView> list() const;
 
  private:
   using Deadlines = std::multimap<Clock::SteadyTime, ReinstateKey>;

@@ -84,6 +84,7 @@ class TargetDirectory final : public iscsi::TargetProvider {
   size_t expire_retained() { return free_.expire_retained(); }
   size_t release_retained() { return free_.release_retained(); }
   size_t retained_count() const { return free_.retained_count(); }
+  std::vector<RetainedDiskView> retained() const { return free_.retained(); }
   // The overlay id prefix of this process: ids of earlier runs never collide.
   const std::string& instance_prefix() const { return free_.instance_prefix(); }
 

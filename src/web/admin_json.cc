@@ -53,6 +53,18 @@ void write(JsonWriter& w, const control::RefusedLogin& r) {
   w.end_object();
 }
 
+void write(JsonWriter& w, const control::RetainedDisk& r) {
+  w.begin_object();
+  w.member("target", r.target);
+  w.member("initiator_name", r.initiator_name);
+  w.member("isid", r.isid);
+  w.member("peer_address", r.peer_address);
+  w.member("until_ms", r.until_ms);
+  w.member("overlay_bytes", r.overlay_bytes);
+  w.member("write_limit", r.write_limit);
+  w.end_object();
+}
+
 // DiskInfo without secrets (the console leaves them empty; they are not
 // even named here, so a console that forgot cannot leak them).
 void write(JsonWriter& w, const control::OperatorDisk& p) {
@@ -140,6 +152,10 @@ std::string snapshot_json(const control::OperatorSnapshot& snap) {
     w.member("target", i.target);
     w.end_object();
   }
+  w.end_array();
+  w.key("retained");
+  w.begin_array();
+  for (const auto& r : snap.retained) write(w, r);
   w.end_array();
   w.end_object();
   return out;

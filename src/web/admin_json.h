@@ -14,7 +14,8 @@ namespace scsipub::web {
 // {"sessions": [...]}: GET /api/v1/admin/sessions
 std::string admin_sessions_json(const std::vector<control::LiveSession>& sessions);
 // The whole snapshot: GET /api/v1/admin/snapshot (what the dashboard polls):
-// {"taken_at_ms", "sessions", "refused", "limit_hits", "disks", "images"}.
+// {"taken_at_ms", "sessions", "refused", "limit_hits", "disks", "images",
+// "retained"}.
 std::string snapshot_json(const control::OperatorSnapshot& snapshot);
 
 }  // namespace scsipub::web

@@ -93,6 +93,15 @@ std::vector<Cell> session_cells(const control::LiveSession& s) {
           {"overlay", overlay_text(s)}};
 }
 
+std::vector<Cell> retained_cells(const control::RetainedDisk& r) {
+  return {{"target", r.target},
+          {"initiator", r.initiator_name},
+          {"isid", r.isid},
+          {"peer", r.peer_address},
+          {"overlay", format_bytes(r.overlay_bytes) + " / " + format_bytes(r.write_limit)},
+          {"until", format_time_ms(r.until_ms)}};
+}
+
 std::vector<Cell> discovery_cells(const control::LiveSession& s) {
   return {{"id", std::to_string(s.id)},
           {"initiator", s.initiator_name},
@@ -236,6 +245,15 @@ std::string render_dashboard(const control::OperatorSnapshot& snap, std::string_
     for (const Cell& c : discovery_cells(s)) cell(out, c);
     action_form(out, "end", fmt::format("/admin/sessions/{}/end", s.id), "end-session", "End session",
                 fmt::format("End session {}", s.id), csrf);
+    out += "</tr>";
+  }
+  section_end(out);
+
+  section_start(out, "retained", "Free disks kept after a dropped connection", snap.retained.size(),
+                "retained-table", {"Target", "InitiatorName", "ISID", "Source", "Overlay / limit", "Deleted at"});
+  for (const auto& r : snap.retained) {
+    out += "<tr>";
+    for (const Cell& c : retained_cells(r)) cell(out, c);
     out += "</tr>";
   }
   section_end(out);

@@ -98,6 +98,9 @@ std::string metrics_text(const LimitEvents& events, const ServerGauges& gauges) 
   }
   if (gauges.traffic) traffic_text(out, *gauges.traffic);
   sample(out, "scsipub_refused_logins_total", "counter", "Logins refused, for any reason.", gauges.refused_logins);
+  sample(out, "scsipub_retained_free_disks", "gauge",
+         "Free-tier disks kept after a dropped connection, waiting for the initiator to log in again.",
+         gauges.retained_free_disks);
   return out;
 }
 

@@ -21,6 +21,8 @@ struct ServerGauges {
   // Traffic and logins per target kind and catalog image; sessions by duration.
   std::optional<iscsi::TrafficMetrics::Snapshot> traffic;
   uint64_t refused_logins = 0;
+  // Free-tier disks kept after a dropped connection for a reinstating login.
+  uint64_t retained_free_disks = 0;
 };
 
 // A Prometheus label value: backslash, double quote and newline escaped

@@ -113,6 +113,26 @@ TEST_F(RetentionTest, DroppedSessionReinstatedWithinGraceGetsSameDataAndIdentity
   EXPECT_EQ(directory_->retained_count(), 0u);
 }
 
+// What the dashboard shows while a disk is kept: whose it is, what it holds
+// and when it goes.
+TEST_F(RetentionTest, AKeptDiskIsListedWithItsOwnerUseAndDeadline) {
+  make();
+  Binding a = must_bind({.isid = 3, .peer = "198.51.100.9"});
+  write_marker(a, 0x5a);
+  end(a, SessionEnd::dropped);
+  clock_.advance(std::chrono::seconds(5));
+  auto kept = directory_->retained();
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(kept[0].key.peer_address, "198.51.100.9");
+  EXPECT_EQ(kept[0].key.isid[5], 3);
+  EXPECT_EQ(kept[0].key.target_name, blank_target());
+  EXPECT_EQ(kept[0].usage.bytes, 512u);
+  EXPECT_EQ(kept[0].usage.limit, kDisk);
+  EXPECT_EQ(kept[0].deadline - clock_.steady_now(), std::chrono::seconds(15));
+  Binding b = must_bind({.isid = 3, .peer = "198.51.100.9"});
+  EXPECT_TRUE(directory_->retained().empty());
+}
+
 TEST_F(RetentionTest, EachWayOfDroppingIsRetainedButShutdownIsNot) {
   make();
   for (SessionEnd how : {SessionEnd::dropped, SessionEnd::reinstated, SessionEnd::reset}) {

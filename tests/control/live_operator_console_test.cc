@@ -65,6 +65,7 @@ class LiveConsoleTest : public ::testing::Test {
     lu::Nexus n;
     n.id = rec.id;
     n.initiator_name = rec.key.initiator_name;
+    n.isid = rec.key.isid;
     n.target_name = rec.target_name;
     auto bound = directory_->bind(rec.target_name, n, iscsi::PortalInfo{});
     if (!bound.ok()) throw std::runtime_error("bind failed: " + bound.error().message);
@@ -155,6 +156,22 @@ TEST_F(LiveConsoleTest, SnapshotListsRefusalsLimitsDisksWithoutSecretsAndTheCata
   ASSERT_TRUE(console_->delete_disk(disk.value()->record().id).ok());
   EXPECT_TRUE(console_->snapshot().disks.empty());
   EXPECT_EQ(console_->delete_disk("nope").error().code, ServiceErrc::not_found);
+}
+
+// A free disk kept after a dropped connection is listed with the wall-clock
+// time it will be deleted at (its deadline is on the steady clock).
+TEST_F(LiveConsoleTest, KeptFreeDisksAreListedUntilTheirWallClockDeadline) {
+  blank_session();
+  bindings_.back()->end(iscsi::SessionEnd::dropped);
+  bindings_.pop_back();
+  clock_.advance(5s);
+  auto snap = console_->snapshot();
+  ASSERT_EQ(snap.retained.size(), 1u);
+  EXPECT_EQ(snap.retained[0].initiator_name, "iqn.2026-12.test:<b>x</b>");
+  EXPECT_EQ(snap.retained[0].isid, "800102030405");
+  EXPECT_EQ(snap.retained[0].target, blank_target());
+  EXPECT_EQ(snap.retained[0].until_ms, snap.taken_at_ms + 15000);
+  EXPECT_EQ(snap.retained[0].write_limit, 256u << 10);
 }
 
 TEST_F(LiveConsoleTest, OperatorTokensAreCheckedByTheGivenFunction) {

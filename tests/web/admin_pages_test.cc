@@ -29,7 +29,7 @@ TEST(AdminPages, DashboardHasTheContractSelectorsEvenWhenEmpty) {
   control::OperatorSnapshot empty;
   const std::string html = render_dashboard(empty, "c0ffee");
   for (const char* needle : {"<table id=\"sessions\">", "<section id=\"discovery\"", "<section id=\"disks\"",
-                             "<section id=\"catalog-admin\"", "<section id=\"limits\"", "<section id=\"refused\"",
+                             "<section id=\"catalog-admin\"", "<section id=\"limits\"", "<section id=\"refused\"", "<table id=\"retained-table\">",
                              "<meta name=\"csrf-token\" content=\"c0ffee\">",
                              "<script src=\"/static/admin.js\" defer></script>"}) {
     EXPECT_NE(html.find(needle), std::string::npos) << needle;
@@ -51,6 +51,17 @@ TEST(AdminPages, EverySessionRowHasItsIdInitiatorCellAndEndButton) {
   EXPECT_NE(html.find("class=\"end-session\""), std::string::npos);
   EXPECT_NE(html.find("name=\"csrf_token\" value=\"t\""), std::string::npos);
   EXPECT_NE(html.find("data-empty-for=\"sessions\" hidden"), std::string::npos);
+}
+
+TEST(AdminPages, KeptFreeDisksAreListedEscaped) {
+  control::OperatorSnapshot snap;
+  snap.retained.push_back({"iqn.2025-01.pub.scsipub:blank", "iqn.<x>", "800000000003", "198.51.100.9",
+                           1'765'065'901'999, 1536, 64ull << 20});
+  const std::string html = render_dashboard(snap, "t");
+  EXPECT_NE(html.find("data-count-for=\"retained-table\">1<"), std::string::npos);
+  EXPECT_NE(html.find("<td class=\"initiator\">iqn.&lt;x&gt;</td>"), std::string::npos);
+  EXPECT_NE(html.find("<td class=\"overlay\">1.5 KiB / 64.0 MiB</td>"), std::string::npos);
+  EXPECT_NE(html.find("<td class=\"until\">2025-12-07 00:05:01 UTC</td>"), std::string::npos);
 }
 
 TEST(AdminPages, LoginPageEscapesItsMessage) {

@@ -10,6 +10,14 @@ TEST(MetricsTextTest, LabelValuesAreEscaped) {
   EXPECT_EQ(prometheus_label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
 }
 
+TEST(MetricsTextTest, KeptFreeDisksAreAGauge) {
+  LimitEvents events;
+  ServerGauges g;
+  g.retained_free_disks = 3;
+  std::string text = metrics_text(events, g);
+  EXPECT_NE(text.find("# TYPE scsipub_retained_free_disks gauge\nscsipub_retained_free_disks 3\n"), std::string::npos);
+}
+
 TEST(MetricsTextTest, TrafficIsLabelledByKindAndImageOnly) {
   LimitEvents events;
   ServerGauges g;

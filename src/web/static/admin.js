@@ -104,6 +104,13 @@
           return actionForm('/admin/disks/' + d.id + '/delete', 'delete-disk', 'Delete disk', 'Delete disk ' + d.id);
         }};
       }},
+    {table: 'retained-table', attr: 'data-retained', items: function (snap) { return snap.retained; },
+      key: function (r) { return [r.target, r.initiator_name, r.isid, r.peer_address].join('\u0000'); },
+      cells: function (r) {
+        return [['target', r.target], ['initiator', r.initiator_name], ['isid', r.isid], ['peer', r.peer_address],
+          ['overlay', formatBytes(r.overlay_bytes) + ' / ' + formatBytes(r.write_limit)],
+          ['until', formatTime(r.until_ms)]];
+      }},
     {table: 'catalog-table', attr: 'data-image', items: function (snap) { return snap.images; },
       key: function (i) { return i.name; }, cells: function (i) {
         return [['name', i.name], ['size', formatBytes(i.size_bytes)], ['target', i.target]];
