@@ -66,6 +66,7 @@ struct IscsiServer::Impl {
   std::unordered_map<std::string, GroupUse> groups;
   std::atomic<size_t> refusing{0};
   std::atomic<size_t> connections{0};  // every live handler, admitted or refusing
+  SessionEndTrim session_end_trim;     // heap trims as sessions end
 
   Impl(ServerConfig c, iscsi::TargetProvider& t, iscsi::SessionRegistry& r)
       : config(std::move(c)), targets(t), registry(r) {
@@ -286,7 +287,7 @@ void IscsiServer::Impl::start_handler(Stream stream, iscsi::PortalInfo portal, c
   }
   auto exec = stream.get_executor();
   auto handler = std::make_shared<ConnectionHandler<Stream>>(
-      std::move(stream), ConnectionDeps{config.connection, targets, registry, storage_pool.get()}, std::move(portal),
+      std::move(stream), ConnectionDeps{config.connection, targets, registry, storage_pool.get(), &session_end_trim}, std::move(portal),
       std::move(claim_login), std::move(on_login_ended));
   // Each connection removes its own entry when it ends: no per-accept sweep
   // over every live connection.
