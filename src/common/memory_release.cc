@@ -28,14 +28,28 @@ void release_free_memory() {
 SessionEndTrim::SessionEndTrim(size_t sessions_per_trim, std::chrono::milliseconds min_interval)
     : sessions_per_trim_(sessions_per_trim == 0 ? 1 : sessions_per_trim), min_interval_(min_interval) {}
 
-bool SessionEndTrim::session_ended(size_t sessions_left, Clock::time_point now) {
+SessionEndTrim::Decision SessionEndTrim::session_ended(size_t sessions_left, Clock::time_point now) {
   size_t ended = ended_since_trim_.fetch_add(1, std::memory_order_relaxed) + 1;
   // The last session gone: always worth it (once per emptying, so a logout
   // storm that empties the server pays for one trim at its end).
-  if (sessions_left == 0) return claim(now);
-  if (ended < sessions_per_trim_) return false;
+  if (sessions_left == 0) return claim(now) ? Decision::now : Decision::none;
+  if (ended < sessions_per_trim_) return Decision::none;
   Clock::rep last = last_trim_.load(std::memory_order_relaxed);
-  if (last != 0 && now.time_since_epoch() - Clock::duration(last) < min_interval_) return false;
+  if (last != 0 && now.time_since_epoch() - Clock::duration(last) < min_interval_) {
+    bool expected = false;
+    return deferred_pending_.compare_exchange_strong(expected, true, std::memory_order_relaxed) ? Decision::later
+                                                                                                : Decision::none;
+  }
+  return claim(now) ? Decision::now : Decision::none;
+}
+
+SessionEndTrim::Clock::time_point SessionEndTrim::retry_at() const {
+  return Clock::time_point(Clock::duration(last_trim_.load(std::memory_order_relaxed))) + min_interval_;
+}
+
+bool SessionEndTrim::deferred(Clock::time_point now) {
+  deferred_pending_.store(false, std::memory_order_relaxed);
+  if (ended_since_trim_.load(std::memory_order_relaxed) == 0) return false;
   return claim(now);
 }
 

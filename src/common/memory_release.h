@@ -24,7 +24,8 @@ void release_free_memory();
 // heap walk per session in a logout storm; trimming only when the server
 // empties leaves a server that always has some sessions at its peak. So: a
 // trim when the last session ends, and otherwise after every
-// `sessions_per_trim` ended sessions, at most once per `min_interval`.
+// `sessions_per_trim` ended sessions, at most once per `min_interval`; ended
+// sessions that fall inside the interval get one deferred trim at its end.
 // Thread-safe: every event loop reports to the one instance.
 class SessionEndTrim {
  public:
@@ -35,13 +36,25 @@ class SessionEndTrim {
   explicit SessionEndTrim(size_t sessions_per_trim = kDefaultSessionsPerTrim,
                           std::chrono::milliseconds min_interval = kDefaultMinInterval);
 
-  // A logged-in session ended and `sessions_left` are still live. True: the
-  // caller should trim now (it is counted as done).
-  bool session_ended(size_t sessions_left, Clock::time_point now);
+  enum class Decision : uint8_t {
+    none,   // nothing to do
+    now,    // trim now (counted as done)
+    later,  // enough ended but the last trim was recent: call deferred() at retry_at()
+  };
+  // A logged-in session ended and `sessions_left` are still live.
+  Decision session_ended(size_t sessions_left, Clock::time_point now);
+  // Where a deferred trim was handed out, when it is due. Only one is handed
+  // out at a time, so the end of a logout storm is trimmed once, not once per
+  // session that ended inside the interval.
+  Clock::time_point retry_at() const;
+  // The deferred trim is due: true if sessions ended since the last trim
+  // (the caller trims; counted as done).
+  bool deferred(Clock::time_point now);
   uint64_t trims() const { return trims_.load(std::memory_order_relaxed); }
 
  private:
   bool claim(Clock::time_point now);
+  std::atomic<bool> deferred_pending_{false};
 
   const size_t sessions_per_trim_;
   const Clock::duration min_interval_;

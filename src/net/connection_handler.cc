@@ -246,13 +246,28 @@ void ConnectionHandler<Stream>::release_connection() {
   bool trim = held_much_;
   if (was_session_) {
     const size_t left = deps_.registry.size();
-    if (deps_.session_end_trim != nullptr) {
-      trim = deps_.session_end_trim->session_ended(left, Clock::now()) || trim;
+    if (SessionEndTrim* policy = deps_.session_end_trim) {
+      switch (policy->session_ended(left, Clock::now())) {
+        case SessionEndTrim::Decision::now: trim = true; break;
+        case SessionEndTrim::Decision::later: defer_trim(*policy); break;
+        case SessionEndTrim::Decision::none: break;
+      }
     } else {
       trim = trim || left == 0;
     }
   }
   if (trim) release_free_memory();
+}
+
+// The trim owed to sessions that ended inside the throttle interval, run on
+// this loop when the interval is over. The timer holds only the policy (the
+// server's, which outlives the loops), not this handler.
+template <class Stream>
+void ConnectionHandler<Stream>::defer_trim(SessionEndTrim& policy) {
+  auto timer = std::make_shared<asio::steady_timer>(stream_.get_executor(), policy.retry_at());
+  timer->async_wait([timer, &policy](const asio::error_code& ec) {
+    if (!ec && policy.deferred(Clock::now())) release_free_memory();
+  });
 }
 
 // On the loop, after the engine queued what a command batch produced.

@@ -81,6 +81,7 @@ class ConnectionHandler final : public ConnectionControl,
   class PoolExecutor;
   void teardown(bool by_exception);
   void release_connection();
+  void defer_trim(SessionEndTrim& policy);
   void on_execution_done();
 
   Stream stream_;

@@ -46,6 +46,9 @@ struct IscsiServer::Impl {
   ServerConfig config;
   iscsi::TargetProvider& targets;
   iscsi::SessionRegistry& registry;
+  // Heap trims as sessions end. Before the loops: connections that end as
+  // the loops are destroyed still report to it.
+  SessionEndTrim session_end_trim;
 
   std::vector<std::unique_ptr<asio::io_context>> loops;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
@@ -66,7 +69,6 @@ struct IscsiServer::Impl {
   std::unordered_map<std::string, GroupUse> groups;
   std::atomic<size_t> refusing{0};
   std::atomic<size_t> connections{0};  // every live handler, admitted or refusing
-  SessionEndTrim session_end_trim;     // heap trims as sessions end
 
   Impl(ServerConfig c, iscsi::TargetProvider& t, iscsi::SessionRegistry& r)
       : config(std::move(c)), targets(t), registry(r) {
