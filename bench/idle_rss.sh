@@ -55,25 +55,29 @@ url="iscsi://$INTEG_HOST:$SCSIPUB_PORT/$iqn/0"
 # One session in and out first, so one-time allocations are in the baseline.
 "$hold_bin" "$url" 1 1 >/dev/null 2>&1 || true
 sleep 1
-if ((keep > 0)); then
-  "$hold_bin" "$url" "$keep" 3600 iqn.2026-12.pub.scsipub.bench:keep >"$INTEG_TMP/keep.out" 2>"$INTEG_TMP/keep.err" &
-  keep_pid=$!
-  integ_on_exit "kill $keep_pid 2>/dev/null || true"
-  for ((i = 0; i < 600; i++)); do
-    grep -q '^held' "$INTEG_TMP/keep.out" 2>/dev/null && break
+# hold NAME COUNT SECONDS [INITIATOR_PREFIX]: COUNT sessions held in the
+# background for SECONDS; returns once they are in (or after 5 minutes).
+# Output in $INTEG_TMP/NAME.out, the holder's pid in HOLD_PID.
+hold() {
+  local name=$1 count=$2 secs=$3
+  shift 3
+  "$hold_bin" "$url" "$count" "$secs" "$@" >"$INTEG_TMP/$name.out" 2>"$INTEG_TMP/$name.err" &
+  HOLD_PID=$!
+  integ_on_exit "kill $HOLD_PID 2>/dev/null || true"
+  local i
+  for ((i = 0; i < 3000; i++)); do
+    grep -q '^held' "$INTEG_TMP/$name.out" 2>/dev/null && return 0
     sleep 0.1
   done
-  grep -q '^held' "$INTEG_TMP/keep.out" || die "kept sessions not held: $(tail -3 "$INTEG_TMP/keep.err")"
+  die "$name: sessions not held: $(tail -3 "$INTEG_TMP/$name.err")"
+}
+if ((keep > 0)); then
+  hold keep "$keep" 3600 iqn.2026-12.pub.scsipub.bench:keep
   sleep 1
 fi
 before=$(rss_kb)
-"$hold_bin" "$url" "$sessions" 45 >"$INTEG_TMP/hold.out" 2>"$INTEG_TMP/hold.err" &
-hold_pid=$!
-integ_on_exit "kill $hold_pid 2>/dev/null || true"
-for ((i = 0; i < 3000; i++)); do
-  grep -q '^held' "$INTEG_TMP/hold.out" 2>/dev/null && break
-  sleep 0.1
-done
+hold hold "$sessions" 45
+hold_pid=$HOLD_PID
 held=$(awk '/^held/ {print $2}' "$INTEG_TMP/hold.out")
 [[ -n $held && $held -gt 0 ]] || die "sessions not held: $(tail -3 "$INTEG_TMP/hold.err")"
 sleep 22  # past the first NOP-In interval
