@@ -84,6 +84,11 @@ class Connection {
   Connection(const ConnectionConfig& config, TargetProvider& targets, SessionRegistry& registry,
              const PortalInfo& portal, std::function<void()> terminate,
              Clock::time_point now);
+  // Temporaries would dangle: the connection keeps references to both.
+  Connection(ConnectionConfig&&, TargetProvider&, SessionRegistry&, const PortalInfo&, std::function<void()>,
+             Clock::time_point) = delete;
+  Connection(const ConnectionConfig&, TargetProvider&, SessionRegistry&, PortalInfo&&, std::function<void()>,
+             Clock::time_point) = delete;
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
