@@ -56,8 +56,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   cfg.engine.max_task_bytes = 1u << 20;
   cfg.engine.max_buffered_bytes = 2u << 20;
   auto now = iscsi::Connection::Clock::time_point{};
-  iscsi::Connection conn(cfg, targets, registry, iscsi::PortalInfo{"127.0.0.1", 3260, "127.0.0.1", 4000},
-                         [] {}, now);
+  const iscsi::PortalInfo portal{"127.0.0.1", 3260, "127.0.0.1", 4000};
+  iscsi::Connection conn(cfg, targets, registry, portal, [] {}, now);
   std::span<const uint8_t> in(data, size);
   std::vector<iscsi::OutPdu> sent;
   size_t pos = 0;

@@ -9,13 +9,13 @@
 // overlay is not thread-safe); the PDUs go out when the executor reports back.
 #include <atomic>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <unordered_map>
 #include <vector>
 
 #include "common/buffer.h"
+#include "common/lazy_fifo.h"
 #include "iscsi/outbox.h"
 #include "iscsi/pdu.h"
 #include "iscsi/sequence_state.h"
@@ -132,7 +132,7 @@ class CommandEngine {
   SessionCounters* counters_ = nullptr;
 
   std::unordered_map<uint32_t, std::unique_ptr<Task>> tasks_;
-  std::deque<uint32_t> r2t_backlog_;  // write tasks waiting for buffer budget
+  LazyFifo<uint32_t> r2t_backlog_;  // write tasks waiting for buffer budget (empty when idle)
   uint64_t buffered_bytes_ = 0;       // sum of every task's `charged`
   uint64_t peak_buffered_bytes_ = 0;
   uint32_t next_ttt_ = 1;

@@ -59,12 +59,12 @@ const char* to_string(CloseReason r) {
 }
 
 Connection::Connection(const ConnectionConfig& config, TargetProvider& targets, SessionRegistry& registry,
-                       PortalInfo portal, std::function<void()> terminate,
+                       const PortalInfo& portal, std::function<void()> terminate,
                        Clock::time_point now)
     : config_(config),
       targets_(targets),
       registry_(registry),
-      portal_(std::move(portal)),
+      portal_(portal),
       terminate_(std::move(terminate)),
       engine_(out_, seq_, config.engine),
       login_deadline_(now + config.login_timeout),
@@ -273,7 +273,7 @@ bool Connection::finish_login(const LoginRequest& req, LoginReply& reply) {
   nexus_.id = rec.id;
 
   if (discovery) {
-    send_targets_ = std::make_unique<SendTargets>(targets_, portal_, std::string(), negotiator_->authenticated_user());
+    auth_user_ = negotiator_->authenticated_user();
   } else {
     auto bound = targets_.bind(nexus_.target_name, nexus_, portal_);
     if (!bound.ok()) {
@@ -288,11 +288,9 @@ bool Connection::finish_login(const LoginRequest& req, LoginReply& reply) {
     auto lun_numbers = binding_->luns().luns();
     registry_.describe(nexus_.id, std::vector<uint32_t>(lun_numbers.begin(), lun_numbers.end()));
     engine_.set_counters(details_.counters.get());
-    send_targets_ = std::make_unique<SendTargets>(targets_, portal_, nexus_.target_name,
-                                                  negotiator_->authenticated_user());
+    auth_user_ = negotiator_->authenticated_user();
     engine_.start(params_, &binding_->luns(), &nexus_);
   }
-  text_ = std::make_unique<TextExchange>(*send_targets_, params_.initiator_max_recv_dsl);
   spdlog::info("session {} tsih {}: {} logged in to {} from {} ({})", nexus_.id, tsih_, nexus_.initiator_name,
                discovery ? "discovery" : nexus_.target_name, portal_.peer_address,
                reinstate ? "reinstated" : "new");
@@ -520,6 +518,14 @@ void Connection::on_text(const PduView& pdu) {
   req.itt = in.itt();
   req.ttt = in.ttt();
   req.data = pdu.data;
+  // Made at the first Text Request: most sessions never send one, and an
+  // idle session should not carry it.
+  if (!text_) {
+    // A normal session reports its own target for an empty SendTargets= (text_exchange.h).
+    std::string own = session_type_ == SessionType::discovery ? std::string() : nexus_.target_name;
+    send_targets_ = std::make_unique<SendTargets>(targets_, portal_, std::move(own), auth_user_);
+    text_ = std::make_unique<TextExchange>(*send_targets_, params_.initiator_max_recv_dsl);
+  }
   TextReply reply = text_->step(req);
   if (reply.reject) {
     reject(in, kRejectInvalidField);

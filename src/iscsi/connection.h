@@ -80,9 +80,15 @@ class Connection {
  public:
   using Clock = std::chrono::steady_clock;
 
+  // `config` and `portal` must outlive the connection (the transport's).
   Connection(const ConnectionConfig& config, TargetProvider& targets, SessionRegistry& registry,
-             PortalInfo portal, std::function<void()> terminate,
+             const PortalInfo& portal, std::function<void()> terminate,
              Clock::time_point now);
+  // Temporaries would dangle: the connection keeps references to both.
+  Connection(ConnectionConfig&&, TargetProvider&, SessionRegistry&, const PortalInfo&, std::function<void()>,
+             Clock::time_point) = delete;
+  Connection(const ConnectionConfig&, TargetProvider&, SessionRegistry&, PortalInfo&&, std::function<void()>,
+             Clock::time_point) = delete;
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -176,10 +182,12 @@ class Connection {
   void check_engine(const Bhs& current);
   void limit_hit(Limit limit, std::string_view detail = {});
 
-  ConnectionConfig config_;
+  // The server's, shared by all its connections (a copy each would cost
+  // every idle session its size); it outlives them.
+  const ConnectionConfig& config_;
   TargetProvider& targets_;
   SessionRegistry& registry_;
-  PortalInfo portal_;
+  const PortalInfo& portal_;  // the transport's copy: one per connection, not two
   std::function<void()> terminate_;
   std::function<void(uint16_t)> end_session_;
   SessionDetails details_;  // what the registry and the metrics know of this session
@@ -196,8 +204,10 @@ class Connection {
   std::unique_ptr<LoginLookup> login_lookup_;
   std::unique_ptr<LoginAuth> login_auth_;
   std::unique_ptr<LoginNegotiator> negotiator_;
+  // Made at the first Text Request (most sessions never send one).
   std::unique_ptr<SendTargets> send_targets_;
   std::unique_ptr<TextExchange> text_;
+  std::string auth_user_;  // the CHAP user, for SendTargets; empty when anonymous
   SessionParams params_;
   SessionType session_type_ = SessionType::normal;
   lu::Nexus nexus_;

@@ -49,6 +49,11 @@ class Outbox {
     pdus_.clear();
     bytes_ = 0;
   }
+  // Nothing queued: give the queue's storage back (an idle connection's
+  // last reply need not keep it).
+  void release_storage() {
+    if (pdus_.empty()) std::vector<OutPdu>().swap(pdus_);
+  }
 
  private:
   void seal(OutPdu& pdu, const Bhs& bhs);

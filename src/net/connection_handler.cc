@@ -238,11 +238,36 @@ void ConnectionHandler<Stream>::teardown(bool by_exception) {
 template <class Stream>
 void ConnectionHandler<Stream>::release_connection() {
   conn_.reset();  // ends the session: unregisters, releases the target binding
-  // The last session gone: what thousands of them used is free but still
-  // resident in the allocator's heap; hand it back (once per emptying, so a
-  // logout storm pays for one trim, not one per session; connections that
-  // never logged in do not count).
-  if (held_much_ || (was_session_ && deps_.registry.size() == 0)) release_free_memory();
+  // What ended sessions used is free but still resident in the allocator's
+  // heap; hand it back when the last one ends and, on a server that keeps
+  // some, after many have ended (throttled: a logout storm pays for a few
+  // trims, not one per session; connections that never logged in do not
+  // count).
+  bool trim = held_much_;
+  if (was_session_) {
+    const size_t left = deps_.registry.size();
+    if (SessionEndTrim* policy = deps_.session_end_trim) {
+      switch (policy->session_ended(left, Clock::now())) {
+        case SessionEndTrim::Decision::now: trim = true; break;
+        case SessionEndTrim::Decision::later: defer_trim(*policy); break;
+        case SessionEndTrim::Decision::none: break;
+      }
+    } else {
+      trim = trim || left == 0;
+    }
+  }
+  if (trim) release_free_memory();
+}
+
+// The trim owed to sessions that ended inside the throttle interval, run on
+// this loop when the interval is over. The timer holds only the policy (the
+// server's, which outlives the loops), not this handler.
+template <class Stream>
+void ConnectionHandler<Stream>::defer_trim(SessionEndTrim& policy) {
+  auto timer = std::make_shared<asio::steady_timer>(stream_.get_executor(), policy.retry_at());
+  timer->async_wait([timer, &policy](const asio::error_code& ec) {
+    if (!ec && policy.deferred(Clock::now())) release_free_memory();
+  });
 }
 
 // On the loop, after the engine queued what a command batch produced.
@@ -275,13 +300,14 @@ asio::awaitable<void> ConnectionHandler<Stream>::run() {
     executor_ = std::make_unique<PoolExecutor>(*this, *deps_.storage_pool);
     conn_->set_executor(executor_.get());
   }
-  asio::co_spawn(stream_.get_executor(), watchdog(), asio::detached);
+  arm_watchdog(Clock::time_point{});
   bool alive = co_await handshake();
   rbuf_.resize(alive ? kIdleReadBuffer : 0);
   Clock::time_point last_input = Clock::now();
   size_t head = 0;
   size_t tail = 0;
   bool filled = false;  // the last read, after login, filled rbuf_ to its end
+  bool quiet = false;   // woken after a quiet spell: shrink once the wake's writes are out
   while (alive) {
     // Frame and handle every complete PDU already read.
     size_t want = iscsi::kBhsSize;
@@ -323,6 +349,10 @@ asio::awaitable<void> ConnectionHandler<Stream>::run() {
     // storage pool as one batch.
     if (alive && !conn_->closing()) conn_->start_commands();
     if (!alive || !co_await flush()) break;
+    // After the flush, so the NOP-In (or whatever the wake queued) does not
+    // allocate the write queues again the moment they were freed.
+    if (quiet && head == tail) shrink_idle_buffers();
+    quiet = false;
     if (conn_->closing() || done_) break;
     // A read in full feature phase that filled the buffer: the peer has more
     // to send than small reads take, so batch. (A login PDU larger than the
@@ -348,7 +378,7 @@ asio::awaitable<void> ConnectionHandler<Stream>::run() {
     // input buffer, so the next read resumes it.
     if (ec == asio::error::operation_aborted && socket().is_open()) {
       filled = false;
-      if (head == tail && Clock::now() - last_input >= kShrinkReadBufferAfter) shrink_idle_buffers();
+      quiet = Clock::now() - last_input >= kShrinkReadBufferAfter;
       continue;
     }
     if (ec) break;
@@ -366,33 +396,48 @@ void ConnectionHandler<Stream>::shrink_idle_buffers() {
   std::vector<iscsi::OutPdu>().swap(sending_);
   std::vector<asio::const_buffer>().swap(gather_);
   std::vector<uint8_t>().swap(coalesce_);
+  conn_->outbox().release_storage();
+}
+
+// The watchdog is a timer callback, not a coroutine: an idle session then
+// holds one pending wait on the timer and no coroutine frame of its own.
+// Each wake-up re-arms for the connection's next deadline until teardown.
+template <class Stream>
+void ConnectionHandler<Stream>::arm_watchdog(Clock::time_point last_tick) {
+  if (done_ || !conn_) return;
+  Clock::time_point deadline = conn_->next_deadline();
+  if (writing_) deadline = std::min(deadline, write_started_ + kStalledWrite);
+  // A deadline the last tick did not move (the reader has not acted on it
+  // yet) must not become a busy loop: wait a little instead.
+  if (deadline <= last_tick) deadline = last_tick + kWatchdogRetry;
+  timer_.expires_at(deadline);
+  timer_.async_wait([self = this->shared_from_this()](const asio::error_code&) { self->on_watchdog(); });
 }
 
 template <class Stream>
-asio::awaitable<void> ConnectionHandler<Stream>::watchdog() {
-  auto self = this->shared_from_this();
-  Clock::time_point last_tick{};
-  while (!done_ && conn_) {
-    Clock::time_point deadline = conn_->next_deadline();
-    if (writing_) deadline = std::min(deadline, write_started_ + kStalledWrite);
-    // A deadline the last tick did not move (the reader has not acted on it
-    // yet) must not become a busy loop: wait a little instead.
-    if (deadline <= last_tick) deadline = last_tick + kWatchdogRetry;
-    timer_.expires_at(deadline);
-    asio::error_code ec;
-    co_await timer_.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-    if (done_ || !conn_) co_return;
-    Clock::time_point now = Clock::now();
-    if (writing_ && now - write_started_ >= kStalledWrite) {
-      // A peer that stops reading holds one stuck write, never unbounded memory.
-      count_limit(deps_.config.limit_events, Limit::stalled_write, portal_.peer_address);
-      close_socket();
-      co_return;
-    }
-    conn_->on_tick(now);
-    last_tick = now;
-    if (!conn_->outbox().empty() || conn_->closing()) wake_reader();
+void ConnectionHandler<Stream>::on_watchdog() {
+  if (done_ || !conn_) return;
+  try {
+    tick_watchdog();
+  } catch (const std::exception& e) {
+    // As when the watchdog was a detached coroutine: it stops, the reader
+    // and its teardown carry on.
+    spdlog::error("connection from {}:{}: watchdog stopped: {}", portal_.peer_address, portal_.peer_port, e.what());
   }
+}
+
+template <class Stream>
+void ConnectionHandler<Stream>::tick_watchdog() {
+  Clock::time_point now = Clock::now();
+  if (writing_ && now - write_started_ >= kStalledWrite) {
+    // A peer that stops reading holds one stuck write, never unbounded memory.
+    count_limit(deps_.config.limit_events, Limit::stalled_write, portal_.peer_address);
+    close_socket();
+    return;
+  }
+  conn_->on_tick(now);
+  if (!conn_->outbox().empty() || conn_->closing()) wake_reader();
+  arm_watchdog(now);
 }
 
 template class ConnectionHandler<asio::ip::tcp::socket>;

@@ -14,6 +14,7 @@
 #include <optional>
 #include <vector>
 
+#include "common/memory_release.h"
 #include "common/worker_pool.h"
 #include "iscsi/connection.h"
 #include "iscsi/task_executor.h"
@@ -26,6 +27,8 @@ struct ConnectionDeps {
   iscsi::SessionRegistry& registry;
   // Where SCSI commands (their storage I/O) run; null: on the loop itself.
   WorkerPool* storage_pool = nullptr;
+  // When ended sessions trim the heap; null: only when the last one ends.
+  SessionEndTrim* session_end_trim = nullptr;
 };
 
 // What the server needs from a connection of either transport.
@@ -66,7 +69,10 @@ class ConnectionHandler final : public ConnectionControl,
   asio::ip::tcp::socket& socket();
   asio::awaitable<bool> handshake();
   asio::awaitable<bool> flush();
-  asio::awaitable<void> watchdog();
+  // Login, NOP-In and stalled-write deadlines; `last_tick`: when it last ran.
+  void arm_watchdog(iscsi::Connection::Clock::time_point last_tick);
+  void on_watchdog();
+  void tick_watchdog();
   void wake_reader();
   void close_socket();
   void shrink_idle_buffers();
@@ -75,6 +81,7 @@ class ConnectionHandler final : public ConnectionControl,
   class PoolExecutor;
   void teardown(bool by_exception);
   void release_connection();
+  void defer_trim(SessionEndTrim& policy);
   void on_execution_done();
 
   Stream stream_;

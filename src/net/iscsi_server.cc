@@ -46,6 +46,9 @@ struct IscsiServer::Impl {
   ServerConfig config;
   iscsi::TargetProvider& targets;
   iscsi::SessionRegistry& registry;
+  // Heap trims as sessions end. Before the loops: connections that end as
+  // the loops are destroyed still report to it.
+  SessionEndTrim session_end_trim;
 
   std::vector<std::unique_ptr<asio::io_context>> loops;
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
@@ -286,7 +289,7 @@ void IscsiServer::Impl::start_handler(Stream stream, iscsi::PortalInfo portal, c
   }
   auto exec = stream.get_executor();
   auto handler = std::make_shared<ConnectionHandler<Stream>>(
-      std::move(stream), ConnectionDeps{config.connection, targets, registry, storage_pool.get()}, std::move(portal),
+      std::move(stream), ConnectionDeps{config.connection, targets, registry, storage_pool.get(), &session_end_trim}, std::move(portal),
       std::move(claim_login), std::move(on_login_ended));
   // Each connection removes its own entry when it ends: no per-accept sweep
   // over every live connection.

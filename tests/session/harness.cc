@@ -130,13 +130,12 @@ uint32_t Pdu::buffer_offset() const {
 // ---------------------------------------------------------------- Initiator
 
 Initiator::Initiator(FakeTargets& targets, SessionRegistry& registry, ConnectionConfig config, std::string peer)
-    : targets_(targets), registry_(registry), now_(Clock::time_point{} + 1000h) {
-  PortalInfo portal;
-  portal.local_address = "192.0.2.1";
-  portal.local_port = 3260;
-  portal.peer_address = std::move(peer);
-  portal.peer_port = 50000;
-  conn_ = std::make_unique<Connection>(config, targets_, registry_, portal, [this] { ++terminated_; },
+    : targets_(targets), registry_(registry), now_(Clock::time_point{} + 1000h), config_(std::move(config)) {
+  portal_.local_address = "192.0.2.1";
+  portal_.local_port = 3260;
+  portal_.peer_address = std::move(peer);
+  portal_.peer_port = 50000;
+  conn_ = std::make_unique<Connection>(config_, targets_, registry_, portal_, [this] { ++terminated_; },
                                        now_);
 }
 

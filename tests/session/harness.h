@@ -184,6 +184,8 @@ class Initiator {
   SessionRegistry& registry_;
   Clock::time_point now_;
   int terminated_ = 0;
+  ConnectionConfig config_;  // the Connection refers to these, as to the server's
+  PortalInfo portal_;
   std::unique_ptr<Connection> conn_;
 };
 

@@ -271,6 +271,26 @@ TEST_F(SessionTest, DiscoverySessionAnswersSendTargets) {
   EXPECT_EQ(k["TargetAddress"], "192.0.2.1:3260,1");
 }
 
+// The Text state is made at the first Text Request, after login: it must
+// still know the session's own target (an empty SendTargets= in a normal
+// session reports only that one) and answer again on a second request.
+TEST_F(SessionTest, NormalSessionAnswersEmptySendTargetsWithItsOwnTarget) {
+  auto ini = make();
+  ini->login_ready();
+  for (uint32_t itt : {0x51u, 0x52u}) {
+    TextWriter w;
+    w.add("SendTargets", "");
+    auto text = w.take();
+    ini->send(ini->text_bhs(itt), text);
+    auto pdus = ini->recv();
+    ASSERT_EQ(pdus.size(), 1u);
+    EXPECT_EQ(pdus[0].op(), Opcode::text_response);
+    EXPECT_EQ(pdus[0].itt(), itt);
+    auto k = pdus[0].keys();
+    EXPECT_EQ(k["TargetName"], kTarget);
+  }
+}
+
 TEST_F(SessionTest, ScsiCommandInDiscoverySessionIsRejected) {
   auto d = make();
   d->login_discovery();
