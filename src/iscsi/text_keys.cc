@@ -1,6 +1,8 @@
 #include "iscsi/text_keys.h"
 
 #include <algorithm>
+#include <array>
+#include <charconv>
 #include <unordered_set>
 
 namespace scsipub::iscsi {
@@ -43,6 +45,10 @@ size_t max_value_length(std::string_view key) {
 
 TextParse parse_text(std::span<const uint8_t> data, TextParseOptions options) {
   TextParse r;
+  // One allocation for a login's worth of pairs (at most one per NUL, plus an
+  // unterminated last), capped: a request of bare NULs must not reserve much.
+  constexpr size_t kReservePairs = 32;
+  r.pairs.reserve(std::min(kReservePairs, static_cast<size_t>(std::count(data.begin(), data.end(), uint8_t{0})) + 1));
   size_t pos = 0;
   while (pos < data.size()) {
     const size_t start = pos;
@@ -144,7 +150,12 @@ void TextWriter::add(std::string_view key, std::string_view value) {
   out_.push_back(0);
 }
 
-void TextWriter::add(std::string_view key, uint64_t value) { add(key, std::to_string(value)); }
+void TextWriter::add(std::string_view key, uint64_t value) {
+  std::array<char, 24> digits{};  // 2^64 has 20 decimal digits
+  auto [end, ec] = std::to_chars(digits.data(), digits.data() + digits.size(), value);
+  (void)ec;  // cannot fail: the buffer holds any uint64_t
+  add(key, std::string_view(digits.data(), static_cast<size_t>(end - digits.data())));
+}
 
 bool TextAccumulator::append(std::span<const uint8_t> bytes) {
   if (bytes.size() > cap_ - buf_.size()) return false;
