@@ -1,7 +1,7 @@
 #include "iscsi/login_negotiator.h"
 
 #include <algorithm>
-#include <unordered_set>
+#include <functional>
 
 #include "iscsi/login_keys.h"
 
@@ -10,6 +10,10 @@ namespace {
 
 // RFC 7143 13.6: an iSCSI name is at most 223 bytes.
 constexpr size_t kMaxIscsiName = 223;
+
+// Room for a typical login reply's keys (about 300 bytes for the
+// operational stage), so building it does not regrow the buffer key by key.
+constexpr size_t kTypicalReplyText = 512;
 
 constexpr uint8_t stage_value(Stage s) { return static_cast<uint8_t>(s); }
 
@@ -56,8 +60,9 @@ struct LoginNegotiator::Impl {
   std::unique_ptr<Authenticator> authenticator;
   bool authenticated = false;
 
-  // Negotiation bookkeeping.
-  std::unordered_set<std::string> keys_this_stage;
+  // Negotiation bookkeeping: the keys already offered in this stage, kept
+  // sorted (one allocation for the lot instead of a hash node per key).
+  std::vector<std::string> keys_this_stage;
   bool declared_tpgt = false;
   bool declared_mrdsl = false;
   SessionParams params;
@@ -76,6 +81,7 @@ struct LoginNegotiator::Impl {
   Status check_header(const LoginRequest& req);
   Status identify(std::span<const KeyValue> keys);
   Status process(const LoginRequest& req, std::span<const KeyValue> keys);
+  bool note_keys(std::span<const KeyValue> keys);
   Status negotiate_auth_method(std::string_view value, TextWriter& out);
   Status decide_transit(const LoginRequest& req);
   void declare_target_values(TextWriter& out, bool include_mrdsl);
@@ -222,23 +228,40 @@ void LoginNegotiator::Impl::declare_target_values(TextWriter& out, bool include_
   }
 }
 
-Status LoginNegotiator::Impl::process(const LoginRequest& req, std::span<const KeyValue> keys) {
-  // RFC 7143 6.2: a key must not be negotiated twice; within one stage we
-  // treat a repeat as an initiator error.
-  for (const auto& kv : keys) {
-    if (!keys_this_stage.insert(kv.key).second) return initiator_error(login_status::kGeneric);
+// RFC 7143 6.2: a key must not be negotiated twice; within one stage we
+// treat a repeat (in this request or an earlier one) as an initiator error.
+// Sorting keeps it O(n log n) for the few thousand keys a hostile request of
+// the accumulated-text cap can hold.
+bool LoginNegotiator::Impl::note_keys(std::span<const KeyValue> keys) {
+  std::vector<std::string_view> names;
+  names.reserve(keys.size());
+  for (const auto& kv : keys) names.emplace_back(kv.key);
+  std::sort(names.begin(), names.end());
+  if (std::adjacent_find(names.begin(), names.end()) != names.end()) return false;
+  for (std::string_view n : names) {
+    if (std::binary_search(keys_this_stage.begin(), keys_this_stage.end(), n, std::less<>())) return false;
   }
+  const auto old_end = static_cast<std::ptrdiff_t>(keys_this_stage.size());
+  keys_this_stage.insert(keys_this_stage.end(), names.begin(), names.end());
+  std::inplace_merge(keys_this_stage.begin(), keys_this_stage.begin() + old_end, keys_this_stage.end());
+  return true;
+}
+
+Status LoginNegotiator::Impl::process(const LoginRequest& req, std::span<const KeyValue> keys) {
+  if (!note_keys(keys)) return initiator_error(login_status::kGeneric);
   if (!identified) {
     Status s = identify(keys);
     if (!s.ok()) return s;
   }
 
   TextWriter out;
+  out.reserve(kTypicalReplyText);
   declare_target_values(out, stage == Stage::operational);
 
   std::vector<KeyValue> auth_keys;
   bool answered_first_burst = false;
   std::vector<KeyValue> answers;  // built first so FirstBurstLength can be fixed up
+  answers.reserve(keys.size());
   for (const auto& kv : keys) {
     const std::string& k = kv.key;
     // Declaratives of the identity: checked in identify(); a later repeat
@@ -334,15 +357,21 @@ LoginReply LoginNegotiator::Impl::next_chunk(const LoginRequest& req) {
   LoginReply r;
   r.csg = stage_value(stage);
   const size_t left = pending.size() - pending_off;
-  const size_t n = std::min(left, kLoginMaxDataSegment);
-  const auto first = pending.begin() + static_cast<std::ptrdiff_t>(pending_off);
-  r.data.assign(first, first + static_cast<std::ptrdiff_t>(n));
-  pending_off += n;
-  if (pending_off < pending.size()) {
-    r.cont = true;
-    return r;
+  if (pending_off == 0 && left <= kLoginMaxDataSegment) {
+    // The usual case: the whole reply fits one PDU; hand it over, no copy.
+    r.data = std::move(pending);
+    pending = {};
+  } else {
+    const size_t n = std::min(left, kLoginMaxDataSegment);
+    const auto first = pending.begin() + static_cast<std::ptrdiff_t>(pending_off);
+    r.data.assign(first, first + static_cast<std::ptrdiff_t>(n));
+    pending_off += n;
+    if (pending_off < pending.size()) {
+      r.cont = true;
+      return r;
+    }
+    pending.clear();
   }
-  pending.clear();
   pending_off = 0;
   // The target never sets T when this request had T=0 (RFC 7143 11.13.3); the
   // initiator then asks again later with T=1.
@@ -377,7 +406,9 @@ LoginReply LoginNegotiator::Impl::step(const LoginRequest& req) {
     return next_chunk(req);
   }
 
-  if (!request_text.append(req.data)) return fail(initiator_error(login_status::kGeneric));
+  if (req.cont || !request_text.empty()) {
+    if (!request_text.append(req.data)) return fail(initiator_error(login_status::kGeneric));
+  }
   if (req.cont) {
     // RFC 7143 11.13.2: acknowledge a partial request with an empty reply,
     // T=0, same stage, and wait for the rest.
@@ -386,7 +417,9 @@ LoginReply LoginNegotiator::Impl::step(const LoginRequest& req) {
     return r;
   }
 
-  TextParse parsed = parse_text(request_text.data());
+  // A request not continued from earlier ones (the usual case) is parsed
+  // where it lies, without a copy into the accumulator.
+  TextParse parsed = parse_text(request_text.empty() ? req.data : request_text.data());
   request_text.clear();
   if (!parsed.ok()) return fail(initiator_error(login_status::kGeneric));
   s = process(req, parsed.pairs);

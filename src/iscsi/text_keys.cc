@@ -1,6 +1,9 @@
 #include "iscsi/text_keys.h"
 
 #include <algorithm>
+#include <array>
+#include <charconv>
+#include <cstring>
 #include <unordered_set>
 
 namespace scsipub::iscsi {
@@ -23,9 +26,22 @@ namespace {
 
 // RFC 7143 6.1: key-name is letters, digits, '.', '-', '+', '@', '_'; the
 // extension prefix "X#" (13.x, IANA-registered keys) adds '#'.
-bool is_key_char(uint8_t c) {
-  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-         c == '.' || c == '-' || c == '+' || c == '@' || c == '_' || c == '#';
+// A table: parse_text checks every key byte of every login.
+constexpr std::array<bool, 256> kKeyChars = [] {
+  std::array<bool, 256> t{};
+  for (int c = 0; c < 256; ++c) {
+    t[static_cast<size_t>(c)] = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                                c == '.' || c == '-' || c == '+' || c == '@' || c == '_' || c == '#';
+  }
+  return t;
+}();
+bool is_key_char(uint8_t c) { return kKeyChars[c]; }
+
+// The offset of the first `byte` in data[from, to), or `to` (memchr: the
+// scans over every login's text are the parser's main cost).
+size_t find_byte(std::span<const uint8_t> data, size_t from, size_t to, uint8_t byte) {
+  const void* hit = std::memchr(data.data() + from, byte, to - from);
+  return hit == nullptr ? to : static_cast<size_t>(static_cast<const uint8_t*>(hit) - data.data());
 }
 
 // Values are UTF-8 text; control bytes have no business there and would
@@ -43,12 +59,15 @@ size_t max_value_length(std::string_view key) {
 
 TextParse parse_text(std::span<const uint8_t> data, TextParseOptions options) {
   TextParse r;
+  // One allocation for a login's worth of pairs (at most one per NUL, plus an
+  // unterminated last), capped: a request of bare NULs must not reserve much.
+  constexpr size_t kReservePairs = 32;
+  r.pairs.reserve(std::min(kReservePairs, static_cast<size_t>(std::count(data.begin(), data.end(), uint8_t{0})) + 1));
   size_t pos = 0;
   while (pos < data.size()) {
     const size_t start = pos;
-    auto nul = std::find(data.begin() + static_cast<std::ptrdiff_t>(pos), data.end(), uint8_t{0});
-    const size_t end = static_cast<size_t>(nul - data.begin());
-    const bool terminated = nul != data.end();
+    const size_t end = find_byte(data, pos, data.size(), 0);
+    const bool terminated = end != data.size();
     pos = terminated ? end + 1 : end;
     if (end == start) continue;  // empty string between NULs
     auto fail = [&](TextError e) {
@@ -60,9 +79,8 @@ TextParse parse_text(std::span<const uint8_t> data, TextParseOptions options) {
     // RFC 7143 6.1: every pair, the last included, ends in NUL.
     if (!terminated && !options.tolerate_unterminated_last) return fail(TextError::unterminated);
     std::span<const uint8_t> pair = data.subspan(start, end - start);
-    auto eq = std::find(pair.begin(), pair.end(), uint8_t{'='});
-    if (eq == pair.end()) return fail(TextError::missing_equals);
-    const size_t key_len = static_cast<size_t>(eq - pair.begin());
+    const size_t key_len = find_byte(pair, 0, pair.size(), '=');
+    if (key_len == pair.size()) return fail(TextError::missing_equals);
     if (key_len == 0) return fail(TextError::empty_key);
     if (key_len > kMaxKeyLength) return fail(TextError::key_too_long);
     for (size_t i = 0; i < key_len; ++i) {
@@ -144,7 +162,12 @@ void TextWriter::add(std::string_view key, std::string_view value) {
   out_.push_back(0);
 }
 
-void TextWriter::add(std::string_view key, uint64_t value) { add(key, std::to_string(value)); }
+void TextWriter::add(std::string_view key, uint64_t value) {
+  std::array<char, 24> digits{};  // 2^64 has 20 decimal digits
+  auto [end, ec] = std::to_chars(digits.data(), digits.data() + digits.size(), value);
+  (void)ec;  // cannot fail: the buffer holds any uint64_t
+  add(key, std::string_view(digits.data(), static_cast<size_t>(end - digits.data())));
+}
 
 bool TextAccumulator::append(std::span<const uint8_t> bytes) {
   if (bytes.size() > cap_ - buf_.size()) return false;

@@ -86,6 +86,7 @@ class TextWriter {
  public:
   void add(std::string_view key, std::string_view value);
   void add(std::string_view key, uint64_t value);
+  void reserve(size_t bytes) { out_.reserve(bytes); }
   const std::vector<uint8_t>& bytes() const { return out_; }
   std::vector<uint8_t> take() { return std::move(out_); }
   size_t size() const { return out_.size(); }

@@ -18,6 +18,14 @@ namespace {
 // Connections taken from the listen queue per turn of the accept loop.
 constexpr size_t kAcceptBurst = 64;
 
+// The address a connection was accepted on. A listener bound to one
+// address knows it for every connection; only a wildcard listener asks the
+// kernel (getsockname) per connection.
+struct ListenAddress {
+  std::optional<std::string> address;  // empty: bound to the wildcard
+  uint16_t port = 0;
+};
+
 // What accept decided for one connection.
 struct Admission {
   bool admitted = false;
@@ -77,12 +85,15 @@ struct IscsiServer::Impl {
 
   std::unique_ptr<asio::ip::tcp::acceptor> listen(const std::string& host, uint16_t port);
   asio::awaitable<void> accept_loop(asio::ip::tcp::acceptor& from, bool tls);
+  // Takes what is queued on `from`, up to kAcceptBurst: false when the queue
+  // may hold more (the caller yields, then comes back).
+  bool accept_queued(asio::ip::tcp::acceptor& from, const ListenAddress& local, bool tls, asio::error_code& ec);
   Admission admit(const std::string& group);
   iscsi::LoginAdmission claim(const std::string& group, const std::string& peer, LoginPool& held);
   void release(const std::string& group);
   void login_ended(const std::string& group, LoginPool held);
   void forget_if_unused(const std::string& group);
-  void spawn(asio::ip::tcp::socket socket, bool tls);
+  void spawn(asio::ip::tcp::socket socket, const asio::ip::tcp::endpoint& peer, const ListenAddress& local, bool tls);
   template <class Stream>
   void start_handler(Stream stream, iscsi::PortalInfo portal, const Admission& a);
 };
@@ -104,6 +115,10 @@ std::unique_ptr<asio::ip::tcp::acceptor> IscsiServer::Impl::listen(const std::st
   auto a = std::make_unique<asio::ip::tcp::acceptor>(*loops[0]);
   a->open(ep.protocol());
   a->set_option(asio::ip::tcp::acceptor::reuse_address(true));
+  // iSCSI PDUs are request/response: a reply held back by Nagle waits for
+  // the peer's delayed ACK. Linux copies the option to every accepted
+  // socket, which saves a setsockopt per connection.
+  a->set_option(asio::ip::tcp::no_delay(true));
   a->bind(ep);
   a->listen(asio::socket_base::max_listen_connections);
   a->non_blocking(true);  // accept_loop drains the queue without blocking the loop
@@ -137,33 +152,64 @@ void IscsiServer::start() {
 }
 
 asio::awaitable<void> IscsiServer::Impl::accept_loop(asio::ip::tcp::acceptor& from, bool tls) {
-  for (;;) {
-    // Accepted sockets go round-robin to the loops and stay there.
-    asio::io_context& target = *loops[next_loop++ % loops.size()];
+  ListenAddress local;
+  {
     asio::error_code ec;
-    asio::ip::tcp::socket sock = co_await from.async_accept(target, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec == asio::error::operation_aborted || !from.is_open()) co_return;
-    if (ec) {
-      // EMFILE and friends: back off instead of spinning.
-      spdlog::warn("accept failed: {}", ec.message());
-      asio::steady_timer t(co_await asio::this_coro::executor, std::chrono::milliseconds(100));
-      co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    auto ep = from.local_endpoint(ec);
+    if (!ep.address().is_unspecified()) local.address = ep.address().to_string();
+    local.port = ep.port();
+  }
+  auto executor = co_await asio::this_coro::executor;
+  for (;;) {
+    // Take what is queued before waiting: the acceptor is non-blocking and
+    // edge-triggered, so the wait below only ends when the queue was seen
+    // empty. Each resumption of this coroutine waits its turn behind every
+    // handler ready on loop 0; one accept per turn would let a login storm
+    // pile up in the listen queue, where admission cannot see it and a side
+    // login waits behind thousands. So a turn takes a bounded burst.
+    asio::error_code ec;
+    if (!accept_queued(from, local, tls, ec)) {
+      if (!from.is_open()) co_return;
+      if (ec) {
+        // EMFILE and friends: back off instead of spinning.
+        spdlog::warn("accept failed: {}", ec.message());
+        asio::steady_timer t(executor, std::chrono::milliseconds(100));
+        co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      } else {
+        co_await asio::post(executor, asio::use_awaitable);  // a full burst: let the loop's other work run
+      }
       continue;
     }
-    spawn(std::move(sock), tls);
-    // Each resumption of this coroutine waits its turn behind every handler
-    // ready on loop 0, so one accept per turn lets a login storm pile up in
-    // the listen queue, where admission cannot see it and a side login waits
-    // behind thousands. Take what else is already queued (the acceptor is
-    // non-blocking), a bounded burst per turn.
-    for (size_t burst = 0; burst < kAcceptBurst; ++burst) {
-      asio::ip::tcp::socket more(*loops[next_loop % loops.size()]);
-      from.accept(more, ec);
-      if (ec) break;  // would_block: the queue is empty; other errors: the next async_accept reports them
-      ++next_loop;
-      spawn(std::move(more), tls);
-    }
+    // The queue is empty: sleep until a connection arrives. (The wait is
+    // queued on this thread right after accept said EAGAIN, before the loop
+    // can poll again, so no arrival falls between the two.)
+    co_await from.async_wait(asio::socket_base::wait_read, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec == asio::error::operation_aborted || !from.is_open()) co_return;
   }
+}
+
+bool IscsiServer::Impl::accept_queued(asio::ip::tcp::acceptor& from, const ListenAddress& local, bool tls,
+                                      asio::error_code& ec) {
+  for (size_t burst = 0; burst < kAcceptBurst; ++burst) {
+    if (!from.is_open()) return false;
+    // Accepted sockets go round-robin to the loops and stay there.
+    asio::ip::tcp::socket sock(*loops[next_loop % loops.size()]);
+    asio::ip::tcp::endpoint peer;  // from accept itself: no getpeername per connection
+    from.accept(sock, peer, ec);
+    if (ec == asio::error::would_block || ec == asio::error::try_again) {
+      ec.clear();
+      return true;
+    }
+    // A peer that reset while queued costs only itself.
+    if (ec == asio::error::connection_aborted) {
+      ec.clear();
+      continue;
+    }
+    if (ec) return false;
+    ++next_loop;
+    spawn(std::move(sock), peer, local, tls);
+  }
+  return false;
 }
 
 Admission IscsiServer::Impl::admit(const std::string& group) {
@@ -243,15 +289,19 @@ void IscsiServer::Impl::login_ended(const std::string& group, LoginPool held) {
   forget_if_unused(group);
 }
 
-void IscsiServer::Impl::spawn(asio::ip::tcp::socket sock, bool tls) {
+void IscsiServer::Impl::spawn(asio::ip::tcp::socket sock, const asio::ip::tcp::endpoint& peer,
+                              const ListenAddress& local, bool tls) {
   asio::error_code ec;
-  sock.set_option(asio::ip::tcp::no_delay(true), ec);
   iscsi::PortalInfo portal;
-  auto local = sock.local_endpoint(ec);
-  auto peer = sock.remote_endpoint(ec);
-  if (ec) return;
-  portal.local_address = local.address().to_string();
-  portal.local_port = local.port();
+  if (local.address) {
+    portal.local_address = *local.address;
+    portal.local_port = local.port;
+  } else {
+    auto ep = sock.local_endpoint(ec);
+    if (ec) return;
+    portal.local_address = ep.address().to_string();
+    portal.local_port = ep.port();
+  }
   portal.peer_address = peer.address().to_string();
   portal.peer_port = peer.port();
   portal.tls = tls;

@@ -132,6 +132,35 @@ TEST(TextKeys, WriterRoundTrip) {
   EXPECT_EQ(w.bytes().back(), 0);
 }
 
+// RFC 7143 6.1: the key-name alphabet, byte by byte (the parser checks it
+// with a table).
+TEST(TextKeys, KeyAlphabetExactly) {
+  const std::string allowed = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-+@_#";
+  for (int c = 1; c < 256; ++c) {
+    if (c == '=') continue;
+    std::string text = "K";
+    text += static_cast<char>(c);
+    text.append("=v\0", 3);
+    auto r = parse_text(bytes(text));
+    const bool want = allowed.find(static_cast<char>(c)) != std::string::npos;
+    EXPECT_EQ(r.ok(), want) << "byte " << c;
+    if (!want) {
+      EXPECT_EQ(r.error, TextError::bad_key_char) << "byte " << c;
+    }
+  }
+}
+
+TEST(TextKeys, WriterFormatsEveryNumber) {
+  TextWriter w;
+  w.add("A", uint64_t{0});
+  w.add("B", UINT64_MAX);
+  auto r = parse_text(w.bytes());
+  ASSERT_TRUE(r.ok());
+  ASSERT_EQ(r.pairs.size(), 2u);
+  EXPECT_EQ(r.pairs[0].value, "0");
+  EXPECT_EQ(r.pairs[1].value, "18446744073709551615");
+}
+
 TEST(TextKeys, AccumulatorCaps) {
   TextAccumulator acc(10);
   std::string six("A=123\0", 6);
