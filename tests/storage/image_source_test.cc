@@ -52,6 +52,20 @@ TEST(BaseImage, UnalignedSizeRoundsUpAndTailReadsZeros) {
   EXPECT_EQ(std::vector<uint8_t>(tail.begin() + 488, tail.end()), std::vector<uint8_t>(24, 0));
 }
 
+TEST(BlankImage, IsInMemory) { EXPECT_TRUE(BlankImage(4096).in_memory()); }
+
+TEST(BaseImage, OnTmpfsIsInMemory) {
+  if (!std::filesystem::is_directory("/dev/shm")) GTEST_SKIP() << "no /dev/shm";
+  std::string tmpl = "/dev/shm/scsipub-test-XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr) GTEST_SKIP() << "cannot create a directory in /dev/shm";
+  const std::filesystem::path dir = tmpl;
+  write_file(dir / "base.img", std::vector<uint8_t>(4096, 7));
+  auto base = BaseImage::open(dir / "base.img");
+  ASSERT_TRUE(base) << base.error().message;
+  EXPECT_TRUE((*base)->in_memory());
+  std::filesystem::remove_all(dir);
+}
+
 TEST(BaseImage, RejectsMissingAndNonRegularFiles) {
   TempDir dir;
   EXPECT_FALSE(BaseImage::open(dir / "missing.img"));
