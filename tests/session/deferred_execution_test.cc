@@ -80,7 +80,8 @@ size_t statuses_of(const std::vector<Pdu>& pdus, uint32_t itt) {
 
 class DeferredExecutionTest : public SessionTest {
  protected:
-  void SetUp() override {
+  void SetUp() override { log_in(); }
+  void log_in() {
     ini = make();
     ini->login_ready();
     ini->conn().set_executor(&executor);
@@ -298,19 +299,12 @@ namespace {
 // soon as the transport starts them, with no submission to the executor. A
 // command that may block still goes to the executor, and what follows it
 // waits for it.
-class MemoryDiskExecutionTest : public SessionTest {
+class MemoryDiskExecutionTest : public DeferredExecutionTest {
  protected:
   void SetUp() override {
     targets.serve_from_memory();
-    ini = make();
-    ini->login_ready();
-    ini->conn().set_executor(&executor);
+    log_in();
   }
-  void TearDown() override {
-    while (executor.pending() != 0) executor.complete();
-  }
-  ManualExecutor executor;
-  std::unique_ptr<Initiator> ini;
 };
 
 Command synchronize_cache_cmd(uint32_t itt) {
