@@ -51,6 +51,11 @@ struct CommandEngine::Task {
   Stage stage = Stage::receiving;
   std::atomic<bool> aborted{false};  // set by the connection's thread while running
   bool ran = false;                  // the executor ran it (read after `done`)
+  // Tried on the loop without waiting and its data was not at hand (or it
+  // came after such a one): back to the queue; must_wait sends it to the
+  // executor next time.
+  bool requeue = false;
+  bool must_wait = false;
   std::unique_ptr<Buffer> din;       // read data, filled on the executor's thread
   scsi::ScsiTask st;
 };
@@ -365,6 +370,16 @@ void CommandEngine::queue_execution(Task& t) {
 // commands execute in arrival order and never two at once, and a deep queue
 // costs one hand-off to the executor, not one per command.
 //
+// Commands the SCSI layer calls memory work (reads of blocks the store serves
+// from memory, INQUIRY, ...) skip the hand-off, and reads are tried here
+// without waiting (their data is usually in the page cache): a batch whose
+// first command is one of those runs at once on this thread and ends before
+// the first command that may block; that one starts the next batch, on the
+// executor, with whatever follows it. A read whose data was not at hand ends
+// the batch too and goes to the executor with everything behind it
+// (run_batch). Order is kept, a slow store never holds this thread, and a
+// session whose commands are memory or cache work pays no thread wake-ups.
+//
 // Backpressure, as when commands ran on the loop: read data waits in the
 // outbox until the transport has written it, so a batch carries at most
 // kMaxUnsentReadBytes of reads (and at least one command), and no batch starts
@@ -381,6 +396,7 @@ void CommandEngine::pump_execution() {
   std::vector<uint32_t> ready;
   ready.swap(ready_);
   uint64_t batch_read_bytes = 0;
+  bool on_this_thread = false;  // decided by the batch's first command
   for (size_t i = 0; i < ready.size(); ++i) {
     const uint32_t itt = ready[i];
     auto it = tasks_.find(itt);
@@ -388,11 +404,15 @@ void CommandEngine::pump_execution() {
     Task& t = *it->second;
     if (drop_if_aborted(t)) continue;  // another nexus's PREEMPT AND ABORT while it waited
     const uint64_t read_bytes = t.read ? t.edtl : 0;
-    if (!batch_.empty() && batch_read_bytes + read_bytes > kMaxUnsentReadBytes) {
+    const scsi::Wait wait = waits(t);
+    const bool blocks = wait == scsi::Wait::may;
+    if (batch_.empty()) on_this_thread = !blocks;
+    if (!batch_.empty() && (batch_read_bytes + read_bytes > kMaxUnsentReadBytes || (on_this_thread && blocks))) {
       ready_.assign(ready.begin() + static_cast<std::ptrdiff_t>(i), ready.end());  // the next batch's, in order
       break;
     }
     batch_read_bytes += read_bytes;
+    t.st.no_wait = on_this_thread && wait == scsi::Wait::unless_cached;
     t.stage = Task::Stage::running;
     t.din = acquire_buffer();  // the pool belongs to this thread: take buffers here
     t.din->clear();
@@ -405,16 +425,34 @@ void CommandEngine::pump_execution() {
     return;
   }
   running_ = true;
+  TaskExecutor& executor = on_this_thread ? inline_ : *executor_;
   // With the inline executor both run before submit returns; nothing here
   // may touch the batch after it.
-  executor_->submit([this] { run_batch(); }, [this] { on_batch_done(); });
+  executor.submit([this] { run_batch(); }, [this] { on_batch_done(); });
 }
 
+scsi::Wait CommandEngine::waits(Task& t) {
+  if (executor_ == &inline_ || luns_ == nullptr) return scsi::Wait::never;  // runs here whatever it does
+  if (t.must_wait) return scsi::Wait::may;  // tried here once: its data was not at hand
+  t.st.cdb = std::span<const uint8_t>(t.cdb.data(), t.cdb_len);
+  t.st.lun = scsi::decode_lun(t.lun_raw);
+  return commands_.waits(t.st, *luns_);
+}
+
+// A read tried without waiting whose data was not at hand ends a batch on
+// this thread: it and every command behind it go back to the queue, in
+// order, and it starts the next batch on the executor.
 void CommandEngine::run_batch() {
+  bool requeue = false;
   for (Task* t : batch_) {
     if (cancelled_.load(std::memory_order_relaxed) || t->aborted.load(std::memory_order_relaxed)) continue;
-    execute(*t);
-    t->ran = true;
+    if (!requeue) {
+      execute(*t);
+      requeue = t->st.would_block;
+      t->must_wait = requeue;
+    }
+    t->ran = !requeue;
+    t->requeue = requeue;
   }
 }
 
@@ -422,7 +460,15 @@ void CommandEngine::on_batch_done() {
   running_ = false;
   std::vector<Task*> done;
   done.swap(batch_);
+  std::vector<uint32_t> requeued;
   for (Task* t : done) {
+    if (t->requeue && !t->aborted.load(std::memory_order_relaxed)) {
+      t->requeue = false;
+      t->stage = Task::Stage::queued;
+      recycle(std::move(t->din));
+      requeued.push_back(t->itt);
+      continue;
+    }
     if (t->aborted.load(std::memory_order_relaxed)) {
       auto o = std::find_if(orphans_.begin(), orphans_.end(), [t](const auto& p) { return p.get() == t; });
       std::unique_ptr<Task> owned = std::move(*o);
@@ -441,6 +487,7 @@ void CommandEngine::on_batch_done() {
   }
   batch_.swap(done);  // keep the capacity
   batch_.clear();
+  if (!requeued.empty()) ready_.insert(ready_.begin(), requeued.begin(), requeued.end());
   pump_backlog();
   pump_execution();
 }

@@ -7,6 +7,8 @@
 // storage I/O) runs on an injected TaskExecutor, one submission at a time, so
 // one session's commands execute in order and never two at once (a free-tier
 // overlay is not thread-safe); the PDUs go out when the executor reports back.
+// Commands that are memory work (reads of blocks never written, a store on
+// tmpfs) run on the caller's thread instead, still one batch at a time.
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -110,6 +112,8 @@ class CommandEngine {
   void complete_if_ready(uint32_t itt);
   void queue_execution(Task& task);
   void pump_execution();
+  // Whether the task's execution may wait (see pump_execution).
+  scsi::Wait waits(Task& task);
   void run_batch();        // on the executor's thread
   void on_batch_done();    // back on the connection's thread
   void execute(Task& task);

@@ -133,10 +133,12 @@ class Connection {
   const std::string& target_name() const { return nexus_.target_name; }
   Clock::time_point next_deadline() const;
   uint64_t peak_buffered_bytes() const { return engine_.peak_buffered_bytes(); }
-  // Where SCSI commands execute (null: inline). The transport's executor
-  // runs them off its loop and calls back on it.
+  // Where SCSI commands that may block execute (null: inline). The
+  // transport's executor runs them off its loop and calls back on it;
+  // commands that are memory work run on the loop either way.
   void set_executor(TaskExecutor* executor) { engine_.set_executor(executor); }
-  // Hands the commands that became ready to the executor, as one batch.
+  // Runs the commands that became ready: memory work at once, the rest
+  // handed to the executor as one batch.
   void start_commands() { engine_.start_ready(); }
   // A command batch is out on the executor: this Connection must outlive it.
   bool executing() const { return engine_.executing(); }

@@ -1,9 +1,11 @@
 #pragma once
 // Where CommandEngine runs a command's SCSI execution (and so its storage
-// I/O). The transport supplies one that runs the work on a worker pool and
-// calls `done` back on the connection's own loop, so a slow disk never stalls
-// a loop; the default runs both at once on the caller's thread, which keeps
-// the engine deterministic for tests that drive it directly.
+// I/O) when it may block. The transport supplies one that runs the work on a
+// worker pool and calls `done` back on the connection's own loop, so a slow
+// disk never stalls a loop; the default runs both at once on the caller's
+// thread, which keeps the engine deterministic for tests that drive it
+// directly. Commands the SCSI layer calls memory work (CommandSet::may_block)
+// never come here: the engine runs them on its own thread.
 #include <functional>
 
 namespace scsipub::iscsi {

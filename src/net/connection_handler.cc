@@ -345,8 +345,8 @@ asio::awaitable<void> ConnectionHandler<Stream>::run() {
         break;
       }
     }
-    // Everything read is handled: the commands it made ready go to the
-    // storage pool as one batch.
+    // Everything read is handled: the commands it made ready run (memory
+    // work here, the rest on the storage pool as one batch).
     if (alive && !conn_->closing()) conn_->start_commands();
     if (!alive || !co_await flush()) break;
     // After the flush, so the NOP-In (or whatever the wake queued) does not

@@ -5,9 +5,15 @@
 
 namespace scsipub::scsi {
 
+// SBC-3 5.13 / 5.39: 21-bit LBA; TRANSFER LENGTH 0 means 256 blocks.
+BlockRange decode_range6(std::span<const uint8_t> c) {
+  uint64_t lba = uint64_t(c[1] & 0x1F) << 16 | uint64_t(c[2]) << 8 | c[3];
+  return {lba, c[4] == 0 ? 256u : c[4]};
+}
 BlockRange decode_range10(std::span<const uint8_t> c) { return {load_be32(&c[2]), load_be16(&c[7])}; }
 BlockRange decode_range12(std::span<const uint8_t> c) { return {load_be32(&c[2]), load_be32(&c[6])}; }
 BlockRange decode_range16(std::span<const uint8_t> c) { return {load_be64(&c[2]), load_be32(&c[10])}; }
+bool fua_bit(std::span<const uint8_t> c) { return (c[1] & 0x08) != 0; }
 
 bool check_transfer(Command& cmd, const BlockRange& r, uint16_t length_byte, bool writing) {
   if (writing) cmd.set_write_transfer_length(r.blocks * storage::kBlockSize);  // blocks < 2^32: no overflow
@@ -24,6 +30,12 @@ void read_blocks(Command& cmd, const BlockRange& r) {
   size_t bytes = size_t(r.blocks) * storage::kBlockSize;
   if (bytes == 0) return;
   uint8_t* p = cmd.reply_uninitialized(bytes);
+  if (cmd.task().no_wait) {
+    // Nothing before this point changed any state a second run would see
+    // differently (a pending unit attention ends the command earlier).
+    if (!cmd.store().read_now(r.lba, {p, bytes})) cmd.task().would_block = true;
+    return;
+  }
   storage::IoStatus st = cmd.store().read(r.lba, {p, bytes});
   if (st != storage::IoStatus::ok) cmd.fail_io(st, false);  // clears the buffer
 }

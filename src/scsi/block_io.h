@@ -11,10 +11,13 @@ struct BlockRange {
   uint64_t blocks = 0;
 };
 
-// Decoded LBA / TRANSFER LENGTH of the 10-, 12- and 16-byte CDB layouts.
+// Decoded LBA / TRANSFER LENGTH of the 6-, 10-, 12- and 16-byte CDB layouts.
+BlockRange decode_range6(std::span<const uint8_t> cdb);
 BlockRange decode_range10(std::span<const uint8_t> cdb);
 BlockRange decode_range12(std::span<const uint8_t> cdb);
 BlockRange decode_range16(std::span<const uint8_t> cdb);
+// SBC-3 5.35: WRITE (10/12/16) FUA bit.
+bool fua_bit(std::span<const uint8_t> cdb);
 
 // SBC-3 4.5 range check, then the Block Limits MAXIMUM TRANSFER LENGTH
 // (INVALID FIELD IN CDB at `length_byte`). Also records the SPDTL of a write.

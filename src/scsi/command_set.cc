@@ -32,6 +32,7 @@ void CommandSet::execute(ScsiTask& task, const LunMap& luns) const {
   task.status = status::kGood;
   task.sense_length = 0;
   task.write_transfer_length = 0;
+  task.would_block = false;
 
   lu::LogicalUnit* lu = luns.find(task.lun);
   bool descriptor_sense = lu != nullptr && lu->descriptor_sense();

@@ -26,6 +26,14 @@
 
 namespace scsipub::scsi {
 
+// Whether executing a command may wait (on a device, a database, a lock other
+// sessions take), as CommandSet::waits answers it.
+enum class Wait : uint8_t {
+  never,          // memory work: INQUIRY, a READ or WRITE a store serves from memory
+  unless_cached,  // a READ: run with ScsiTask::no_wait, it either finishes or says would_block
+  may,            // everything else
+};
+
 class CommandSet {
  public:
   // The standard opcode tables; tests may dispatch with their own.
@@ -40,6 +48,12 @@ class CommandSet {
   // phase error): CHECK CONDITION with the sense for `reason`, in the format
   // (D_SENSE) of the logical unit task.lun names.
   void fail(ScsiTask& task, const LunMap& luns, SenseReason reason) const;
+
+  // Whether execute() of this task may wait. The iSCSI layer runs what never
+  // waits on its event loop, tries reads there with no_wait, and hands the
+  // rest to a storage thread. Reads the store's state: call it on the
+  // session's thread, never while a command of that session executes.
+  Wait waits(const ScsiTask& task, const LunMap& luns) const;
 
  private:
   OpcodeTables tables_;

@@ -7,12 +7,6 @@ namespace scsipub::scsi::handlers {
 
 namespace {
 
-// SBC-3 5.13 / 5.39: 21-bit LBA; TRANSFER LENGTH 0 means 256 blocks.
-BlockRange decode_range6(std::span<const uint8_t> c) {
-  uint64_t lba = uint64_t(c[1] & 0x1F) << 16 | uint64_t(c[2]) << 8 | c[3];
-  return {lba, c[4] == 0 ? 256u : c[4]};
-}
-
 void do_read(Command& cmd, const BlockRange& r, uint16_t length_byte) {
   // RDPROTECT is not in the CDB usage mask: nonzero was already rejected.
   // DPO and FUA need no action for a read (no cache of our own to bypass).
@@ -28,7 +22,6 @@ void do_write(Command& cmd, const BlockRange& r, uint16_t length_byte, bool fua)
   write_blocks(cmd, w, cmd.data_out().first(w.blocks * storage::kBlockSize), fua);
 }
 
-bool fua_bit(std::span<const uint8_t> c) { return c[1] & 0x08; }
 
 }  // namespace
 

@@ -33,6 +33,10 @@ struct ScsiTask {
   bool write_flag = false;            // iSCSI W bit
   std::span<const uint8_t> data_out;  // every byte of write data received (== EDTL when W)
   Buffer* data_in = nullptr;          // output buffer, provided by the caller
+  // A READ's data only if it is at hand without waiting (page cache); else
+  // the command stops with would_block set and its outputs meaningless, and
+  // the caller runs it again without the flag where waiting is allowed.
+  bool no_wait = false;
 
   // Outputs
   uint8_t status = status::kGood;
@@ -42,6 +46,7 @@ struct ScsiTask {
   // EDTL; the iSCSI layer truncates and reports the overflow residual).
   // write_transfer_length: bytes the CDB asks to write (SPDTL), for residuals.
   uint32_t write_transfer_length = 0;
+  bool would_block = false;  // no_wait and the data was not at hand
 };
 
 }  // namespace scsipub::scsi

@@ -39,6 +39,23 @@ class BlockStore {
   // Makes every acknowledged write durable (SYNCHRONIZE CACHE, FUA).
   virtual IoStatus flush() = 0;
   virtual LbaRun lba_status(uint64_t lba) const = 0;
+
+  // Whether read()/write() of [lba, lba+blocks) may wait: on a device (a
+  // page-cache miss, writeback throttling, a journal), or on a lock another
+  // session holds. False only when the store knows the call is a
+  // memory operation (zeros it has no file for, a memory store, a file on
+  // tmpfs): the transport then runs the command on its event loop instead of
+  // paying a hand-off to a storage thread and back. Called on the thread that
+  // owns the store's session, never while a write of that session runs.
+  virtual bool read_may_block(uint64_t /*lba*/, uint64_t /*blocks*/) const { return true; }
+  virtual bool write_may_block(uint64_t /*lba*/, uint64_t /*blocks*/) const { return true; }
+  // read() if every byte is at hand without waiting (memory, the page cache:
+  // preadv2 RWF_NOWAIT): true when `out` holds the data. False when it would
+  // wait, or on any error: the caller then calls read() where waiting is
+  // allowed, which reports the error. Same threading rules as read_may_block.
+  virtual bool read_now(uint64_t lba, std::span<uint8_t> out) {
+    return !read_may_block(lba, out.size() / kBlockSize) && read(lba, out) == IoStatus::ok;
+  }
 };
 
 }  // namespace scsipub::storage

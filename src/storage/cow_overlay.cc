@@ -163,10 +163,19 @@ uint64_t CowOverlay::run_length(uint64_t lba, uint64_t max_len) const {
 }
 
 IoStatus CowOverlay::read(uint64_t lba, std::span<uint8_t> out) {
-  if (out.size() % kBlockSize != 0) return IoStatus::out_of_range;
+  if (int err = read_runs(lba, out, false); err != 0) return err < 0 ? IoStatus::out_of_range : error(err);
+  return IoStatus::ok;
+}
+
+bool CowOverlay::read_now(uint64_t lba, std::span<uint8_t> out) { return read_runs(lba, out, true) == 0; }
+
+// One pread (or memset) per run of sectors that live in the same place.
+// 0, -1 for a range outside the LU, or an errno value (EAGAIN: `now` and a
+// file would have waited).
+int CowOverlay::read_runs(uint64_t lba, std::span<uint8_t> out, bool now) const {
+  if (out.size() % kBlockSize != 0) return -1;
   const uint64_t blocks = out.size() / kBlockSize;
-  if (!in_range(lba, blocks)) return IoStatus::out_of_range;
-  // One pread (or memset) per run of sectors that live in the same place.
+  if (!in_range(lba, blocks)) return -1;
   uint64_t done = 0;
   while (done < blocks) {
     const uint64_t at = lba + done;
@@ -174,16 +183,36 @@ IoStatus CowOverlay::read(uint64_t lba, std::span<uint8_t> out) {
     auto part = out.subspan(done * kBlockSize, run * kBlockSize);
     int err = 0;
     if (maps_.data.test(at)) {
-      err = file_->read_at(at * kBlockSize, part);
+      err = now ? file_->read_at_now(at * kBlockSize, part) : file_->read_at(at * kBlockSize, part);
     } else if (maps_.zeroed.test(at)) {
       std::memset(part.data(), 0, part.size());
     } else {
-      err = base_->read_at(at * kBlockSize, part);
+      err = now ? base_->read_at_now(at * kBlockSize, part) : base_->read_at(at * kBlockSize, part);
     }
-    if (err != 0) return error(err);
+    if (err != 0) return err;
     done += run;
   }
-  return IoStatus::ok;
+  return 0;
+}
+
+bool CowOverlay::read_may_block(uint64_t lba, uint64_t blocks) const {
+  if (!in_range(lba, blocks)) return false;  // refused without I/O
+  // The same walk as read(): one test per run of sectors.
+  for (uint64_t done = 0; done < blocks;) {
+    const uint64_t at = lba + done;
+    if (maps_.data.test(at)) {
+      if (!file_->in_memory()) return true;
+    } else if (!maps_.zeroed.test(at) && !base_->in_memory()) {
+      return true;
+    }
+    done += run_length(at, blocks - done);
+  }
+  return false;
+}
+
+bool CowOverlay::write_may_block(uint64_t lba, uint64_t blocks) const {
+  if (!in_range(lba, blocks) || header_.exhausted || blocks == 0) return false;  // refused or nothing to do
+  return !file_ || !file_->in_memory();
 }
 
 IoStatus CowOverlay::write(uint64_t lba, std::span<const uint8_t> in) {

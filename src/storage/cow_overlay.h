@@ -89,6 +89,11 @@ class CowOverlay final : public BlockStore {
   IoStatus unmap(uint64_t lba, uint64_t blocks) override;
   IoStatus flush() override;
   LbaRun lba_status(uint64_t lba) const override;
+  // Zeros and an in-memory base never wait; the overlay file only when it is
+  // in memory. A write that would create the file may wait (open, ftruncate).
+  bool read_may_block(uint64_t lba, uint64_t blocks) const override;
+  bool write_may_block(uint64_t lba, uint64_t blocks) const override;
+  bool read_now(uint64_t lba, std::span<uint8_t> out) override;
 
   // errno of the most recent io_error, for the caller's log line.
   int last_errno() const { return last_errno_.load(std::memory_order_relaxed); }
@@ -111,6 +116,7 @@ class CowOverlay final : public BlockStore {
     return lba <= blocks_ && blocks <= blocks_ - lba;
   }
   IoStatus error(int err);
+  int read_runs(uint64_t lba, std::span<uint8_t> out, bool now) const;
   // Creates, sizes and opens the overlay file (O_EXCL). 0 or an errno value;
   // on failure nothing is left on disk.
   int create_file();

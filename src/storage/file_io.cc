@@ -2,7 +2,10 @@
 
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,6 +13,20 @@
 #include <string>
 
 namespace scsipub::storage {
+
+namespace {
+
+// tmpfs and ramfs keep file pages in memory only: a read or write is a copy
+// (tmpfs pages can go to swap, but so can any of the process's memory).
+bool on_memory_file_system(int fd) {
+  struct statfs fs{};
+  if (::fstatfs(fd, &fs) != 0) return false;
+  return fs.f_type == TMPFS_MAGIC || fs.f_type == RAMFS_MAGIC;
+}
+
+}  // namespace
+
+SyncFileIo::SyncFileIo(UniqueFd fd) : fd_(std::move(fd)), in_memory_(on_memory_file_system(fd_.get())) {}
 
 int SyncFileIo::read_at(uint64_t offset, std::span<uint8_t> out) const {
   size_t done = 0;
@@ -25,6 +42,22 @@ int SyncFileIo::read_at(uint64_t offset, std::span<uint8_t> out) const {
     done += static_cast<size_t>(n);
   }
   return 0;
+}
+
+// preadv2(2) RWF_NOWAIT fails with EAGAIN rather than start I/O for a page
+// that is not cached (and may return the cached prefix of the range). tmpfs does not take the flag (EOPNOTSUPP), but there the
+// plain pread never waits on a device.
+int SyncFileIo::read_at_now(uint64_t offset, std::span<uint8_t> out) const {
+  if (in_memory_) return read_at(offset, out);
+  size_t done = 0;
+  for (int tries = 0; done < out.size() && tries < 4; ++tries) {
+    iovec iov{out.data() + done, out.size() - done};
+    ssize_t n = ::preadv2(fd_.get(), &iov, 1, static_cast<off_t>(offset + done), RWF_NOWAIT);
+    if (n < 0) return errno == EINTR ? EAGAIN : (errno == EOPNOTSUPP ? EAGAIN : errno);
+    if (n == 0) return EIO;  // end of file, as read_at says
+    done += static_cast<size_t>(n);
+  }
+  return done == out.size() ? 0 : EAGAIN;
 }
 
 int SyncFileIo::write_at(uint64_t offset, std::span<const uint8_t> in) {

@@ -7,6 +7,8 @@
 // the caller decides what an error means and reports it.
 #include <sys/types.h>
 
+#include <cerrno>
+
 #include <cstdint>
 #include <filesystem>
 #include <functional>
@@ -34,12 +36,18 @@ class FileIo {
   virtual int punch_hole(uint64_t offset, uint64_t length) = 0;
   virtual int truncate(uint64_t size) = 0;
   virtual int size(uint64_t& out) const = 0;
+  // The file lives in memory (tmpfs, ramfs): reads and writes copy to and
+  // from pages without waiting for a device.
+  virtual bool in_memory() const { return false; }
+  // read_at() if the bytes are at hand without waiting on a device (page
+  // cache); EAGAIN if they are not or the file system cannot tell.
+  virtual int read_at_now(uint64_t /*offset*/, std::span<uint8_t> /*out*/) const { return EAGAIN; }
 };
 
 // pread/pwrite/fdatasync/fallocate on one descriptor.
 class SyncFileIo final : public FileIo {
  public:
-  explicit SyncFileIo(UniqueFd fd) : fd_(std::move(fd)) {}
+  explicit SyncFileIo(UniqueFd fd);
 
   int read_at(uint64_t offset, std::span<uint8_t> out) const override;
   int write_at(uint64_t offset, std::span<const uint8_t> in) override;
@@ -47,10 +55,12 @@ class SyncFileIo final : public FileIo {
   int punch_hole(uint64_t offset, uint64_t length) override;
   int truncate(uint64_t size) override;
   int size(uint64_t& out) const override;
+  bool in_memory() const override { return in_memory_; }
+  int read_at_now(uint64_t offset, std::span<uint8_t> out) const override;
 
  private:
-
   UniqueFd fd_;
+  bool in_memory_ = false;  // fstatfs at open: tmpfs or ramfs
 };
 
 // Opens a file for a FileIo; `flags` and `mode` are open(2)'s (O_CLOEXEC is

@@ -26,12 +26,17 @@ Result<std::shared_ptr<const BaseImage>> BaseImage::open(const std::filesystem::
   return std::shared_ptr<const BaseImage>(std::make_shared<BaseImage>(std::move(*file), size));
 }
 
-int BaseImage::read_at(uint64_t offset, std::span<uint8_t> out) const {
+int BaseImage::read_at(uint64_t offset, std::span<uint8_t> out) const { return read_clamped(offset, out, false); }
+
+int BaseImage::read_at_now(uint64_t offset, std::span<uint8_t> out) const { return read_clamped(offset, out, true); }
+
+int BaseImage::read_clamped(uint64_t offset, std::span<uint8_t> out, bool now) const {
   // Clamp to the file; the rest is the zero tail of the last partial block
   // (or a caller reading past the LU, which the overlay already refuses).
   uint64_t in_file = offset >= size_ ? 0 : std::min<uint64_t>(out.size(), size_ - offset);
   if (in_file > 0) {
-    if (int err = file_->read_at(offset, out.first(in_file)); err != 0) return err;
+    auto part = out.first(in_file);
+    if (int err = now ? file_->read_at_now(offset, part) : file_->read_at(offset, part); err != 0) return err;
   }
   std::memset(out.data() + in_file, 0, out.size() - in_file);
   return 0;

@@ -24,6 +24,10 @@ class ImageSource {
   // Fills out with the bytes at [offset, offset+out.size()). Bytes past
   // size_bytes() (the partial last block) read as zeros. 0 or an errno value.
   virtual int read_at(uint64_t offset, std::span<uint8_t> out) const = 0;
+  // Reads never wait on a device (no file, or a file in memory).
+  virtual bool in_memory() const { return false; }
+  // read_at() without waiting on a device: EAGAIN when it would wait.
+  virtual int read_at_now(uint64_t /*offset*/, std::span<uint8_t> /*out*/) const { return EAGAIN; }
 
   // The LU size: the content rounded up to whole blocks.
   uint64_t block_count() const { return (size_bytes() + kBlockSize - 1) / kBlockSize; }
@@ -40,10 +44,14 @@ class BaseImage final : public ImageSource {
   uint64_t size_bytes() const override { return size_; }
   bool all_zeros() const override { return false; }
   int read_at(uint64_t offset, std::span<uint8_t> out) const override;
+  bool in_memory() const override { return file_->in_memory(); }
+  int read_at_now(uint64_t offset, std::span<uint8_t> out) const override;
 
   BaseImage(std::unique_ptr<FileIo> file, uint64_t size) : file_(std::move(file)), size_(size) {}
 
  private:
+  int read_clamped(uint64_t offset, std::span<uint8_t> out, bool now) const;
+
   std::unique_ptr<FileIo> file_;
   uint64_t size_;
 };
@@ -58,6 +66,8 @@ class BlankImage final : public ImageSource {
   uint64_t size_bytes() const override { return size_; }
   bool all_zeros() const override { return true; }
   int read_at(uint64_t offset, std::span<uint8_t> out) const override;
+  bool in_memory() const override { return true; }
+  int read_at_now(uint64_t offset, std::span<uint8_t> out) const override { return read_at(offset, out); }
 
  private:
   uint64_t size_;

@@ -49,6 +49,14 @@ class LockedStore final : public BlockStore {
     std::shared_lock lock(mu_);
     return inner_->lba_status(lba);
   }
+  // read_may_block / write_may_block keep the default (true): another
+  // session's storage thread may hold the lock, so every command of a shared
+  // disk runs off the event loop, even on a memory file system. A read that
+  // finds the lock free and its data cached may still be served at once.
+  bool read_now(uint64_t lba, std::span<uint8_t> out) override {
+    std::shared_lock lock(mu_, std::try_to_lock);
+    return lock.owns_lock() && inner_->read_now(lba, out);
+  }
 
  private:
   std::shared_ptr<BlockStore> inner_;

@@ -18,6 +18,8 @@ class MemoryStore final : public BlockStore {
   IoStatus unmap(uint64_t lba, uint64_t blocks) override;
   IoStatus flush() override { return IoStatus::ok; }
   LbaRun lba_status(uint64_t lba) const override;
+  bool read_may_block(uint64_t, uint64_t) const override { return false; }
+  bool write_may_block(uint64_t, uint64_t) const override { return false; }
 
  private:
   bool in_range(uint64_t lba, uint64_t blocks) const;

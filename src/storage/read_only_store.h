@@ -22,6 +22,9 @@ class ReadOnlyStore final : public BlockStore {
   IoStatus unmap(uint64_t, uint64_t) override { return IoStatus::write_protected; }
   IoStatus flush() override { return IoStatus::ok; }
   LbaRun lba_status(uint64_t lba) const override { return inner_->lba_status(lba); }
+  bool read_may_block(uint64_t lba, uint64_t blocks) const override { return inner_->read_may_block(lba, blocks); }
+  bool write_may_block(uint64_t, uint64_t) const override { return false; }  // refused at once
+  bool read_now(uint64_t lba, std::span<uint8_t> out) override { return inner_->read_now(lba, out); }
 
  private:
   std::shared_ptr<BlockStore> inner_;
@@ -41,6 +44,8 @@ class ImageStore final : public BlockStore {
   IoStatus unmap(uint64_t, uint64_t) override { return IoStatus::write_protected; }
   IoStatus flush() override { return IoStatus::ok; }
   LbaRun lba_status(uint64_t lba) const override;
+  bool read_may_block(uint64_t, uint64_t) const override { return !image_->in_memory(); }
+  bool write_may_block(uint64_t, uint64_t) const override { return false; }  // refused at once
 
  private:
   std::shared_ptr<const ImageSource> image_;

@@ -80,7 +80,8 @@ size_t statuses_of(const std::vector<Pdu>& pdus, uint32_t itt) {
 
 class DeferredExecutionTest : public SessionTest {
  protected:
-  void SetUp() override {
+  void SetUp() override { log_in(); }
+  void log_in() {
     ini = make();
     ini->login_ready();
     ini->conn().set_executor(&executor);
@@ -184,6 +185,46 @@ TEST_F(DeferredExecutionTest, CancelledExecutionSkipsWhatHasNotStarted) {
   EXPECT_EQ(now, before) << "a command queued behind the cancelled batch wrote";
 }
 
+// A read is first tried on the loop without waiting: with its data in the
+// page cache it is answered at once; a write behind it still goes to the
+// executor, and a read behind that write waits for it.
+TEST_F(DeferredExecutionTest, AReadWhoseDataIsCachedIsAnsweredWithoutAHandOff) {
+  auto before = pattern(8 * kBlockSize, 0x35);
+  auto after = pattern(8 * kBlockSize, 0x36);
+  ASSERT_EQ(targets.store->write(16, before), storage::IoStatus::ok);
+  targets.device->cached = true;
+  ini->command(read_cmd(0x70, 16));
+  ini->command(write_cmd(0x71, 16, after));
+  ini->command(read_cmd(0x72, 16));
+  ini->conn().start_commands();
+  auto pdus = ini->recv();
+  EXPECT_EQ(data_of(pdus, 0x70), before);
+  EXPECT_EQ(statuses_of(pdus, 0x71) + statuses_of(pdus, 0x72), 0u) << "overtook the write, or it did not wait";
+  ASSERT_EQ(executor.pending(), 1u);
+  executor.complete();
+  pdus = ini->recv();
+  EXPECT_EQ(status_of(pdus, 0x71), std::optional<uint8_t>(0));
+  EXPECT_EQ(data_of(pdus, 0x72), after);
+}
+
+TEST_F(DeferredExecutionTest, AReadWhoseDataIsNotCachedIsTriedOnceThenHandedOffWithWhatFollows) {
+  auto data = pattern(8 * kBlockSize, 0x37);
+  ASSERT_EQ(targets.store->write(32, data), storage::IoStatus::ok);
+  ini->command(read_cmd(0x73, 32));
+  ini->command(read_cmd(0x74, 32));
+  ini->conn().start_commands();
+  EXPECT_TRUE(ini->recv().empty()) << "answered without its data";
+  EXPECT_EQ(targets.device->read_now_calls, 1) << "the read behind the miss was tried too, out of order";
+  ASSERT_EQ(executor.pending(), 1u);
+  EXPECT_TRUE(ini->conn().executing());
+  executor.complete();
+  EXPECT_EQ(executor.pending(), 0u) << "the two reads were not one batch";
+  auto pdus = ini->recv();
+  EXPECT_EQ(data_of(pdus, 0x73), data);
+  EXPECT_EQ(data_of(pdus, 0x74), data);
+  EXPECT_EQ(targets.device->read_now_calls, 1);
+}
+
 TEST_F(DeferredExecutionTest, DataInQueuedDuringAWriteKeepsItsBufferUntilWritten) {
   auto p = pattern(8 * kBlockSize, 0x55);
   auto q = pattern(8 * kBlockSize, 0x66);
@@ -245,6 +286,80 @@ TEST_F(DeferredExecutionTest, ReadDataWaitsForTheTransportBeforeTheNextBatch) {
   pdus = ini->recv();
   EXPECT_EQ(statuses_of(pdus, 0x84) + statuses_of(pdus, 0x85), 2u);
   EXPECT_FALSE(ini->conn().executing());
+}
+
+}  // namespace
+}  // namespace scsipub::iscsi::testing
+
+namespace scsipub::iscsi::testing {
+namespace {
+
+// A disk whose reads and writes are memory work (a free-tier disk on tmpfs,
+// or blocks never written) skips the hand-off: its commands are answered as
+// soon as the transport starts them, with no submission to the executor. A
+// command that may block still goes to the executor, and what follows it
+// waits for it.
+class MemoryDiskExecutionTest : public DeferredExecutionTest {
+ protected:
+  void SetUp() override {
+    targets.serve_from_memory();
+    log_in();
+  }
+};
+
+Command synchronize_cache_cmd(uint32_t itt) {
+  Command c;
+  c.itt = itt;
+  c.cdb = {0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0};  // SYNCHRONIZE CACHE(10), the whole LU
+  return c;
+}
+
+TEST_F(MemoryDiskExecutionTest, ReadsAndWritesAreAnsweredWithoutAHandOff) {
+  auto data = pattern(8 * kBlockSize, 0x71);
+  ini->command(write_cmd(0x60, 24, data));
+  ini->command(read_cmd(0x61, 24));
+  EXPECT_TRUE(ini->recv().empty()) << "executed before the transport started the commands";
+  ini->conn().start_commands();
+  EXPECT_EQ(executor.pending(), 0u) << "memory work was handed to the executor";
+  EXPECT_FALSE(ini->conn().executing());
+  auto pdus = ini->recv();
+  EXPECT_EQ(status_of(pdus, 0x60), std::optional<uint8_t>(0));
+  EXPECT_EQ(status_of(pdus, 0x61), std::optional<uint8_t>(0));
+  EXPECT_EQ(data_of(pdus, 0x61), data);
+}
+
+TEST_F(MemoryDiskExecutionTest, ACommandThatMayBlockGoesToTheExecutorAndWhatFollowsWaitsForIt) {
+  auto before = pattern(8 * kBlockSize, 0x72);
+  auto after = pattern(8 * kBlockSize, 0x73);
+  ASSERT_EQ(targets.store->write(48, before), storage::IoStatus::ok);
+  ini->command(read_cmd(0x62, 48));
+  ini->command(synchronize_cache_cmd(0x63));
+  ini->command(write_cmd(0x64, 48, after));
+  ini->command(read_cmd(0x65, 48));
+  ini->conn().start_commands();
+  auto pdus = ini->recv();
+  EXPECT_EQ(data_of(pdus, 0x62), before) << "the read ahead of the flush waited for it";
+  EXPECT_EQ(statuses_of(pdus, 0x63) + statuses_of(pdus, 0x64) + statuses_of(pdus, 0x65), 0u)
+      << "answered before the executor ran the flush, or overtook it";
+  ASSERT_EQ(executor.pending(), 1u);
+  EXPECT_TRUE(ini->conn().executing());
+  executor.complete();  // the flush and everything behind it, in order
+  EXPECT_EQ(executor.pending(), 0u);
+  pdus = ini->recv();
+  EXPECT_EQ(status_of(pdus, 0x63), std::optional<uint8_t>(0));
+  EXPECT_EQ(status_of(pdus, 0x64), std::optional<uint8_t>(0));
+  EXPECT_EQ(data_of(pdus, 0x65), after);
+}
+
+TEST_F(MemoryDiskExecutionTest, AWriteWithForceUnitAccessGoesToTheExecutor) {
+  Command c = write_cmd(0x66, 8, pattern(8 * kBlockSize, 0x74));
+  c.cdb[1] |= 0x08;  // FUA: SBC-3 5.35, the data must be durable before status
+  ini->command(c);
+  ini->conn().start_commands();
+  EXPECT_TRUE(ini->recv().empty());
+  ASSERT_EQ(executor.pending(), 1u);
+  executor.complete();
+  EXPECT_EQ(status_of(ini->recv(), 0x66), std::optional<uint8_t>(0));
 }
 
 }  // namespace

@@ -57,7 +57,12 @@ FakeTargets::FakeTargets() {
   id.serial = "SESSION0001";
   id.naa_id = 0x5001405123456789ull;
   id.device_name = std::string(kTarget) + ",L,0x0000000000000000";
-  unit = std::make_shared<lu::LogicalUnit>(store, id);
+  device = std::make_shared<DeviceStore>(store);
+  unit = std::make_shared<lu::LogicalUnit>(device, id);
+}
+
+void FakeTargets::serve_from_memory() {
+  unit = std::make_shared<lu::LogicalUnit>(store, unit->identity());
 }
 
 std::optional<LoginTarget> FakeTargets::find(std::string_view target_name, const PortalInfo&) {

@@ -39,6 +39,31 @@ inline constexpr uint64_t kBlocks = 4096;
 inline constexpr uint32_t kBlockSize = 512;
 inline constexpr std::array<uint8_t, 6> kIsid{0x80, 0x12, 0x34, 0x56, 0x00, 0x01};
 
+// `inner` as if it lived on a disk: every command may wait, so a transport's
+// executor runs it (deferred_execution_test), except reads while `cached`
+// says their data is in the page cache.
+class DeviceStore final : public storage::BlockStore {
+ public:
+  explicit DeviceStore(std::shared_ptr<storage::BlockStore> inner) : inner_(std::move(inner)) {}
+  uint64_t block_count() const override { return inner_->block_count(); }
+  bool read_only() const override { return inner_->read_only(); }
+  bool thin_provisioned() const override { return inner_->thin_provisioned(); }
+  storage::IoStatus read(uint64_t lba, std::span<uint8_t> out) override { return inner_->read(lba, out); }
+  storage::IoStatus write(uint64_t lba, std::span<const uint8_t> in) override { return inner_->write(lba, in); }
+  storage::IoStatus unmap(uint64_t lba, uint64_t blocks) override { return inner_->unmap(lba, blocks); }
+  storage::IoStatus flush() override { return inner_->flush(); }
+  storage::LbaRun lba_status(uint64_t lba) const override { return inner_->lba_status(lba); }
+  bool read_now(uint64_t lba, std::span<uint8_t> out) override {
+    ++read_now_calls;
+    return cached && inner_->read(lba, out) == storage::IoStatus::ok;
+  }
+  bool cached = false;
+  int read_now_calls = 0;
+
+ private:
+  std::shared_ptr<storage::BlockStore> inner_;
+};
+
 // One target, one LUN 0 over a MemoryStore shared by every binding (like a
 // provisioned disk), so tests can read back what an earlier session wrote.
 class FakeTargets final : public TargetProvider {
@@ -50,7 +75,12 @@ class FakeTargets final : public TargetProvider {
   Result<std::unique_ptr<TargetBinding>, BindError> bind(std::string_view target_name, const lu::Nexus& nexus,
                                                          const PortalInfo& portal) override;
 
+  // Replaces the LU by one straight over `store`, like a free-tier disk in
+  // memory: no lock, its reads and writes never wait. Before any login.
+  void serve_from_memory();
+
   std::shared_ptr<storage::MemoryStore> store;
+  std::shared_ptr<DeviceStore> device;  // the LU's store, over `store`
   std::shared_ptr<lu::LogicalUnit> unit;
   int binds = 0;
   int unbinds = 0;

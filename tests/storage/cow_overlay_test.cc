@@ -29,6 +29,7 @@ std::vector<uint8_t> pattern(size_t n, uint8_t seed) {
 struct IoCounters {
   std::atomic<int> reads{0}, writes{0}, syncs{0}, punches{0};
   int fail_writes_with = 0;
+  bool files_in_memory = false;  // what the files say of themselves (tmpfs)
 };
 
 class CountingFileIo final : public FileIo {
@@ -52,6 +53,7 @@ class CountingFileIo final : public FileIo {
   }
   int truncate(uint64_t s) override { return inner_->truncate(s); }
   int size(uint64_t& out) const override { return inner_->size(out); }
+  bool in_memory() const override { return c_.files_in_memory; }
 
  private:
   std::unique_ptr<FileIo> inner_;
@@ -171,6 +173,43 @@ TEST_F(OverlayTest, ReadIssuesOnePreadPerRun) {
   c.reads = 0;
   ASSERT_EQ(ov->read(10, std::span(out).first(30 * 512)), IoStatus::ok);
   EXPECT_EQ(c.reads.load(), 1);
+}
+
+TEST_F(OverlayTest, SaysWhichReadsAndWritesMayWaitOnItsFile) {
+  IoCounters c;
+  auto ov = create(std::make_shared<BlankImage>(64 * 512), {.delete_on_close = true, .opener = counting_opener(c)});
+  // No file yet: reads are zeros from memory; the first write creates the file.
+  EXPECT_FALSE(ov->read_may_block(0, 64));
+  EXPECT_TRUE(ov->write_may_block(0, 8));
+  EXPECT_FALSE(ov->read_may_block(60, 8)) << "beyond the end: refused without I/O";
+  EXPECT_FALSE(ov->write_may_block(60, 8)) << "beyond the end: refused without I/O";
+  ASSERT_EQ(ov->write(8, pattern(8 * 512, 1)), IoStatus::ok);
+  EXPECT_TRUE(ov->read_may_block(0, 16)) << "sectors 8..15 live in a file that is not in memory";
+  EXPECT_TRUE(ov->read_may_block(15, 1));
+  EXPECT_FALSE(ov->read_may_block(0, 8));
+  EXPECT_FALSE(ov->read_may_block(16, 48));
+  EXPECT_TRUE(ov->write_may_block(40, 8));
+  ASSERT_EQ(ov->unmap(8, 4), IoStatus::ok);
+  EXPECT_FALSE(ov->read_may_block(8, 4)) << "unmapped sectors read as zeros";
+  c.files_in_memory = true;  // as on tmpfs
+  EXPECT_FALSE(ov->read_may_block(0, 64));
+  EXPECT_FALSE(ov->write_may_block(0, 8));
+  EXPECT_EQ(c.reads.load(), 0) << "asking reads nothing";
+}
+
+TEST_F(OverlayTest, ReadsOfAnImageFileMayWaitWhereNothingIsWritten) {
+  IoCounters c;
+  c.files_in_memory = true;
+  IoCounters device;  // the base image's file, not in memory
+  make_image_base();
+  auto base = BaseImage::open(dir_ / "base.img", counting_opener(device));
+  ASSERT_TRUE(base) << base.error().message;
+  auto ov = create(*base, {.opener = counting_opener(c)});
+  ASSERT_EQ(ov->write(0, pattern(2 * 512, 3)), IoStatus::ok);
+  EXPECT_FALSE(ov->read_may_block(0, 2)) << "the overlay's own sectors, in memory";
+  EXPECT_TRUE(ov->read_may_block(0, 3)) << "sector 2 comes from the base image, a file on a device";
+  ASSERT_EQ(ov->unmap(2, 1), IoStatus::ok);
+  EXPECT_FALSE(ov->read_may_block(0, 3)) << "unmapped: zeros";
 }
 
 TEST_F(OverlayTest, UnalignedBaseTailReadsZerosAndIsWritable) {

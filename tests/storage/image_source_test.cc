@@ -52,6 +52,34 @@ TEST(BaseImage, UnalignedSizeRoundsUpAndTailReadsZeros) {
   EXPECT_EQ(std::vector<uint8_t>(tail.begin() + 488, tail.end()), std::vector<uint8_t>(24, 0));
 }
 
+TEST(BlankImage, IsInMemory) { EXPECT_TRUE(BlankImage(4096).in_memory()); }
+
+TEST(BaseImage, OnTmpfsIsInMemory) {
+  if (!std::filesystem::is_directory("/dev/shm")) GTEST_SKIP() << "no /dev/shm";
+  std::string tmpl = "/dev/shm/scsipub-test-XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr) GTEST_SKIP() << "cannot create a directory in /dev/shm";
+  const std::filesystem::path dir = tmpl;
+  write_file(dir / "base.img", std::vector<uint8_t>(4096, 7));
+  auto base = BaseImage::open(dir / "base.img");
+  ASSERT_TRUE(base) << base.error().message;
+  EXPECT_TRUE((*base)->in_memory());
+  std::filesystem::remove_all(dir);
+}
+
+// Just written, so in the page cache: read without waiting (preadv2
+// RWF_NOWAIT on a disk file system, a plain pread on tmpfs).
+TEST(BaseImage, ReadsCachedBytesWithoutWaiting) {
+  TempDir dir;
+  auto content = pattern(3 * 512 + 100, 9);
+  write_file(dir / "base.img", content);
+  auto base = BaseImage::open(dir / "base.img");
+  ASSERT_TRUE(base) << base.error().message;
+  std::vector<uint8_t> out(4 * 512, 0xEE);
+  ASSERT_EQ((*base)->read_at_now(0, out), 0);
+  content.resize(4 * 512, 0);  // the partial last block reads as zeros
+  EXPECT_EQ(out, content);
+}
+
 TEST(BaseImage, RejectsMissingAndNonRegularFiles) {
   TempDir dir;
   EXPECT_FALSE(BaseImage::open(dir / "missing.img"));
