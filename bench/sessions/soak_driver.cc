@@ -67,6 +67,12 @@ void SoakDriver::on_session_end(size_t i, SessionEnd how) {
       new_generation(i, random_delay(200, 2000));
       break;
     case SessionEnd::dropped:
+      if (s.abandoning) {
+        // Another host takes the slot: the dropped disk is nobody's now.
+        s.abandoning = false;
+        new_generation(i, random_delay(500, 3000));
+        break;
+      }
       s.reinstating = true;
       s.dropped_at = Clock::now();
       if (!stopping_) pool_->login_later(i, random_delay(0, 300));
@@ -127,8 +133,10 @@ void SoakDriver::tick(Clock::time_point now) {
 
 void SoakDriver::churn(size_t i) {
   std::bernoulli_distribution drop(config_.drop_fraction);
+  std::bernoulli_distribution abandon(config_.abandon_fraction);
   if (drop(random_)) {
-    ++counters_.churn_drops;
+    slots_[i].abandoning = abandon(random_);
+    ++(slots_[i].abandoning ? counters_.churn_abandons : counters_.churn_drops);
     pool_->drop(i);
   } else {
     ++counters_.churn_logouts;

@@ -12,6 +12,7 @@
 // initiator with a fresh disk; a drop keeps the generation, so the reinstating
 // login must find the old overlay (RFC 7143 6.3.5 session reinstatement; the
 // target keeps a dropped free session's disk for [free_tier] retain_seconds).
+// An abandoned drop never comes back: its disk must go when that period ends.
 #include <chrono>
 #include <cstdint>
 #include <random>
@@ -35,6 +36,7 @@ struct SoakConfig {
   double io_per_s = 200;            // commands started per second, all sessions together
   double churn_per_s = 2;           // logouts + drops per second
   double drop_fraction = 0.3;       // of churn events: drops without Logout
+  double abandon_fraction = 0.3;    // of drops: the host never comes back (its disk must expire)
   Clock::duration retain{};         // the target's [free_tier] retain_seconds
   size_t max_tracked_blocks = 16;   // blocks one slot writes before it only overwrites
 };
@@ -46,7 +48,8 @@ struct SoakCounters {
   uint64_t io_errors = 0;         // commands that failed (status, Reject, protocol)
   uint64_t unit_attentions = 0;   // commands repeated after a UNIT ATTENTION
   uint64_t churn_logouts = 0;     // sessions logged out by churn (a new generation logs in)
-  uint64_t churn_drops = 0;       // sessions dropped without Logout by churn
+  uint64_t churn_drops = 0;       // sessions dropped without Logout by churn, to reinstate
+  uint64_t churn_abandons = 0;    // dropped without Logout, never reinstated (a new generation logs in)
   uint64_t reinstated = 0;        // dropped sessions back within the retain period (model kept)
   uint64_t reinstated_late = 0;   // back only after it: logged out, a new generation
   uint64_t lost = 0;              // sessions the target ended (not churn): a new generation
@@ -91,6 +94,7 @@ class SoakDriver : public SessionListener {
     bool live = false;        // in Full Feature Phase and ours to use
     bool renew = false;       // log out and start a new generation at the next tick
     bool reinstating = false;
+    bool abandoning = false;  // the drop under way is an abandon
     Clock::time_point dropped_at{};
     NegotiatedKeys keys;
     Command cmd;

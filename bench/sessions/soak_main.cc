@@ -2,7 +2,7 @@
 //
 //   scsipub-sessions soak --portal HOST:PORT [--sessions N] [--seconds S] [--sources A-B]
 //       [--blank-target IQN] [--blank-blocks N] [--image-target IQN --image-blocks N]
-//       [--io-per-s R] [--churn-per-s R] [--drop-fraction F] [--retain-seconds S]
+//       [--io-per-s R] [--churn-per-s R] [--drop-fraction F] [--abandon-fraction F] [--retain-seconds S]
 //       [--target-pid PID --overlays-dir DIR] [--sample-seconds S] [--warmup-seconds S]
 //       [--rss-tolerance-pct P] [--settle-limit-seconds S] [--in-flight K]
 //
@@ -10,7 +10,7 @@
 // ones to the pattern image when one is given), then for S seconds runs
 // verified 4 KiB reads and writes at R per second in total and churn (logouts
 // followed by a new initiator's login; drops without Logout followed by a
-// reinstating login), see soak_driver.h. Every --sample-seconds it prints
+// reinstating login, or by none: abandoned), see soak_driver.h. Every --sample-seconds it prints
 //
 //   SAMPLE t_s=.. rss_kb=.. fds=.. overlays=.. live=.. writes=.. reads=.. verify_errors=.. ...
 //
@@ -70,6 +70,7 @@ struct SoakOptions {
   double io_per_s = 200;
   double churn_per_s = 2;
   double drop_fraction = 0.3;
+  double abandon_fraction = 0.3;
   double retain_s = 20;
   double sample_s = 10;
   double warmup_s = -1;  // default: a fifth of the run
@@ -106,6 +107,7 @@ SoakOptions parse(int argc, char** argv) {
       else if (a == "--io-per-s") o.io_per_s = std::stod(value());
       else if (a == "--churn-per-s") o.churn_per_s = std::stod(value());
       else if (a == "--drop-fraction") o.drop_fraction = std::stod(value());
+      else if (a == "--abandon-fraction") o.abandon_fraction = std::stod(value());
       else if (a == "--retain-seconds") o.retain_s = std::stod(value());
       else if (a == "--sample-seconds") o.sample_s = std::stod(value());
       else if (a == "--warmup-seconds") o.warmup_s = std::stod(value());
@@ -125,7 +127,8 @@ SoakOptions parse(int argc, char** argv) {
     usage("--image-target needs --image-blocks within 1..2^28");
   if (!(o.seconds > 0) || !(o.sample_s > 0) || o.io_per_s < 0 || o.churn_per_s < 0 || o.retain_s < 0)
     usage("durations and rates must be positive");
-  if (o.drop_fraction < 0 || o.drop_fraction > 1) usage("--drop-fraction must be within 0..1");
+  if (o.drop_fraction < 0 || o.drop_fraction > 1 || o.abandon_fraction < 0 || o.abandon_fraction > 1)
+    usage("--drop-fraction and --abandon-fraction must be within 0..1");
   if (o.warmup_s < 0) o.warmup_s = o.seconds / 5;
   if (o.warmup_s >= o.seconds) usage("--warmup-seconds must be shorter than --seconds");
   return o;
@@ -165,15 +168,15 @@ void print_sample(const Sample& s, const SessionPool& pool, const SoakDriver& dr
   const auto& pc = pool.counters();
   std::printf(
       "SAMPLE t_s=%.0f rss_kb=%s fds=%s overlays=%ld live=%zu writes=%llu reads=%llu verify_errors=%llu "
-      "io_errors=%llu logins=%llu churn_logouts=%llu churn_drops=%llu reinstated=%llu reinstated_late=%llu "
+      "io_errors=%llu logins=%llu churn_logouts=%llu churn_drops=%llu churn_abandons=%llu reinstated=%llu reinstated_late=%llu "
       "lost=%llu failed=%llu busy=%llu\n",
       s.t_s, proc_field(s.proc, &ProcSample::rss_kb).c_str(), proc_field(s.proc, &ProcSample::fds).c_str(), s.overlays,
       pool.logged_in(), static_cast<unsigned long long>(c.writes), static_cast<unsigned long long>(c.reads),
       static_cast<unsigned long long>(c.verify_errors), static_cast<unsigned long long>(c.io_errors),
       static_cast<unsigned long long>(pc.logins), static_cast<unsigned long long>(c.churn_logouts),
-      static_cast<unsigned long long>(c.churn_drops), static_cast<unsigned long long>(c.reinstated),
-      static_cast<unsigned long long>(c.reinstated_late), static_cast<unsigned long long>(c.lost),
-      static_cast<unsigned long long>(pc.failed), static_cast<unsigned long long>(pc.busy));
+      static_cast<unsigned long long>(c.churn_drops), static_cast<unsigned long long>(c.churn_abandons),
+      static_cast<unsigned long long>(c.reinstated), static_cast<unsigned long long>(c.reinstated_late),
+      static_cast<unsigned long long>(c.lost), static_cast<unsigned long long>(pc.failed), static_cast<unsigned long long>(pc.busy));
   std::fflush(stdout);
 }
 
@@ -208,6 +211,7 @@ int run_soak(int argc, char** argv) {
   sc.io_per_s = o.io_per_s;
   sc.churn_per_s = o.churn_per_s;
   sc.drop_fraction = o.drop_fraction;
+  sc.abandon_fraction = o.abandon_fraction;
   sc.retain = std::chrono::duration_cast<Clock::duration>(Seconds(o.retain_s));
   SoakDriver driver(sc, o.sessions);
 
@@ -319,7 +323,7 @@ int run_soak(int argc, char** argv) {
   std::printf(
       "RESULT pass=%d failed_checks=%s sessions=%zu seconds=%.0f login_s=%.1f logins=%llu writes=%llu reads=%llu "
       "ios_per_s=%.1f verify_errors=%llu io_errors=%llu unit_attentions=%llu stuck_commands=%zu churn_logouts=%llu "
-      "churn_drops=%llu reinstated=%llu reinstated_late=%llu lost=%llu failed=%llu busy=%llu retried=%llu "
+      "churn_drops=%llu churn_abandons=%llu reinstated=%llu reinstated_late=%llu lost=%llu failed=%llu busy=%llu retried=%llu "
       "rss_flat=%s rss_kb_base=%s rss_kb_first_third_max=%llu rss_kb_last_third_max=%llu rss_tolerance_pct=%.0f "
       "fds_base=%s fds_end=%s overlays_base=%ld overlays_end=%ld overlays_peak=%ld settle_s=%.1f "
       "target_cpu_pct=%.1f soak_cpu_pct=%.1f\n",
@@ -329,8 +333,9 @@ int run_soak(int argc, char** argv) {
       static_cast<unsigned long long>(c.verify_errors), static_cast<unsigned long long>(c.io_errors),
       static_cast<unsigned long long>(c.unit_attentions), stuck_commands,
       static_cast<unsigned long long>(c.churn_logouts), static_cast<unsigned long long>(c.churn_drops),
-      static_cast<unsigned long long>(c.reinstated), static_cast<unsigned long long>(c.reinstated_late),
-      static_cast<unsigned long long>(c.lost), static_cast<unsigned long long>(p.failed),
+      static_cast<unsigned long long>(c.churn_abandons), static_cast<unsigned long long>(c.reinstated),
+      static_cast<unsigned long long>(c.reinstated_late), static_cast<unsigned long long>(c.lost),
+      static_cast<unsigned long long>(p.failed),
       static_cast<unsigned long long>(p.busy), static_cast<unsigned long long>(p.retried),
       rss_known ? (rss_flat ? "1" : "0") : "NA", proc_field(base.proc, &ProcSample::rss_kb).c_str(),
       static_cast<unsigned long long>(first_third),
