@@ -80,8 +80,12 @@ timeout -k 10 $((seconds + retain + 400)) "$tool" soak --portal "$INTEG_HOST:$SC
   --blank-target "$IQN_BLANK" --image-target "$IQN_PREFIX:image.soak" --image-blocks $((image_sectors / 8)) \
   --io-per-s "$io_per_s" --churn-per-s "$churn_per_s" --retain-seconds "$retain" \
   --target-pid "$SCSIPUB_PID" --overlays-dir "$SCSIPUB_DATA_DIR/overlays" --sample-seconds "$sample_s" \
-  "${extra[@]}" >"$out" 2>"$INTEG_TMP/soak.err" || rc=$?
-grep -E '^(held|SAMPLE)' "$out" >&2 || true
+  "${extra[@]}" >"$out" 2>"$INTEG_TMP/soak.err" &
+gen=$!
+integ_on_exit "kill -TERM $gen 2>/dev/null || true"
+# The samples as they come (an hour run is long to watch blind).
+tail -n +1 -f --pid="$gen" "$out" | grep --line-buffered -E '^(held|SAMPLE)' >&2 || true
+wait "$gen" || rc=$?
 grep -E 'MISMATCH|soak:' "$INTEG_TMP/soak.err" | head -n 20 >&2 || true
 result=$(grep '^RESULT' "$out" || true)
 echo "${result:-RESULT pass=0 failed_checks=no_result rc=$rc}"
