@@ -1,16 +1,13 @@
 #include "sessions/login_pdus.h"
 
+#include <algorithm>
+#include <string_view>
+
 #include <fmt/format.h>
 
 namespace scsipub::bench {
 
 namespace {
-
-void append_frame(std::vector<uint8_t>& out, const iscsi::Bhs& bhs, std::span<const uint8_t> data) {
-  out.insert(out.end(), bhs.bytes().begin(), bhs.bytes().end());
-  out.insert(out.end(), data.begin(), data.end());
-  out.resize(out.size() + (iscsi::pad4(uint32_t(data.size())) - data.size()), 0);
-}
 
 void add_key(std::string& keys, std::string_view name, std::string_view value) {
   keys.append(name);
@@ -40,6 +37,12 @@ void add_operational_keys(std::string& keys) {
 
 }  // namespace
 
+void append_pdu(std::vector<uint8_t>& out, const iscsi::Bhs& bhs, std::span<const uint8_t> data) {
+  out.insert(out.end(), bhs.bytes().begin(), bhs.bytes().end());
+  out.insert(out.end(), data.begin(), data.end());
+  out.resize(out.size() + (iscsi::pad4(uint32_t(data.size())) - data.size()), 0);
+}
+
 void append_login_request(std::vector<uint8_t>& out, const LoginIdentity& who, const LoginProgress& at,
                           bool one_round) {
   iscsi::LoginRequestHeader h;
@@ -68,7 +71,7 @@ void append_login_request(std::vector<uint8_t>& out, const LoginIdentity& who, c
     add_operational_keys(keys);
   }
   h.set_data_segment_length(uint32_t(keys.size()));
-  append_frame(out, h, {reinterpret_cast<const uint8_t*>(keys.data()), keys.size()});
+  append_pdu(out, h, {reinterpret_cast<const uint8_t*>(keys.data()), keys.size()});
 }
 
 void append_ping_reply(std::vector<uint8_t>& out, const iscsi::NopInHeader& ping, std::span<const uint8_t> data,
@@ -81,7 +84,7 @@ void append_ping_reply(std::vector<uint8_t>& out, const iscsi::NopInHeader& ping
   h.set_cmd_sn(cmd_sn);
   h.set_exp_stat_sn(exp_stat_sn);
   h.set_data_segment_length(uint32_t(data.size()));
-  append_frame(out, h, data);
+  append_pdu(out, h, data);
 }
 
 void append_logout(std::vector<uint8_t>& out, uint32_t itt, uint32_t cmd_sn, uint32_t exp_stat_sn) {
@@ -92,7 +95,31 @@ void append_logout(std::vector<uint8_t>& out, uint32_t itt, uint32_t cmd_sn, uin
   h.set_cid(0);
   h.set_cmd_sn(cmd_sn);
   h.set_exp_stat_sn(exp_stat_sn);
-  append_frame(out, h, {});
+  append_pdu(out, h, {});
+}
+
+void read_login_keys(std::span<const uint8_t> data, NegotiatedKeys& keys) {
+  std::string_view all(reinterpret_cast<const char*>(data.data()), data.size());
+  auto number = [](std::string_view v) -> uint32_t {
+    uint64_t n = 0;
+    for (size_t k = 0; k < v.size() && k < 9; ++k) {
+      if (v[k] < '0' || v[k] > '9') return 0;
+      n = n * 10 + uint64_t(v[k] - '0');
+    }
+    return uint32_t(std::clamp<uint64_t>(n, 512, (1u << 24) - 1));
+  };
+  while (!all.empty()) {
+    const size_t end = std::min(all.find('\0'), all.size());
+    const std::string_view pair = all.substr(0, end);
+    all.remove_prefix(std::min(end + 1, all.size()));
+    const size_t eq = pair.find('=');
+    if (eq == std::string_view::npos) continue;
+    const std::string_view key = pair.substr(0, eq), value = pair.substr(eq + 1);
+    if (key == "MaxRecvDataSegmentLength") keys.target_max_recv_data_segment = number(value);
+    else if (key == "ImmediateData") keys.immediate_data = value == "Yes";
+    else if (key == "FirstBurstLength") keys.first_burst = number(value);
+    else if (key == "MaxBurstLength") keys.max_burst = number(value);
+  }
 }
 
 long framed_length(std::span<const uint8_t> in, uint32_t max_data) {

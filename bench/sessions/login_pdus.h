@@ -34,6 +34,9 @@ struct LoginProgress {
   bool repeat = false;  // the target stayed in this stage: send no keys, only T=1 again
 };
 
+// Appends one PDU: the header, its data segment, the pad to 4 bytes (RFC 7143 11.2.3).
+void append_pdu(std::vector<uint8_t>& out, const iscsi::Bhs& bhs, std::span<const uint8_t> data);
+
 // Appends one framed Login Request to `out`. `one_round` puts every key in a
 // single request that starts in the operational stage (RFC 7143 6.3 lets a
 // login skip the security stage when no authentication is wanted); otherwise
@@ -54,6 +57,24 @@ void append_logout(std::vector<uint8_t>& out, uint32_t itt, uint32_t cmd_sn, uin
 inline constexpr uint8_t kStatusSuccess = 0;
 inline constexpr uint8_t kStatusTargetError = 3;
 inline constexpr uint8_t kDetailOutOfResources = 2;
+
+// What the Login Responses settled that shapes a write (RFC 7143 13): the
+// target's MaxRecvDataSegmentLength (declarative, 13.12: the most data one
+// PDU to it may carry), ImmediateData (13.11, Yes only if both said Yes),
+// FirstBurstLength and MaxBurstLength (13.14, 13.13, the minimum of both).
+// We offer InitialR2T=Yes, and the result is OR (13.10): no unsolicited
+// Data-Out PDUs, only immediate data and data the target asks for with R2T.
+struct NegotiatedKeys {
+  uint32_t target_max_recv_data_segment = 8192;  // the default of 13.12
+  bool immediate_data = true;
+  uint32_t first_burst = 65536;
+  uint32_t max_burst = 262144;
+};
+
+// Reads the keys above from one Login Response data segment ("k=v\0"...);
+// unknown keys and malformed values are ignored, numbers are clamped to
+// RFC 7143's ranges (512..2^24-1).
+void read_login_keys(std::span<const uint8_t> data, NegotiatedKeys& keys);
 
 // One complete PDU at the front of `in`: its total length, or 0 when more
 // bytes are needed. A data segment longer than `max_data` is an error (-1).

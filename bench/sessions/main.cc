@@ -1,4 +1,5 @@
 // scsipub-sessions: a load generator for logins and idle sessions.
+// (`scsipub-sessions soak ...` runs a soak instead: bench/sessions/soak_main.cc.)
 //
 //   scsipub-sessions --portal HOST:PORT --target IQN [--sessions N] [--in-flight K]
 //       [--sources 127.0.0.1-127.0.0.8] [--hold SECONDS] [--target-pid PID]
@@ -23,7 +24,6 @@
 // the hold early (logout still happens). --probe-source runs a side login
 // every 250 ms from that address while the crowd logs in and reports how fast
 // it was answered.
-#include <arpa/inet.h>
 #include <signal.h>
 #include <sys/resource.h>
 
@@ -32,14 +32,17 @@
 #include <cstdlib>
 #include <cstring>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "sessions/addresses.h"
 #include "sessions/proc_sample.h"
 #include "sessions/session_pool.h"
 #include "sessions/side_probe.h"
+#include "sessions/soak_main.h"
 
 namespace {
 
@@ -68,67 +71,6 @@ struct Options {
 [[noreturn]] void usage(const char* why) {
   std::fprintf(stderr, "scsipub-sessions: %s (see the header of bench/sessions/main.cc)\n", why);
   std::exit(2);
-}
-
-std::optional<Endpoint> parse_address(const std::string& host, uint16_t port) {
-  Endpoint e;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&e.addr);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&e.addr);
-  if (::inet_pton(AF_INET, host.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    v4->sin_port = htons(port);
-    e.len = sizeof(sockaddr_in);
-    return e;
-  }
-  if (::inet_pton(AF_INET6, host.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    v6->sin6_port = htons(port);
-    e.len = sizeof(sockaddr_in6);
-    return e;
-  }
-  return std::nullopt;
-}
-
-Endpoint parse_portal(const std::string& text) {
-  auto colon = text.rfind(':');
-  if (colon == std::string::npos) usage("--portal wants HOST:PORT");
-  std::string host = text.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
-  long port = std::strtol(text.c_str() + colon + 1, nullptr, 10);
-  auto e = parse_address(host, uint16_t(port));
-  if (!e || port <= 0 || port > 65535) usage("bad --portal");
-  return *e;
-}
-
-// "127.0.0.1-127.0.0.8" (IPv4 range), or a comma-separated list of addresses.
-std::vector<Endpoint> parse_sources(const std::string& text) {
-  std::vector<Endpoint> out;
-  if (text.empty()) return out;
-  if (auto dash = text.find('-'); dash != std::string::npos && text.find(':') == std::string::npos) {
-    in_addr a{}, b{};
-    if (::inet_pton(AF_INET, text.substr(0, dash).c_str(), &a) != 1 ||
-        ::inet_pton(AF_INET, text.substr(dash + 1).c_str(), &b) != 1) {
-      usage("bad --sources range");
-    }
-    uint32_t lo = ntohl(a.s_addr), hi = ntohl(b.s_addr);
-    if (hi < lo || hi - lo > 1024) usage("--sources range empty or over 1024 addresses");
-    for (uint32_t x = lo; x <= hi; ++x) {
-      in_addr v{htonl(x)};
-      char buf[INET_ADDRSTRLEN];
-      ::inet_ntop(AF_INET, &v, buf, sizeof buf);
-      out.push_back(*parse_address(buf, 0));
-    }
-    return out;
-  }
-  size_t at = 0;
-  while (at <= text.size()) {
-    size_t comma = std::min(text.find(',', at), text.size());
-    auto e = parse_address(text.substr(at, comma - at), 0);
-    if (!e) usage("bad --sources address");
-    out.push_back(*e);
-    at = comma + 1;
-  }
-  return out;
 }
 
 Options parse(int argc, char** argv) {
@@ -197,6 +139,7 @@ std::string per_session(const std::optional<ProcSample>& before, const std::opti
 }  // namespace
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::strcmp(argv[1], "soak") == 0) return run_soak(argc - 1, argv + 1);
   Options o = parse(argc, argv);
   // Signals go to the pool's signalfd, never to a default handler of a thread.
   sigset_t mask;
@@ -207,8 +150,12 @@ int main(int argc, char** argv) {
   raise_fd_limit();
 
   PoolConfig pc;
-  pc.portal = parse_portal(o.portal);
-  pc.sources = parse_sources(o.sources);
+  try {
+    pc.portal = parse_portal(o.portal);
+    pc.sources = parse_sources(o.sources);
+  } catch (const std::invalid_argument& e) {
+    usage(e.what());
+  }
   pc.target = o.target;
   pc.initiator_prefix = o.initiator_prefix;
   pc.sessions = o.sessions;

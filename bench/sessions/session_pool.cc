@@ -107,6 +107,7 @@ void SessionPool::launch(size_t i, Clock::time_point now) {
   s.tx.clear();
   s.tx_sent = 0;
   s.login = LoginProgress{};
+  s.keys = NegotiatedKeys{};
   s.cmd_sn = 1;
   s.exp_stat_sn = 0;
   s.our_logout = false;
@@ -142,8 +143,9 @@ void SessionPool::leave_state(Session& s) {
   }
 }
 
-void SessionPool::close(size_t i, bool retry) {
+void SessionPool::close(size_t i, bool retry, SessionEnd how) {
   Session& s = sessions_[i];
+  const bool was_logged_in = s.state == State::full_feature || s.state == State::logout;
   if (s.fd >= 0) {
     ::epoll_ctl(epoll_fd_, EPOLL_CTL_DEL, s.fd, nullptr);
     ::close(s.fd);
@@ -158,14 +160,35 @@ void SessionPool::close(size_t i, bool retry) {
     ++counters_.retried;
     queue_.push({Clock::now() + backoff(s.attempts++), i});
   }
+  if (was_logged_in && config_.listener != nullptr) config_.listener->on_session_end(i, how);
 }
+
+void SessionPool::login_later(size_t i, Clock::duration delay) { queue_.push({Clock::now() + delay, i}); }
+
+bool SessionPool::send(size_t i, std::span<const uint8_t> pdu) {
+  Session& s = sessions_[i];
+  if (s.fd < 0) return false;
+  s.tx.insert(s.tx.end(), pdu.begin(), pdu.end());
+  return flush(i);
+}
+
+void SessionPool::logout(size_t i) {
+  Session& s = sessions_[i];
+  if (s.state != State::full_feature) return;
+  s.state = State::logout;
+  s.our_logout = true;
+  append_logout(s.tx, 0x30, s.cmd_sn, s.exp_stat_sn);
+  if (!flush(i)) lost(i);
+}
+
+void SessionPool::drop(size_t i) { close(i, false, SessionEnd::dropped); }
 
 void SessionPool::lost(size_t i) {
   // A login in flight is retried; a logged-in session counts as dropped and
   // comes back only with `reconnect`; after our own Logout it is simply over.
   Session& s = sessions_[i];
   if (s.state == State::logout && s.our_logout) {
-    close(i, false);
+    close(i, false, SessionEnd::logged_out);
   } else if (s.state == State::full_feature || s.state == State::logout) {
     ++counters_.drops;
     close(i, config_.reconnect);
@@ -184,7 +207,9 @@ void SessionPool::give_up(size_t i) {
 
 void SessionPool::send_login_request(size_t i) {
   Session& s = sessions_[i];
-  LoginIdentity who{config_.initiator_prefix + ":" + std::to_string(i), config_.target, uint16_t(i)};
+  LoginIdentity who = config_.listener != nullptr
+                          ? config_.listener->identity(i)
+                          : LoginIdentity{config_.initiator_prefix + ":" + std::to_string(i), config_.target, uint16_t(i)};
   append_login_request(s.tx, who, s.login, config_.one_round);
   flush(i);
 }
@@ -265,11 +290,11 @@ bool SessionPool::on_pdu(size_t i, std::span<const uint8_t> pdu) {
   iscsi::Bhs bhs(pdu.first(iscsi::kBhsSize));
   const size_t data_at = iscsi::kBhsSize + bhs.total_ahs_bytes();
   auto data = pdu.subspan(data_at, bhs.data_segment_length());
-  if (s.state == State::login) return on_login_response(i, bhs);
+  if (s.state == State::login) return on_login_response(i, bhs, data);
   return on_full_feature_pdu(i, bhs, data);
 }
 
-bool SessionPool::on_login_response(size_t i, const iscsi::Bhs& bhs) {
+bool SessionPool::on_login_response(size_t i, const iscsi::Bhs& bhs, std::span<const uint8_t> data) {
   Session& s = sessions_[i];
   if (bhs.opcode() != iscsi::Opcode::login_response) {
     give_up(i);
@@ -287,6 +312,7 @@ bool SessionPool::on_login_response(size_t i, const iscsi::Bhs& bhs) {
     }
     return false;
   }
+  read_login_keys(data, s.keys);
   if (r.continue_bit()) return true;  // more of this response follows (RFC 7143 6.2)
   if (r.transit() && r.nsg() == kFullFeature) {
     --in_flight_;
@@ -296,6 +322,7 @@ bool SessionPool::on_login_response(size_t i, const iscsi::Bhs& bhs) {
     s.attempts = 0;
     s.exp_stat_sn = s.login.exp_stat_sn;
     s.cmd_sn = s.login.cmd_sn;  // Login Requests are immediate: CmdSN is not consumed
+    if (config_.listener != nullptr) config_.listener->on_logged_in(i, s.keys);
     return true;
   }
   s.login.repeat = !r.transit();
@@ -344,10 +371,15 @@ bool SessionPool::on_full_feature_pdu(size_t i, const iscsi::Bhs& bhs, std::span
     case iscsi::Opcode::logout_response: {
       const bool ours = s.our_logout;
       if (ours) ++counters_.logouts;
-      close(i, !ours && config_.reconnect);
+      close(i, !ours && config_.reconnect, ours ? SessionEnd::logged_out : SessionEnd::lost);
       return false;
     }
-    default: return true;  // nothing else is expected; ignore it
+    default:
+      if (config_.listener != nullptr && !config_.listener->on_session_pdu(i, bhs, data)) {
+        lost(i);
+        return false;
+      }
+      return true;  // without a driver nothing else is expected; ignore it
   }
 }
 

@@ -15,6 +15,7 @@
 #include <memory>
 #include <queue>
 #include <random>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,29 @@ using Clock = std::chrono::steady_clock;
 struct Endpoint {
   sockaddr_storage addr{};
   socklen_t len = 0;
+};
+
+// How a logged-in session ended (SessionListener::on_session_end).
+enum class SessionEnd : uint8_t {
+  logged_out,  // our Logout Request was answered
+  dropped,     // we closed the connection without a Logout (drop())
+  lost,        // the target closed it, asked for a logout, or broke the protocol
+};
+
+// Lets a driver run SCSI traffic over the pool's sessions and decide who
+// logs in as whom. Callbacks run on the pool's loop; inside them a driver may
+// send() but must not close or drop the session: returning false from
+// on_session_pdu has the pool treat the connection as lost.
+class SessionListener {
+ public:
+  virtual ~SessionListener() = default;
+  // Who session `i` logs in as (asked before every Login Request).
+  virtual LoginIdentity identity(size_t i) = 0;
+  virtual void on_logged_in(size_t i, const NegotiatedKeys& keys) = 0;
+  // Any Full Feature Phase PDU the pool does not handle itself (SCSI
+  // Response, Data-In, R2T, Reject, ...).
+  virtual bool on_session_pdu(size_t i, const iscsi::Bhs& bhs, std::span<const uint8_t> data) = 0;
+  virtual void on_session_end(size_t i, SessionEnd how) = 0;
 };
 
 struct PoolConfig {
@@ -43,6 +67,7 @@ struct PoolConfig {
   // client only adds refused connections to a storm.
   std::chrono::milliseconds backoff_min{250};
   std::chrono::milliseconds backoff_max{2000};
+  SessionListener* listener = nullptr;  // none: every session is "<prefix>:<i>", idle once in
 };
 
 struct PoolCounters {
@@ -74,6 +99,23 @@ class SessionPool {
   // `deadline`) for the answers; then closes every connection.
   void logout_all(Clock::time_point deadline);
 
+  // One session at a time, for a driver (SessionListener):
+  // queue a login of session `i` (idle) after `delay`;
+  void login_later(size_t i, Clock::duration delay);
+  // append a framed PDU and send what the socket takes (false: the connection failed);
+  bool send(size_t i, std::span<const uint8_t> pdu);
+  // the CmdSN for the next non-immediate command (and count it), the ExpStatSN to send;
+  uint32_t take_cmd_sn(size_t i) { return sessions_[i].cmd_sn++; }
+  uint32_t exp_stat_sn(size_t i) const { return sessions_[i].exp_stat_sn; }
+  void set_exp_stat_sn(size_t i, uint32_t v) { sessions_[i].exp_stat_sn = v; }
+  bool in_full_feature(size_t i) const { return sessions_[i].state == State::full_feature; }
+  // a Logout Request (on_session_end(logged_out) follows);
+  void logout(size_t i);
+  // close without a Logout, as a crashed host or a cut cable would (on_session_end(dropped) at once);
+  void drop(size_t i);
+  // the connection failed under the driver (on_session_end(lost) at once).
+  void fail(size_t i) { lost(i); }
+
   size_t logged_in() const { return logged_in_; }
   size_t logins_in_flight() const { return in_flight_; }
   // Sessions neither logged in nor given up on.
@@ -90,6 +132,7 @@ class SessionPool {
     bool our_logout = false;   // we sent the Logout Request (not the target's request)
     uint32_t attempts = 0;     // failed attempts since the last success
     LoginProgress login;
+    NegotiatedKeys keys;
     uint32_t cmd_sn = 1;
     uint32_t exp_stat_sn = 0;
     Clock::time_point deadline{};
@@ -109,13 +152,13 @@ class SessionPool {
   void on_connected(size_t i);
   void on_readable(size_t i);
   bool on_pdu(size_t i, std::span<const uint8_t> pdu);  // false: the connection was closed
-  bool on_login_response(size_t i, const iscsi::Bhs& bhs);
+  bool on_login_response(size_t i, const iscsi::Bhs& bhs, std::span<const uint8_t> data);
   bool on_full_feature_pdu(size_t i, const iscsi::Bhs& bhs, std::span<const uint8_t> data);
   void send_login_request(size_t i);
   bool flush(size_t i);
   void watch_output(size_t i, bool on);
   // Ends the connection; `retry`: queue another login after a backoff.
-  void close(size_t i, bool retry);
+  void close(size_t i, bool retry, SessionEnd how = SessionEnd::lost);
   // The connection failed or ended under us.
   void lost(size_t i);
   void give_up(size_t i);
