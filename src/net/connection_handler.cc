@@ -19,6 +19,9 @@ namespace {
 // to the size that batches many PDUs per syscall; after a quiet spell the
 // watchdog's wake-up shrinks it back.
 constexpr size_t kIdleReadBuffer = 256;
+// Login Requests (an operational stage is ~300-500 bytes, CHAP more) fit
+// one read; the buffer drops to the idle size once the session is in.
+constexpr size_t kLoginReadBuffer = 2048;
 constexpr size_t kBusyReadBuffer = 64u << 10;
 constexpr auto kShrinkReadBufferAfter = std::chrono::seconds(5);
 constexpr size_t kFlushThreshold = 1u << 20;    // flush mid-batch past this many queued bytes
@@ -302,7 +305,8 @@ asio::awaitable<void> ConnectionHandler<Stream>::run() {
   }
   arm_watchdog(Clock::time_point{});
   bool alive = co_await handshake();
-  rbuf_.resize(alive ? kIdleReadBuffer : 0);
+  rbuf_.resize(alive ? kLoginReadBuffer : 0);
+  bool login_buffer = alive;
   Clock::time_point last_input = Clock::now();
   size_t head = 0;
   size_t tail = 0;
@@ -366,6 +370,10 @@ asio::awaitable<void> ConnectionHandler<Stream>::run() {
       std::memmove(rbuf_.data(), rbuf_.data() + head, tail - head);
       tail -= head;
       head = 0;
+    }
+    if (login_buffer && conn_->logged_in() && head == tail) {
+      std::vector<uint8_t>(kIdleReadBuffer).swap(rbuf_);
+      login_buffer = false;
     }
     if (busy && rbuf_.size() < kBusyReadBuffer) rbuf_.resize(kBusyReadBuffer);
     if (rbuf_.size() < want) rbuf_.resize(want);
