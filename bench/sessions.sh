@@ -4,6 +4,7 @@
 #
 #   bench/sessions.sh [--scsipub BIN] [--tool BIN] [--logins N] [--in-flight "1 32 128"]
 #                     [--rss-sessions "1000 15000"] [--image-mib MIB] [--image-rss-sessions "1000"]
+#                     [--disk-rss-sessions "1000 15000"] [--sessions-per-disk S]
 #                     [--overlay-dir DIR] [--repeat R] [--live B] [--out FILE]
 #
 # Starts a private tgtd (one 64 MiB file-backed LUN) and a scsipub server
@@ -14,7 +15,13 @@
 #      (N sessions logged in, then out; best of R repeats, each target in turn);
 #   2. target RSS and fds per idle session with 1 000 and 15 000 sessions held
 #      (scsipub `blank`, a catalog image of --image-mib MiB, and tgt's LUN),
-#      and the target's CPU while they idle.
+#      and the target's CPU while they idle;
+#   3. the same for provisioned disks (--disk-rss-sessions): an account and
+#      `blank` disks made through `scsipub account` and the HTTP API, every
+#      session logged in with CHAP, at most --sessions-per-disk (the tier
+#      cap, 1..1024) per disk, so 15 000 sessions go to 15 disks. tgt has no
+#      such target: its row there is its plain LUN without CHAP.
+# An empty list ("") skips a phase; --in-flight "" skips the logins.
 # Prints markdown tables with scsipub/tgt ratios; --out FILE appends them.
 # --overlay-dir puts scsipub's free-tier overlays elsewhere (e.g. a tmpfs, to
 # take the filesystem out of the login cost). --live B measures the logins
@@ -32,6 +39,8 @@ in_flight="1 32 128"
 rss_sessions="1000 15000"
 image_rss_sessions="1000"
 image_mib=1024
+disk_rss_sessions="1000 15000"
+sessions_per_disk=1024
 overlay_dir=
 repeat=2
 hold=10
@@ -47,17 +56,29 @@ while (($#)); do
     --rss-sessions) rss_sessions=$2; shift 2 ;;
     --image-rss-sessions) image_rss_sessions=$2; shift 2 ;;
     --image-mib) image_mib=$2; shift 2 ;;
+    --disk-rss-sessions) disk_rss_sessions=$2; shift 2 ;;
+    --sessions-per-disk) sessions_per_disk=$2; shift 2 ;;
     --overlay-dir) overlay_dir=$2; shift 2 ;;
     --repeat) repeat=$2; shift 2 ;;
     --hold) hold=$2; shift 2 ;;
     --live) live=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    *) sed -n '2,21p' "$0" >&2; exit 2 ;;
+    *) sed -n '2,29p' "$0" >&2; exit 2 ;;
   esac
 done
 [[ -x $tool ]] || die "no $tool (cmake --build build-rel --target scsipub-sessions)"
 [[ -x $scsipub_bin ]] || die "no $scsipub_bin (cmake --build build-rel --target scsipub)"
 require_tools tgtd tgtadm python3
+if ! [[ $sessions_per_disk =~ ^[0-9]+$ ]] || ((sessions_per_disk < 1 || sessions_per_disk > 1024)); then
+  die "--sessions-per-disk must be within 1..1024 (the tier limit max_sessions_per_disk)"
+fi
+if [[ -n ${disk_rss_sessions// /} ]]; then
+  require_tools curl jq
+  # shellcheck source=../tests/integration/provisioned_lib.sh
+  source "$repo/tests/integration/provisioned_lib.sh"
+  # shellcheck disable=SC2034 # read by scsipub_cli in provisioned_lib.sh
+  PROV_BIN=$scsipub_bin
+fi
 # Every session is a socket in both processes; each stays under the hard limit.
 ulimit -n "$(ulimit -Hn)"
 sources=127.0.0.1-127.0.0.8
@@ -75,6 +96,14 @@ max_logins_in_progress_per_ip = 256
 [free_tier]
 overlay_bytes_per_ip = 0
 overlay_bytes_total = 0
+# Provisioned disks: every crowd logs in with CHAP, from 8 addresses, with up
+# to 128 exchanges at once; the brute-force throttle must not count them.
+[auth]
+chap_failures_per_minute = 1000000
+chap_attempts_per_minute_per_ip = 1000000
+[tiers.bench]
+max_disks = 1000
+max_sessions_per_disk = $sessions_per_disk
 TOML
 mkdir -p "$INTEG_TMP/images"
 truncate -s "${image_mib}M" "$INTEG_TMP/images/big.img"
@@ -92,15 +121,33 @@ fresh_tgtd() {
 }
 fresh_scsipub
 
+# make_disks N: an account on the bench tier and enough `blank` disks for N
+# sessions at $sessions_per_disk each; writes "IQN CHAP_USER CHAP_SECRET" per
+# disk to $INTEG_TMP/disks.txt for scsipub-sessions --targets-file.
+make_disks() {
+  local n=$1 d count
+  count=$(((n + sessions_per_disk - 1) / sessions_per_disk))
+  prov_account bench --config "$INTEG_TMP/sessions.toml" || die "account create --tier bench failed"
+  : >"$INTEG_TMP/disks.txt"
+  chmod 600 "$INTEG_TMP/disks.txt"
+  for ((d = 0; d < count; d++)); do
+    create_disk "$ACC_TOKEN" '["blank"]' || die "cannot create disk $((d + 1)) of $count"
+    [[ -n $DISK_TARGET && -n $DISK_USER && -n $DISK_SECRET ]] || die "disk without target or CHAP: $DISK_JSON"
+    echo "$DISK_TARGET $DISK_USER $DISK_SECRET" >>"$INTEG_TMP/disks.txt"
+  done
+  DISK_COUNT=$count
+}
+
 # run TARGET-KIND SESSIONS IN-FLIGHT HOLD -> the RESULT line (or "RESULT failed=ERR")
 run() {
-  local kind=$1 n=$2 k=$3 secs=$4 portal target pid res
+  local kind=$1 n=$2 k=$3 secs=$4 portal pid res which
   case $kind in
-    tgt) portal=$INTEG_HOST:$TGTD_PORT target=$TGT_IQN pid=$TGTD_PID ;;
-    blank) portal=$INTEG_HOST:$SCSIPUB_PORT target=$IQN_BLANK pid=$SCSIPUB_PID ;;
-    image) portal=$INTEG_HOST:$SCSIPUB_PORT target=$IQN_PREFIX:image.big pid=$SCSIPUB_PID ;;
+    tgt) portal=$INTEG_HOST:$TGTD_PORT which=(--target "$TGT_IQN") pid=$TGTD_PID ;;
+    blank) portal=$INTEG_HOST:$SCSIPUB_PORT which=(--target "$IQN_BLANK") pid=$SCSIPUB_PID ;;
+    image) portal=$INTEG_HOST:$SCSIPUB_PORT which=(--target "$IQN_PREFIX:image.big") pid=$SCSIPUB_PID ;;
+    disk) portal=$INTEG_HOST:$SCSIPUB_PORT which=(--targets-file "$INTEG_TMP/disks.txt") pid=$SCSIPUB_PID ;;
   esac
-  res=$(timeout -k 5 600 "$tool" --portal "$portal" --target "$target" --sessions "$n" --in-flight "$k" \
+  res=$(timeout -k 5 600 "$tool" --portal "$portal" "${which[@]}" --sessions "$n" --in-flight "$k" \
     --sources "$sources" --target-pid "$pid" --hold "$secs" --settle 2 --give-up-seconds 90 2>"$INTEG_TMP/tool.err" | grep '^RESULT') ||
     { log "$kind n=$n k=$k: $(tail -n 2 "$INTEG_TMP/tool.err" | tr '\n' ' ')"; }
   echo "${res:-RESULT failed=ERR}"
@@ -159,6 +206,11 @@ unhold_live() {
   holder=
 }
 
+# rss_row SESSIONS TARGET-LABEL RESULT-LINE: one row of the idle-sessions table.
+rss_row() {
+  echo "| $1 | $2 | $(field logged_in "$3") | $(field rss_kb_per_session "$3") | $(field fds_per_session "$3") | $(field idle_cpu_pct "$3") | $(field rss_kb_base "$3") | $(field rss_kb_after_logout "$3") |"
+}
+
 login_rows=() login_ratios=()
 for k in $in_flight; do
   t_runs=() s_runs=()
@@ -186,8 +238,24 @@ for n in $rss_sessions; do
     # without showing in RSS, which would understate the cost.
     if [[ $kind == tgt ]]; then fresh_tgtd; else fresh_scsipub; fi
     res=$(run "$kind" "$n" 128 "$hold")
-    rss_rows+=("| $n | $kind | $(field logged_in "$res") | $(field rss_kb_per_session "$res") | $(field fds_per_session "$res") | $(field idle_cpu_pct "$res") | $(field rss_kb_base "$res") | $(field rss_kb_after_logout "$res") |")
+    rss_rows+=("$(rss_row "$n" "$kind" "$res")")
   done
+done
+
+# Provisioned disks: CHAP logins to `blank` disks of a paid account, next to
+# tgt's plain LUN (measured here unless the loop above already did).
+for n in $disk_rss_sessions; do
+  if [[ " $rss_sessions " != *" $n "* ]]; then
+    log "idle: $n sessions on tgt (plain LUN, no CHAP)"
+    fresh_tgtd
+    rss_rows+=("$(rss_row "$n" "tgt (plain LUN, no CHAP)" "$(run tgt "$n" 128 "$hold")")")
+  fi
+  fresh_scsipub
+  make_disks "$n"
+  log "idle: $n CHAP sessions on $DISK_COUNT provisioned disks (at most $sessions_per_disk each)"
+  plural=
+  ((DISK_COUNT > 1)) && plural=s
+  rss_rows+=("$(rss_row "$n" "disk (CHAP, $DISK_COUNT blank disk$plural)" "$(run disk "$n" 128 "$hold")")")
 done
 
 stop_scsipub || log "scsipub did not stop cleanly"

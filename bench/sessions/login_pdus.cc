@@ -46,8 +46,10 @@ void append_pdu(std::vector<uint8_t>& out, const iscsi::Bhs& bhs, std::span<cons
 void append_login_request(std::vector<uint8_t>& out, const LoginIdentity& who, const LoginProgress& at,
                           bool one_round) {
   iscsi::LoginRequestHeader h;
-  const uint8_t stage = at.first && one_round ? kOperationalStage : at.stage;
-  h.set_transit(true);
+  const uint8_t stage = at.first && one_round && who.chap == nullptr ? kOperationalStage : at.stage;
+  const bool chap = who.chap != nullptr && stage == kSecurityStage;
+  // RFC 7143 12.1.3: the security stage can end only once our CHAP answer is in.
+  h.set_transit(!chap || at.chap.step == ChapStep::answer);
   h.set_csg(stage);
   h.set_nsg(stage == kSecurityStage ? kOperationalStage : kFullFeature);
   // ISID type 0x80 "random" (RFC 7143 10.12.5); the qualifier tells sessions apart.
@@ -65,6 +67,8 @@ void append_login_request(std::vector<uint8_t>& out, const LoginIdentity& who, c
   }
   if (at.repeat) {
     // Keys already offered in this stage are not offered twice (RFC 7143 6.2).
+  } else if (chap) {
+    append_chap_keys(keys, at.chap, *who.chap);
   } else if (stage == kSecurityStage) {
     add_key(keys, "AuthMethod", "None");
   } else {

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "iscsi/pdu.h"
+#include "sessions/chap_login.h"
 
 namespace scsipub::bench {
 
@@ -22,6 +23,7 @@ struct LoginIdentity {
   std::string initiator;      // InitiatorName
   std::string target;         // TargetName
   uint16_t isid_qualifier = 0;
+  const ChapSecret* chap = nullptr;  // none: AuthMethod=None; else one-way CHAP (chap_login.h)
 };
 
 // Where the login of one connection stands: the values the next request carries.
@@ -32,6 +34,7 @@ struct LoginProgress {
   uint16_t tsih = 0;
   bool first = true;    // the first request also names initiator, target and session type
   bool repeat = false;  // the target stayed in this stage: send no keys, only T=1 again
+  ChapProgress chap;    // with LoginIdentity::chap: the step of the security stage
 };
 
 // Appends one PDU: the header, its data segment, the pad to 4 bytes (RFC 7143 11.2.3).
@@ -41,7 +44,9 @@ void append_pdu(std::vector<uint8_t>& out, const iscsi::Bhs& bhs, std::span<cons
 // single request that starts in the operational stage (RFC 7143 6.3 lets a
 // login skip the security stage when no authentication is wanted); otherwise
 // the request of the security stage offers AuthMethod=None and moves on to the
-// operational one, as iscsid and libiscsi do.
+// operational one, as iscsid and libiscsi do. With `who.chap`, the security
+// stage is the CHAP exchange instead (`at.chap` says which request; T=1 only
+// with the answer); `one_round` must then be false.
 void append_login_request(std::vector<uint8_t>& out, const LoginIdentity& who, const LoginProgress& at,
                           bool one_round);
 

@@ -6,6 +6,14 @@
 //       [--one-round] [--reconnect] [--probe-source ADDR] [--settle SECONDS]
 //       [--initiator-prefix IQN] [--login-timeout-ms MS] [--give-up-seconds S]
 //       [--backoff-ms MIN-MAX]   (retry delay: MIN doubling up to MAX, jittered; default 250-2000)
+//       [--chap-user USER (--chap-secret S | --chap-secret-file F)]
+//       [--targets-file F]      (instead of --target: one "IQN [CHAP_USER CHAP_SECRET]" per line)
+//
+// With --chap-user, every session logs in with one-way CHAP (RFC 7143
+// 12.1.3, MD5) instead of AuthMethod=None: the provisioned disks require it.
+// A --targets-file spreads the sessions over several targets (session i on
+// line i mod lines), e.g. over disks whose tier caps the sessions per disk;
+// each line may carry that target's own CHAP user and secret.
 //
 // Logs N sessions in with at most K logins in flight, each connection bound
 // to the next source address (each 127.0.0.x has its own ~28 000 ephemeral
@@ -31,7 +39,9 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <optional>
+#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -52,6 +62,9 @@ using Seconds = std::chrono::duration<double>;
 struct Options {
   std::string portal;
   std::string target;
+  std::string targets_file;
+  std::string chap_user;
+  std::string chap_secret;
   std::string sources;
   std::string probe_source;
   std::string initiator_prefix = "iqn.2026-12.pub.scsipub.bench:s";
@@ -73,6 +86,47 @@ struct Options {
   std::exit(2);
 }
 
+// Small text files only: a secret or a list of targets is a few KiB at most.
+constexpr std::streamsize kMaxInputFile = 4 << 20;
+
+std::string read_small_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) usage(("cannot read " + path).c_str());
+  std::string text(size_t(kMaxInputFile) + 1, '\0');
+  in.read(text.data(), kMaxInputFile + 1);
+  if (in.gcount() > kMaxInputFile) usage((path + " is too large").c_str());
+  text.resize(size_t(in.gcount()));
+  return text;
+}
+
+// The first line of the file, without its line end.
+std::string read_secret_file(const std::string& path) {
+  std::string text = read_small_file(path);
+  text.resize(std::min(text.find_first_of("\r\n"), text.size()));
+  return text;
+}
+
+// "IQN [CHAP_USER CHAP_SECRET]" per line; blank lines and # comments skipped.
+std::vector<TargetLogin> read_targets_file(const std::string& path) {
+  std::istringstream lines(read_small_file(path));
+  std::vector<TargetLogin> targets;
+  std::string line;
+  while (std::getline(lines, line)) {
+    std::istringstream words(line);
+    std::string name, user, secret, extra;
+    if (!(words >> name) || name[0] == '#') continue;
+    words >> user >> secret;
+    if (words >> extra || user.empty() != secret.empty()) usage(("bad line in " + path + ": " + line).c_str());
+    TargetLogin t{name, std::nullopt};
+    if (!user.empty()) t.chap = ChapSecret{user, secret};
+    if (t.chap && !valid_chap_secret(*t.chap)) usage(("bad CHAP user or secret in " + path).c_str());
+    targets.push_back(std::move(t));
+    if (targets.size() > 65535) usage((path + " lists more targets than sessions can use").c_str());
+  }
+  if (targets.empty()) usage((path + " lists no target").c_str());
+  return targets;
+}
+
 Options parse(int argc, char** argv) {
   Options o;
   for (int i = 1; i < argc; ++i) {
@@ -83,6 +137,10 @@ Options parse(int argc, char** argv) {
     };
     if (a == "--portal") o.portal = value();
     else if (a == "--target") o.target = value();
+    else if (a == "--targets-file") o.targets_file = value();
+    else if (a == "--chap-user") o.chap_user = value();
+    else if (a == "--chap-secret") o.chap_secret = value();
+    else if (a == "--chap-secret-file") o.chap_secret = read_secret_file(value());
     else if (a == "--sessions") o.sessions = std::stoul(value());
     else if (a == "--in-flight") o.in_flight = std::stoul(value());
     else if (a == "--sources") o.sources = value();
@@ -105,7 +163,10 @@ Options parse(int argc, char** argv) {
     else if (a == "--reconnect") o.reconnect = true;
     else usage(("unknown argument " + a).c_str());
   }
-  if (o.portal.empty() || o.target.empty()) usage("--portal and --target are required");
+  if (o.portal.empty() || o.target.empty() == o.targets_file.empty()) {
+    usage("--portal and one of --target and --targets-file are required");
+  }
+  if (o.chap_user.empty() != o.chap_secret.empty()) usage("--chap-user wants --chap-secret or --chap-secret-file");
   if (o.sessions == 0 || o.sessions > 65535) usage("--sessions must be within 1..65535");
   if (o.in_flight == 0) usage("--in-flight must be at least 1");
   return o;
@@ -156,7 +217,20 @@ int main(int argc, char** argv) {
   } catch (const std::invalid_argument& e) {
     usage(e.what());
   }
-  pc.target = o.target;
+  if (!o.targets_file.empty()) {
+    pc.targets = read_targets_file(o.targets_file);
+  } else {
+    TargetLogin t{o.target, std::nullopt};
+    if (!o.chap_user.empty()) t.chap = ChapSecret{o.chap_user, o.chap_secret};
+    pc.targets.push_back(std::move(t));
+  }
+  for (auto& t : pc.targets) {
+    // --chap-user applies to the lines of --targets-file that name no user of their own.
+    if (!t.chap && !o.chap_user.empty()) t.chap = ChapSecret{o.chap_user, o.chap_secret};
+    if (t.chap && !valid_chap_secret(*t.chap)) usage("bad CHAP user or secret");
+    if (t.chap && o.one_round) usage("--one-round skips the security stage: not with CHAP");
+    if (t.chap && !o.probe_source.empty()) usage("--probe-source logs in without CHAP: not with CHAP targets");
+  }
   pc.initiator_prefix = o.initiator_prefix;
   pc.sessions = o.sessions;
   pc.in_flight = o.in_flight;
@@ -174,7 +248,7 @@ int main(int argc, char** argv) {
     auto src = parse_address(o.probe_source, 0);
     if (!src) usage("bad --probe-source");
     prc.source = *src;
-    prc.target = o.target;
+    prc.target = pc.targets.front().name;
     prc.initiator = o.initiator_prefix + ":probe";
     prc.one_round = o.one_round;
     probe.emplace(prc);

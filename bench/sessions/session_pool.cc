@@ -205,11 +205,21 @@ void SessionPool::give_up(size_t i) {
   ++given_up_;
 }
 
+const ChapSecret* SessionPool::chap_of(size_t i) const {
+  if (config_.listener != nullptr || config_.targets.empty()) return nullptr;
+  const auto& chap = config_.targets[i % config_.targets.size()].chap;
+  return chap ? &*chap : nullptr;
+}
+
 void SessionPool::send_login_request(size_t i) {
   Session& s = sessions_[i];
-  LoginIdentity who = config_.listener != nullptr
-                          ? config_.listener->identity(i)
-                          : LoginIdentity{config_.initiator_prefix + ":" + std::to_string(i), config_.target, uint16_t(i)};
+  LoginIdentity who;
+  if (config_.listener != nullptr) {
+    who = config_.listener->identity(i);
+  } else {
+    who = LoginIdentity{config_.initiator_prefix + ":" + std::to_string(i),
+                        config_.targets[i % config_.targets.size()].name, uint16_t(i), chap_of(i)};
+  }
   append_login_request(s.tx, who, s.login, config_.one_round);
   flush(i);
 }
@@ -314,6 +324,24 @@ bool SessionPool::on_login_response(size_t i, const iscsi::Bhs& bhs, std::span<c
   }
   read_login_keys(data, s.keys);
   if (r.continue_bit()) return true;  // more of this response follows (RFC 7143 6.2)
+  if (const ChapSecret* chap = chap_of(i); chap != nullptr && s.login.stage == kSecurityStage) {
+    if (!r.transit()) {
+      // The target answered our offer or our CHAP_A: send the next step.
+      if (!advance_chap(s.login.chap, data, *chap)) {
+        give_up(i);
+        return false;
+      }
+      s.login.first = false;
+      send_login_request(i);
+      return true;
+    }
+    // RFC 7143 12.1.3: leaving the security stage before our answer would be
+    // a target that did not authenticate us at all.
+    if (s.login.chap.step != ChapStep::answer) {
+      give_up(i);
+      return false;
+    }
+  }
   if (r.transit() && r.nsg() == kFullFeature) {
     --in_flight_;
     ++logged_in_;

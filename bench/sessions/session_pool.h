@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <queue>
 #include <random>
 #include <span>
@@ -53,10 +54,16 @@ class SessionListener {
   virtual void on_session_end(size_t i, SessionEnd how) = 0;
 };
 
+// A target the pool logs in to, and how (no CHAP: AuthMethod=None).
+struct TargetLogin {
+  std::string name;
+  std::optional<ChapSecret> chap;
+};
+
 struct PoolConfig {
   Endpoint portal;
   std::vector<Endpoint> sources;  // round-robin local addresses (port 0); empty: the kernel's choice
-  std::string target;
+  std::vector<TargetLogin> targets;  // session i logs in to targets[i % size] (without a listener)
   std::string initiator_prefix;  // session i is "<prefix>:<i>"
   size_t sessions = 0;
   size_t in_flight = 1;          // logins (connect .. final Login Response) at once
@@ -155,6 +162,8 @@ class SessionPool {
   bool on_login_response(size_t i, const iscsi::Bhs& bhs, std::span<const uint8_t> data);
   bool on_full_feature_pdu(size_t i, const iscsi::Bhs& bhs, std::span<const uint8_t> data);
   void send_login_request(size_t i);
+  // The CHAP secret session `i` logs in with (null: none, or a listener decides).
+  const ChapSecret* chap_of(size_t i) const;
   bool flush(size_t i);
   void watch_output(size_t i, bool on);
   // Ends the connection; `retry`: queue another login after a backoff.
