@@ -46,7 +46,7 @@ repeat=2
 hold=10
 live=0
 out=
-cmdline="bench/sessions.sh $*"
+cmdline="bench/sessions.sh$(printf ' %q' "$@")"
 while (($#)); do
   case $1 in
     --scsipub) scsipub_bin=$2; shift 2 ;;
@@ -252,9 +252,9 @@ for n in $disk_rss_sessions; do
   fi
   fresh_scsipub
   make_disks "$n"
-  log "idle: $n CHAP sessions on $DISK_COUNT provisioned disks (at most $sessions_per_disk each)"
   plural=
   ((DISK_COUNT > 1)) && plural=s
+  log "idle: $n CHAP sessions on $DISK_COUNT provisioned disk$plural (at most $sessions_per_disk each)"
   rss_rows+=("$(rss_row "$n" "disk (CHAP, $DISK_COUNT blank disk$plural)" "$(run disk "$n" 128 "$hold")")")
 done
 
