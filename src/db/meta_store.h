@@ -98,6 +98,8 @@ struct OperatorToken {
 
 inline constexpr std::size_t kOperatorTokenPrefixLength = 8;
 
+class FleetStore;  // db/fleet_store.h
+
 // What the catalog knows about an image beyond its file: kept in
 // the MetaStore so every node of a fleet sees the same titles and checksums.
 // The file in the images directory stays the truth about what exists; a row
@@ -175,6 +177,11 @@ class MetaStore {
   virtual Result<std::optional<PrState>> load_pr_state(const LuKey& lu) = 0;
   // Returns false if nothing was stored for the LU.
   virtual Result<bool> clear_pr_state(const LuKey& lu) = 0;
+
+  // --- fleet ------------------------------------------------------------------
+  // The node registry and disk leases of a fleet; nullptr when this backend
+  // cannot carry one (SQLite: a fleet needs PostgreSQL). Owned by the store.
+  virtual FleetStore* fleet() { return nullptr; }
 };
 
 // Checks the invariants every backend enforces before writing.

@@ -108,6 +108,30 @@ CREATE TABLE catalog_images (
   added_at BIGINT NOT NULL
 );
 )sql"},
+    // Times in milliseconds since the Unix epoch, by the database's clock (the
+    // one clock every node agrees on). A lease row outlives its owner: a
+    // released lease keeps its epoch (owner_node = ''), so the next owner's
+    // epoch is always higher than any before it.
+    Migration{5, "fleet nodes and disk leases",
+              R"sql(
+CREATE TABLE fleet_nodes (
+  id TEXT NOT NULL PRIMARY KEY,
+  iscsi_portal TEXT NOT NULL,
+  tls_portal TEXT NOT NULL,
+  http_address TEXT NOT NULL,
+  version TEXT NOT NULL,
+  sessions BIGINT NOT NULL,
+  heartbeat_ms BIGINT NOT NULL,
+  started_ms BIGINT NOT NULL
+);
+CREATE TABLE disk_leases (
+  disk_id TEXT NOT NULL PRIMARY KEY REFERENCES disks (id) ON DELETE CASCADE,
+  owner_node TEXT NOT NULL,
+  epoch BIGINT NOT NULL,
+  expires_ms BIGINT NOT NULL,
+  owner_client TEXT NOT NULL
+);
+)sql"},
 };
 
 inline constexpr int kLatestSchemaVersion = static_cast<int>(kMigrations.size());

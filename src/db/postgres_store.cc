@@ -1,4 +1,5 @@
 #include "db/postgres_store.h"
+#include "db/postgres_fleet_store.h"
 #include "db/postgres_store_impl.h"
 
 #include <bit>
@@ -12,7 +13,8 @@
 
 namespace scsipub::db {
 
-PostgresStore::PostgresStore(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+PostgresStore::PostgresStore(std::unique_ptr<Impl> impl, std::unique_ptr<PostgresFleetStore> fleet)
+    : impl_(std::move(impl)), fleet_(std::move(fleet)) {}
 PostgresStore::~PostgresStore() = default;
 
 Result<std::unique_ptr<PostgresStore>> PostgresStore::open(const std::string& url,
@@ -27,8 +29,12 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::open(const std::string& ur
   if (auto st = impl->migrate(options.migrate_to); !st) {
     return fail("open PostgreSQL store: " + st.error().message);
   }
-  return std::unique_ptr<PostgresStore>(new PostgresStore(std::move(impl)));
+  auto fleet = PostgresFleetStore::open(url);
+  if (!fleet) return fail("open PostgreSQL store: " + fleet.error().message);
+  return std::unique_ptr<PostgresStore>(new PostgresStore(std::move(impl), std::move(*fleet)));
 }
+
+FleetStore* PostgresStore::fleet() { return fleet_.get(); }
 
 Result<int> PostgresStore::schema_version() {
   std::lock_guard lock(impl_->mu);

@@ -13,6 +13,8 @@
 
 namespace scsipub::db {
 
+class PostgresFleetStore;  // db/postgres_fleet_store.h
+
 struct PostgresOptions {
   // Apply migrations only up to this version (tests of upgrades, tooling).
   // A database already past it is left alone, never downgraded.
@@ -60,10 +62,16 @@ class PostgresStore final : public MetaStore {
   Result<std::optional<PrState>> load_pr_state(const LuKey& lu) override;
   Result<bool> clear_pr_state(const LuKey& lu) override;
 
+  // On its own connection, so the fleet keeper's calls never queue behind
+  // (or hold up) the metadata calls of the data path.
+  FleetStore* fleet() override;
+
  private:
   struct Impl;
-  explicit PostgresStore(std::unique_ptr<Impl> impl);
+  friend class PostgresFleetStore;
+  PostgresStore(std::unique_ptr<Impl> impl, std::unique_ptr<PostgresFleetStore> fleet);
   std::unique_ptr<Impl> impl_;
+  std::unique_ptr<PostgresFleetStore> fleet_;
 };
 
 }  // namespace scsipub::db

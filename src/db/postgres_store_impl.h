@@ -267,6 +267,14 @@ struct PostgresStore::Impl {
   Status save_pr_state(const LuKey& lu, const PrState& state, const std::string& what) {
     if (!lun_fits(lu)) return fail(what + ": no such LU");
     SCSIPUB_DB_ASSIGN(tx, Transaction::begin(conn), what);
+    SCSIPUB_DB_CHECK(save_pr_state_rows(lu, state, what), what);
+    SCSIPUB_DB_CHECK(tx.commit(), what);  // the destructor rolls back on any failure
+    return ok_status();
+  }
+
+  // The statements of save_pr_state, inside the caller's transaction.
+  Status save_pr_state_rows(const LuKey& lu, const PrState& state, const std::string& what) {
+    if (!lun_fits(lu)) return fail(what + ": no such LU");
     const Param disk_id(lu.disk_id);
     const Param lun(int64_t{lu.lun});
     {
@@ -307,7 +315,6 @@ struct PostgresStore::Impl {
         return fail(what + ": " + r.error().message);
       }
     }
-    SCSIPUB_DB_CHECK(tx.commit(), what);  // the destructor rolls back on any failure
     return ok_status();
   }
 
