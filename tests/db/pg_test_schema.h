@@ -3,7 +3,6 @@
 // (scripts/pg-test-server.sh starts a throwaway one), for tests outside the
 // MetaStore contract suite that need a real database: created empty, selected
 // through the URL's search_path, dropped with everything in it afterwards.
-#include <libpq-fe.h>
 #include <unistd.h>
 
 #include <atomic>

@@ -1,0 +1,259 @@
+// FleetKeeper rounds driven by hand, on an in-memory FleetStore with a clock
+// the test moves: who takes which disk when, and what a failed open does.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "control/fleet_keeper.h"
+#include "db/sqlite_store.h"
+#include "storage/temp_dir.h"
+
+namespace scsipub::control {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Steady time moved by the test, in any step.
+class StepClock final : public Clock {
+ public:
+  WallTime wall_now() const override { return WallTime{} + (steady_ - SteadyTime{}); }
+  SteadyTime steady_now() const override { return steady_; }
+  void advance(std::chrono::milliseconds by) { steady_ += by; }
+
+ private:
+  SteadyTime steady_{std::chrono::hours(1)};
+};
+
+// The lease rules of the PostgreSQL store, in memory, with a database clock
+// the test sets.
+class MemoryFleet final : public db::FleetStore {
+ public:
+  int64_t now_ms = 1'000'000;
+  bool down = false;  // every call fails, as with the database unreachable
+
+  Result<int64_t> heartbeat(const db::NodeRecord& n, bool) override {
+    if (down) return fail("database unreachable");
+    nodes[n.id] = n;
+    nodes[n.id].heartbeat_ms = now_ms;
+    return now_ms;
+  }
+  Result<std::vector<db::NodeRecord>> list_nodes(int64_t timeout) override {
+    if (down) return fail("database unreachable");
+    std::vector<db::NodeRecord> out;
+    for (auto [id, n] : nodes) {
+      n.alive = now_ms - n.heartbeat_ms <= timeout;
+      out.push_back(n);
+    }
+    return out;
+  }
+  Result<bool> remove_node(std::string_view id) override { return nodes.erase(std::string(id)) > 0; }
+  Result<db::LeaseList> list_leases() override {
+    if (down) return fail("database unreachable");
+    db::LeaseList l;
+    l.now_ms = now_ms;
+    for (const auto& [id, lease] : leases) l.leases.push_back(lease);
+    return l;
+  }
+  Result<std::optional<db::AcquiredLease>> acquire_lease(std::string_view disk, std::string_view node,
+                                                         std::string_view client, int64_t ms) override {
+    if (down) return fail("database unreachable");
+    ++acquire_calls;
+    auto it = leases.find(std::string(disk));
+    std::optional<db::LeaseRecord> previous;
+    if (it != leases.end()) {
+      if (!it->second.owner_node.empty() && it->second.expires_ms > now_ms) return std::optional<db::AcquiredLease>();
+      previous = it->second;
+    }
+    db::LeaseRecord next{std::string(disk), std::string(node), previous ? previous->epoch + 1 : 1, now_ms + ms,
+                         std::string(client)};
+    leases[std::string(disk)] = next;
+    return std::optional<db::AcquiredLease>(db::AcquiredLease{next, previous});
+  }
+  Result<bool> renew_lease(std::string_view disk, std::string_view node, int64_t epoch, int64_t ms) override {
+    if (down) return fail("database unreachable");
+    auto it = leases.find(std::string(disk));
+    if (it == leases.end() || it->second.owner_node != node || it->second.epoch != epoch ||
+        it->second.expires_ms <= now_ms) {
+      return false;
+    }
+    it->second.expires_ms = now_ms + ms;
+    return true;
+  }
+  Result<bool> release_lease(std::string_view disk, std::string_view node, int64_t epoch) override {
+    auto it = leases.find(std::string(disk));
+    if (it == leases.end() || it->second.owner_node != node || it->second.epoch != epoch) return false;
+    it->second.owner_node.clear();
+    it->second.owner_client.clear();
+    it->second.expires_ms = 0;
+    return true;
+  }
+  Status save_pr_state_fenced(const db::LuKey&, const db::PrState&, std::string_view, int64_t) override {
+    return fail("not used");
+  }
+
+  std::map<std::string, db::NodeRecord> nodes;
+  std::map<std::string, db::LeaseRecord> leases;
+  int acquire_calls = 0;
+};
+
+FleetSettings settings_for(const std::string& id) {
+  FleetSettings s;
+  s.self.id = id;
+  s.self.iscsi_portal = "127.0.0.1:3260";
+  s.heartbeat = 100ms;
+  s.node_timeout = 400ms;
+  s.lease = 500ms;
+  return s;
+}
+
+class FleetKeeperRounds : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto s = db::SqliteStore::open(dir_.path());
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    meta_ = std::move(*s);
+    ASSERT_TRUE(meta_->create_account(db::Account{"acct", "pro", "hash", {}}).ok());
+  }
+  void add_disk(const std::string& id) {
+    auto st = meta_->create_disk(
+        db::Disk{id, "acct", {"image"}, "chap-" + id, "secret", std::nullopt, 1 << 20, {}, std::nullopt});
+    ASSERT_TRUE(st.ok()) << st.error().message;
+  }
+  // Another node heartbeating now.
+  void other_node_alive(const std::string& id) {
+    db::NodeRecord n;
+    n.id = id;
+    ASSERT_TRUE(fleet_.heartbeat(n, false).ok());
+  }
+  // A disk id whose preferred node among `ids` (all alive) is `want`.
+  static std::string disk_preferring(const std::string& want, const std::vector<std::string>& ids) {
+    std::vector<db::NodeRecord> nodes;
+    for (const auto& id : ids) {
+      db::NodeRecord n;
+      n.id = id;
+      n.alive = true;
+      nodes.push_back(n);
+    }
+    for (int i = 0; i < 1000; ++i) {
+      std::string disk = "disk" + std::to_string(i);
+      if (preferred_node(disk, nodes) == want) return disk;
+    }
+    return "";
+  }
+
+  scsipub::testing::TempDir dir_;
+  std::unique_ptr<db::SqliteStore> meta_;
+  MemoryFleet fleet_;
+  StepClock clock_;
+};
+
+TEST_F(FleetKeeperRounds, ANonPreferredNodeWaitsOneNodeTimeoutBeforeTakingADisk) {
+  const std::string disk = disk_preferring("node-b", {"node-a", "node-b"});
+  ASSERT_FALSE(disk.empty());
+  add_disk(disk);
+  std::vector<std::string> acquired;
+  FleetCallbacks cb;
+  cb.on_acquired = [&](const std::string& d, const db::LeaseRecord&, const std::optional<db::LeaseRecord>&,
+                       std::shared_ptr<const storage::LeaseDeadline>) -> Status {
+    acquired.push_back(d);
+    return ok_status();
+  };
+  FleetKeeper a(fleet_, *meta_, clock_, settings_for("node-a"), cb);
+  other_node_alive("node-b");  // alive, preferred, but never takes it
+  a.run_round();
+  EXPECT_TRUE(acquired.empty()) << "node-b is preferred and alive";
+  EXPECT_EQ(fleet_.acquire_calls, 0);
+  clock_.advance(1000ms);  // past the grace (node_timeout) on this node's clock
+  other_node_alive("node-b");
+  a.run_round();
+  EXPECT_EQ(acquired, std::vector<std::string>{disk}) << "after the grace anyone may take it";
+  EXPECT_EQ(fleet_.leases.at(disk).owner_node, "node-a");
+  a.stop();
+  EXPECT_EQ(fleet_.leases.at(disk).owner_node, "") << "a clean stop gives it back";
+}
+
+TEST_F(FleetKeeperRounds, AFailedOpenGivesTheLeaseBackAndWaitsBeforeTryingAgain) {
+  add_disk("d1");
+  int attempts = 0;
+  std::shared_ptr<const storage::LeaseDeadline> handed;
+  FleetCallbacks cb;
+  cb.on_acquired = [&](const std::string&, const db::LeaseRecord&, const std::optional<db::LeaseRecord>&,
+                       std::shared_ptr<const storage::LeaseDeadline> d) -> Status {
+    handed = d;
+    return ++attempts == 1 ? Status(fail("storage refused")) : ok_status();
+  };
+  FleetKeeper a(fleet_, *meta_, clock_, settings_for("node-a"), cb);
+  a.run_round();
+  ASSERT_EQ(attempts, 1);
+  EXPECT_EQ(fleet_.leases.at("d1").owner_node, "") << "given back at once";
+  EXPECT_EQ(fleet_.leases.at("d1").epoch, 1);
+  ASSERT_TRUE(handed);
+  EXPECT_FALSE(handed->valid()) << "nothing serves under a lease given back";
+  EXPECT_TRUE(a.snapshot().held.empty());
+
+  a.run_round();
+  EXPECT_EQ(attempts, 1) << "no retry within the back-off";
+  clock_.advance(1000ms);
+  a.run_round();
+  EXPECT_EQ(attempts, 2);
+  EXPECT_EQ(fleet_.leases.at("d1").owner_node, "node-a");
+  EXPECT_EQ(fleet_.leases.at("d1").epoch, 2);
+  EXPECT_EQ(a.snapshot().held, std::vector<std::string>{"d1"});
+}
+
+TEST_F(FleetKeeperRounds, ALeaseRefusedAtRenewalIsLostAtOnce) {
+  add_disk("d1");
+  std::vector<std::string> lost;
+  std::shared_ptr<const storage::LeaseDeadline> handed;
+  FleetCallbacks cb;
+  cb.on_acquired = [&](const std::string&, const db::LeaseRecord&, const std::optional<db::LeaseRecord>&,
+                       std::shared_ptr<const storage::LeaseDeadline> d) -> Status {
+    handed = d;
+    return ok_status();
+  };
+  cb.on_lost = [&](const std::string& d) { lost.push_back(d); };
+  FleetKeeper a(fleet_, *meta_, clock_, settings_for("node-a"), cb);
+  a.run_round();
+  ASSERT_EQ(fleet_.leases.at("d1").owner_node, "node-a");
+  // The database says another node has it now.
+  fleet_.leases.at("d1").owner_node = "node-x";
+  fleet_.leases.at("d1").epoch = 9;
+  fleet_.leases.at("d1").expires_ms = fleet_.now_ms + 10'000;
+  clock_.advance(150ms);  // renewal due (every 100 ms), deadline (400 ms) not reached
+  a.run_round();
+  EXPECT_EQ(lost, std::vector<std::string>{"d1"});
+  ASSERT_TRUE(handed);
+  EXPECT_FALSE(handed->valid());
+  EXPECT_TRUE(a.snapshot().held.empty());
+  EXPECT_EQ(fleet_.leases.at("d1").owner_node, "node-x") << "the new owner's lease is left alone";
+}
+
+TEST_F(FleetKeeperRounds, AnUnreachableDatabaseLosesTheLeaseAtTheLocalDeadline) {
+  add_disk("d1");
+  std::vector<std::string> lost;
+  FleetCallbacks cb;
+  cb.on_lost = [&](const std::string& d) { lost.push_back(d); };
+  FleetKeeper a(fleet_, *meta_, clock_, settings_for("node-a"), cb);
+  a.run_round();  // granted at t = 0: local deadline 500 - 100 = 400 ms
+  ASSERT_EQ(a.snapshot().held, std::vector<std::string>{"d1"});
+  fleet_.down = true;
+  clock_.advance(150ms);
+  a.run_round();
+  EXPECT_TRUE(lost.empty()) << "still within the deadline";
+  EXPECT_FALSE(a.snapshot().connected);
+  EXPECT_FALSE(a.snapshot().last_error.empty());
+  clock_.advance(249ms);  // t = 399 ms
+  a.run_round();
+  EXPECT_TRUE(lost.empty());
+  clock_.advance(1ms);  // t = 400 ms
+  a.run_round();
+  EXPECT_EQ(lost, std::vector<std::string>{"d1"});
+  EXPECT_TRUE(a.snapshot().held.empty());
+}
+
+}  // namespace
+}  // namespace scsipub::control
