@@ -82,6 +82,29 @@ Status check_keys(const toml::table& t, const std::set<std::string_view>& allowe
   return ok_status();
 }
 
+Status load_fleet(const toml::table& f, FleetConfig& out) {
+  if (auto s = check_keys(f,
+                          {"enabled", "node_id", "iscsi_portal", "tls_portal", "http_address", "heartbeat_ms",
+                           "node_timeout_ms", "lease_ms", "free_redirect_above_sessions"},
+                          "[fleet]");
+      !s) {
+    return s;
+  }
+  take(f, "enabled", out.enabled);
+  take(f, "node_id", out.node_id);
+  take(f, "iscsi_portal", out.iscsi_portal);
+  take(f, "tls_portal", out.tls_portal);
+  take(f, "http_address", out.http_address);
+  int64_t ms = 0;
+  for (auto [key, field] : {std::pair{"heartbeat_ms", &out.heartbeat}, std::pair{"node_timeout_ms", &out.node_timeout},
+                            std::pair{"lease_ms", &out.lease}}) {
+    if (!f.contains(key)) continue;
+    if (auto s = take_count(f, key, "[fleet]", ms); !s) return s;
+    *field = std::chrono::milliseconds(ms);
+  }
+  return take_count(f, "free_redirect_above_sessions", "[fleet]", out.free_redirect_above_sessions);
+}
+
 Status load_tiers(const toml::table& tiers, control::Tiers& out) {
   std::map<std::string, control::Tier, std::less<>> parsed;
   for (const auto& [name, node] : tiers) {
@@ -183,7 +206,7 @@ Status load_toml(const std::filesystem::path& file, Config& cfg) {
   }
   if (auto s = check_keys(root,
                           {"data_dir", "images_dir", "log_level", "database", "iscsi", "http", "auth", "free_tier",
-                           "tiers", "tls", "admin", "catalog"},
+                           "tiers", "tls", "admin", "catalog", "fleet"},
                           "config");
       !s)
     return s;
@@ -244,6 +267,9 @@ Status load_toml(const std::filesystem::path& file, Config& cfg) {
     if (take(*t, "key", text)) cfg.tls_key = text;
     int64_t n = 0;
     if (take(*t, "reload_cooldown_seconds", n)) cfg.tls_reload_cooldown = std::chrono::seconds(n);
+  }
+  if (const toml::table* f = root["fleet"].as_table()) {
+    if (auto s = load_fleet(*f, cfg.fleet); !s) return s;
   }
   if (const toml::table* c = root["catalog"].as_table()) {
     if (auto s = load_catalog_limits(*c, cfg.catalog); !s) return s;
@@ -418,6 +444,49 @@ Status validate(Config& cfg) {
   // hold budget for initiators that gave up long ago.
   if (cfg.free_tier.retain.count() < 0 || cfg.free_tier.retain.count() > kMaxRetainSeconds) {
     return fail(fmt::format("[free_tier] retain_seconds must be within 0..{}", kMaxRetainSeconds));
+  }
+  return validate_fleet(cfg);
+}
+
+// Bounds that keep the fleet's timing sane: the lease must outlast three
+// heartbeats (a renewal every heartbeat, a margin of one, and one renewal
+// that may get lost), a node must miss more than one heartbeat to be taken
+// for dead, and nothing may be so long that a dead node holds its disks
+// for more than an hour.
+Status validate_fleet(const Config& cfg) {
+  const FleetConfig& f = cfg.fleet;
+  if (!f.enabled) return ok_status();
+  if (!is_postgres_url(cfg.database)) {
+    return fail("[fleet] enabled needs a PostgreSQL database (database = \"postgresql://...\"): "
+                "the nodes share their state through it");
+  }
+  if (f.node_id.empty() || f.node_id.size() > 64) return fail("[fleet] node_id must be 1..64 characters");
+  for (char c : f.node_id) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' ||
+                    c == '_' || c == '-';
+    if (!ok) return fail("[fleet] node_id may only hold letters, digits, '.', '_' and '-'");
+  }
+  if (f.iscsi_portal.empty()) return fail("[fleet] iscsi_portal is required: where initiators reach this node");
+  if (auto hp = parse_host_port(f.iscsi_portal, 3260); !hp) return fail("[fleet] iscsi_portal: " + hp.error().message);
+  if (!f.tls_portal.empty()) {
+    if (auto hp = parse_host_port(f.tls_portal, 3261); !hp) return fail("[fleet] tls_portal: " + hp.error().message);
+  }
+  if (!f.http_address.empty()) {
+    if (auto hp = parse_host_port(f.http_address, 8080); !hp) {
+      return fail("[fleet] http_address: " + hp.error().message);
+    }
+  }
+  if (f.heartbeat.count() < 100 || f.heartbeat.count() > 60000) {
+    return fail("[fleet] heartbeat_ms must be within 100..60000");
+  }
+  if (f.node_timeout <= f.heartbeat || f.node_timeout.count() > 3600000) {
+    return fail("[fleet] node_timeout_ms must exceed heartbeat_ms and be at most 3600000");
+  }
+  if (f.lease <= 3 * f.heartbeat || f.lease.count() > 3600000) {
+    return fail("[fleet] lease_ms must exceed 3 x heartbeat_ms and be at most 3600000");
+  }
+  if (f.free_redirect_above_sessions > cfg.max_sessions) {
+    return fail("[fleet] free_redirect_above_sessions must be at most max_sessions (0 = off)");
   }
   return ok_status();
 }

@@ -24,6 +24,19 @@ struct HostPort {
 // "host:port", "[v6]:port" or "host" (port = default_port).
 Result<HostPort> parse_host_port(const std::string& text, uint16_t default_port);
 
+// [fleet]: several nodes on one PostgreSQL database (docs/SCALE-OUT.md).
+struct FleetConfig {
+  bool enabled = false;
+  std::string node_id;       // unique in the fleet; letters, digits, '.', '_', '-'
+  std::string iscsi_portal;  // "host:port" initiators reach this node at (redirects point here)
+  std::string tls_portal;    // "host:port" of the TLS listener as initiators reach it; "" = none
+  std::string http_address;  // "host:port" of the HTTP server as other nodes reach it; "" = none
+  std::chrono::milliseconds heartbeat{1000};
+  std::chrono::milliseconds node_timeout{5000};  // a node silent this long is not alive
+  std::chrono::milliseconds lease{10000};        // disk lease length; > 3 heartbeats
+  uint32_t free_redirect_above_sessions = 0;     // 0 = free-tier logins are never redirected
+};
+
 struct Config {
   std::filesystem::path data_dir;     // disks/ and the SQLite file live here
   std::filesystem::path images_dir;   // the catalog
@@ -71,6 +84,7 @@ struct Config {
   uint32_t chap_failures_per_minute = 5;         // per (address group, CHAP user)
   uint32_t chap_attempts_per_minute_per_ip = 60;  // per address group
   ingest::IngestLimits catalog;                   // [catalog] limits of `image add` (docs/CATALOG.md)
+  FleetConfig fleet;                              // [fleet]
 };
 
 // True when `database` selects the PostgreSQL backend.
@@ -82,6 +96,7 @@ std::filesystem::path default_data_dir();
 Status load_toml(const std::filesystem::path& file, Config& cfg);
 Status validate(Config& cfg);
 Status validate_catalog_limits(const ingest::IngestLimits& limits);
+Status validate_fleet(const Config& cfg);
 
 inline constexpr size_t kDefaultReservedAuthSessions = 256;
 // The ceiling of [free_tier] retain_seconds (MaxTime2Retain's, RFC 7143 13.20).

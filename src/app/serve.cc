@@ -18,12 +18,14 @@
 #include "control/catalog_watcher.h"
 #include "control/clock.h"
 #include "control/disk_service_impl.h"
+#include "control/fleet_keeper.h"
 #include "control/janitor.h"
 #include "control/live_operator_console.h"
 #include "control/provisioned_disks.h"
 #include "control/random_source.h"
 #include "control/target_directory.h"
 #include "control/target_names.h"
+#include "db/fleet_store.h"
 #include "db/tokens.h"
 #include "iscsi/login_journal.h"
 #include "iscsi/session_registry.h"
@@ -126,6 +128,41 @@ std::string plain_portal(const Config& cfg) {
   auto listen = parse_host_port(cfg.iscsi_listen, 3260);
   HostPort hp = cfg.public_host.empty() ? listen.value() : parse_host_port(cfg.public_host, listen->port).value();
   return join_host_port(hp);
+}
+
+// The fleet rows of /metrics, from the keeper's last snapshot.
+web::ServerGauges::Fleet fleet_gauges(const control::FleetKeeper& keeper) {
+  const std::string& self = keeper.settings().self.id;
+  return keeper.read([&self](const control::FleetSnapshot& s) {
+    web::ServerGauges::Fleet f;
+    f.connected = s.connected;
+    for (const auto& n : s.nodes) {
+      f.nodes.push_back({n.id, n.alive, static_cast<double>(s.db_now_ms - n.heartbeat_ms) / 1000.0, n.sessions});
+    }
+    for (const auto& l : s.leases) {
+      if (l.owner_node.empty() || l.expires_ms <= s.db_now_ms) {
+        ++f.leases_unowned;
+      } else {
+        ++f.leases_owned;
+        if (l.owner_node == self) ++f.leases_held_here;
+      }
+    }
+    return f;
+  });
+}
+
+// This node's identity and timing in a fleet, from [fleet].
+control::FleetSettings fleet_settings(const Config& cfg) {
+  control::FleetSettings s;
+  s.self.id = cfg.fleet.node_id;
+  s.self.iscsi_portal = cfg.fleet.iscsi_portal;
+  s.self.tls_portal = cfg.fleet.tls_portal;
+  s.self.http_address = cfg.fleet.http_address;
+  s.self.version = SCSIPUB_VERSION;
+  s.heartbeat = cfg.fleet.heartbeat;
+  s.node_timeout = cfg.fleet.node_timeout;
+  s.lease = cfg.fleet.lease;
+  return s;
 }
 
 // The TLS portal: the public host's name with the TLS listener's port.
@@ -314,12 +351,33 @@ int serve(Config cfg) {
   }
   for (const auto& d : disks.all()) spdlog::info("target {}", control::disk_target(d->record().id));
 
+  // A node of a fleet: heartbeat and disk leases, on a thread of their own.
+  // The leases are taken and renewed; serving a disk only while its lease is
+  // held comes with the keeper's callbacks.
+  std::unique_ptr<control::FleetKeeper> fleet;
+  if (cfg.fleet.enabled) {
+    db::FleetStore* fleet_store = store.value()->fleet();
+    if (fleet_store == nullptr) {
+      spdlog::error("[fleet] needs a PostgreSQL database, not {}", describe_database(cfg));
+      server.shutdown(std::chrono::milliseconds(0));
+      return 1;
+    }
+    control::FleetCallbacks callbacks;
+    callbacks.session_count = [&registry] { return static_cast<uint32_t>(registry.size()); };
+    fleet = std::make_unique<control::FleetKeeper>(*fleet_store, *store.value(), clock, fleet_settings(cfg),
+                                                   std::move(callbacks));
+    fleet->start();
+    spdlog::info("fleet node {}: heartbeat every {} ms, leases of {} ms", cfg.fleet.node_id,
+                 cfg.fleet.heartbeat.count(), cfg.fleet.lease.count());
+  }
+
   control::DiskServiceImpl service(*store.value(), disks, catalog, registry,
                                    {plain_portal(cfg), tls.listen ? tls_portal(cfg, server.tls_port()) : ""},
                                    cfg.free_tier.blank_size);
   control::LiveOperatorConsole console(control::LiveConsoleSources{
       registry, directory, disks, *store.value(), service, journal, limits,
-      [&store](std::string_view token) { return operator_token_valid(*store.value(), token); }, clock});
+      [&store](std::string_view token) { return operator_token_valid(*store.value(), token); }, clock,
+      fleet.get()});
   // The operator API's imports; declared before the API server, which uses it.
   control::CatalogJobs catalog_jobs({cfg.images_dir, 1}, catalog, *store.value(),
                                     make_image_importer(*store.value(), cfg.images_dir, cfg.catalog, &limits),
@@ -340,6 +398,7 @@ int serve(Config cfg) {
     acfg.metrics = [&] {
       auto g = gauges(server, registry, tls.reloader.get(), traffic, journal);
       g.retained_free_disks = directory.retained_count();
+      if (fleet) g.fleet = fleet_gauges(*fleet);
       return web::metrics_text(limits, g);
     };
     api = std::make_unique<web::ApiServer>(service, acfg);
@@ -366,6 +425,9 @@ int serve(Config cfg) {
   // Sessions are gone; make every overlay and its maps durable, then say so.
   disks.flush_all();
   if (auto s = disks.mark_clean_shutdown(); !s) spdlog::warn("{}", s.error().message);
+  // The data is durable: give the leases back so other nodes need not wait
+  // for them to expire, and leave the node table.
+  if (fleet) fleet->stop();
   spdlog::info("stopped");
   return 0;
 }

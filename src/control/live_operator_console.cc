@@ -103,6 +103,24 @@ std::vector<OperatorDisk> LiveOperatorConsole::disks() {
   return out;
 }
 
+FleetView LiveOperatorConsole::fleet() const {
+  FleetView v;
+  if (src_.fleet == nullptr) return v;
+  v.enabled = true;
+  v.this_node = src_.fleet->settings().self.id;
+  src_.fleet->read([&v](const FleetSnapshot& s) {
+    v.connected = s.connected;
+    for (const auto& n : s.nodes) {
+      v.nodes.push_back({n.id, n.iscsi_portal, n.tls_portal, n.version, n.alive, s.db_now_ms - n.heartbeat_ms,
+                         n.sessions});
+    }
+    for (const auto& l : s.leases) {
+      v.leases.push_back({l.disk_id, l.owner_node, l.epoch, l.owner_node.empty() ? 0 : l.expires_ms - s.db_now_ms});
+    }
+  });
+  return v;
+}
+
 std::vector<RetainedDisk> LiveOperatorConsole::retained() const {
   const auto steady_now = src_.clock.steady_now();
   const auto wall_now = src_.clock.wall_now();
@@ -130,6 +148,7 @@ OperatorSnapshot LiveOperatorConsole::snapshot() {
   snap.disks = disks();
   snap.images = src_.service.images();
   snap.retained = retained();
+  snap.fleet = fleet();
   return snap;
 }
 

@@ -12,6 +12,7 @@
 
 #include "common/limit_events.h"
 #include "control/disk_service.h"
+#include "control/fleet_keeper.h"
 #include "control/operator_console.h"
 #include "control/provisioned_disks.h"
 #include "control/target_directory.h"
@@ -31,6 +32,7 @@ struct LiveConsoleSources {
   const LimitEvents& limits;
   std::function<bool(std::string_view token)> authenticate;
   const control::Clock& clock;  // snapshot times and rates
+  const FleetKeeper* fleet = nullptr;  // a node of a fleet: its nodes and leases
 };
 
 class LiveOperatorConsole final : public OperatorConsole {
@@ -59,6 +61,7 @@ class LiveOperatorConsole final : public OperatorConsole {
   void apply_rates(LiveSession& s, const iscsi::TrafficTotals& now_totals, Clock::time_point now);
   std::vector<OperatorDisk> disks();
   std::vector<RetainedDisk> retained() const;
+  FleetView fleet() const;
 
   LiveConsoleSources src_;
   std::mutex rates_mu_;

@@ -76,6 +76,33 @@ struct OperatorDisk {
   std::string tier;
 };
 
+// One node of the fleet as this node last saw it.
+struct FleetNodeView {
+  std::string id;
+  std::string iscsi_portal;
+  std::string tls_portal;
+  std::string version;
+  bool alive = false;
+  int64_t heartbeat_age_ms = 0;  // by the database clock
+  uint32_t sessions = 0;
+};
+
+struct FleetLeaseView {
+  std::string disk_id;
+  std::string owner_node;  // "" when released
+  int64_t epoch = 0;
+  int64_t expires_in_ms = 0;  // negative: expired
+};
+
+// The fleet this node belongs to; `enabled` false on a single node.
+struct FleetView {
+  bool enabled = false;
+  std::string this_node;
+  bool connected = false;  // the keeper's last round reached the database
+  std::vector<FleetNodeView> nodes;
+  std::vector<FleetLeaseView> leases;
+};
+
 struct OperatorSnapshot {
   int64_t taken_at_ms = 0;
   std::vector<LiveSession> sessions;     // normal and discovery sessions
@@ -84,6 +111,7 @@ struct OperatorSnapshot {
   std::vector<OperatorDisk> disks;
   std::vector<ImageInfo> images;         // the catalog, "blank" included
   std::vector<RetainedDisk> retained;    // the first to be deleted first
+  FleetView fleet;
 };
 
 class OperatorConsole {

@@ -65,6 +65,39 @@ void write(JsonWriter& w, const control::RetainedDisk& r) {
   w.end_object();
 }
 
+void write(JsonWriter& w, const control::FleetView& f) {
+  w.begin_object();
+  w.member("enabled", f.enabled);
+  w.member("this_node", f.this_node);
+  w.member("connected", f.connected);
+  w.key("nodes");
+  w.begin_array();
+  for (const auto& n : f.nodes) {
+    w.begin_object();
+    w.member("id", n.id);
+    w.member("iscsi_portal", n.iscsi_portal);
+    w.member("tls_portal", n.tls_portal);
+    w.member("version", n.version);
+    w.member("alive", n.alive);
+    w.member("heartbeat_age_ms", n.heartbeat_age_ms);
+    w.member("sessions", n.sessions);
+    w.end_object();
+  }
+  w.end_array();
+  w.key("leases");
+  w.begin_array();
+  for (const auto& l : f.leases) {
+    w.begin_object();
+    w.member("disk_id", l.disk_id);
+    w.member("owner_node", l.owner_node);
+    w.member("epoch", l.epoch);
+    w.member("expires_in_ms", l.expires_in_ms);
+    w.end_object();
+  }
+  w.end_array();
+  w.end_object();
+}
+
 // DiskInfo without secrets (the console leaves them empty; they are not
 // even named here, so a console that forgot cannot leak them).
 void write(JsonWriter& w, const control::OperatorDisk& p) {
@@ -157,6 +190,8 @@ std::string snapshot_json(const control::OperatorSnapshot& snap) {
   w.begin_array();
   for (const auto& r : snap.retained) write(w, r);
   w.end_array();
+  w.key("fleet");
+  write(w, snap.fleet);
   w.end_object();
   return out;
 }

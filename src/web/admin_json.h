@@ -15,7 +15,7 @@ namespace scsipub::web {
 std::string admin_sessions_json(const std::vector<control::LiveSession>& sessions);
 // The whole snapshot: GET /api/v1/admin/snapshot (what the dashboard polls):
 // {"taken_at_ms", "sessions", "refused", "limit_hits", "disks", "images",
-// "retained"}.
+// "retained", "fleet"}.
 std::string snapshot_json(const control::OperatorSnapshot& snapshot);
 
 }  // namespace scsipub::web

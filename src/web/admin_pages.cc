@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 
 #include "web/html_escape.h"
@@ -100,6 +101,26 @@ std::vector<Cell> retained_cells(const control::RetainedDisk& r) {
           {"peer", r.peer_address},
           {"overlay", format_bytes(r.overlay_bytes) + " / " + format_bytes(r.write_limit)},
           {"until", format_time_ms(r.until_ms)}};
+}
+
+std::vector<Cell> fleet_node_cells(const control::FleetNodeView& n) {
+  return {{"id", n.id},
+          {"portal", n.tls_portal.empty() ? n.iscsi_portal : n.iscsi_portal + ", TLS " + n.tls_portal},
+          {"alive", n.alive ? "alive" : "dead"},
+          {"heartbeat", fixed(static_cast<double>(std::max<int64_t>(n.heartbeat_age_ms, 0)) / 1000.0, 1) + " s ago"},
+          {"sessions", std::to_string(n.sessions)},
+          {"version", n.version}};
+}
+
+std::vector<Cell> fleet_lease_cells(const control::FleetLeaseView& l) {
+  std::string expires = "released";
+  if (!l.owner_node.empty()) {
+    expires = l.expires_in_ms > 0 ? "in " + fixed(static_cast<double>(l.expires_in_ms) / 1000.0, 1) + " s" : "expired";
+  }
+  return {{"disk", l.disk_id},
+          {"owner", l.owner_node.empty() ? "-" : l.owner_node},
+          {"epoch", std::to_string(l.epoch)},
+          {"expires", expires}};
 }
 
 std::vector<Cell> discovery_cells(const control::LiveSession& s) {
@@ -257,6 +278,25 @@ std::string render_dashboard(const control::OperatorSnapshot& snap, std::string_
     out += "</tr>";
   }
   section_end(out);
+
+  if (snap.fleet.enabled) {
+    section_start(out, "fleet-nodes", "Fleet nodes", snap.fleet.nodes.size(), "fleet-nodes-table",
+                  {"Node", "Portal", "State", "Heartbeat", "Sessions", "Version"});
+    for (const auto& n : snap.fleet.nodes) {
+      out += n.id == snap.fleet.this_node ? "<tr class=\"this-node\">" : "<tr>";
+      for (const Cell& c : fleet_node_cells(n)) cell(out, c);
+      out += "</tr>";
+    }
+    section_end(out);
+    section_start(out, "fleet-leases", "Disk leases", snap.fleet.leases.size(), "fleet-leases-table",
+                  {"Disk", "Owner", "Epoch", "Expires"});
+    for (const auto& l : snap.fleet.leases) {
+      out += "<tr>";
+      for (const Cell& c : fleet_lease_cells(l)) cell(out, c);
+      out += "</tr>";
+    }
+    section_end(out);
+  }
 
   section_start(out, "disks", "Provisioned disks", snap.disks.size(), "disks-table",
                 {"ID", "Account", "Tier", "Target", "LUNs (written / limit)", "Sessions", "Created", "Expires",

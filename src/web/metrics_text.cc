@@ -63,6 +63,30 @@ void traffic_text(std::string& out, const iscsi::TrafficMetrics::Snapshot& t) {
   }
 }
 
+// Per node (a fleet has a handful), never per disk: leases are counted.
+void fleet_text(std::string& out, const ServerGauges::Fleet& f) {
+  sample(out, "scsipub_fleet_connected", "gauge", "1 when the fleet keeper's last round reached the database.",
+         uint64_t{f.connected ? 1u : 0u});
+  family(out, "scsipub_fleet_node_alive", "gauge", "1 when the node heartbeated within the node timeout.");
+  for (const auto& n : f.nodes) {
+    out += fmt::format("scsipub_fleet_node_alive{{node=\"{}\"}} {}\n", prometheus_label(n.id), n.alive ? 1 : 0);
+  }
+  family(out, "scsipub_fleet_node_heartbeat_age_seconds", "gauge",
+         "Time since the node's last heartbeat, by the database clock.");
+  for (const auto& n : f.nodes) {
+    out += fmt::format("scsipub_fleet_node_heartbeat_age_seconds{{node=\"{}\"}} {:.3f}\n", prometheus_label(n.id),
+                       n.heartbeat_age_seconds);
+  }
+  family(out, "scsipub_fleet_node_sessions", "gauge", "Logged-in sessions the node reported with its heartbeat.");
+  for (const auto& n : f.nodes) {
+    out += fmt::format("scsipub_fleet_node_sessions{{node=\"{}\"}} {}\n", prometheus_label(n.id), n.sessions);
+  }
+  sample(out, "scsipub_fleet_leases_held", "gauge", "Disk leases this node holds.", f.leases_held_here);
+  sample(out, "scsipub_fleet_leases_owned", "gauge", "Disk leases held by some node of the fleet.", f.leases_owned);
+  sample(out, "scsipub_fleet_leases_unowned", "gauge",
+         "Disk leases released or expired, waiting for a node to take them.", f.leases_unowned);
+}
+
 }  // namespace
 
 std::string prometheus_label(std::string_view value) {
@@ -101,6 +125,7 @@ std::string metrics_text(const LimitEvents& events, const ServerGauges& gauges) 
   sample(out, "scsipub_retained_free_disks", "gauge",
          "Free-tier disks kept after a dropped connection, waiting for the initiator to log in again.",
          gauges.retained_free_disks);
+  if (gauges.fleet) fleet_text(out, *gauges.fleet);
   return out;
 }
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "common/limit_events.h"
 #include "iscsi/traffic_metrics.h"
@@ -23,6 +24,21 @@ struct ServerGauges {
   uint64_t refused_logins = 0;
   // Free-tier disks kept after a dropped connection for a reinstating login.
   uint64_t retained_free_disks = 0;
+  // A node of a fleet: the nodes and leases as its keeper last saw them.
+  struct FleetNode {
+    std::string id;
+    bool alive = false;
+    double heartbeat_age_seconds = 0;
+    uint64_t sessions = 0;
+  };
+  struct Fleet {
+    bool connected = false;
+    std::vector<FleetNode> nodes;
+    uint64_t leases_held_here = 0;   // owned by this node, unexpired
+    uint64_t leases_owned = 0;       // owned by any node, unexpired
+    uint64_t leases_unowned = 0;     // released or expired: waiting for a node
+  };
+  std::optional<Fleet> fleet;  // absent on a single node
 };
 
 // A Prometheus label value: backslash, double quote and newline escaped

@@ -4,7 +4,10 @@
 
 #include <cstdlib>
 #include <fstream>
+#include <functional>
 #include <tuple>
+#include <utility>
+#include <vector>
 
 namespace scsipub::app {
 namespace {
@@ -422,6 +425,91 @@ TEST(ConfigAdmin, DashboardLoginLimitsHaveDefaultsTomlKeysAndBounds) {
     Config c;
     EXPECT_FALSE(load_toml(bad, c).ok() && validate(c).ok()) << text;
   }
+}
+
+}  // namespace
+}  // namespace scsipub::app
+
+namespace scsipub::app {
+namespace {
+
+constexpr const char* kFleetToml =
+    "database = \"postgresql://scsipub@db.example/scsipub\"\n"
+    "[fleet]\n"
+    "enabled = true\n"
+    "node_id = \"node-a\"\n"
+    "iscsi_portal = \"10.0.0.1:3260\"\n"
+    "tls_portal = \"10.0.0.1:3261\"\n"
+    "http_address = \"10.0.0.1:8080\"\n"
+    "heartbeat_ms = 500\n"
+    "node_timeout_ms = 2500\n"
+    "lease_ms = 4000\n"
+    "free_redirect_above_sessions = 100\n";
+
+TEST(ConfigFleet, OffByDefaultAndReadFromToml) {
+  Config d;
+  ASSERT_TRUE(validate(d).ok());
+  EXPECT_FALSE(d.fleet.enabled);
+  EXPECT_EQ(d.fleet.heartbeat, std::chrono::milliseconds(1000));
+  EXPECT_EQ(d.fleet.node_timeout, std::chrono::milliseconds(5000));
+  EXPECT_EQ(d.fleet.lease, std::chrono::milliseconds(10000));
+  EXPECT_EQ(d.fleet.free_redirect_above_sessions, 0u);
+
+  auto f = write_file("scsipub-config-fleet.toml", kFleetToml);
+  Config cfg;
+  auto st = load_toml(f, cfg);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  st = validate(cfg);
+  ASSERT_TRUE(st.ok()) << st.error().message;
+  EXPECT_TRUE(cfg.fleet.enabled);
+  EXPECT_EQ(cfg.fleet.node_id, "node-a");
+  EXPECT_EQ(cfg.fleet.iscsi_portal, "10.0.0.1:3260");
+  EXPECT_EQ(cfg.fleet.tls_portal, "10.0.0.1:3261");
+  EXPECT_EQ(cfg.fleet.http_address, "10.0.0.1:8080");
+  EXPECT_EQ(cfg.fleet.heartbeat, std::chrono::milliseconds(500));
+  EXPECT_EQ(cfg.fleet.node_timeout, std::chrono::milliseconds(2500));
+  EXPECT_EQ(cfg.fleet.lease, std::chrono::milliseconds(4000));
+  EXPECT_EQ(cfg.fleet.free_redirect_above_sessions, 100u);
+  std::filesystem::remove(f);
+}
+
+TEST(ConfigFleet, RefusesWhatCannotWork) {
+  auto f = write_file("scsipub-config-fleet.toml", kFleetToml);
+  Config good;
+  ASSERT_TRUE(load_toml(f, good).ok());
+  std::filesystem::remove(f);
+  ASSERT_TRUE(validate(good).ok());
+
+  const std::vector<std::pair<std::string, std::function<void(Config&)>>> bad = {
+      {"SQLite", [](Config& c) { c.database.clear(); }},
+      {"no node id", [](Config& c) { c.fleet.node_id.clear(); }},
+      {"node id with a space", [](Config& c) { c.fleet.node_id = "node a"; }},
+      {"no portal", [](Config& c) { c.fleet.iscsi_portal.clear(); }},
+      {"bad portal", [](Config& c) { c.fleet.iscsi_portal = "10.0.0.1:99999"; }},
+      {"bad TLS portal", [](Config& c) { c.fleet.tls_portal = "[::1"; }},
+      {"lease = 3 heartbeats", [](Config& c) { c.fleet.lease = 3 * c.fleet.heartbeat; }},
+      {"timeout = heartbeat", [](Config& c) { c.fleet.node_timeout = c.fleet.heartbeat; }},
+      {"heartbeat too short", [](Config& c) { c.fleet.heartbeat = std::chrono::milliseconds(10); }},
+      {"redirect above max_sessions", [](Config& c) { c.fleet.free_redirect_above_sessions = 1u << 30; }},
+  };
+  for (const auto& [what, change] : bad) {
+    Config c = good;
+    change(c);
+    EXPECT_FALSE(validate(c).ok()) << what;
+  }
+  Config off = good;
+  off.fleet.enabled = false;
+  off.database.clear();
+  off.fleet.node_id.clear();
+  EXPECT_TRUE(validate(off).ok()) << "a disabled fleet is not checked";
+
+  auto typo = write_file("scsipub-config-fleet-typo.toml", "[fleet]\nlease_millis = 1\n");
+  Config t;
+  EXPECT_FALSE(load_toml(typo, t).ok());
+  std::filesystem::remove(typo);
+  auto negative = write_file("scsipub-config-fleet-neg.toml", "[fleet]\nlease_ms = -1\n");
+  EXPECT_FALSE(load_toml(negative, t).ok());
+  std::filesystem::remove(negative);
 }
 
 }  // namespace

@@ -64,6 +64,33 @@ TEST(AdminPages, KeptFreeDisksAreListedEscaped) {
   EXPECT_NE(html.find("<td class=\"until\">2025-12-07 00:05:01 UTC</td>"), std::string::npos);
 }
 
+TEST(AdminPages, FleetNodesAndLeasesOnlyOnAFleetNode) {
+  control::OperatorSnapshot single;
+  EXPECT_EQ(render_dashboard(single, "t").find("fleet-nodes-table"), std::string::npos);
+
+  control::OperatorSnapshot snap;
+  snap.fleet.enabled = true;
+  snap.fleet.this_node = "node-a";
+  snap.fleet.nodes.push_back({"node-a", "10.0.0.1:3260", "10.0.0.1:3261", "0.1.0", true, 420, 12});
+  snap.fleet.nodes.push_back({"node-<b>", "10.0.0.2:3260", "", "0.1.0", false, 61'000, 0});
+  snap.fleet.leases.push_back({"disk1", "node-a", 7, 8'500});
+  snap.fleet.leases.push_back({"disk2", "", 3, 0});
+  snap.fleet.leases.push_back({"disk3", "node-<b>", 2, -100});
+  const std::string html = render_dashboard(snap, "t");
+  EXPECT_NE(html.find("data-count-for=\"fleet-nodes-table\">2<"), std::string::npos);
+  EXPECT_NE(html.find("<tr class=\"this-node\"><td class=\"id\">node-a</td>"), std::string::npos);
+  EXPECT_NE(html.find("<td class=\"portal\">10.0.0.1:3260, TLS 10.0.0.1:3261</td>"), std::string::npos);
+  EXPECT_NE(html.find("<td class=\"id\">node-&lt;b&gt;</td>"), std::string::npos);
+  EXPECT_NE(html.find("<td class=\"alive\">dead</td><td class=\"heartbeat\">61.0 s ago</td>"), std::string::npos);
+  EXPECT_NE(html.find("<td class=\"sessions\">12</td>"), std::string::npos);
+  EXPECT_NE(html.find("<td class=\"disk\">disk1</td><td class=\"owner\">node-a</td><td class=\"epoch\">7</td>"
+                      "<td class=\"expires\">in 8.5 s</td>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<td class=\"owner\">-</td><td class=\"epoch\">3</td><td class=\"expires\">released</td>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<td class=\"expires\">expired</td>"), std::string::npos);
+}
+
 TEST(AdminPages, LoginPageEscapesItsMessage) {
   const std::string html = render_login_page("<b>no</b>");
   EXPECT_NE(html.find("&lt;b&gt;no&lt;/b&gt;"), std::string::npos);

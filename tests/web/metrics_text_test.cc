@@ -18,6 +18,28 @@ TEST(MetricsTextTest, KeptFreeDisksAreAGauge) {
   EXPECT_NE(text.find("# TYPE scsipub_retained_free_disks gauge\nscsipub_retained_free_disks 3\n"), std::string::npos);
 }
 
+TEST(MetricsTextTest, FleetRowsPerNodeAndLeaseCounts) {
+  LimitEvents events;
+  ServerGauges g;
+  EXPECT_EQ(metrics_text(events, g).find("scsipub_fleet"), std::string::npos) << "a single node has no fleet rows";
+  ServerGauges::Fleet f;
+  f.connected = true;
+  f.nodes.push_back({"node-a", true, 0.25, 12});
+  f.nodes.push_back({"node-\"b", false, 61, 0});
+  f.leases_held_here = 2;
+  f.leases_owned = 5;
+  f.leases_unowned = 1;
+  g.fleet = f;
+  const std::string text = metrics_text(events, g);
+  for (const char* line : {"scsipub_fleet_connected 1\n", "scsipub_fleet_node_alive{node=\"node-a\"} 1\n",
+                           "scsipub_fleet_node_alive{node=\"node-\\\"b\"} 0\n",
+                           "scsipub_fleet_node_heartbeat_age_seconds{node=\"node-a\"} 0.250\n",
+                           "scsipub_fleet_node_sessions{node=\"node-a\"} 12\n", "scsipub_fleet_leases_held 2\n",
+                           "scsipub_fleet_leases_owned 5\n", "scsipub_fleet_leases_unowned 1\n"}) {
+    EXPECT_NE(text.find(line), std::string::npos) << line;
+  }
+}
+
 TEST(MetricsTextTest, TrafficIsLabelledByKindAndImageOnly) {
   LimitEvents events;
   ServerGauges g;

@@ -111,6 +111,19 @@
           ['overlay', formatBytes(r.overlay_bytes) + ' / ' + formatBytes(r.write_limit)],
           ['until', formatTime(r.until_ms)]];
       }},
+    {table: 'fleet-nodes-table', attr: 'data-node', items: function (snap) { return snap.fleet.nodes; },
+      key: function (n) { return n.id; }, cells: function (n) {
+        return [['id', n.id], ['portal', n.tls_portal ? n.iscsi_portal + ', TLS ' + n.tls_portal : n.iscsi_portal],
+          ['alive', n.alive ? 'alive' : 'dead'],
+          ['heartbeat', (Math.max(n.heartbeat_age_ms, 0) / 1000).toFixed(1) + ' s ago'],
+          ['sessions', String(n.sessions)], ['version', n.version]];
+      }},
+    {table: 'fleet-leases-table', attr: 'data-lease', items: function (snap) { return snap.fleet.leases; },
+      key: function (l) { return l.disk_id; }, cells: function (l) {
+        var expires = 'released';
+        if (l.owner_node) expires = l.expires_in_ms > 0 ? 'in ' + (l.expires_in_ms / 1000).toFixed(1) + ' s' : 'expired';
+        return [['disk', l.disk_id], ['owner', l.owner_node || '-'], ['epoch', String(l.epoch)], ['expires', expires]];
+      }},
     {table: 'catalog-table', attr: 'data-image', items: function (snap) { return snap.images; },
       key: function (i) { return i.name; }, cells: function (i) {
         return [['name', i.name], ['size', formatBytes(i.size_bytes)], ['target', i.target]];
