@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdio>
 #include <functional>
 #include <map>
 #include <memory>
@@ -356,6 +357,14 @@ TEST_F(FleetKeeperPgTest, ACutOffOwnerStopsBeforeTheOtherNodeTakesOver) {
   EXPECT_EQ(taken->epoch, 2);
   EXPECT_EQ(taken->previous_owner, "node-a");
   EXPECT_GE(taken->at - a_last_sent, 1500ms) << "taken only after the lease expired";
+  using std::chrono::duration_cast;
+  using std::chrono::milliseconds;
+  // For the record (not asserted beyond the ordering above): how long the
+  // disk had no writer, and by how much the old owner stopped first.
+  std::printf("takeover: old owner's last renewal sent %lld ms before the new grant; old owner stopped %lld ms "
+              "before it\n",
+              static_cast<long long>(duration_cast<milliseconds>(taken->at - a_last_sent).count()),
+              static_cast<long long>(duration_cast<milliseconds>(taken->at - lost->at).count()));
   auto a_deadline = a.deadline("d1");
   ASSERT_TRUE(a_deadline);
   EXPECT_FALSE(a_deadline->valid()) << "the old owner's stores refuse I/O";
