@@ -24,6 +24,18 @@ struct HostPort {
 // "host:port", "[v6]:port" or "host" (port = default_port).
 Result<HostPort> parse_host_port(const std::string& text, uint16_t default_port);
 
+// [ceph]: provisioned disks on Ceph RBD instead of local overlay files.
+// Present (a pool set) = on; needs a build with librbd (SCSIPUB_WITH_RBD).
+struct CephConfig {
+  std::string conf;                       // ceph.conf; "" = librados' default search (/etc/ceph/ceph.conf)
+  std::string pool;                       // "" = [ceph] not configured
+  std::string user = "admin";             // cephx id, without "client."
+  std::string keyring;                    // "" = what ceph.conf names
+  std::string image_prefix = "scsipub-";  // every image scsipub makes starts with it
+  uint32_t op_timeout_seconds = 30;       // bound on connecting and each cluster operation
+  bool enabled() const { return !pool.empty(); }
+};
+
 struct Config {
   std::filesystem::path data_dir;     // disks/ and the SQLite file live here
   std::filesystem::path images_dir;   // the catalog
@@ -71,6 +83,7 @@ struct Config {
   uint32_t chap_failures_per_minute = 5;         // per (address group, CHAP user)
   uint32_t chap_attempts_per_minute_per_ip = 60;  // per address group
   ingest::IngestLimits catalog;                   // [catalog] limits of `image add` (docs/CATALOG.md)
+  CephConfig ceph;                                // [ceph] RBD storage for provisioned disks
 };
 
 // True when `database` selects the PostgreSQL backend.
@@ -82,6 +95,7 @@ std::filesystem::path default_data_dir();
 Status load_toml(const std::filesystem::path& file, Config& cfg);
 Status validate(Config& cfg);
 Status validate_catalog_limits(const ingest::IngestLimits& limits);
+Status validate_ceph(const CephConfig& ceph);
 
 inline constexpr size_t kDefaultReservedAuthSessions = 256;
 // The ceiling of [free_tier] retain_seconds (MaxTime2Retain's, RFC 7143 13.20).
