@@ -21,9 +21,8 @@ Status break_foreign_locks(rbd_image_t image, const std::string& self, const std
   Status result = ok_status();
   for (size_t i = 0; i < count && result; ++i) {
     std::string owner(owners[i]);
-    // The owner string names the client ("client.4171 ..."); compare by
-    // address, which is what a blocklist fences.
-    if (!self.empty() && owner.find(self) != std::string::npos) {
+    // The owner is named by its client address, which is what a blocklist fences.
+    if (owner == self) {
       result = fail(fmt::format("{}: the lock is held by this client already", name));
       break;
     }
