@@ -50,13 +50,14 @@ Result<std::unique_ptr<RbdStore>> RbdStore::open(std::shared_ptr<RbdCluster> clu
   rc = rbd_get_size(image, &size);
   if (rc < 0) return give_up(rbd_error(fmt::format("size of {}", name), rc));
   if (size % kBlockSize != 0) return give_up(fmt::format("{}: size {} is not whole 512-byte blocks", name, size));
+  // A rightful new owner breaks a foreign lock before asking for it: asking
+  // a dead owner first would wait for its watch to time out (30 s).
+  if (options.take_over) {
+    if (Status s = break_foreign_locks(image, cluster->client_address(), name); !s) return give_up(s.error().message);
+  }
   // Taking the lock explicitly also turns off librbd's cooperative handover:
   // a later request from another client is refused instead of granted.
   rc = rbd_lock_acquire(image, RBD_LOCK_MODE_EXCLUSIVE);
-  if (rc < 0 && options.take_over) {
-    if (Status s = break_foreign_locks(image, cluster->client_address(), name); !s) return give_up(s.error().message);
-    rc = rbd_lock_acquire(image, RBD_LOCK_MODE_EXCLUSIVE);
-  }
   if (rc < 0) return give_up(rbd_error(fmt::format("{}: taking the exclusive lock", name), rc));
   return std::unique_ptr<RbdStore>(new RbdStore(std::move(cluster), image, name, size / kBlockSize));
 }
