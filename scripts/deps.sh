@@ -22,6 +22,9 @@ PACKAGES=(
   xorriso
   # image ingestion (src/ingest): downloads and decompressors
   libcurl4-openssl-dev xz-utils gzip zstd
+  # Ceph RBD storage for provisioned disks (built in when librbd-dev is present) and
+  # the single-host test cluster (scripts/ceph-test-cluster.sh)
+  librbd-dev librados-dev ceph-mon ceph-osd ceph-mgr ceph-common
 )
 # browser tests (tests/browser): Debian's Chromium, driven headless by
 # playwright-core from npm. Node.js and npm from Debian unless the machine

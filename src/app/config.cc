@@ -206,7 +206,7 @@ Status load_toml(const std::filesystem::path& file, Config& cfg) {
   }
   if (auto s = check_keys(root,
                           {"data_dir", "images_dir", "log_level", "database", "iscsi", "http", "auth", "free_tier",
-                           "tiers", "tls", "admin", "catalog", "fleet"},
+                           "tiers", "tls", "admin", "catalog", "fleet", "ceph"},
                           "config");
       !s)
     return s;
@@ -270,6 +270,19 @@ Status load_toml(const std::filesystem::path& file, Config& cfg) {
   }
   if (const toml::table* f = root["fleet"].as_table()) {
     if (auto s = load_fleet(*f, cfg.fleet); !s) return s;
+  }
+  if (const toml::table* c = root["ceph"].as_table()) {
+    if (auto s = check_keys(*c, {"conf", "pool", "user", "keyring", "image_prefix", "op_timeout_seconds"}, "[ceph]");
+        !s) {
+      return s;
+    }
+    take(*c, "conf", cfg.ceph.conf);
+    take(*c, "pool", cfg.ceph.pool);
+    take(*c, "user", cfg.ceph.user);
+    take(*c, "keyring", cfg.ceph.keyring);
+    take(*c, "image_prefix", cfg.ceph.image_prefix);
+    if (auto s = take_count(*c, "op_timeout_seconds", "[ceph]", cfg.ceph.op_timeout_seconds); !s) return s;
+    if (cfg.ceph.pool.empty()) return fail("[ceph] needs a pool");
   }
   if (const toml::table* c = root["catalog"].as_table()) {
     if (auto s = load_catalog_limits(*c, cfg.catalog); !s) return s;
@@ -382,8 +395,40 @@ Status validate_http(const Config& cfg) {
 }
 }  // namespace
 
+Status validate_ceph(const CephConfig& c) {
+  if (!c.enabled()) return ok_status();
+#ifndef SCSIPUB_WITH_RBD
+  return fail("[ceph] is configured but this build has no Ceph RBD support (build with librbd-dev installed)");
+#else
+  // Names go into RBD image names and cephx ids: keep them to a safe set.
+  auto plain = [](std::string_view v, bool allow_empty) {
+    if (v.empty()) return allow_empty;
+    if (v.size() > 64) return false;
+    for (char ch : v) {
+      const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' ||
+                      ch == '_' || ch == '-';
+      if (!ok) return false;
+    }
+    return true;
+  };
+  if (!plain(c.pool, false)) return fail("[ceph] pool must be 1..64 characters of [A-Za-z0-9._-]");
+  if (!plain(c.user, false)) return fail("[ceph] user must be 1..64 characters of [A-Za-z0-9._-] (no \"client.\")");
+  if (!plain(c.image_prefix, true)) return fail("[ceph] image_prefix must be 0..64 characters of [A-Za-z0-9._-]");
+  if (c.op_timeout_seconds < 1 || c.op_timeout_seconds > 600) return fail("[ceph] op_timeout_seconds must be within 1..600");
+  std::error_code ec;
+  if (!c.conf.empty() && !std::filesystem::is_regular_file(c.conf, ec)) {
+    return fail(fmt::format("[ceph] conf: {} is not a readable file", c.conf));
+  }
+  if (!c.keyring.empty() && !std::filesystem::is_regular_file(c.keyring, ec)) {
+    return fail(fmt::format("[ceph] keyring: {} is not a readable file", c.keyring));
+  }
+  return ok_status();
+#endif
+}
+
 Status validate(Config& cfg) {
   if (cfg.data_dir.empty()) cfg.data_dir = default_data_dir();
+  if (auto s = validate_ceph(cfg.ceph); !s) return s;
   if (cfg.images_dir.empty()) cfg.images_dir = cfg.data_dir / "images";
   if (cfg.overlay_dir.empty()) cfg.overlay_dir = cfg.data_dir / "overlays";
   if (auto s = validate_catalog_limits(cfg.catalog); !s) return s;

@@ -35,6 +35,16 @@ struct FleetConfig {
   std::chrono::milliseconds node_timeout{5000};  // a node silent this long is not alive
   std::chrono::milliseconds lease{10000};        // disk lease length; > 3 heartbeats
   uint32_t free_redirect_above_sessions = 0;     // 0 = free-tier logins are never redirected
+// [ceph]: provisioned disks on Ceph RBD instead of local overlay files.
+// Present (a pool set) = on; needs a build with librbd (SCSIPUB_WITH_RBD).
+struct CephConfig {
+  std::string conf;                       // ceph.conf; "" = librados' default search (/etc/ceph/ceph.conf)
+  std::string pool;                       // "" = [ceph] not configured
+  std::string user = "admin";             // cephx id, without "client."
+  std::string keyring;                    // "" = what ceph.conf names
+  std::string image_prefix = "scsipub-";  // every image scsipub makes starts with it
+  uint32_t op_timeout_seconds = 30;       // bound on connecting and each cluster operation
+  bool enabled() const { return !pool.empty(); }
 };
 
 struct Config {
@@ -85,6 +95,7 @@ struct Config {
   uint32_t chap_attempts_per_minute_per_ip = 60;  // per address group
   ingest::IngestLimits catalog;                   // [catalog] limits of `image add` (docs/CATALOG.md)
   FleetConfig fleet;                              // [fleet]
+  CephConfig ceph;                                // [ceph] RBD storage for provisioned disks
 };
 
 // True when `database` selects the PostgreSQL backend.
@@ -97,6 +108,7 @@ Status load_toml(const std::filesystem::path& file, Config& cfg);
 Status validate(Config& cfg);
 Status validate_catalog_limits(const ingest::IngestLimits& limits);
 Status validate_fleet(const Config& cfg);
+Status validate_ceph(const CephConfig& ceph);
 
 inline constexpr size_t kDefaultReservedAuthSessions = 256;
 // The ceiling of [free_tier] retain_seconds (MaxTime2Retain's, RFC 7143 13.20).

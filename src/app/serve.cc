@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "app/image_import.h"
+#include "app/disk_storage_open.h"
 #include "app/meta_store_open.h"
 #include "common/memory_release.h"
 #include "control/catalog.h"
@@ -316,8 +317,13 @@ int serve(Config cfg) {
       if (!rec.discovery && rec.target_name == target) rec.terminate();
     }
   };
-  control::ProvisionedDisks disks({cfg.data_dir / "disks"}, *store.value(), cfg.tiers,
-                                  [&directory](const std::string& image) { return directory.image_base(image); },
+  control::BaseLookup bases = [&directory](const std::string& image) { return directory.image_base(image); };
+  auto disk_storage = open_disk_storage(cfg, bases);
+  if (!disk_storage.ok()) {
+    spdlog::error("provisioned disks: {}", disk_storage.error().message);
+    return 1;
+  }
+  control::ProvisionedDisks disks({cfg.data_dir / "disks", disk_storage.value()}, *store.value(), cfg.tiers, bases,
                                   terminate_target, clock, random);
   if (auto s = disks.load(); !s) {
     spdlog::error("provisioned disks: {}", s.error().message);

@@ -7,7 +7,6 @@
 
 #include "control/pr_state_mapping.h"
 #include "control/target_names.h"
-#include "storage/cow_overlay.h"
 
 namespace scsipub::control {
 namespace {
@@ -30,23 +29,27 @@ ServiceError internal(std::string message) { return {ServiceErrc::internal, std:
 
 // ---- ProvisionedDisk ----
 
-ProvisionedDisk::ProvisionedDisk(db::Disk record, std::filesystem::path dir, std::vector<Unit> units)
-    : record_(std::move(record)), dir_(std::move(dir)), units_(std::move(units)) {}
+ProvisionedDisk::ProvisionedDisk(db::Disk record, std::filesystem::path dir, std::vector<Unit> units,
+                                 std::shared_ptr<DiskStorage> storage)
+    : record_(std::move(record)), dir_(std::move(dir)), units_(std::move(units)), storage_(std::move(storage)) {}
 
 ProvisionedDisk::~ProvisionedDisk() {
-  const bool deleted = deleted_.load();
-  units_.clear();  // closes (and, unless deleted, flushes) the overlays
-  if (deleted) {
-    std::error_code ec;
-    std::filesystem::remove_all(dir_, ec);
-    if (ec) spdlog::warn("disk {}: cannot remove {}: {}", record_.id, dir_.string(), ec.message());
+  // Only the object that had the storage open removes it: a record-only copy
+  // of a deleted disk leaves the storage to whoever has it open.
+  const bool remove = deleted_.load() && !units_.empty();
+  units_.clear();  // closes (and, unless deleted, flushes) the storage
+  if (remove && storage_) {
+    auto luns = static_cast<uint32_t>(record_.luns.size());
+    if (Status s = storage_->remove_disk(record_.id, luns); !s) {
+      spdlog::warn("disk {}: cannot remove its storage: {}", record_.id, s.error().message);
+    }
   }
 }
 
 bool ProvisionedDisk::try_add_session(uint32_t max) {
   uint32_t n = sessions_.load();
   do {
-    if (n >= max || deleted_.load()) return false;
+    if (n >= max || deleted_.load() || !is_open()) return false;
   } while (!sessions_.compare_exchange_weak(n, n + 1));
   return true;
 }
@@ -64,11 +67,7 @@ Status ProvisionedDisk::flush() {
 
 std::vector<uint64_t> ProvisionedDisk::overlay_bytes() const {
   std::vector<uint64_t> out;
-  for (const auto& u : units_) {
-    out.push_back(u.store->with_inner([](storage::BlockStore& s) {
-      return static_cast<storage::CowOverlay&>(s).bytes_written();
-    }));
-  }
+  for (const auto& u : units_) out.push_back(u.bytes_written ? u.bytes_written() : 0);
   return out;
 }
 
@@ -81,10 +80,6 @@ lu::Identity provisioned_identity(std::string_view disk_id, uint32_t lun, std::s
   ident.naa_id = lu::naa5_identifier(fnv1a64(fmt::format("disk:{}:{}", disk_id, lun)));
   ident.device_name = lu_device_name(disk_target(disk_id), lun);
   return ident;
-}
-
-std::filesystem::path provisioned_overlay_path(const std::filesystem::path& disk_dir, uint32_t lun) {
-  return disk_dir / fmt::format("lun{}.img", lun);
 }
 
 // ---- ProvisionedDisks ----
@@ -112,24 +107,20 @@ ProvisionedDisks::ProvisionedDisks(ProvisionedConfig config, db::MetaStore& stor
       bases_(std::move(bases)),
       terminate_(std::move(terminate)),
       clock_(clock),
-      random_(random) {}
+      random_(random) {
+  storage_ = config_.storage ? config_.storage : std::make_shared<LocalDiskStorage>(config_.disks_dir, bases_);
+}
 
 ProvisionedDisks::~ProvisionedDisks() = default;
 
-Result<std::shared_ptr<const storage::ImageSource>> ProvisionedDisks::base_for(const std::string& image,
-                                                                               uint64_t blank_size) {
-  if (image == "blank") return std::shared_ptr<const storage::ImageSource>(std::make_shared<storage::BlankImage>(blank_size));
-  return bases_(image);
+std::shared_ptr<ProvisionedDisk> ProvisionedDisks::record_only(const db::Disk& record) const {
+  return std::make_shared<ProvisionedDisk>(record, config_.disks_dir / record.id, std::vector<ProvisionedDisk::Unit>{},
+                                           storage_);
 }
 
 ServiceResult<std::shared_ptr<ProvisionedDisk>> ProvisionedDisks::open_disk(const db::Disk& record,
                                                                             bool create_files) {
   auto dir = config_.disks_dir / record.id;
-  std::error_code ec;
-  if (create_files) {
-    std::filesystem::create_directories(dir, ec);
-    if (ec) return Unexpected<ServiceError>{internal("cannot create " + dir.string() + ": " + ec.message())};
-  }
   const Tier tier = [&] {
     std::lock_guard lock(mu_);
     auto it = account_tier_.find(record.account_id);
@@ -139,28 +130,16 @@ ServiceResult<std::shared_ptr<ProvisionedDisk>> ProvisionedDisks::open_disk(cons
   std::vector<ProvisionedDisk::Unit> units;
   for (uint32_t lun = 0; lun < record.luns.size(); ++lun) {
     const std::string& image = record.luns[lun];
-    auto path = provisioned_overlay_path(dir, lun);
-    // A blank LUN's size is fixed at creation: the overlay file keeps it,
-    // so a later change of the tier's blank_size does not resize old disks.
-    uint64_t blank_size = tier.blank_size;
-    if (!create_files) {
-      auto sz = std::filesystem::file_size(path, ec);
-      if (!ec && sz > 0) blank_size = sz;
-    }
-    auto base = base_for(image, blank_size);
-    if (!base.ok()) return Unexpected<ServiceError>{internal(fmt::format("LUN {}: {}", lun, base.error().message))};
-    storage::OverlayOptions opts;
-    opts.write_limit = record.write_limit;
-    auto overlay = create_files ? storage::CowOverlay::create(base.value(), path, opts)
-                                : storage::CowOverlay::open(base.value(), path, opts);
-    if (!overlay.ok()) {
-      return Unexpected<ServiceError>{internal(fmt::format("LUN {} overlay {}: {}", lun, path.string(),
-                                                           overlay.error().message))};
+    LunSpec spec{record.id, lun, image, tier.blank_size, record.write_limit};
+    auto opened = create_files ? storage_->create_lun(spec) : storage_->open_lun(spec);
+    if (!opened.ok()) {
+      return Unexpected<ServiceError>{internal(fmt::format("LUN {} ({} storage): {}", lun, storage_->kind(),
+                                                           opened.error().message))};
     }
     ProvisionedDisk::Unit u;
-    u.size_bytes = overlay.value()->block_count() * storage::kBlockSize;
-    u.overlay = std::shared_ptr<storage::BlockStore>(std::move(overlay).value());
-    u.store = std::make_shared<storage::LockedStore>(u.overlay);
+    u.store = std::move(opened.value().store);
+    u.bytes_written = std::move(opened.value().bytes_written);
+    u.size_bytes = u.store->block_count() * storage::kBlockSize;
     u.lu = std::make_shared<lu::LogicalUnit>(u.store, provisioned_identity(record.id, lun, image));
     auto reservations = pr_for(db::LuKey{record.id, lun}, create_files);
     if (!reservations.ok()) {
@@ -169,7 +148,7 @@ ServiceResult<std::shared_ptr<ProvisionedDisk>> ProvisionedDisks::open_disk(cons
     u.lu->set_extension(std::move(reservations).value());
     units.push_back(std::move(u));
   }
-  return std::make_shared<ProvisionedDisk>(record, dir, std::move(units));
+  return std::make_shared<ProvisionedDisk>(record, dir, std::move(units), storage_);
 }
 
 Status ProvisionedDisks::load() {
@@ -190,6 +169,11 @@ Status ProvisionedDisks::load() {
   if (!disks.ok()) return fail("listing disks: " + disks.error().message);
   size_t opened = 0;
   for (const auto& record : disks.value()) {
+    if (!config_.open_at_load) {
+      std::lock_guard lock(mu_);
+      disks_[record.id] = record_only(record);
+      continue;
+    }
     auto disk = open_disk(record, false);
     if (!disk.ok()) {
       spdlog::error("disk {}: cannot open, not served: {}", record.id, disk.error().message);
@@ -199,7 +183,10 @@ Status ProvisionedDisks::load() {
     disks_[record.id] = disk.value();
     ++opened;
   }
-  if (!disks.value().empty()) {
+  if (!config_.open_at_load) {
+    spdlog::info("provisioned disks: {} known, opened when this node owns them ({} storage)", disks.value().size(),
+                 storage_->kind());
+  } else if (!disks.value().empty()) {
     spdlog::info("provisioned disks: {} of {} opened{}", opened, disks.value().size(),
                  previous_clean_ ? "" : " (previous run did not shut down cleanly: data since the last "
                                        "SYNCHRONIZE CACHE may be gone, acknowledged syncs are kept)");
@@ -268,12 +255,13 @@ ServiceResult<std::shared_ptr<ProvisionedDisk>> ProvisionedDisks::create(const d
   record.created = std::chrono::floor<std::chrono::seconds>(clock_.wall_now());
   if (tier->expiry.count() > 0) record.expires = record.created + tier->expiry;
 
-  // Files first, then the record: a crash in between leaves only a directory
+  // Storage first, then the record: a crash in between leaves only storage
   // without a record, which nothing serves.
   auto disk = open_disk(record, true);
   if (!disk.ok()) {
-    std::error_code ec;
-    std::filesystem::remove_all(config_.disks_dir / record.id, ec);
+    if (Status s = storage_->remove_disk(record.id, static_cast<uint32_t>(record.luns.size())); !s) {
+      spdlog::warn("disk {}: cannot remove the storage of a failed creation: {}", record.id, s.error().message);
+    }
     return disk;
   }
   if (Status s = disk.value()->flush(); !s) {
@@ -304,6 +292,7 @@ ServiceResult<bool> ProvisionedDisks::remove(std::string_view id) {
     disk->mark_deleted();  // no new session gets in from here on
     terminate_(disk_target(id));
   }
+  const bool open_here = disk && disk->is_open();
   auto removed = store_.delete_disk(id);
   if (!removed.ok()) {
     return Unexpected<ServiceError>{internal("deleting the disk record: " + removed.error().message)};
@@ -314,7 +303,48 @@ ServiceResult<bool> ProvisionedDisks::remove(std::string_view id) {
   }
   if (!disk) return removed.value();
   spdlog::info("disk {} deleted", id);
-  return true;  // the files go when the last session lets go of `disk`
+  if (!open_here) {
+    // Known here but open nowhere here (a fleet disk): remove the storage now.
+    // Shared storage another node still has open refuses; that is logged.
+    auto luns = static_cast<uint32_t>(disk->record().luns.size());
+    if (Status s = storage_->remove_disk(id, luns); !s) {
+      spdlog::warn("disk {}: cannot remove its storage: {}", id, s.error().message);
+    }
+  }
+  return true;  // open storage goes when the last session lets go of `disk`
+}
+
+Status ProvisionedDisks::open_owned(std::string_view disk_id) {
+  std::lock_guard change(change_mu_);
+  auto known = find(disk_id);
+  if (!known) return fail(fmt::format("disk {}: unknown", disk_id));
+  if (known->is_open()) return ok_status();
+  if (known->deleted()) return fail(fmt::format("disk {}: deleted", disk_id));
+  auto opened = open_disk(known->record(), false);
+  if (!opened.ok()) return fail(fmt::format("disk {}: {}", disk_id, opened.error().message));
+  std::lock_guard lock(mu_);
+  disks_[std::string(disk_id)] = opened.value();
+  spdlog::info("disk {} opened ({} storage)", disk_id, storage_->kind());
+  return ok_status();
+}
+
+void ProvisionedDisks::close_owned(std::string_view disk_id) {
+  std::lock_guard change(change_mu_);
+  auto known = find(disk_id);
+  if (!known || !known->is_open()) return;
+  known->mark_closed();  // no new session from here on
+  {
+    std::lock_guard lock(mu_);
+    disks_[std::string(disk_id)] = record_only(known->record());
+  }
+  terminate_(disk_target(disk_id));
+  spdlog::info("disk {} closed (no longer owned here)", disk_id);
+  // `known` and its storage go when the last session lets go of it.
+}
+
+bool ProvisionedDisks::is_open(std::string_view disk_id) const {
+  auto d = find(disk_id);
+  return d && d->is_open();
 }
 
 size_t ProvisionedDisks::remove_expired(std::chrono::sys_seconds now) {
@@ -374,6 +404,7 @@ Tier ProvisionedDisks::tier_of(const ProvisionedDisk& disk) const {
 
 void ProvisionedDisks::flush_all() {
   for (const auto& d : all()) {
+    if (!d->is_open()) continue;
     if (Status s = d->flush(); !s) spdlog::error("{}", s.error().message);
   }
 }

@@ -1,11 +1,17 @@
 #pragma once
 // Provisioned disks (the paid tier): disks that belong to an account, outlive
 // every connection and every restart of the process. Each LUN is one shared
-// logical unit over a persistent copy-on-write overlay in
-// <disks_dir>/<disk id>/lun<N>.img; every session that logs in to the disk
-// attaches to the same units and sees the others' writes. The MetaStore holds
-// the records; the overlays hold the data. Free-tier overlays live elsewhere
-// (the janitor's directory), so the janitor can never touch these.
+// logical unit over persistent storage a DiskStorage provides (a
+// copy-on-write overlay in <disks_dir>/<disk id>/lun<N>.img, or a Ceph RBD
+// image); every session that logs in to the disk attaches to the same units
+// and sees the others' writes. The MetaStore holds the records; the storage
+// holds the data. Free-tier overlays live elsewhere (the janitor's
+// directory), so the janitor can never touch these.
+//
+// In a fleet a disk's storage is open on one node at a time: the registry
+// then knows every disk's record (CHAP, SendTargets, tiers) but opens a disk's
+// storage only when told this node owns it (open_owned) and closes it when
+// the ownership is gone (close_owned).
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -21,34 +27,35 @@
 #include "common/result.h"
 #include "control/clock.h"
 #include "control/disk_service.h"
+#include "control/disk_storage.h"
 #include "control/random_source.h"
 #include "control/tiers.h"
 #include "db/meta_store.h"
 #include "lu/logical_unit.h"
 #include "scsi/lu_reservations.h"
-#include "storage/image_source.h"
-#include "storage/locked_store.h"
+#include "storage/block_store.h"
 
 namespace scsipub::control {
 
-// A catalog image's read-only base, or an error when it is gone.
-using BaseLookup = std::function<Result<std::shared_ptr<const storage::ImageSource>>(const std::string& image)>;
 // Ends every session logged in to `target_name` (from any thread).
 using SessionTerminator = std::function<void(std::string_view target_name)>;
 
 // One provisioned disk at run time. Shared by the registry and by every
 // session bound to it; when it has been deleted, the last owner to let go
-// removes its directory.
+// removes its storage. Without units it is a record only: the disk is known
+// but its storage is not open on this node (a fleet disk another node owns).
 class ProvisionedDisk {
  public:
   struct Unit {
     std::shared_ptr<lu::LogicalUnit> lu;
-    std::shared_ptr<storage::LockedStore> store;
-    std::shared_ptr<storage::BlockStore> overlay;  // the CowOverlay under the lock
+    std::shared_ptr<storage::BlockStore> store;  // the DiskStorage's, shared by every session
+    std::function<uint64_t()> bytes_written;      // counted against write_limit
     uint64_t size_bytes = 0;
   };
 
-  ProvisionedDisk(db::Disk record, std::filesystem::path dir, std::vector<Unit> units);
+  // `storage` removes the units' storage when a deleted disk is let go.
+  ProvisionedDisk(db::Disk record, std::filesystem::path dir, std::vector<Unit> units,
+                  std::shared_ptr<DiskStorage> storage);
   ~ProvisionedDisk();
   ProvisionedDisk(const ProvisionedDisk&) = delete;
   ProvisionedDisk& operator=(const ProvisionedDisk&) = delete;
@@ -57,14 +64,18 @@ class ProvisionedDisk {
   const std::vector<Unit>& units() const { return units_; }
   const std::filesystem::path& dir() const { return dir_; }
 
-  // Session admission: false when `max` sessions are already attached or the
-  // disk is being deleted.
+  // Session admission: false when `max` sessions are already attached, the
+  // disk is being deleted, or its storage is not open here.
   bool try_add_session(uint32_t max);
   void remove_session();
   uint32_t sessions() const { return sessions_.load(); }
 
   void mark_deleted() { deleted_.store(true); }
   bool deleted() const { return deleted_.load(); }
+  // Storage open on this node and not being closed.
+  bool is_open() const { return !units_.empty() && !closed_.load(); }
+  // No new session from here on; the storage closes when the last one lets go.
+  void mark_closed() { closed_.store(true); }
   // Makes every acknowledged write and the overlay maps durable.
   Status flush();
   // Bytes each LUN's overlay has taken on so far (write_limit accounting).
@@ -74,12 +85,19 @@ class ProvisionedDisk {
   db::Disk record_;
   std::filesystem::path dir_;
   std::vector<Unit> units_;
+  std::shared_ptr<DiskStorage> storage_;
   std::atomic<uint32_t> sessions_{0};
   std::atomic<bool> deleted_{false};
+  std::atomic<bool> closed_{false};
 };
 
 struct ProvisionedConfig {
-  std::filesystem::path disks_dir;  // <data_dir>/disks
+  std::filesystem::path disks_dir;  // <data_dir>/disks (the clean-shutdown marker; local LUN files)
+  // Where LUN data lives; null = LocalDiskStorage under disks_dir.
+  std::shared_ptr<DiskStorage> storage;
+  // false (a fleet): load() reads the records only and opens no storage until
+  // open_owned() says this node owns the disk.
+  bool open_at_load = true;
 };
 
 class ProvisionedDisks {
@@ -90,10 +108,19 @@ class ProvisionedDisks {
                    SessionTerminator terminate, const Clock& clock, RandomSource& random);
   ~ProvisionedDisks();
 
-  // At start: opens every disk the MetaStore knows, reusing its overlays.
-  // A disk that cannot be opened is logged and left out (its data is kept).
-  // Also reports whether the previous run shut down cleanly.
+  // At start: reads every disk the MetaStore knows and (open_at_load) opens
+  // its storage. A disk that cannot be opened is logged and left out (its
+  // data is kept). Also reports whether the previous run shut down cleanly.
   Status load();
+
+  // Fleet mode. Opens the storage of a known disk this node now owns (RBD:
+  // with the image's exclusive lock); ok when it is open already.
+  Status open_owned(std::string_view disk_id);
+  // Ends the disk's sessions and closes its storage (once they let go); the
+  // record stays known. No-op when not open.
+  void close_owned(std::string_view disk_id);
+  bool is_open(std::string_view disk_id) const;
+  DiskStorage& storage() { return *storage_; }
   // Records that every overlay was flushed (called at a clean shutdown).
   Status mark_clean_shutdown();
   bool previous_shutdown_clean() const { return previous_clean_; }
@@ -119,10 +146,11 @@ class ProvisionedDisks {
 
  private:
   ServiceResult<std::shared_ptr<ProvisionedDisk>> open_disk(const db::Disk& record, bool create_files);
-  Result<std::shared_ptr<const storage::ImageSource>> base_for(const std::string& image, uint64_t blank_size);
+  std::shared_ptr<ProvisionedDisk> record_only(const db::Disk& record) const;
   Result<std::unique_ptr<scsi::LuReservations>> pr_for(const db::LuKey& key, bool fresh);
 
   ProvisionedConfig config_;
+  std::shared_ptr<DiskStorage> storage_;
   db::MetaStore& store_;
   const Tiers& tiers_;
   BaseLookup bases_;
@@ -140,7 +168,5 @@ class ProvisionedDisks {
 // Stable SCSI identity for LUN `lun` of disk `id`: the same NAA and serial on
 // every start, so multipath and cluster software keep recognising the disk.
 lu::Identity provisioned_identity(std::string_view disk_id, uint32_t lun, std::string_view image);
-// "<dir>/lun<N>.img"
-std::filesystem::path provisioned_overlay_path(const std::filesystem::path& disk_dir, uint32_t lun);
 
 }  // namespace scsipub::control

@@ -427,6 +427,55 @@ TEST(ConfigAdmin, DashboardLoginLimitsHaveDefaultsTomlKeysAndBounds) {
   }
 }
 
+TEST(Config, CephSectionIsReadAndValidated) {
+  Config none;
+  EXPECT_FALSE(none.ceph.enabled());
+  EXPECT_TRUE(validate_ceph(none.ceph).ok()) << "no [ceph]: local storage";
+
+  auto conf = write_file("scsipub-config-test-ceph.conf", "[global]\n");
+  auto f = write_file("scsipub-config-test-ceph.toml", "[ceph]\nconf = \"" + conf.string() + R"("
+pool = "rbd"
+user = "scsipub"
+image_prefix = "node-"
+op_timeout_seconds = 12
+)");
+  Config cfg;
+  ASSERT_TRUE(load_toml(f, cfg).ok());
+  EXPECT_TRUE(cfg.ceph.enabled());
+  EXPECT_EQ(cfg.ceph.conf, conf.string());
+  EXPECT_EQ(cfg.ceph.pool, "rbd");
+  EXPECT_EQ(cfg.ceph.user, "scsipub");
+  EXPECT_EQ(cfg.ceph.keyring, "");
+  EXPECT_EQ(cfg.ceph.image_prefix, "node-");
+  EXPECT_EQ(cfg.ceph.op_timeout_seconds, 12u);
+#ifdef SCSIPUB_WITH_RBD
+  EXPECT_TRUE(validate_ceph(cfg.ceph).ok());
+  auto bad = [&](auto change) {
+    CephConfig c = cfg.ceph;
+    change(c);
+    return !validate_ceph(c).ok();
+  };
+  EXPECT_TRUE(bad([](CephConfig& c) { c.pool = "a/b"; }));
+  EXPECT_TRUE(bad([](CephConfig& c) { c.pool = std::string(65, 'p'); }));
+  EXPECT_TRUE(bad([](CephConfig& c) { c.user = "client admin"; }));
+  EXPECT_TRUE(bad([](CephConfig& c) { c.user = ""; }));
+  EXPECT_TRUE(bad([](CephConfig& c) { c.image_prefix = "x@"; }));
+  EXPECT_TRUE(bad([](CephConfig& c) { c.op_timeout_seconds = 0; }));
+  EXPECT_TRUE(bad([](CephConfig& c) { c.op_timeout_seconds = 601; }));
+  EXPECT_TRUE(bad([](CephConfig& c) { c.conf = "/nonexistent/ceph.conf"; }));
+  EXPECT_TRUE(bad([](CephConfig& c) { c.keyring = "/nonexistent/keyring"; }));
+#else
+  EXPECT_FALSE(validate_ceph(cfg.ceph).ok()) << "a build without librbd refuses [ceph]";
+#endif
+
+  Config missing_pool;
+  EXPECT_FALSE(load_toml(write_file("scsipub-config-test-ceph2.toml", "[ceph]\nuser = \"a\"\n"), missing_pool).ok());
+  Config unknown;
+  EXPECT_FALSE(load_toml(write_file("scsipub-config-test-ceph3.toml", "[ceph]\npool = \"rbd\"\nmonitors = \"x\"\n"),
+                         unknown)
+                   .ok());
+}
+
 }  // namespace
 }  // namespace scsipub::app
 

@@ -58,7 +58,8 @@ class ProvisionedTest : public ::testing::Test {
   }
 
   // (Re)opens everything over the same files, like a process start.
-  void open() {
+  // `open_at_load` false: a fleet node; `storage` null: local overlay files.
+  void open(bool open_at_load = true, std::shared_ptr<DiskStorage> storage = nullptr) {
     service_.reset();
     directory_.reset();
     disks_.reset();
@@ -74,7 +75,7 @@ class ProvisionedTest : public ::testing::Test {
     dcfg.limit_events = &events_;
     directory_ = std::make_unique<TargetDirectory>(dcfg, *catalog_, clock_, random_);
     disks_ = std::make_unique<ProvisionedDisks>(
-        ProvisionedConfig{tmp_.path() / "disks"}, *store_, tiers_,
+        ProvisionedConfig{tmp_.path() / "disks", std::move(storage), open_at_load}, *store_, tiers_,
         [this](const std::string& image) { return directory_->image_base(image); },
         [this](std::string_view target) { terminated_.emplace_back(target); }, clock_, random_);
     ASSERT_TRUE(disks_->load());
@@ -455,6 +456,155 @@ TEST_F(ProvisionedTest, ServiceImagesCarryThePresentation) {
   EXPECT_EQ(images[1].presentation, Presentation::dvd);
   EXPECT_EQ(images[2].name, "test");
   EXPECT_EQ(images[2].presentation, Presentation::disk);
+}
+
+}  // namespace
+}  // namespace scsipub::control
+
+namespace scsipub::control {
+namespace {
+
+// Local storage that counts what the registry asks of it, and can be told to
+// fail a LUN creation.
+class CountingStorage final : public DiskStorage {
+ public:
+  CountingStorage(std::filesystem::path dir, BaseLookup bases) : local_(std::move(dir), std::move(bases)) {}
+  std::string_view kind() const override { return "counting"; }
+  Result<LunStorage> create_lun(const LunSpec& spec) override {
+    ++creates;
+    if (fail_create_lun == static_cast<int>(spec.lun)) return fail("refused by the test");
+    return local_.create_lun(spec);
+  }
+  Result<LunStorage> open_lun(const LunSpec& spec) override {
+    ++opens;
+    return local_.open_lun(spec);
+  }
+  Status remove_disk(std::string_view disk_id, uint32_t luns) override {
+    ++removes;
+    return local_.remove_disk(disk_id, luns);
+  }
+  int creates = 0, opens = 0, removes = 0;
+  int fail_create_lun = -1;
+
+ private:
+  LocalDiskStorage local_;
+};
+
+class ProvisionedFleetTest : public ProvisionedTest {
+ protected:
+  std::shared_ptr<CountingStorage> counting() {
+    return std::make_shared<CountingStorage>(tmp_.path() / "disks",
+                                             [this](const std::string& image) { return directory_->image_base(image); });
+  }
+  // A disk with a pattern written to LUN 0 block 8 and flushed.
+  std::string disk_with_data(const std::vector<uint8_t>& pattern) {
+    auto disk = create(account("a1"), {"blank", "test"});
+    EXPECT_TRUE(disk);
+    if (!disk) return {};
+    EXPECT_EQ(disk->units()[0].lu->store().write(8, pattern), storage::IoStatus::ok);
+    EXPECT_EQ(disk->units()[0].lu->store().flush(), storage::IoStatus::ok);
+    return disk->record().id;
+  }
+};
+
+TEST_F(ProvisionedFleetTest, StorageIsCreatedOpenedAndRemovedOnlyThroughDiskStorage) {
+  auto storage = counting();
+  open(true, storage);
+  auto disk = create(account("a1"), {"blank", "test"});
+  ASSERT_TRUE(disk);
+  EXPECT_EQ(storage->creates, 2);
+  EXPECT_EQ(storage->opens, 0);
+  const std::string id = disk->record().id;
+  disk.reset();
+  auto storage2 = counting();
+  open(true, storage2);
+  EXPECT_EQ(storage2->opens, 2);
+  ASSERT_TRUE(disks_->remove(id).ok());
+  EXPECT_EQ(storage2->removes, 1);
+  EXPECT_FALSE(std::filesystem::exists(tmp_.path() / "disks" / id));
+}
+
+TEST_F(ProvisionedFleetTest, AFailedCreationRemovesWhatWasCreated) {
+  auto storage = counting();
+  storage->fail_create_lun = 1;
+  open(true, storage);
+  auto failed = disks_->create(account("a1"), {"blank", "test"});
+  ASSERT_FALSE(failed.ok());
+  EXPECT_NE(failed.error().message.find("refused by the test"), std::string::npos) << failed.error().message;
+  EXPECT_EQ(storage->removes, 1);
+  EXPECT_TRUE(disks_->all().empty());
+  EXPECT_TRUE(store_->list_disks().value().empty());
+}
+
+TEST_F(ProvisionedFleetTest, LoadKnowsEveryDiskButOpensNoneUntilOwned) {
+  std::vector<uint8_t> pattern(4096, 0x5c);
+  const std::string id = disk_with_data(pattern);
+  ASSERT_FALSE(id.empty());
+  auto storage = counting();
+  open(false, storage);
+  EXPECT_EQ(storage->opens, 0);
+  auto known = disks_->find(id);
+  ASSERT_TRUE(known);  // CHAP, SendTargets and tiers see it
+  EXPECT_EQ(disks_->find_by_chap_user(known->record().chap_user), known);
+  EXPECT_FALSE(disks_->is_open(id));
+  EXPECT_FALSE(known->is_open());
+  EXPECT_FALSE(known->try_add_session(10)) << "no session on a disk whose storage is not open here";
+  disks_->flush_all();  // nothing open: nothing to flush, no crash
+
+  ASSERT_TRUE(disks_->open_owned(id));
+  EXPECT_EQ(storage->opens, 2);
+  EXPECT_TRUE(disks_->is_open(id));
+  ASSERT_TRUE(disks_->open_owned(id)) << "opening an open disk is a no-op";
+  EXPECT_EQ(storage->opens, 2);
+  auto opened = disks_->find(id);
+  ASSERT_TRUE(opened && opened->is_open());
+  std::vector<uint8_t> got(4096);
+  ASSERT_EQ(opened->units()[0].lu->store().read(8, got), storage::IoStatus::ok);
+  EXPECT_EQ(got, pattern);
+  EXPECT_TRUE(opened->try_add_session(10));
+  opened->remove_session();
+  EXPECT_FALSE(disks_->open_owned("0000000000000000").ok());
+}
+
+TEST_F(ProvisionedFleetTest, CloseOwnedEndsSessionsAndTheDataIsThereOnReopen) {
+  const std::string id = disk_with_data(std::vector<uint8_t>(512, 1));
+  ASSERT_FALSE(id.empty());
+  open(false);
+  ASSERT_TRUE(disks_->open_owned(id));
+  const std::string target = disk_target(id);
+  auto bound = directory_->bind(target, nexus(1, target), {});
+  ASSERT_TRUE(bound.ok()) << bound.error().message;
+  auto held = disks_->find(id);
+  std::vector<uint8_t> pattern(4096, 0x77);
+  ASSERT_EQ(held->units()[0].lu->store().write(16, pattern), storage::IoStatus::ok);
+
+  disks_->close_owned(id);
+  EXPECT_EQ(terminated_, std::vector<std::string>{target});
+  EXPECT_FALSE(disks_->is_open(id));
+  EXPECT_FALSE(held->is_open());
+  EXPECT_FALSE(held->try_add_session(10));
+  EXPECT_TRUE(disks_->find(id)) << "the record stays known";
+  EXPECT_FALSE(directory_->bind(target, nexus(2, target), {}).ok());
+  disks_->close_owned(id);  // not open: no-op
+  EXPECT_EQ(terminated_.size(), 1u);
+  // The storage closes (flushing) once the last holder lets go.
+  bound.value().reset();
+  held.reset();
+  ASSERT_TRUE(disks_->open_owned(id));
+  std::vector<uint8_t> got(4096);
+  ASSERT_EQ(disks_->find(id)->units()[0].lu->store().read(16, got), storage::IoStatus::ok);
+  EXPECT_EQ(got, pattern);
+}
+
+TEST_F(ProvisionedFleetTest, RemovingADiskNotOpenHereRemovesItsStorage) {
+  const std::string id = disk_with_data(std::vector<uint8_t>(512, 1));
+  ASSERT_FALSE(id.empty());
+  auto storage = counting();
+  open(false, storage);
+  ASSERT_TRUE(disks_->remove(id).ok());
+  EXPECT_EQ(storage->removes, 1);
+  EXPECT_FALSE(std::filesystem::exists(tmp_.path() / "disks" / id));
+  EXPECT_FALSE(disks_->find(id));
 }
 
 }  // namespace

@@ -251,6 +251,13 @@ class Conn {
     scsi_free_scsi_task(t);
     return true;
   }
+  bool unmap(uint64_t lba, uint32_t blocks, std::string* err) {
+    unmap_list range{lba, blocks};
+    scsi_task* t = run([&] { return iscsi_unmap_sync(ctx_, lun_, 0, 0, &range, 1); }, err);
+    if (t == nullptr) return false;
+    scsi_free_scsi_task(t);
+    return true;
+  }
 
  private:
   std::string login_failure() {
@@ -446,6 +453,34 @@ int cmd_write(const Options& o) {
     std::this_thread::sleep_for(std::chrono::seconds(o.hold));
     return 0;
   }
+  if (!c->logout(&err)) fail(err);
+  return g_failures ? 1 : 0;
+}
+
+// UNMAP a range, then read it back: all zeros (the target advertises LBPRZ).
+int cmd_unmap(const Options& o) {
+  if (o.positional.size() != 3) usage_error("unmap URL LBA BLOCKS");
+  const uint64_t lba = std::stoull(o.positional[1]);
+  const auto blocks = static_cast<uint32_t>(std::stoul(o.positional[2]));
+  auto c = login_or_report(o.positional[0], o);
+  if (!c) return 1;
+  std::string err;
+  if (!c->unmap(lba, blocks, &err)) {
+    fail("UNMAP: " + err);
+    return 1;
+  }
+  std::vector<uint8_t> got;
+  if (!c->read(lba, blocks, got, &err)) {
+    fail("read after UNMAP: " + err);
+    return 1;
+  }
+  for (size_t i = 0; i < got.size(); ++i) {
+    if (got[i] != 0) {
+      fail("byte " + std::to_string(i) + " after UNMAP is not zero");
+      break;
+    }
+  }
+  if (g_failures == 0) say("unmap ok lba=" + std::to_string(lba) + " blocks=" + std::to_string(blocks));
   if (!c->logout(&err)) fail(err);
   return g_failures ? 1 : 0;
 }
@@ -664,6 +699,7 @@ int main(int argc, char** argv) {
     if (cmd == "compare") return cmd_compare(o);
     if (cmd == "write") return cmd_write(o);
     if (cmd == "verify") return cmd_verify(o);
+    if (cmd == "unmap") return cmd_unmap(o);
     if (cmd == "shared") return cmd_shared(o);
     if (cmd == "sessions") return cmd_sessions(o);
     if (cmd == "discover") return cmd_discover(o);

@@ -1,0 +1,41 @@
+#pragma once
+// Provisioned disks on Ceph RBD: every LUN is an image in the cluster's pool,
+// so any node of a fleet can open a disk once it owns it. A catalog image is
+// imported into the pool once ("<prefix>base-<name>-<bytes>", snapshot
+// "base", protected) and each LUN made from it is a copy-on-write clone
+// ("<prefix>disk-<id>-lun<N>"); a blank LUN is a fresh image of the tier's
+// blank size. Opening takes the image's exclusive lock; a node that opens a
+// disk it now owns takes the lock over from a dead owner, fencing it.
+//
+// Not enforced on RBD: write_limit (an image holds at most its size; the
+// pool's quota bounds the total). bytes_written reports 0.
+#include <memory>
+#include <string>
+
+#include "control/disk_storage.h"
+#include "storage/rbd_cluster.h"
+
+namespace scsipub::control {
+
+class RbdDiskStorage final : public DiskStorage {
+ public:
+  RbdDiskStorage(std::shared_ptr<storage::RbdCluster> cluster, std::string image_prefix, BaseLookup bases)
+      : cluster_(std::move(cluster)), prefix_(std::move(image_prefix)), bases_(std::move(bases)) {}
+
+  std::string_view kind() const override { return "rbd"; }
+  Result<LunStorage> create_lun(const LunSpec& spec) override;
+  Result<LunStorage> open_lun(const LunSpec& spec) override;
+  Status remove_disk(std::string_view disk_id, uint32_t luns) override;
+  std::string client_address() const override { return cluster_->client_address(); }
+  Status fence(std::string_view client_address) override;
+
+  std::string lun_image_name(std::string_view disk_id, uint32_t lun) const;
+  std::string base_image_name(std::string_view image, uint64_t size_bytes) const;
+
+ private:
+  std::shared_ptr<storage::RbdCluster> cluster_;
+  std::string prefix_;
+  BaseLookup bases_;
+};
+
+}  // namespace scsipub::control

@@ -1,0 +1,179 @@
+#include "storage/rbd_images.h"
+
+#include <fmt/format.h>
+#include <rbd/librbd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <vector>
+
+namespace scsipub::storage {
+namespace {
+
+// Bytes copied per write while importing; RBD's default object size, so each
+// write fills (or, when all zeros, skips) one object.
+constexpr uint64_t kImportChunk = 4ull << 20;
+
+// An open image, closed on every path.
+class OpenImage {
+ public:
+  OpenImage() = default;
+  ~OpenImage() {
+    if (image_ != nullptr) rbd_close(image_);
+  }
+  OpenImage(const OpenImage&) = delete;
+  OpenImage& operator=(const OpenImage&) = delete;
+  int open(RbdCluster& cluster, const std::string& name, const char* snap = nullptr) {
+    return rbd_open(cluster.ioctx(), name.c_str(), &image_, snap);
+  }
+  rbd_image_t get() const { return image_; }
+
+ private:
+  rbd_image_t image_ = nullptr;
+};
+
+bool all_zero(std::span<const uint8_t> bytes) {
+  return std::all_of(bytes.begin(), bytes.end(), [](uint8_t b) { return b == 0; });
+}
+
+// Copies `source` into the open image, leaving all-zero chunks unwritten
+// (a new image reads zeros there already).
+Status copy_into(rbd_image_t image, const ImageSource& source, const std::string& name) {
+  std::vector<uint8_t> buf(kImportChunk);
+  const uint64_t size = source.block_count() * kBlockSize;
+  for (uint64_t off = 0; off < size; off += kImportChunk) {
+    const auto n = static_cast<size_t>(std::min<uint64_t>(kImportChunk, size - off));
+    std::span<uint8_t> chunk(buf.data(), n);
+    if (int err = source.read_at(off, chunk); err != 0) {
+      return fail(fmt::format("importing {}: reading the source at {}: errno {}", name, off, err));
+    }
+    if (all_zero(chunk)) continue;
+    ssize_t w = rbd_write(image, off, n, reinterpret_cast<const char*>(chunk.data()));
+    if (w < 0) return fail(rbd_error(fmt::format("importing {}: writing at {}", name, off), static_cast<int>(w)));
+    if (static_cast<size_t>(w) != n) return fail(fmt::format("importing {}: short write at {}", name, off));
+  }
+  if (int rc = rbd_flush(image); rc < 0) return fail(rbd_error(fmt::format("importing {}: flush", name), rc));
+  return ok_status();
+}
+
+// Snapshot + protect on an image nobody else can see yet.
+Status snapshot_and_protect(rbd_image_t image, const std::string& name) {
+  const std::string snap(kRbdBaseSnapshot);
+  if (int rc = rbd_snap_create(image, snap.c_str()); rc < 0) {
+    return fail(rbd_error(fmt::format("{}: creating snapshot {}", name, snap), rc));
+  }
+  if (int rc = rbd_snap_protect(image, snap.c_str()); rc < 0) {
+    return fail(rbd_error(fmt::format("{}: protecting snapshot {}", name, snap), rc));
+  }
+  return ok_status();
+}
+
+// Removes an image whose snapshot may be protected (a failed or lost import).
+void discard_image(RbdCluster& cluster, const std::string& name) {
+  {
+    OpenImage img;
+    if (img.open(cluster, name) == 0) {
+      const std::string snap(kRbdBaseSnapshot);
+      rbd_snap_unprotect(img.get(), snap.c_str());
+      rbd_snap_remove(img.get(), snap.c_str());
+    }
+  }
+  rbd_remove(cluster.ioctx(), name.c_str());
+}
+
+}  // namespace
+
+bool rbd_name_ok(std::string_view name) {
+  if (name.empty() || name.size() > 200) return false;
+  return std::all_of(name.begin(), name.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' ||
+           c == '-';
+  });
+}
+
+Result<bool> rbd_image_exists(RbdCluster& cluster, const std::string& name) {
+  // A read-only open takes no lock; closed at once.
+  rbd_image_t image = nullptr;
+  int rc = rbd_open_read_only(cluster.ioctx(), name.c_str(), &image, nullptr);
+  if (rc == -ENOENT) return false;
+  if (rc < 0) return fail(rbd_error(fmt::format("opening {}", name), rc));
+  rbd_close(image);
+  return true;
+}
+
+Result<uint64_t> rbd_image_size(RbdCluster& cluster, const std::string& name) {
+  rbd_image_t image = nullptr;
+  int rc = rbd_open_read_only(cluster.ioctx(), name.c_str(), &image, nullptr);
+  if (rc < 0) return fail(rbd_error(fmt::format("opening {}", name), rc));
+  uint64_t size = 0;
+  rc = rbd_get_size(image, &size);
+  rbd_close(image);
+  if (rc < 0) return fail(rbd_error(fmt::format("size of {}", name), rc));
+  return size;
+}
+
+Status rbd_ensure_base(RbdCluster& cluster, const std::string& name, const ImageSource& source) {
+  if (!rbd_name_ok(name)) return fail(fmt::format("'{}' is not a usable RBD image name", name));
+  auto exists = rbd_image_exists(cluster, name);
+  if (!exists.ok()) return fail(exists.error().message);
+  if (exists.value()) return ok_status();
+
+  // A staging name of this call's own (the client's instance id is unique in
+  // the cluster, the serial within the client): nobody else writes it. A node
+  // that dies mid-import leaves it behind, disturbing no later import.
+  const std::string staging = fmt::format("{}.importing.{}.{}", name, cluster.instance_id(), cluster.next_serial());
+  if (Status s = rbd_create_image(cluster, staging, source.block_count() * kBlockSize); !s) return s;
+  Status filled = [&]() -> Status {
+    OpenImage img;
+    if (int rc = img.open(cluster, staging); rc < 0) return fail(rbd_error(fmt::format("opening {}", staging), rc));
+    if (Status s = copy_into(img.get(), source, name); !s) return s;
+    return snapshot_and_protect(img.get(), staging);
+  }();
+  if (!filled) {
+    discard_image(cluster, staging);
+    return filled;
+  }
+  // The publish step: atomic in the pool's image directory. EEXIST: another
+  // node published first; its base holds the same content.
+  int rc = rbd_rename(cluster.ioctx(), staging.c_str(), name.c_str());
+  if (rc == -EEXIST) {
+    discard_image(cluster, staging);
+    return ok_status();
+  }
+  if (rc < 0) {
+    discard_image(cluster, staging);
+    return fail(rbd_error(fmt::format("publishing {}", name), rc));
+  }
+  return ok_status();
+}
+
+Status rbd_clone_base(RbdCluster& cluster, const std::string& parent, const std::string& child) {
+  if (!rbd_name_ok(child)) return fail(fmt::format("'{}' is not a usable RBD image name", child));
+  rbd_image_options_t opts = nullptr;
+  rbd_image_options_create(&opts);
+  const std::string snap(kRbdBaseSnapshot);
+  int rc = rbd_clone3(cluster.ioctx(), parent.c_str(), snap.c_str(), cluster.ioctx(), child.c_str(), opts);
+  rbd_image_options_destroy(opts);
+  if (rc < 0) return fail(rbd_error(fmt::format("cloning {}@{} to {}", parent, snap, child), rc));
+  return ok_status();
+}
+
+Status rbd_create_image(RbdCluster& cluster, const std::string& name, uint64_t size_bytes) {
+  if (!rbd_name_ok(name)) {
+    return fail(fmt::format("'{}' is not a usable RBD image name", name));
+  }
+  rbd_image_options_t opts = nullptr;
+  rbd_image_options_create(&opts);
+  int rc = rbd_create4(cluster.ioctx(), name.c_str(), size_bytes, opts);
+  rbd_image_options_destroy(opts);
+  if (rc < 0) return fail(rbd_error(fmt::format("creating {} ({} bytes)", name, size_bytes), rc));
+  return ok_status();
+}
+
+Status rbd_remove_image(RbdCluster& cluster, const std::string& name) {
+  int rc = rbd_remove(cluster.ioctx(), name.c_str());
+  if (rc < 0 && rc != -ENOENT) return fail(rbd_error(fmt::format("removing {}", name), rc));
+  return ok_status();
+}
+
+}  // namespace scsipub::storage

@@ -1,0 +1,114 @@
+#include "storage/rbd_store.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <vector>
+
+namespace scsipub::storage {
+namespace {
+
+// Breaks every exclusive lock on the image held by a client other than
+// `self` (librbd blocklists the holder as it breaks the lock).
+Status break_foreign_locks(rbd_image_t image, const std::string& self, const std::string& name) {
+  rbd_lock_mode_t mode{};
+  std::vector<char*> owners(4, nullptr);
+  size_t count = owners.size();
+  int rc = rbd_lock_get_owners(image, &mode, owners.data(), &count);
+  if (rc == -ENOENT) return ok_status();  // nobody holds it any more
+  if (rc < 0) return fail(rbd_error(fmt::format("{}: lock owners", name), rc));
+  Status result = ok_status();
+  for (size_t i = 0; i < count && result; ++i) {
+    std::string owner(owners[i]);
+    // The owner is named by its client address, which is what a blocklist fences.
+    if (owner == self) {
+      result = fail(fmt::format("{}: the lock is held by this client already", name));
+      break;
+    }
+    rc = rbd_lock_break(image, RBD_LOCK_MODE_EXCLUSIVE, owners[i]);
+    if (rc < 0 && rc != -ENOENT) result = fail(rbd_error(fmt::format("{}: breaking the lock of {}", name, owner), rc));
+  }
+  rbd_lock_get_owners_cleanup(owners.data(), count);
+  return result;
+}
+
+IoStatus io_status(ssize_t rc) { return rc < 0 ? IoStatus::io_error : IoStatus::ok; }
+
+}  // namespace
+
+Result<std::unique_ptr<RbdStore>> RbdStore::open(std::shared_ptr<RbdCluster> cluster, const std::string& name,
+                                                 RbdOpenOptions options) {
+  rbd_image_t image = nullptr;
+  int rc = rbd_open(cluster->ioctx(), name.c_str(), &image, nullptr);
+  if (rc < 0) return fail(rbd_error(fmt::format("opening {}", name), rc));
+  auto give_up = [&](std::string message) {
+    rbd_close(image);
+    return fail(std::move(message));
+  };
+  uint64_t size = 0;
+  rc = rbd_get_size(image, &size);
+  if (rc < 0) return give_up(rbd_error(fmt::format("size of {}", name), rc));
+  if (size % kBlockSize != 0) return give_up(fmt::format("{}: size {} is not whole 512-byte blocks", name, size));
+  // A rightful new owner breaks a foreign lock before asking for it: asking
+  // a dead owner first would wait for its watch to time out (30 s).
+  if (options.take_over) {
+    if (Status s = break_foreign_locks(image, cluster->client_address(), name); !s) return give_up(s.error().message);
+  }
+  // Taking the lock explicitly also turns off librbd's cooperative handover:
+  // a later request from another client is refused instead of granted.
+  rc = rbd_lock_acquire(image, RBD_LOCK_MODE_EXCLUSIVE);
+  if (rc < 0) return give_up(rbd_error(fmt::format("{}: taking the exclusive lock", name), rc));
+  return std::unique_ptr<RbdStore>(new RbdStore(std::move(cluster), image, name, size / kBlockSize));
+}
+
+RbdStore::~RbdStore() {
+  rbd_flush(image_);
+  rbd_lock_release(image_);
+  rbd_close(image_);
+}
+
+IoStatus RbdStore::read(uint64_t lba, std::span<uint8_t> out) {
+  const uint64_t blocks = out.size() / kBlockSize;
+  if (!in_range(lba, blocks)) return IoStatus::out_of_range;
+  ssize_t rc = rbd_read(image_, lba * kBlockSize, out.size(), reinterpret_cast<char*>(out.data()));
+  if (rc >= 0 && static_cast<size_t>(rc) != out.size()) return IoStatus::io_error;
+  return io_status(rc);
+}
+
+IoStatus RbdStore::write(uint64_t lba, std::span<const uint8_t> in) {
+  const uint64_t blocks = in.size() / kBlockSize;
+  if (!in_range(lba, blocks)) return IoStatus::out_of_range;
+  ssize_t rc = rbd_write(image_, lba * kBlockSize, in.size(), reinterpret_cast<const char*>(in.data()));
+  if (rc >= 0 && static_cast<size_t>(rc) != in.size()) return IoStatus::io_error;
+  return io_status(rc);
+}
+
+IoStatus RbdStore::unmap(uint64_t lba, uint64_t blocks) {
+  if (!in_range(lba, blocks)) return IoStatus::out_of_range;
+  // write_zeroes, not discard: librbd skips the partial-object parts of a
+  // discard (rbd_skip_partial_discard), which would break the zeros promised
+  // by LBPRZ; write_zeroes deallocates whole objects and zeroes the rest.
+  const uint64_t max_chunk = 1ull << 30;  // the C API takes a size_t; keep each call bounded
+  for (uint64_t done = 0; done < blocks;) {
+    const uint64_t n = std::min<uint64_t>(blocks - done, max_chunk / kBlockSize);
+    ssize_t rc = rbd_write_zeroes(image_, (lba + done) * kBlockSize, n * kBlockSize, 0, 0);
+    if (rc < 0) return IoStatus::io_error;
+    done += n;
+  }
+  return IoStatus::ok;
+}
+
+IoStatus RbdStore::flush() { return io_status(rbd_flush(image_)); }
+
+LbaRun RbdStore::lba_status(uint64_t lba) const {
+  if (lba >= blocks_) return {true, 0};
+  return {true, blocks_ - lba};
+}
+
+bool RbdStore::holds_lock() const {
+  int owner = 0;
+  return rbd_is_exclusive_lock_owner(image_, &owner) == 0 && owner != 0;
+}
+
+}  // namespace scsipub::storage

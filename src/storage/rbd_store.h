@@ -1,0 +1,66 @@
+#pragma once
+// A BlockStore over one RBD image, opened with its exclusive lock held: while
+// this process holds the lock no other client can write the image (librbd in
+// another client asks for the lock and is refused), and a client that takes
+// the lock over from a dead owner blocklists it first, so a stale owner's
+// writes can never land after the handover.
+//
+// librbd is thread-safe: the store is shared by every session of a disk
+// without a lock of ours, and reads and writes of several sessions run in
+// parallel. Every call may wait on the network, so every command on it runs
+// on a storage thread (read_may_block / write_may_block stay true).
+#include <rbd/librbd.h>
+
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+#include "storage/block_store.h"
+#include "storage/rbd_cluster.h"
+
+namespace scsipub::storage {
+
+struct RbdOpenOptions {
+  // When the lock is held by another client: break it (which blocklists that
+  // client) and take it. Only for a caller that knows it is the image's
+  // rightful owner now (a lease, or a single node that owns every image).
+  // Never breaks a lock held by this very client.
+  bool take_over = false;
+};
+
+class RbdStore final : public BlockStore {
+ public:
+  static Result<std::unique_ptr<RbdStore>> open(std::shared_ptr<RbdCluster> cluster, const std::string& name,
+                                                RbdOpenOptions options = {});
+  ~RbdStore() override;  // releases the lock (flushes first)
+  RbdStore(const RbdStore&) = delete;
+  RbdStore& operator=(const RbdStore&) = delete;
+
+  uint64_t block_count() const override { return blocks_; }
+  bool read_only() const override { return false; }
+  bool thin_provisioned() const override { return true; }
+  IoStatus read(uint64_t lba, std::span<uint8_t> out) override;
+  IoStatus write(uint64_t lba, std::span<const uint8_t> in) override;
+  IoStatus unmap(uint64_t lba, uint64_t blocks) override;
+  IoStatus flush() override;
+  // "Mapped or unknown" for the rest of the image (SBC-4 5.8: provisioning
+  // status 0h): asking the cluster per LBA would cost a round trip per call.
+  LbaRun lba_status(uint64_t lba) const override;
+
+  const std::string& name() const { return name_; }
+  // Whether this client still holds the exclusive lock (false once another
+  // client broke it and blocklisted this one).
+  bool holds_lock() const;
+
+ private:
+  RbdStore(std::shared_ptr<RbdCluster> cluster, rbd_image_t image, std::string name, uint64_t blocks)
+      : cluster_(std::move(cluster)), image_(image), name_(std::move(name)), blocks_(blocks) {}
+  bool in_range(uint64_t lba, uint64_t blocks) const { return lba <= blocks_ && blocks <= blocks_ - lba; }
+
+  std::shared_ptr<RbdCluster> cluster_;  // outlives the image handle
+  rbd_image_t image_;
+  std::string name_;
+  uint64_t blocks_;
+};
+
+}  // namespace scsipub::storage
