@@ -18,9 +18,16 @@ namespace {
 
 class Targets : public LoginTargetLookup {
  public:
-  std::optional<LoginTarget> find(std::string_view name) override {
+  std::optional<LoginTarget> find(std::string_view name, const LoginRequester&) override {
     if (name == "iqn.2025-01.pub.scsipub:blank") return LoginTarget{std::string(name), "", false};
     if (name == "iqn.2025-01.pub.scsipub:disk.1") return LoginTarget{std::string(name), "disk", true};
+    // Served by another node, or by none at this instant (redirect, 03/01).
+    if (name == "iqn.2025-01.pub.scsipub:disk.2") {
+      return LoginTarget{std::string(name), "", true, "disk", "", LoginTarget::Where::moved, "[2001:db8::2]:3260,1"};
+    }
+    if (name == "iqn.2025-01.pub.scsipub:disk.3") {
+      return LoginTarget{std::string(name), "", true, "disk", "", LoginTarget::Where::unavailable, ""};
+    }
     return std::nullopt;
   }
 };

@@ -290,7 +290,10 @@ int serve(Config cfg) {
   // The one clock and randomness the control layer reads (tests pass fixed ones).
   const control::SystemClock clock;
   control::SystemRandom random;
-  control::TargetDirectory directory(dcfg, catalog, clock, random);
+  // A single node serves every disk itself; a fleet's placement comes from
+  // its lease keeper.
+  const control::LocalPlacement placement;
+  control::TargetDirectory directory(dcfg, catalog, placement, clock, random);
   for (const auto& name : cfg.free_tier.multi_images) {
     if (name != "blank" && !catalog.find(name)) {
       spdlog::error("multi_images names {}, which is not in the catalog", name);

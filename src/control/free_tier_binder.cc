@@ -239,6 +239,11 @@ size_t FreeTierBinder::release_retained() {
   return all.size();
 }
 
+bool FreeTierBinder::holds(const ReinstateKey& key) const {
+  std::lock_guard lock(mu_);
+  return live_keys_.contains(key) || retained_.contains(key);
+}
+
 size_t FreeTierBinder::retained_count() const {
   std::lock_guard lock(mu_);
   return retained_.size();

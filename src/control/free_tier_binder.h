@@ -66,6 +66,9 @@ class FreeTierBinder {
   bool overlay_live(std::string_view id) const;
   // The overlay id prefix of this process: ids of earlier runs never collide.
   const std::string& instance_prefix() const { return instance_; }
+  // True while a live session or a retained disk belongs to `key`: a login
+  // with that key reinstates a session here and must stay here.
+  bool holds(const ReinstateKey& key) const;
 
   // Deletes the retained overlays whose grace period is over and returns
   // their budget; how many. bind() does this first; the server also calls it

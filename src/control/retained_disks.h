@@ -65,6 +65,7 @@ class RetainedDisks {
   std::optional<SessionDisks> put(ReinstateKey key, SessionDisks disks, Clock::SteadyTime deadline);
   // Hands the disks kept under `key` over, at most once.
   std::optional<SessionDisks> take(const ReinstateKey& key);
+  bool contains(const ReinstateKey& key) const { return by_key_.contains(key); }
   // Removes and returns every entry whose deadline is not after `now`; costs
   // only what it returns.
   std::vector<SessionDisks> take_expired(Clock::SteadyTime now);

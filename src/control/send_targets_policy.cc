@@ -31,10 +31,17 @@ std::vector<iscsi::SendTargetsEntry> SendTargetsPolicy::answer(std::string_view 
   // end we cannot know: without a TargetAddress it logs in where it
   // discovered (RFC 7143 appendix C), which keeps it inside the tunnel instead of
   // sending it to the plain portal.
-  std::vector<std::string> addresses;
-  if (!portal.tls) addresses.push_back(target_address(public_host_, portal_group_, portal));
   std::vector<iscsi::SendTargetsEntry> out;
-  for (auto& n : names(which, session_target, auth_user)) out.push_back({std::move(n), addresses});
+  if (portal.tls) {
+    for (auto& n : names(which, session_target, auth_user)) out.push_back({std::move(n), {}});
+    return out;
+  }
+  const std::string here = target_address(public_host_, portal_group_, portal);
+  for (auto& n : names(which, session_target, auth_user)) {
+    std::optional<std::string> owner = sources_.served_elsewhere ? sources_.served_elsewhere(n) : std::nullopt;
+    std::string address = owner ? target_address(*owner, portal_group_, portal) : here;
+    out.push_back({std::move(n), {std::move(address)}});
+  }
   return out;
 }
 

@@ -2,14 +2,18 @@
 
 #include <spdlog/spdlog.h>
 
+#include "control/login_placement.h"
 #include "control/target_names.h"
 #include "iscsi/chap.h"
 
 namespace scsipub::control {
 
-TargetDirectory::TargetDirectory(DirectoryConfig config, Catalog& catalog, const Clock& clock, RandomSource& random)
-    : clock_(clock),
+TargetDirectory::TargetDirectory(DirectoryConfig config, Catalog& catalog, const DiskPlacement& placement,
+                                 const Clock& clock, RandomSource& random)
+    : placement_(placement),
+      clock_(clock),
       random_(random),
+      portal_group_(config.portal_group),
       free_targets_(catalog, config.free_tier.multi_images),
       bases_(catalog, config.free_tier.blank_size),
       free_(config.free_tier, config.overlay_dir, config.limit_events, free_targets_, bases_, random, clock),
@@ -18,6 +22,7 @@ TargetDirectory::TargetDirectory(DirectoryConfig config, Catalog& catalog, const
               [this](std::string_view user) { return disks_.account_targets(user); },
               [this] { return free_targets_.all(); },
               [this](std::string_view name) { return free_targets_.images_of(name).has_value(); },
+              [this](std::string_view name) { return owner_portal(name); },
           },
           config.public_host, config.portal_group),
       chap_gate_(config.chap_throttle, config.limit_events, clock) {}
@@ -25,11 +30,24 @@ TargetDirectory::TargetDirectory(DirectoryConfig config, Catalog& catalog, const
 TargetDirectory::~TargetDirectory() = default;
 
 std::optional<iscsi::LoginTarget> TargetDirectory::find(std::string_view target_name,
+                                                         const iscsi::LoginRequester& who,
                                                          const iscsi::PortalInfo& portal) {
-  if (auto disk = disks_.find(target_name)) return disk;
+  if (auto disk = disks_.find(target_name)) {
+    place_login(*disk, placement_.place_disk(disk_id_of(target_name)), portal_group_, portal);
+    return disk;
+  }
   if (free_targets_.images_of(target_name)) {
     TargetKind k = target_kind(target_name);
-    return iscsi::LoginTarget{std::string(target_name), "scsipub", false, std::move(k.kind), std::move(k.image)};
+    iscsi::LoginTarget target{std::string(target_name), "scsipub", false, std::move(k.kind), std::move(k.image)};
+    if (auto elsewhere = placement_.free_tier_redirect()) {
+      // A login that reinstates a session here (RFC 7143 6.3.5) stays: its
+      // overlays, live or kept after a dropped connection, are on this node.
+      ReinstateKey key{std::string(who.initiator_name), who.isid, std::string(target_name), portal.peer_address};
+      if (!free_.holds(key)) {
+        place_login(target, Placement{Placement::Where::elsewhere, std::move(*elsewhere)}, portal_group_, portal);
+      }
+    }
+    return target;
   }
   // A deleted target keeps being retried by iscsid every few seconds, forever.
   std::lock_guard lock(unknown_target_mu_);
@@ -41,6 +59,14 @@ std::optional<iscsi::LoginTarget> TargetDirectory::find(std::string_view target_
     spdlog::debug("login from {} to unknown target {}", portal.peer_address, target_name);
   }
   return std::nullopt;
+}
+
+std::optional<std::string> TargetDirectory::owner_portal(std::string_view target_name) const {
+  const std::string_view disk_id = disk_id_of(target_name);
+  if (disk_id.empty()) return std::nullopt;
+  Placement p = placement_.place_disk(disk_id);
+  if (p.where != Placement::Where::elsewhere || p.owner.iscsi_portal.empty()) return std::nullopt;
+  return std::move(p.owner.iscsi_portal);
 }
 
 std::vector<iscsi::SendTargetsEntry> TargetDirectory::send_targets(std::string_view which,

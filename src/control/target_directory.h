@@ -8,6 +8,8 @@
 //     session attached to the disk's shared logical units.
 //   SendTargetsPolicy: who sees which targets, at which TargetAddress.
 //   ChapGate: the CHAP brute-force throttle around every CHAP exchange.
+//   DiskPlacement: whether a disk (or a new free-tier session) is served
+//     here, or the login is sent to another node's portal.
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -23,6 +25,7 @@
 #include "control/chap_gate.h"
 #include "control/clock.h"
 #include "control/disk_binder.h"
+#include "control/disk_placement.h"
 #include "control/free_tier_binder.h"
 #include "control/free_tier_targets.h"
 #include "control/log_throttle.h"
@@ -46,12 +49,14 @@ class ProvisionedDisks;
 
 class TargetDirectory final : public iscsi::TargetProvider {
  public:
-  // `clock` and `random` outlive the directory (app/serve.cc passes the
-  // system's; tests fixed ones).
-  TargetDirectory(DirectoryConfig config, Catalog& catalog, const Clock& clock, RandomSource& random);
+  // `placement`, `clock` and `random` outlive the directory (app/serve.cc
+  // passes the system's; tests fixed ones).
+  TargetDirectory(DirectoryConfig config, Catalog& catalog, const DiskPlacement& placement, const Clock& clock,
+                  RandomSource& random);
   ~TargetDirectory() override;
 
-  std::optional<iscsi::LoginTarget> find(std::string_view target_name, const iscsi::PortalInfo& portal) override;
+  std::optional<iscsi::LoginTarget> find(std::string_view target_name, const iscsi::LoginRequester& who,
+                                         const iscsi::PortalInfo& portal) override;
   std::vector<iscsi::SendTargetsEntry> send_targets(std::string_view which, std::string_view session_target,
                                                     std::string_view auth_user,
                                                     const iscsi::PortalInfo& portal) override;
@@ -89,8 +94,13 @@ class TargetDirectory final : public iscsi::TargetProvider {
   const std::string& instance_prefix() const { return free_.instance_prefix(); }
 
  private:
+  // The disk target's owner's portal when another node serves it (SendTargets).
+  std::optional<std::string> owner_portal(std::string_view target_name) const;
+
+  const DiskPlacement& placement_;
   const Clock& clock_;
   RandomSource& random_;
+  const uint16_t portal_group_;
   FreeTierTargets free_targets_;
   BaseImageCache bases_;
   FreeTierBinder free_;

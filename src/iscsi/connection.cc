@@ -319,7 +319,12 @@ void Connection::note_login_outcome(const LoginReply& reply) {
     kind = target->kind;
   }
   if (config_.traffic != nullptr) config_.traffic->count_login(kind, reply.status_class);
-  if (reply.status_class == login_status::kSuccess || config_.login_journal == nullptr) return;
+  // A redirect is not a refusal: the initiator logs in at the other portal
+  // (counted as scsipub_login_redirects_total).
+  if (reply.status_class == login_status::kSuccess || reply.status_class == login_status::kRedirect ||
+      config_.login_journal == nullptr) {
+    return;
+  }
   std::string_view reason = login_refused_by_ ? LimitEvents::name(*login_refused_by_)
                                               : login_status_text(reply.status_class, reply.status_detail);
   config_.login_journal->refused(portal_.peer_address, portal_.group(), negotiator_->initiator_name(),

@@ -17,9 +17,9 @@ namespace scsipub::iscsi {
 class Connection::LoginLookup final : public LoginTargetLookup {
  public:
   LoginLookup(TargetProvider& p, const PortalInfo& portal) : p_(p), portal_(portal) {}
-  std::optional<LoginTarget> find(std::string_view name) override {
+  std::optional<LoginTarget> find(std::string_view name, const LoginRequester& who) override {
     requested_.assign(name.substr(0, LoginJournal::kMaxText));
-    return p_.find(name, portal_);
+    return p_.find(name, who, portal_);
   }
   const std::string& requested() const { return requested_; }
 

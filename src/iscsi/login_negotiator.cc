@@ -95,6 +95,12 @@ LoginReply LoginNegotiator::Impl::fail(Status s) {
   r.status_class = s.status_class;
   r.status_detail = s.detail;
   r.close = true;
+  if (s.status_class == login_status::kRedirect && target) {
+    // RFC 7143 11.13.5 / 13.8: a redirect names where to go.
+    TextWriter out;
+    out.add("TargetAddress", target->target_address);
+    r.data = out.take();
+  }
   failure = r;
   pending.clear();
   request_text.clear();
@@ -164,9 +170,18 @@ Status LoginNegotiator::Impl::identify(std::span<const KeyValue> keys) {
     const std::string* tname = find("TargetName");
     if (tname == nullptr) return initiator_error(login_status::kMissingParameter);
     if (tname->empty() || tname->size() > kMaxIscsiName) return initiator_error(login_status::kNotFound);
-    target = targets.find(*tname);
+    target = targets.find(*tname, LoginRequester{initiator_name, isid});
     if (!target) return initiator_error(login_status::kNotFound);
     target_name = *tname;
+    // RFC 7143 11.13.5: served elsewhere right now. Answered at the request
+    // that names the target, whatever else it carries (security keys
+    // included): nothing negotiated here would carry over to the new portal.
+    if (target->where == LoginTarget::Where::moved) {
+      return Status{login_status::kRedirect, login_status::kMovedTemporarily};
+    }
+    if (target->where == LoginTarget::Where::unavailable) {
+      return Status{login_status::kTargetError, login_status::kServiceUnavailable};
+    }
   }
   // RFC 7143 6.3: skipping the security stage is only for targets that do
   // not require authentication.

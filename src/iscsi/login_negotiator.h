@@ -23,6 +23,9 @@ namespace scsipub::iscsi {
 namespace login_status {
 inline constexpr uint8_t kSuccess = 0x00;
 inline constexpr uint8_t kRedirect = 0x01;
+// details for class 1
+inline constexpr uint8_t kMovedTemporarily = 0x01;
+inline constexpr uint8_t kMovedPermanently = 0x02;
 inline constexpr uint8_t kInitiatorError = 0x02;
 inline constexpr uint8_t kTargetError = 0x03;
 // details for class 2
@@ -84,12 +87,27 @@ struct LoginTarget {
   // image target), never from what an initiator sent.
   std::string kind;
   std::string image;
+  // Where the target is served at this instant. `moved`: the first Login
+  // Request naming it is answered 01/01 "target moved temporarily" with
+  // TargetAddress=`target_address` (RFC 7143 11.13.5, 13.8); `unavailable`:
+  // 03/01 "service unavailable", which initiators retry later. Either way the
+  // login ends there, before authentication.
+  enum class Where : uint8_t { here, moved, unavailable };
+  Where where = Where::here;
+  std::string target_address;  // "host:port,tpgt" (IPv6 host in brackets), for `moved`
+};
+
+// Who names the target: what a provider needs to tell a new session from one
+// being reinstated (RFC 7143 6.3.5: same InitiatorName and ISID).
+struct LoginRequester {
+  std::string_view initiator_name;
+  std::array<uint8_t, 6> isid{};
 };
 
 class LoginTargetLookup {
  public:
   virtual ~LoginTargetLookup() = default;
-  virtual std::optional<LoginTarget> find(std::string_view target_name) = 0;
+  virtual std::optional<LoginTarget> find(std::string_view target_name, const LoginRequester& who) = 0;
 };
 
 // The login-phase MaxRecvDataSegmentLength (RFC 7143 13.12: 8192 until the

@@ -74,7 +74,10 @@ struct BindError {
 class TargetProvider {
  public:
   virtual ~TargetProvider() = default;
-  virtual std::optional<LoginTarget> find(std::string_view target_name, const PortalInfo& portal) = 0;
+  // The target `who` names at `portal`, or nullopt when there is none;
+  // LoginTarget::where says whether it is served here.
+  virtual std::optional<LoginTarget> find(std::string_view target_name, const LoginRequester& who,
+                                          const PortalInfo& portal) = 0;
   // `auth_user` is the CHAP user the session authenticated as (empty for
   // AuthMethod=None): a discovery session's credentials decide what it sees.
   virtual std::vector<SendTargetsEntry> send_targets(std::string_view which, std::string_view session_target,

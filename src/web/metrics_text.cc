@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "iscsi/login_negotiator.h"
+
 namespace scsipub::web {
 namespace {
 
@@ -48,6 +50,19 @@ void traffic_text(std::string& out, const iscsi::TrafficMetrics::Snapshot& t) {
     out += fmt::format("scsipub_logins_total{{kind=\"{}\",status_class=\"{}\"}} {}\n", prometheus_label(l.kind),
                        status_class_name(l.status_class), l.count);
   }
+  // The redirected logins (status class 1) of the same counts, by whether
+  // they named a provisioned disk (served by another node of the fleet) or a
+  // free-tier target (a new session sent to a less loaded node).
+  uint64_t redirected_disk = 0;
+  uint64_t redirected_free = 0;
+  for (const auto& l : t.logins) {
+    if (l.status_class != iscsi::login_status::kRedirect) continue;
+    (l.kind == "disk" ? redirected_disk : redirected_free) += l.count;
+  }
+  family(out, "scsipub_login_redirects_total", "counter",
+         "Logins answered 01/01 target moved temporarily (RFC 7143 11.13.5), by disk or free-tier target.");
+  out += fmt::format("scsipub_login_redirects_total{{kind=\"disk\"}} {}\n", redirected_disk);
+  out += fmt::format("scsipub_login_redirects_total{{kind=\"free\"}} {}\n", redirected_free);
   family(out, "scsipub_session_duration_seconds", "histogram", "How long ended sessions were logged in.");
   for (const auto& h : t.durations) {
     const std::string kind = prometheus_label(h.kind);

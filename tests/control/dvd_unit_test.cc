@@ -37,7 +37,7 @@ class DvdUnitTest : public ::testing::Test {
     dcfg.free_tier.blank_size = 4u << 20;
     dcfg.free_tier.overlay_bytes_per_ip = 512;  // no disk image fits; a DVD needs none
     dcfg.limit_events = &events_;
-    directory_ = std::make_unique<TargetDirectory>(dcfg, *catalog_, clock_, random_);
+    directory_ = std::make_unique<TargetDirectory>(dcfg, *catalog_, local_placement(), clock_, random_);
   }
   void write_file(const std::string& name, size_t size) {
     std::ofstream f(images_ / name, std::ios::binary);

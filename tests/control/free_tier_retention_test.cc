@@ -47,7 +47,7 @@ class RetentionTest : public ::testing::Test {
     dcfg.free_tier.overlay_bytes_per_ip = per_ip;
     dcfg.free_tier.retain = retain;
     dcfg.limit_events = &events_;
-    directory_ = std::make_unique<TargetDirectory>(dcfg, *catalog_, clock_, random_);
+    directory_ = std::make_unique<TargetDirectory>(dcfg, *catalog_, local_placement(), clock_, random_);
   }
 
   std::filesystem::path overlay_dir() const { return tmp_.path() / "overlays"; }

@@ -96,7 +96,7 @@ class LiveDirectoryTest : public ::testing::Test {
     catalog_ = std::make_unique<Catalog>(tmp_ / "images");
     DirectoryConfig dcfg;
     dcfg.overlay_dir = tmp_ / "overlays";
-    directory_ = std::make_unique<TargetDirectory>(dcfg, *catalog_, clock_, random_);
+    directory_ = std::make_unique<TargetDirectory>(dcfg, *catalog_, local_placement(), clock_, random_);
   }
   void rescan() {
     ASSERT_TRUE(catalog_->rescan());
@@ -146,7 +146,7 @@ TEST_F(LiveDirectoryTest, RemovedImageRefusesNewLoginsAndKeepsServingRunningOnes
   ASSERT_TRUE(running.ok());
   std::filesystem::remove(tmp_ / "images" / "gone.img");
   rescan();
-  EXPECT_FALSE(directory_->find(image_target("gone"), portal_).has_value());
+  EXPECT_FALSE(directory_->find(image_target("gone"), {}, portal_).has_value());
   auto refused = bind(2, image_target("gone"));
   ASSERT_FALSE(refused.ok());
   EXPECT_EQ(refused.error().status_class, iscsi::login_status::kInitiatorError);

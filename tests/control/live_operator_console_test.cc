@@ -34,7 +34,7 @@ class LiveConsoleTest : public ::testing::Test {
     dcfg.overlay_dir = tmp_.path() / "overlays";
     dcfg.free_tier.blank_size = 1 << 20;
     dcfg.free_tier.blank_write_limit = 256 << 10;
-    directory_ = std::make_unique<TargetDirectory>(dcfg, *catalog_, clock_, random_);
+    directory_ = std::make_unique<TargetDirectory>(dcfg, *catalog_, local_placement(), clock_, random_);
     std::map<std::string, Tier, std::less<>> tiers;
     tiers.emplace("pro", Tier{});
     tiers_ = Tiers(std::move(tiers));

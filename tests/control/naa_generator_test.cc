@@ -60,7 +60,7 @@ class SeededDirectoryTest : public ::testing::Test {
     cfg.overlay_dir = tmp_.path() / "overlays";
     std::filesystem::create_directories(cfg.overlay_dir);
     cfg.free_tier.blank_size = 1u << 20;
-    TargetDirectory dir(cfg, catalog, clock, random);
+    TargetDirectory dir(cfg, catalog, local_placement(), clock, random);
     Run r{dir.instance_prefix(), {}};
     for (uint64_t id = 1; id <= 3; ++id) {
       lu::Nexus n;

@@ -139,7 +139,7 @@ class PrPersistFailureTest : public ::testing::Test {
     tiers_ = Tiers(std::move(tiers));
     DirectoryConfig dcfg;
     dcfg.overlay_dir = tmp_.path() / "overlays";
-    directory_ = std::make_unique<TargetDirectory>(dcfg, *catalog_, clock_, random_);
+    directory_ = std::make_unique<TargetDirectory>(dcfg, *catalog_, local_placement(), clock_, random_);
     disks_ = std::make_unique<ProvisionedDisks>(
         ProvisionedConfig{tmp_.path() / "disks"}, *owned_store_, tiers_,
         [this](const std::string& image) { return directory_->image_base(image); }, [](std::string_view) {}, clock_,

@@ -73,7 +73,7 @@ class ProvisionedTest : public ::testing::Test {
     dcfg.overlay_dir = tmp_.path() / "overlays";
     dcfg.chap_throttle.per_user = 3;
     dcfg.limit_events = &events_;
-    directory_ = std::make_unique<TargetDirectory>(dcfg, *catalog_, clock_, random_);
+    directory_ = std::make_unique<TargetDirectory>(dcfg, *catalog_, local_placement(), clock_, random_);
     disks_ = std::make_unique<ProvisionedDisks>(
         ProvisionedConfig{tmp_.path() / "disks", std::move(storage), open_at_load}, *store_, tiers_,
         [this](const std::string& image) { return directory_->image_base(image); },
@@ -201,7 +201,7 @@ TEST_F(ProvisionedTest, RemoveEndsSessionsAndDeletesFilesAfterTheLastSession) {
   EXPECT_TRUE(std::filesystem::exists(dir));  // the session still holds it
   bound.value().reset();
   EXPECT_FALSE(std::filesystem::exists(dir));
-  EXPECT_FALSE(directory_->find(target, {}));
+  EXPECT_FALSE(directory_->find(target, {}, {}));
   auto missing = disks_->remove(id);
   ASSERT_TRUE(missing.ok());
   EXPECT_FALSE(missing.value());
@@ -242,7 +242,7 @@ TEST_F(ProvisionedTest, SessionsShareUnitsUpToTheTierLimit) {
   auto disk = create(account("a1"), {"blank", "test"});
   ASSERT_TRUE(disk);
   std::string target = disk_target(disk->record().id);
-  auto found = directory_->find(target, {});
+  auto found = directory_->find(target, {}, {});
   ASSERT_TRUE(found);
   EXPECT_TRUE(found->requires_auth);
   auto s1 = directory_->bind(target, nexus(1, target), {});

@@ -32,7 +32,7 @@ class DirectoryLimitsTest : public ::testing::Test {
     dcfg.free_tier.overlay_bytes_per_ip = per_ip;
     dcfg.free_tier.overlay_bytes_total = total;
     dcfg.limit_events = &events_;
-    directory_ = std::make_unique<TargetDirectory>(dcfg, *catalog_, clock_, random_);
+    directory_ = std::make_unique<TargetDirectory>(dcfg, *catalog_, local_placement(), clock_, random_);
   }
 
   Result<std::unique_ptr<iscsi::TargetBinding>, iscsi::BindError> bind(uint64_t id, const std::string& peer,

@@ -3,6 +3,7 @@
 // request/reply plumbing that keeps request bytes alive for the spans.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <deque>
 #include <map>
 #include <string>
@@ -22,11 +23,18 @@ class FakeTargets : public LoginTargetLookup {
     std::string n = t.name;
     targets_[n] = std::move(t);
   }
-  std::optional<LoginTarget> find(std::string_view name) override {
+  std::optional<LoginTarget> find(std::string_view name, const LoginRequester& who) override {
+    last_initiator = std::string(who.initiator_name);
+    last_isid = who.isid;
+    ++lookups;
     auto it = targets_.find(std::string(name));
     if (it == targets_.end()) return std::nullopt;
     return it->second;
   }
+  // Who the negotiator said was asking, the last time it looked.
+  std::string last_initiator;
+  std::array<uint8_t, 6> last_isid{};
+  int lookups = 0;
 
  private:
   std::map<std::string, LoginTarget> targets_;

@@ -23,7 +23,7 @@ constexpr char kTarget[] = "iqn.2025-01.test:throws";
 // the middle of a Login Request, after the session was registered.
 class ThrowingTargets final : public iscsi::TargetProvider {
  public:
-  std::optional<iscsi::LoginTarget> find(std::string_view name, const iscsi::PortalInfo&) override {
+  std::optional<iscsi::LoginTarget> find(std::string_view name, const iscsi::LoginRequester&, const iscsi::PortalInfo&) override {
     if (name != kTarget) return std::nullopt;
     return iscsi::LoginTarget{kTarget, "", false};
   }

@@ -40,7 +40,7 @@ class EmptyBinding final : public iscsi::TargetBinding {
 // A free target and a CHAP target (kChapUser / kChapSecret).
 class OneTarget final : public iscsi::TargetProvider {
  public:
-  std::optional<iscsi::LoginTarget> find(std::string_view name, const iscsi::PortalInfo&) override {
+  std::optional<iscsi::LoginTarget> find(std::string_view name, const iscsi::LoginRequester&, const iscsi::PortalInfo&) override {
     if (name == kPaidTarget) return iscsi::LoginTarget{kPaidTarget, "", true};
     if (name != kTarget) return std::nullopt;
     return iscsi::LoginTarget{kTarget, "", false};

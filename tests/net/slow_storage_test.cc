@@ -90,7 +90,7 @@ class Binding final : public iscsi::TargetBinding {
 
 class Targets final : public iscsi::TargetProvider {
  public:
-  std::optional<iscsi::LoginTarget> find(std::string_view name, const iscsi::PortalInfo&) override {
+  std::optional<iscsi::LoginTarget> find(std::string_view name, const iscsi::LoginRequester&, const iscsi::PortalInfo&) override {
     if (name != kFastTarget && name != kSlowTarget) return std::nullopt;
     return iscsi::LoginTarget{std::string(name), "", false};
   }

@@ -65,7 +65,7 @@ void FakeTargets::serve_from_memory() {
   unit = std::make_shared<lu::LogicalUnit>(store, unit->identity());
 }
 
-std::optional<LoginTarget> FakeTargets::find(std::string_view target_name, const PortalInfo&) {
+std::optional<LoginTarget> FakeTargets::find(std::string_view target_name, const LoginRequester&, const PortalInfo&) {
   if (target_name != kTarget) return std::nullopt;
   return LoginTarget{kTarget, "test disk", false, "disk", ""};
 }

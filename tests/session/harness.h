@@ -69,7 +69,7 @@ class DeviceStore final : public storage::BlockStore {
 class FakeTargets final : public TargetProvider {
  public:
   FakeTargets();
-  std::optional<LoginTarget> find(std::string_view target_name, const PortalInfo& portal) override;
+  std::optional<LoginTarget> find(std::string_view target_name, const LoginRequester& who, const PortalInfo& portal) override;
   std::vector<SendTargetsEntry> send_targets(std::string_view which, std::string_view session_target,
                                              std::string_view auth_user, const PortalInfo& portal) override;
   Result<std::unique_ptr<TargetBinding>, BindError> bind(std::string_view target_name, const lu::Nexus& nexus,

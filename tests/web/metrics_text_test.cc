@@ -10,6 +10,15 @@ TEST(MetricsTextTest, LabelValuesAreEscaped) {
   EXPECT_EQ(prometheus_label("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
 }
 
+TEST(MetricsTextTest, RedirectSeriesArePresentBeforeAnyRedirect) {
+  LimitEvents events;
+  ServerGauges g;
+  g.traffic = iscsi::TrafficMetrics::Snapshot{};
+  std::string text = metrics_text(events, g);
+  EXPECT_NE(text.find("scsipub_login_redirects_total{kind=\"disk\"} 0\n"), std::string::npos);
+  EXPECT_NE(text.find("scsipub_login_redirects_total{kind=\"free\"} 0\n"), std::string::npos);
+}
+
 TEST(MetricsTextTest, KeptFreeDisksAreAGauge) {
   LimitEvents events;
   ServerGauges g;
@@ -46,6 +55,10 @@ TEST(MetricsTextTest, TrafficIsLabelledByKindAndImageOnly) {
   iscsi::TrafficMetrics::Snapshot t;
   t.traffic.push_back({"image", "al\"pha", {1, 2, 3, 4}});
   t.logins.push_back({"blank", 2, 5});
+  t.logins.push_back({"blank", 1, 6});
+  t.logins.push_back({"image", 1, 1});
+  t.logins.push_back({"disk", 1, 2});
+  t.logins.push_back({"disk", 0, 9});
   iscsi::TrafficMetrics::Durations d;
   d.kind = "blank";
   d.buckets[0] = 1;
@@ -58,6 +71,9 @@ TEST(MetricsTextTest, TrafficIsLabelledByKindAndImageOnly) {
   EXPECT_NE(text.find("scsipub_read_bytes_total{kind=\"image\",image=\"al\\\"pha\"} 1\n"), std::string::npos);
   EXPECT_NE(text.find("scsipub_write_commands_total{kind=\"image\",image=\"al\\\"pha\"} 4\n"), std::string::npos);
   EXPECT_NE(text.find("scsipub_logins_total{kind=\"blank\",status_class=\"initiator_error\"} 5\n"), std::string::npos);
+  // Redirected logins by disk / free tier, from the class 1 counts.
+  EXPECT_NE(text.find("scsipub_login_redirects_total{kind=\"disk\"} 2\n"), std::string::npos);
+  EXPECT_NE(text.find("scsipub_login_redirects_total{kind=\"free\"} 7\n"), std::string::npos);
   // Cumulative buckets, +Inf holds the sessions past the last bound too.
   EXPECT_NE(text.find("scsipub_session_duration_seconds_bucket{kind=\"blank\",le=\"1\"} 1\n"), std::string::npos);
   EXPECT_NE(text.find("scsipub_session_duration_seconds_bucket{kind=\"blank\",le=\"300\"} 3\n"), std::string::npos);

@@ -1,0 +1,214 @@
+// TargetDirectory with a fleet's placement: a disk another node serves is
+// found as `moved` to that node's portal (its TLS portal for a TLS login),
+// one nobody serves as `unavailable`, and SendTargets lists each disk at the
+// portal that serves it. New free-tier sessions go where the placement says,
+// except a login that reinstates a session whose disks are kept here.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "control/catalog.h"
+#include "control/disk_placement.h"
+#include "control/fixed_clock_random.h"
+#include "control/provisioned_disks.h"
+#include "control/target_directory.h"
+#include "control/target_names.h"
+#include "db/sqlite_store.h"
+#include "storage/temp_dir.h"
+
+namespace scsipub::control {
+namespace {
+
+using scsipub::testing::TempDir;
+using Where = iscsi::LoginTarget::Where;
+
+class FakePlacement final : public DiskPlacement {
+ public:
+  Placement place_disk(std::string_view disk_id) const override {
+    auto it = disks.find(std::string(disk_id));
+    return it == disks.end() ? Placement{} : it->second;
+  }
+  std::optional<NodePortals> free_tier_redirect() const override { return free; }
+
+  std::map<std::string, Placement> disks;
+  std::optional<NodePortals> free;
+};
+
+const NodePortals kNodeA{"node-a", "192.0.2.10:3260", "192.0.2.10:3261"};
+const NodePortals kNodeV6{"node-v6", "[2001:db8::5]:3270", ""};
+
+class TargetPlacementTest : public ::testing::Test {
+ protected:
+  // First, so they outlive everything built on them.
+  scsipub::testing::FixedClock clock_;
+  scsipub::testing::SeededRandom random_;
+
+  TargetPlacementTest() {
+    std::filesystem::create_directories(tmp_.path() / "images");
+    std::map<std::string, Tier, std::less<>> tiers;
+    Tier small;
+    small.max_disks = 4;
+    small.blank_size = 1 << 20;
+    small.max_disk_size = 1 << 20;
+    tiers.emplace("small", small);
+    tiers_ = Tiers(std::move(tiers));
+    catalog_ = std::make_unique<Catalog>(tmp_.path() / "images");
+    EXPECT_TRUE(catalog_->rescan());
+    auto store = db::SqliteStore::open(tmp_.path());
+    EXPECT_TRUE(store.ok());
+    store_ = std::move(store).value();
+    DirectoryConfig dcfg;
+    dcfg.overlay_dir = tmp_.path() / "overlays";
+    std::filesystem::create_directories(dcfg.overlay_dir);
+    dcfg.public_host = "198.51.100.1";
+    dcfg.portal_group = 1;
+    dcfg.free_tier.blank_size = 1 << 20;
+    directory_ = std::make_unique<TargetDirectory>(dcfg, *catalog_, placement_, clock_, random_);
+    disks_ = std::make_unique<ProvisionedDisks>(
+        ProvisionedConfig{tmp_.path() / "disks"}, *store_, tiers_,
+        [this](const std::string& image) { return directory_->image_base(image); }, [](std::string_view) {},
+        clock_, random_);
+    EXPECT_TRUE(disks_->load());
+    directory_->attach_provisioned(disks_.get());
+    db::Account a{"acct", "small", std::string(64, 'a'), std::chrono::sys_seconds(std::chrono::seconds(1700000000))};
+    EXPECT_TRUE(store_->create_account(a));
+    for (int i = 0; i < 2; ++i) {
+      auto d = disks_->create(a, {"blank"});
+      EXPECT_TRUE(d.ok());
+      if (d.ok()) {
+        ids_.push_back(d.value()->record().id);
+        chap_user_ = d.value()->record().chap_user;  // any disk's user names the account
+      }
+    }
+  }
+
+  std::optional<iscsi::LoginTarget> find(const std::string& target, const iscsi::PortalInfo& at, uint8_t isid = 1) {
+    iscsi::LoginRequester who{"iqn.2025-01.test:node", {0x80, 0, 0, 0, 0, isid}};
+    return directory_->find(target, who, at);
+  }
+
+  iscsi::PortalInfo plain_{"127.0.0.1", 3260, "198.51.100.7", 40000, false};
+  iscsi::PortalInfo tls_{"127.0.0.1", 3261, "198.51.100.7", 40001, true};
+  FakePlacement placement_;
+  TempDir tmp_;
+  Tiers tiers_;
+  std::unique_ptr<Catalog> catalog_;
+  std::unique_ptr<db::MetaStore> store_;
+  std::unique_ptr<TargetDirectory> directory_;
+  std::unique_ptr<ProvisionedDisks> disks_;
+  std::vector<std::string> ids_;
+  std::string chap_user_;
+};
+
+TEST_F(TargetPlacementTest, DiskServedHereIsServed) {
+  ASSERT_EQ(ids_.size(), 2u);
+  auto t = find(disk_target(ids_[0]), plain_);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->where, Where::here);
+  EXPECT_TRUE(t->target_address.empty());
+}
+
+TEST_F(TargetPlacementTest, DiskServedElsewhereMovesToTheOwnersPortal) {
+  ASSERT_EQ(ids_.size(), 2u);
+  placement_.disks[ids_[0]] = Placement{Placement::Where::elsewhere, kNodeA};
+  placement_.disks[ids_[1]] = Placement{Placement::Where::elsewhere, kNodeV6};
+  auto t = find(disk_target(ids_[0]), plain_);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->where, Where::moved);
+  EXPECT_EQ(t->target_address, "192.0.2.10:3260,1");
+  EXPECT_TRUE(t->requires_auth) << "still the disk's record: CHAP, kind";
+  EXPECT_EQ(t->kind, "disk");
+  auto v6 = find(disk_target(ids_[1]), plain_);
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->target_address, "[2001:db8::5]:3270,1");
+}
+
+TEST_F(TargetPlacementTest, TlsLoginGoesToTheOwnersTlsPortalOrWaits) {
+  ASSERT_EQ(ids_.size(), 2u);
+  placement_.disks[ids_[0]] = Placement{Placement::Where::elsewhere, kNodeA};
+  placement_.disks[ids_[1]] = Placement{Placement::Where::elsewhere, kNodeV6};
+  auto t = find(disk_target(ids_[0]), tls_);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->where, Where::moved);
+  EXPECT_EQ(t->target_address, "192.0.2.10:3261,1");
+  // An owner without a TLS listener never gets a TLS login sent in plain text.
+  auto v6 = find(disk_target(ids_[1]), tls_);
+  ASSERT_TRUE(v6);
+  EXPECT_EQ(v6->where, Where::unavailable);
+}
+
+TEST_F(TargetPlacementTest, DiskNobodyServesIsUnavailable) {
+  ASSERT_EQ(ids_.size(), 2u);
+  placement_.disks[ids_[0]] = Placement{Placement::Where::unavailable, {}};
+  auto t = find(disk_target(ids_[0]), plain_);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->where, Where::unavailable);
+  EXPECT_FALSE(find(disk_target("no-such-disk"), plain_)) << "an unknown disk stays unknown (02/03)";
+}
+
+TEST_F(TargetPlacementTest, SendTargetsListsEachDiskAtThePortalThatServesIt) {
+  ASSERT_EQ(ids_.size(), 2u);
+  placement_.disks[ids_[0]] = Placement{Placement::Where::elsewhere, kNodeA};
+  placement_.disks[ids_[1]] = Placement{Placement::Where::unavailable, {}};
+  std::map<std::string, std::vector<std::string>> seen;
+  for (auto& e : directory_->send_targets("All", "", chap_user_, plain_)) seen[e.name] = e.addresses;
+  ASSERT_EQ(seen.size(), 2u);
+  EXPECT_EQ(seen[disk_target(ids_[0])], std::vector<std::string>{"192.0.2.10:3260,1"});
+  // Nobody serves it now: listed here, where the login is told to retry.
+  EXPECT_EQ(seen[disk_target(ids_[1])], std::vector<std::string>{"198.51.100.1:3260,1"});
+  for (auto& e : directory_->send_targets("All", "", chap_user_, tls_)) EXPECT_TRUE(e.addresses.empty());
+  // Free-tier targets stay at this node's portal: their redirect is decided at login.
+  placement_.free = kNodeA;
+  for (auto& e : directory_->send_targets("All", "", "", plain_)) {
+    EXPECT_EQ(e.addresses, std::vector<std::string>{"198.51.100.1:3260,1"}) << e.name;
+  }
+}
+
+TEST_F(TargetPlacementTest, NewFreeTierSessionsGoWhereThePlacementSays) {
+  auto here = find(blank_target(), plain_);
+  ASSERT_TRUE(here);
+  EXPECT_EQ(here->where, Where::here);
+  placement_.free = kNodeV6;
+  auto moved = find(blank_target(), plain_);
+  ASSERT_TRUE(moved);
+  EXPECT_EQ(moved->where, Where::moved);
+  EXPECT_EQ(moved->target_address, "[2001:db8::5]:3270,1");
+  EXPECT_EQ(moved->kind, "blank");
+}
+
+TEST_F(TargetPlacementTest, ReinstatingFreeTierLoginStaysWithItsKeptDisk) {
+  lu::Nexus n;
+  n.id = 7;
+  n.initiator_name = "iqn.2025-01.test:node";
+  n.isid = {0x80, 0, 0, 0, 0, 1};
+  n.target_name = blank_target();
+  auto bound = directory_->bind(blank_target(), n, plain_);
+  ASSERT_TRUE(bound.ok());
+  placement_.free = kNodeA;
+  // While the session lives, and after its connection dropped (kept for a
+  // reinstating login), the same nexus from the same address stays here.
+  auto live = find(blank_target(), plain_, 1);
+  ASSERT_TRUE(live);
+  EXPECT_EQ(live->where, Where::here);
+  auto binding = std::move(bound).value();
+  binding->end(iscsi::SessionEnd::dropped);
+  binding.reset();
+  ASSERT_EQ(directory_->retained_count(), 1u);
+  auto kept = find(blank_target(), plain_, 1);
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->where, Where::here);
+  // Another ISID, or another address, is a new session: redirected.
+  auto other = find(blank_target(), plain_, 2);
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->where, Where::moved);
+  iscsi::PortalInfo elsewhere = plain_;
+  elsewhere.peer_address = "198.51.100.8";
+  auto stranger = find(blank_target(), elsewhere, 1);
+  ASSERT_TRUE(stranger);
+  EXPECT_EQ(stranger->where, Where::moved);
+}
+
+}  // namespace
+}  // namespace scsipub::control
