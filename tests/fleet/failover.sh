@@ -28,6 +28,7 @@ fail=0
 LEASE_MS=${FLEET_LEASE_MS:-5000}
 fleet_start_pg || die "PostgreSQL"
 fleet_start_ceph || die "Ceph"
+if [[ $MODE == 1 ]]; then
 # shellcheck disable=SC2034  # read by fleet_node_config
 FLEET_NODE_TOML="[fleet]
 enabled = true
@@ -41,6 +42,7 @@ lease_ms = $LEASE_MS
 conf = \"$CEPH_CONF\"
 pool = \"$CEPH_POOL\"
 user = \"$CEPH_USER\""
+fi
 for n in A B C; do fleet_start_node "$n" || die "node $n"; done
 
 DISK=$INTEG_TMP/disk.json
@@ -49,6 +51,7 @@ DISK_ID=$(fleet_disk_field "$DISK" "d['id']")
 
 # owner_of DISK_ID: node id holding the lease (database), "" when none.
 owner_of() {
+  [[ $MODE == rehearsal ]] && { echo B; return; }
   psql -X -q -t -A "$FLEET_DB_URL" -c \
     "SELECT owner_node FROM disk_leases WHERE disk_id = '$1' AND expires_ms > (extract(epoch from clock_timestamp()) * 1000)::bigint" 2>/dev/null || true
 }
@@ -73,6 +76,7 @@ sed -i "s/$(fleet_portal B)/$(fleet_portal "$ENTRY")/g" "$PARAMS"
   echo "E2E_PORTAL=$(fleet_portal "$ENTRY")"
   echo "E2E_OWNER_PORTAL=$(fleet_portal "$OWNER")"
   echo "E2E_SCENARIO_TIMEOUT=600"
+  [[ $MODE == rehearsal ]] && echo "E2E_REHEARSAL=1"
 } >>"$PARAMS"
 
 SERIAL=$INTEG_TMP/serial.log
@@ -87,6 +91,9 @@ while kill -0 "$vm_pid" 2>/dev/null; do
     seen_kill=1
     log "kill -9 of the owner, node $OWNER (pid ${FLEET_PID[$OWNER]})"
     fleet_kill_node "$OWNER"
+    if [[ $MODE == rehearsal ]]; then
+      fleet_run_node "$OWNER" || { log "rehearsal: node $OWNER did not start again"; fail=1; }
+    fi
   fi
   if signalled pause-owner "$seen_pause"; then
     seen_pause=1
@@ -94,6 +101,12 @@ while kill -0 "$vm_pid" 2>/dev/null; do
     if [[ -n $PAUSED && -n ${FLEET_PID[$PAUSED]:-} ]]; then
       log "SIGSTOP of the current owner, node $PAUSED (pid ${FLEET_PID[$PAUSED]})"
       kill -STOP "${FLEET_PID[$PAUSED]}"
+      if [[ $MODE == rehearsal ]]; then
+        sleep 12
+        fleet_kill_node "$PAUSED"
+        fleet_run_node "$PAUSED" || { log "rehearsal: node $PAUSED did not start again"; fail=1; }
+        PAUSED=''
+      fi
     else
       log "pause-owner: no live owner in the database ('$PAUSED')"
       fail=1

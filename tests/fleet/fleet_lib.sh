@@ -24,7 +24,7 @@
 # and removes the namespace on every exit path (EXIT/INT/TERM trap; processes
 # still in it are ended by pid first). Inside, tests/integration/lib.sh gives
 # the temp dir, its EXIT trap, free ports and port waits; the daemons started
-# here are stopped by that trap through integ_on_exit.
+# here are stopped by that trap (fleet_on_exit: the last started first).
 #
 # Skips (exit 77) when not root, without `ip netns`, without the PostgreSQL
 # server binaries or the Ceph packages.
@@ -125,14 +125,27 @@ source "$FLEET_REPO/tests/integration/lib.sh"
 # The portals carry 10.0.2.2; lib.sh's port helpers dial 127.0.0.1, which is
 # the same listener (nodes bind 0.0.0.0 inside the namespace).
 
+# Cleanup in reverse order of start (nodes before Ceph and PostgreSQL, so a
+# node never waits on a store that is already gone), from lib.sh's EXIT trap.
+FLEET_CLEANUP=()
+fleet_on_exit() { FLEET_CLEANUP+=("$*"); }
+_fleet_cleanup() {
+  local i
+  for ((i = ${#FLEET_CLEANUP[@]} - 1; i >= 0; i--)); do eval "${FLEET_CLEANUP[i]}"; done
+}
+integ_on_exit _fleet_cleanup
+
 # fleet_measure NAME SECONDS PIDS...: record how long NAME took to come up and
-# the resident memory of its processes (VmRSS summed), one line in
-# $FLEET_MEASURES and on stderr.
+# the memory of its processes, one line in $FLEET_MEASURES and on stderr:
+# RSS summed (counts pages shared between the processes, e.g. PostgreSQL's
+# shared buffers, once per process) and PSS summed (shared pages split among
+# their users: what the piece costs the host).
 FLEET_MEASURES=$INTEG_TMP/measures.txt
-fleet_rss_kib() {
-  local pid sum=0 v
+fleet_mem_kib() {
+  local field=$1 pid sum=0 v
+  shift
   for pid in "$@"; do
-    v=$(awk '/^VmRSS:/ { print $2 }' "/proc/$pid/status" 2>/dev/null || true)
+    v=$(awk -v f="$field:" '$1 == f { print $2 }' "/proc/$pid/smaps_rollup" 2>/dev/null || true)
     sum=$((sum + ${v:-0}))
   done
   echo "$sum"
@@ -140,9 +153,8 @@ fleet_rss_kib() {
 fleet_measure() {
   local name=$1 secs=$2
   shift 2
-  local kib
-  kib=$(fleet_rss_kib "$@")
-  printf '%-24s %8s s  RSS %6d MiB  (%d process(es))\n' "$name" "$secs" $((kib / 1024)) "$#" | tee -a "$FLEET_MEASURES" >&2
+  printf '%-26s %6s s  RSS %5d MiB  PSS %5d MiB  (%d process(es))\n' "$name" "$secs" \
+    $(($(fleet_mem_kib Rss "$@") / 1024)) $(($(fleet_mem_kib Pss "$@") / 1024)) "$#" | tee -a "$FLEET_MEASURES" >&2
 }
 
 # fleet_now: seconds since the epoch with milliseconds, for timings.
@@ -156,7 +168,7 @@ fleet_start_pg() {
   local t0 out
   FLEET_PG_DIR=$(mktemp -d "${TMPDIR:-/tmp}/scsipub-fleet-pg.XXXXXX")
   chmod 755 "$FLEET_PG_DIR"
-  integ_on_exit "$FLEET_REPO/scripts/pg-test-server.sh stop '$FLEET_PG_DIR/c' >/dev/null 2>&1; rm -rf '$FLEET_PG_DIR'"
+  fleet_on_exit "$FLEET_REPO/scripts/pg-test-server.sh stop '$FLEET_PG_DIR/c' >/dev/null 2>&1; rm -rf '$FLEET_PG_DIR'"
   t0=$(fleet_now)
   out=$("$FLEET_REPO/scripts/pg-test-server.sh" start "$FLEET_PG_DIR/c") || { log "PostgreSQL did not start"; return 1; }
   FLEET_DB_URL=$(tail -n 1 <<<"$out")
@@ -175,16 +187,22 @@ FLEET_CEPH_DIR=''
 fleet_start_ceph() {
   local t0
   FLEET_CEPH_DIR=$INTEG_TMP/ceph
-  integ_on_exit "'$FLEET_CEPH_SCRIPT' stop '$FLEET_CEPH_DIR' >/dev/null 2>&1"
+  fleet_on_exit "'$FLEET_CEPH_SCRIPT' stop '$FLEET_CEPH_DIR' >/dev/null 2>&1"
   t0=$(fleet_now)
   "$FLEET_CEPH_SCRIPT" start "$FLEET_CEPH_DIR" >"$INTEG_TMP/ceph-start.log" 2>&1 ||
     { log "Ceph did not start"; tail -n 20 "$INTEG_TMP/ceph-start.log" >&2; return 1; }
   # shellcheck disable=SC1091
   source "$FLEET_CEPH_DIR/env"
-  local pids=() f
-  for f in "$FLEET_CEPH_DIR"/run/*.pid; do [[ -e $f ]] && pids+=("$(cat "$f")"); done
-  fleet_measure ceph "$(fleet_elapsed "$t0")" "${pids[@]}"
+  # shellcheck disable=SC2046
+  fleet_measure ceph "$(fleet_elapsed "$t0")" $(fleet_ceph_pids)
   log "Ceph: $(tail -n 1 "$INTEG_TMP/ceph-start.log") (mon $CEPH_MON, pool $CEPH_POOL)"
+}
+
+# fleet_ceph_pids: the pids of the cluster's daemons (mon, mgr, osd).
+fleet_ceph_pids() {
+  local f
+  for f in "$FLEET_CEPH_DIR"/run/*.pid; do [[ -e $f ]] && cat "$f"; done
+  return 0
 }
 
 # The nodes, by letter.
@@ -232,7 +250,7 @@ fleet_start_node() {
   FLEET_DIR[$n]=$INTEG_TMP/node-$n
   FLEET_LOG[$n]=$INTEG_TMP/node-$n.log
   mkdir -p "${FLEET_DIR[$n]}/data"
-  integ_on_exit "fleet_stop_node $n"
+  fleet_on_exit "fleet_stop_node $n"
   t0=$(fleet_now)
   for _ in 1 2 3; do
     FLEET_PORT[$n]=$(free_port)

@@ -65,7 +65,7 @@ while kill -0 "$vm_pid" 2>/dev/null; do
   [[ -n $q ]] || q=$(pgrep -P "$vm_pid" qemu-system 2>/dev/null || true)
   if [[ -n $q ]]; then
     # shellcheck disable=SC2086
-    k=$(fleet_rss_kib $q)
+    k=$(fleet_mem_kib Rss $q)
     ((k > qemu_kib)) && qemu_kib=$k
   fi
   [[ -z $t_ready ]] && grep -aq 'E2E-READY' "$SERIAL" 2>/dev/null && t_ready=$(fleet_elapsed "$t0")
@@ -74,7 +74,7 @@ done
 vm_rc=0
 wait "$vm_pid" || vm_rc=$?
 t_all=$(fleet_elapsed "$t0")
-printf '%-24s %8s s  RSS %6d MiB  (qemu, %s, peak; whole run %s s)\n' "vm boot to iscsid ready" "${t_ready:-?}" \
+printf '%-26s %6s s  RSS %5d MiB  (qemu, %s, peak; whole run %s s)\n' "vm boot to iscsid ready" "${t_ready:-?}" \
   $((qemu_kib / 1024)) "$ACCEL" "$t_all" | tee -a "$FLEET_MEASURES" >&2
 grep -a -o 'E2E-RESULT .*' "$SERIAL" | tr -d '\r' | sed 's/^E2E-RESULT /  vm: /' >&2 || true
 integ_check "VM ran to the end (qemu rc=$vm_rc)" bash -c "test $vm_rc -eq 0 && grep -aq E2E-DONE '$SERIAL'"
@@ -85,6 +85,10 @@ if grep -aq 'E2E-RESULT .* FAIL' "$SERIAL"; then
   log "serial log tail:"
   tail -n 40 "$SERIAL" >&2
 fi
+
+for n in A B C; do fleet_measure "node $n after the VM's I/O" - "${FLEET_PID[$n]}"; done
+# shellcheck disable=SC2046
+fleet_measure "ceph at the end" - $(fleet_ceph_pids)
 
 # ---- every node stops cleanly ---------------------------------------------
 for n in C B A; do
