@@ -78,7 +78,7 @@ printf '%-26s %6s s  RSS %5d MiB  (qemu, %s, peak; whole run %s s)\n' "vm boot t
   $((qemu_kib / 1024)) "$ACCEL" "$t_all" | tee -a "$FLEET_MEASURES" >&2
 grep -a -o 'E2E-RESULT .*' "$SERIAL" | tr -d '\r' | sed 's/^E2E-RESULT /  vm: /' >&2 || true
 integ_check "VM ran to the end (qemu rc=$vm_rc)" bash -c "test $vm_rc -eq 0 && grep -aq E2E-DONE '$SERIAL'"
-for r in fleet-login-cmds fleet-login fleet-readback fleet-logout; do
+for r in fleet-login-cmds fleet-login fleet-flush fleet-readback fleet-logout; do
   integ_check "vm: $r" grep -aq "E2E-RESULT $r PASS" "$SERIAL"
 done
 if grep -aq 'E2E-RESULT .* FAIL' "$SERIAL"; then

@@ -4,7 +4,7 @@
 # provisioned disk through the portal the session API handed out (node B's,
 # 10.0.2.2:PORT as QEMU's user network maps it to the namespace's lo), with
 # the API's static iscsiadm commands (CHAP), writes a 1 MiB pattern with
-# O_DIRECT at 4 MiB, flushes (sync), reads it back, and logs out. The portal
+# O_DIRECT at 4 MiB, flushes (SYNCHRONIZE CACHE), reads it back, and logs out. The portal
 # the session is connected to is logged: with the fleet wired it is the
 # owner's, after a login redirect.
 . /e2e/params.sh
@@ -29,7 +29,7 @@ e2e_pass fleet-login "LUN 0 $D0 in $(awk -v a="$t0" -v b="$(e2e_uptime)" 'BEGIN 
 e2e_pattern /tmp/fleet.pat 1048576
 want=$(sha256sum </tmp/fleet.pat | cut -d' ' -f1)
 out=$(e2e_write "$D0" /tmp/fleet.pat 4194304) || { e2e_fail fleet-write "dd: $out"; exit 1; }
-sync
+e2e_check fleet-flush sg_sync "$D0"   # SYNCHRONIZE CACHE: O_DIRECT alone ends in the write cache
 e2e_expect fleet-readback "$(e2e_read_sha "$D0" 4194304 1048576)" "$want" "1 MiB O_DIRECT write + sync, read back ($(echo "$want" | cut -c1-12))"
 e2e_check fleet-logout iscsiadm -m node -T "$IQN" -p "$P" --logout
 exit 0

@@ -39,42 +39,17 @@ K1=0xa1 K2=0xb2
 sed -i 's|^node.session.timeo.replacement_timeout = .*|node.session.timeo.replacement_timeout = 120|' /etc/iscsi/iscsid.conf
 iscsiadm -m node -o delete >/dev/null 2>&1
 
-sess_dir() {
-  for _s in /sys/class/iscsi_session/session*; do
-    [ -f "$_s/targetname" ] || continue
-    [ "$(cat "$_s/targetname")" = "$IQN" ] && [ "$(cat "$_s/initiatorname" 2>/dev/null)" = "$1" ] && { echo "$_s"; return 0; }
-  done
-  return 1
-}
-lun0() {
-  for _ in $(seq 1 300); do
-    if _s=$(sess_dir "$1"); then
-      for _b in "$_s"/device/target*/*:*:*:0/block/*; do
-        [ -b "/dev/${_b##*/}" ] && { echo "/dev/${_b##*/}"; return 0; }
-      done
-    fi
-    sleep 0.1
-  done
-  return 1
-}
+sess_dir() { e2e_sess_of "$IQN" "$1"; }
+lun0() { e2e_lun0_of "$IQN" "$1"; }
 # connected INITIATORNAME: host:port the session's connection is connected to.
 connected() {
   _c=$(ls -d "$(sess_dir "$1")"/device/connection*/iscsi_connection/connection* 2>/dev/null | head -n 1)
   echo "$(cat "$_c/address" 2>/dev/null):$(cat "$_c/port" 2>/dev/null)"
 }
 state() { cat "$(sess_dir "$1")/state" 2>/dev/null; }
-pr() {
-  _o=$(sg_persist -n "$@" 2>&1)
-  _r=$?
-  if [ $_r -ne 0 ] && echo "$_o" | grep -qi 'unit attention'; then
-    _o=$(sg_persist -n "$@" 2>&1)
-    _r=$?
-  fi
-  echo "$_o"
-  return $_r
-}
-gen() { echo "$1" | sed -n 's/.*PR generation=\(0x[0-9a-f]*\).*/\1/p' | head -n 1; }
-keys() { pr -i -k "$1" | grep -o '^ *0x[0-9a-f]*' | tr -d ' ' | sort | tr '\n' ' '; }
+pr() { e2e_pr "$@"; }
+gen() { e2e_pr_gen "$1"; }
+keys() { e2e_pr_keys "$1"; }
 # try_write DEV LBA_HEX FILE: one 4 KiB WRITE(10) (sg_raw, no kernel retries).
 try_write() {
   for _ in 1 2 3; do
@@ -127,7 +102,9 @@ e2e_expect fo-redirected-to-owner "$(connected "$IN1") $(connected "$IN2")" "$E2
 e2e_pattern /tmp/fo.p1 1048576
 P1=$(sha256sum </tmp/fo.p1 | cut -d' ' -f1)
 out=$(e2e_write "$D1" /tmp/fo.p1 4194304) || { e2e_fail fo-write "$out"; exit 1; }
-sync
+# O_DIRECT completes into the target's volatile write cache (WCE=1): only
+# SYNCHRONIZE CACHE makes it durable (SBC-4 5.24).
+e2e_check fo-flush sg_sync "$D1"
 e2e_expect fo-pattern "$(e2e_read_sha "$D1" 4194304 1048576)" "$P1" "1 MiB written + flushed"
 e2e_check fo-register-1 pr -o -G -S $K1 "$D1"
 e2e_check fo-register-2 pr -o -G -S $K2 "$D2"
@@ -167,7 +144,7 @@ head -c 4096 /dev/urandom >/tmp/fo.before
 head -c 4096 /dev/urandom >/tmp/fo.stale
 head -c 4096 /dev/urandom >/tmp/fo.after
 e2e_expect fo-before "$(try_write "$D2" "$LBA_X" /tmp/fo.before)" ok
-sg_sync "$D2" >/dev/null 2>&1
+e2e_check fo-before-flush sg_sync "$D2"
 OWNER2=$(connected "$IN2")
 e2e_signal pause-owner
 sleep 2
@@ -184,7 +161,7 @@ fi
 for _ in $(seq 1 60); do [ -s /tmp/fo.stale.rc ] && break; sleep 0.5; done
 e2e_log "stale write (retried by the kernel on the new owner): $(cat /tmp/fo.stale.rc 2>/dev/null) $(head -c 120 /tmp/fo.stale.err)"
 e2e_expect fo-after "$(try_write "$D2" "$LBA_X" /tmp/fo.after)" ok
-sg_sync "$D2" >/dev/null 2>&1
+e2e_check fo-after-flush sg_sync "$D2"
 e2e_signal resume-paused
 sleep 8
 e2e_expect fo-paused-node-did-not-write "$(e2e_read_sha "$D2" "$X" 4096)" "$(sha256sum </tmp/fo.after | cut -d' ' -f1)" \
