@@ -48,7 +48,8 @@ lease_ms = $LEASE_MS
 [ceph]
 conf = \"$CEPH_CONF\"
 pool = \"$CEPH_POOL\"
-user = \"$CEPH_USER\""
+user = \"$CEPH_USER\"
+keyring = \"$CEPH_KEYRING\""
 fi
 for n in A B C; do fleet_start_node "$n" || die "node $n"; done
 
