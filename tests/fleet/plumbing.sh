@@ -81,6 +81,8 @@ integ_check "VM ran to the end (qemu rc=$vm_rc)" bash -c "test $vm_rc -eq 0 && g
 for r in fleet-login-cmds fleet-login fleet-flush fleet-readback fleet-logout; do
   integ_check "vm: $r" grep -aq "E2E-RESULT $r PASS" "$SERIAL"
 done
+# No fleet configured: B serves the disk itself, no redirect.
+integ_check "vm: the session is connected to B's portal" grep -aqE "E2E-RESULT fleet-login PASS .*; connected to $(fleet_portal B)([^0-9]|\$)" "$SERIAL"
 if grep -aq 'E2E-RESULT .* FAIL' "$SERIAL"; then
   log "serial log tail:"
   tail -n 40 "$SERIAL" >&2

@@ -25,7 +25,9 @@ fi
 D0=$(echo "$devs" | head -n 1)
 s=$(e2e_session_dir "$IQN")
 c=$(ls -d "$s"/device/connection*/iscsi_connection/connection* 2>/dev/null | head -n 1)
-e2e_pass fleet-login "LUN 0 $D0 in $(awk -v a="$t0" -v b="$(e2e_uptime)" 'BEGIN { printf "%.1f", b - a }') s through $P; connected to $(cat "$c/persistent_address" 2>/dev/null):$(cat "$c/persistent_port" 2>/dev/null)"
+# address/port: the peer of the connection's socket (after a login redirect,
+# the owner's portal; persistent_address stays the portal that was dialled).
+e2e_pass fleet-login "LUN 0 $D0 in $(awk -v a="$t0" -v b="$(e2e_uptime)" 'BEGIN { printf "%.1f", b - a }') s through $P; connected to $(cat "$c/address" 2>/dev/null):$(cat "$c/port" 2>/dev/null)"
 e2e_pattern /tmp/fleet.pat 1048576
 want=$(sha256sum </tmp/fleet.pat | cut -d' ' -f1)
 out=$(e2e_write "$D0" /tmp/fleet.pat 4194304) || { e2e_fail fleet-write "dd: $out"; exit 1; }
