@@ -78,8 +78,11 @@ VM=$(fleet_vm_dir) || die "build-vm.sh failed"
 ACCEL=${FLEET_ACCEL:-$(fleet_vm_accel "$VM")}
 PARAMS=$INTEG_TMP/params.sh
 fleet_vm_params "$DISK" "$PARAMS"
-# The API handed out B's portal; the guest enters through ENTRY's.
-sed -i "s/$(fleet_portal B)/$(fleet_portal "$ENTRY")/g" "$PARAMS"
+# The guest enters through ENTRY's portal, whatever portal the API handed
+# out (B's, or the owner's): the login must be redirected.
+API_PORTAL=$(fleet_disk_field "$DISK" "d['portals']['plain']")
+log "the API handed out $API_PORTAL; the guest uses $(fleet_portal "$ENTRY") instead"
+sed -i "s/$API_PORTAL/$(fleet_portal "$ENTRY")/g" "$PARAMS"
 {
   echo "E2E_PORTAL=$(fleet_portal "$ENTRY")"
   echo "E2E_OWNER_PORTAL=$(fleet_portal "$OWNER")"
