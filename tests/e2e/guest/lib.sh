@@ -10,6 +10,8 @@
 #   e2e_disks IQN [SECONDS]                       block devices of IQN's session, LUN order
 #   e2e_wait_disks IQN COUNT [SECONDS]           wait until COUNT disks appear; prints them
 #   e2e_run_cmds NAME CMDS                        run the lines of CMDS (copy-paste from the API)
+#   e2e_sess_of IQN INITIATOR / e2e_lun0_of IQN INITIATOR   one initiator's session dir / LUN 0 device
+#   e2e_pr ARGS / e2e_pr_gen OUTPUT / e2e_pr_keys DEV       sg_persist helpers (persistent reservations)
 
 E2E_CONSOLE=/dev/console
 [ -w /dev/console ] || E2E_CONSOLE=/dev/stdout
@@ -157,3 +159,47 @@ e2e_session_state() {
   _s=$(e2e_session_dir "$1") || return 1
   cat "$_s/state" 2>/dev/null
 }
+
+# e2e_sess_of IQN INITIATORNAME: /sys/class/iscsi_session/sessionN of that
+# initiator's session to IQN (several ifaces, one InitiatorName each).
+e2e_sess_of() {
+  for _s in /sys/class/iscsi_session/session*; do
+    [ -f "$_s/targetname" ] || continue
+    [ "$(cat "$_s/targetname")" = "$1" ] && [ "$(cat "$_s/initiatorname" 2>/dev/null)" = "$2" ] && { echo "$_s"; return 0; }
+  done
+  return 1
+}
+
+# e2e_lun0_of IQN INITIATORNAME: /dev/sdX of LUN 0 of that session (waits 30 s).
+e2e_lun0_of() {
+  for _ in $(seq 1 300); do
+    if _s=$(e2e_sess_of "$1" "$2"); then
+      for _b in "$_s"/device/target*/*:*:*:0/block/*; do
+        [ -b "/dev/${_b##*/}" ] && { echo "/dev/${_b##*/}"; return 0; }
+      done
+    fi
+    sleep 0.1
+  done
+  return 1
+}
+
+# e2e_pr ARGS...: sg_persist, once more when the first answer is a UNIT
+# ATTENTION (registrations preempted / reservations released or cleared are
+# reported to the other nexuses that way, SPC-4 5.13).
+e2e_pr() {
+  _o=$(sg_persist -n "$@" 2>&1)
+  _r=$?
+  if [ $_r -ne 0 ] && echo "$_o" | grep -qi 'unit attention'; then
+    echo "$_o" | sed 's/^/(UA, retried) /'
+    _o=$(sg_persist -n "$@" 2>&1)
+    _r=$?
+  fi
+  echo "$_o"
+  return $_r
+}
+
+# e2e_pr_gen OUTPUT: the PR generation sg_persist printed.
+e2e_pr_gen() { echo "$1" | sed -n 's/.*PR generation=\(0x[0-9a-f]*\).*/\1/p' | head -n 1; }
+
+# e2e_pr_keys DEV: the registered keys, sorted, space separated ("" when none).
+e2e_pr_keys() { e2e_pr -i -k "$1" | grep -o '^ *0x[0-9a-f]*' | tr -d ' ' | sort | tr '\n' ' '; }

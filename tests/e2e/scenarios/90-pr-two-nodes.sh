@@ -28,50 +28,17 @@ LBA_HEX="00 18 00 00"
 iscsiadm -m discoverydb -t sendtargets -p "$P" -o delete >/dev/null 2>&1
 iscsiadm -m node -o delete >/dev/null 2>&1
 
-# sess_dir INITIATORNAME: /sys/class/iscsi_session/sessionN of that node.
-sess_dir() {
-  for _s in /sys/class/iscsi_session/session*; do
-    [ -f "$_s/targetname" ] || continue
-    [ "$(cat "$_s/targetname")" = "$IQN" ] && [ "$(cat "$_s/initiatorname" 2>/dev/null)" = "$1" ] && { echo "$_s"; return 0; }
-  done
-  return 1
-}
-# lun0 INITIATORNAME: /dev/sdX of LUN 0 of that node's session (waits 30 s).
-lun0() {
-  for _ in $(seq 1 300); do
-    if _s=$(sess_dir "$1"); then
-      for _b in "$_s"/device/target*/*:*:*:0/block/*; do
-        [ -b "/dev/${_b##*/}" ] && { echo "/dev/${_b##*/}"; return 0; }
-      done
-    fi
-    sleep 0.1
-  done
-  return 1
-}
-# pr ARGS...: sg_persist, once more when the first answer is a UNIT ATTENTION
-# (registrations preempted / reservations released or cleared are reported
-# to the other nexuses that way, SPC-4 5.13).
-pr() {
-  _o=$(sg_persist -n "$@" 2>&1)
-  _r=$?
-  if [ $_r -ne 0 ] && echo "$_o" | grep -qi 'unit attention'; then
-    echo "$_o" | sed 's/^/(UA, retried) /'
-    _o=$(sg_persist -n "$@" 2>&1)
-    _r=$?
-  fi
-  echo "$_o"
-  return $_r
-}
-# gen OUTPUT: the PR generation sg_persist printed.
-gen() { echo "$1" | sed -n 's/.*PR generation=\(0x[0-9a-f]*\).*/\1/p' | head -n 1; }
+sess_dir() { e2e_sess_of "$IQN" "$1"; }
+lun0() { e2e_lun0_of "$IQN" "$1"; }
+pr() { e2e_pr "$@"; }
+gen() { e2e_pr_gen "$1"; }
 # regs DEV: READ FULL STATUS as "KEY TRANSPORTID" lines (TransportID =
 # InitiatorName,i,0xISID: the I_T nexus as the target sees it; the kernel
 # does not show the ISID in sysfs).
 regs() { pr -i -s "$1" | awk '/Key=/ { k = $0; sub(/.*Key=/, "", k); sub(/ .*/, "", k) } /,i,0x/ { print k " " $NF }'; }
 # isid_of REGS INITIATORNAME: the ISIDs (0x...) of that initiator's registrations.
 isid_of() { echo "$1" | grep " $2,i," | sed 's/.*,i,//' | tr '\n' ' ' | sed 's/ $//'; }
-# keys DEV: the registered keys, sorted, space separated ("" when none).
-keys() { pr -i -k "$1" | grep -o '^ *0x[0-9a-f]*' | tr -d ' ' | sort | tr '\n' ' '; }
+keys() { e2e_pr_keys "$1"; }
 # try_write DEV: one 4 KiB WRITE(10) with sg_raw (past the page cache and the
 # kernel's retries); prints ok, conflict or what else the target answered.
 # A UNIT ATTENTION is retried (at most twice) and noted.

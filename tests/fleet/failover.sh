@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# failover.sh SCSIPUB_BIN — a provisioned disk on Ceph RBD fails over between
+# fleet nodes under the Linux kernel initiator (guest side:
+# scenarios/50-failover.sh, which describes the steps).
+#
+# Needs the fleet wired end to end ([fleet] leases + login redirect + RBD
+# storage + fencing): until then it fails, so it runs only with
+# FLEET_FAILOVER=1 (otherwise exit 77) and is not registered in CTest.
+#
+# Host side: PostgreSQL, Ceph, nodes A, B, C with [fleet] enabled (node_id =
+# the letter, portal 10.0.2.2:PORT, short lease) and [ceph] set; a disk
+# (blank) provisioned through B's session API; its lease owner read from the
+# database (table disk_leases); the guest logs in through a node that is not
+# the owner (B unless B owns it). The guest's signals: kill-owner (kill -9),
+# pause-owner (SIGSTOP of the owner of that moment), resume-paused (SIGCONT).
+#
+# FLEET_FAILOVER=rehearsal runs the same guest steps on today's single-node
+# behaviour, to keep the scenario itself honest while the fleet is not wired:
+# no [fleet]/[ceph] tables, B owns and serves the disk (local storage), a
+# "new owner" is B started again on the same ports after the kill -9 (and
+# after 12 s of pause); the guest skips the checks that the portal changed.
+set -euo pipefail
+MODE=${FLEET_FAILOVER:-0}
+if [[ $MODE != 1 && $MODE != rehearsal ]]; then
+  echo "failover.sh: SKIP (set FLEET_FAILOVER=1: needs leases, redirect and RBD storage wired)" >&2
+  exit 77
+fi
+FLEET_BIN=${1:?usage: failover.sh SCSIPUB_BIN}
+FLEET_BIN=$(cd "$(dirname "$FLEET_BIN")" && pwd)/$(basename "$FLEET_BIN")
+# shellcheck source=fleet_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/fleet_lib.sh"
+require_tools qemu-system-x86_64 psql
+
+fail=0
+LEASE_MS=${FLEET_LEASE_MS:-5000}
+fleet_start_pg || die "PostgreSQL"
+fleet_start_ceph || die "Ceph"
+if [[ $MODE == 1 ]]; then
+# shellcheck disable=SC2034  # read by fleet_node_config
+FLEET_NODE_TOML="[fleet]
+enabled = true
+node_id = \"@NODE@\"
+iscsi_portal = \"$FLEET_PORTAL_HOST:@PORT@\"
+http_address = \"$FLEET_PORTAL_HOST:@HTTP@\"
+heartbeat_ms = $((LEASE_MS / 10))
+node_timeout_ms = $((LEASE_MS / 2))
+lease_ms = $LEASE_MS
+[ceph]
+conf = \"$CEPH_CONF\"
+pool = \"$CEPH_POOL\"
+user = \"$CEPH_USER\"
+keyring = \"$CEPH_KEYRING\""
+fi
+for n in A B C; do fleet_start_node "$n" || die "node $n"; done
+
+DISK=$INTEG_TMP/disk.json
+fleet_provision_disk B '["blank"]' "$DISK" || die "provisioning through node B"
+DISK_ID=$(fleet_disk_field "$DISK" "d['id']")
+
+# owner_of DISK_ID: node id holding the lease (database), "" when none.
+owner_of() {
+  [[ $MODE == rehearsal ]] && { echo B; return; }
+  psql -X -q -t -A "$FLEET_DB_URL" -c \
+    "SELECT owner_node FROM disk_leases WHERE disk_id = '$1' AND expires_ms > (extract(epoch from clock_timestamp()) * 1000)::bigint" 2>/dev/null || true
+}
+OWNER=''
+for ((i = 0; i < 100; i++)); do
+  OWNER=$(owner_of "$DISK_ID")
+  [[ -n $OWNER ]] && break
+  sleep 0.2
+done
+[[ -n $OWNER && -n ${FLEET_PORT[$OWNER]:-} ]] || die "no node took the lease of disk $DISK_ID in 20 s (owner '$OWNER')"
+ENTRY=B
+[[ $OWNER == B && $MODE == 1 ]] && ENTRY=A
+log "disk $DISK_ID: owner $OWNER ($(fleet_portal "$OWNER")), guest enters through $ENTRY ($(fleet_portal "$ENTRY"))"
+
+VM=$(fleet_vm_dir) || die "build-vm.sh failed"
+ACCEL=${FLEET_ACCEL:-$(fleet_vm_accel "$VM")}
+PARAMS=$INTEG_TMP/params.sh
+fleet_vm_params "$DISK" "$PARAMS"
+# The guest enters through ENTRY's portal, whatever portal the API handed
+# out (B's, or the owner's): the login must be redirected.
+API_PORTAL=$(fleet_disk_field "$DISK" "d['portals']['plain']")
+log "the API handed out $API_PORTAL; the guest uses $(fleet_portal "$ENTRY") instead"
+sed -i "s/$API_PORTAL/$(fleet_portal "$ENTRY")/g" "$PARAMS"
+{
+  echo "E2E_PORTAL=$(fleet_portal "$ENTRY")"
+  echo "E2E_OWNER_PORTAL=$(fleet_portal "$OWNER")"
+  echo "E2E_SCENARIO_TIMEOUT=600"
+  [[ $MODE == rehearsal ]] && echo "E2E_REHEARSAL=1"
+} >>"$PARAMS"
+
+SERIAL=$INTEG_TMP/serial.log
+: >"$SERIAL"
+"$FLEET_REPO/tests/e2e/run-vm.sh" --vm "$VM" --params "$PARAMS" --log "$SERIAL" --accel "$ACCEL" \
+  --timeout 900 "$FLEET_HERE/scenarios/50-failover.sh" &
+vm_pid=$!
+seen_kill=0 seen_pause=0 seen_resume=0 PAUSED=''
+signalled() { (($(grep -ac "E2E-SIGNAL $1" "$SERIAL" 2>/dev/null || true) > $2)); }
+while kill -0 "$vm_pid" 2>/dev/null; do
+  if signalled kill-owner "$seen_kill"; then
+    seen_kill=1
+    log "kill -9 of the owner, node $OWNER (pid ${FLEET_PID[$OWNER]})"
+    fleet_kill_node "$OWNER"
+    if [[ $MODE == rehearsal ]]; then
+      fleet_run_node "$OWNER" || { log "rehearsal: node $OWNER did not start again"; fail=1; }
+    fi
+  fi
+  if signalled pause-owner "$seen_pause"; then
+    seen_pause=1
+    PAUSED=$(owner_of "$DISK_ID")
+    if [[ -n $PAUSED && -n ${FLEET_PID[$PAUSED]:-} ]]; then
+      log "SIGSTOP of the current owner, node $PAUSED (pid ${FLEET_PID[$PAUSED]})"
+      kill -STOP "${FLEET_PID[$PAUSED]}"
+      if [[ $MODE == rehearsal ]]; then
+        sleep 12
+        fleet_kill_node "$PAUSED"
+        fleet_run_node "$PAUSED" || { log "rehearsal: node $PAUSED did not start again"; fail=1; }
+        PAUSED=''
+      fi
+    else
+      log "pause-owner: no live owner in the database ('$PAUSED')"
+      fail=1
+    fi
+  fi
+  if signalled resume-paused "$seen_resume"; then
+    seen_resume=1
+    if [[ -n $PAUSED && -n ${FLEET_PID[$PAUSED]:-} ]]; then
+      log "SIGCONT of node $PAUSED; owner now: $(owner_of "$DISK_ID")"
+      kill -CONT "${FLEET_PID[$PAUSED]}"
+    fi
+  fi
+  sleep 0.3
+done
+vm_rc=0
+wait "$vm_pid" || vm_rc=$?
+grep -a -o 'E2E-RESULT .*' "$SERIAL" | tr -d '\r' | sed 's/^E2E-RESULT /  vm: /' >&2 || true
+integ_check "VM ran to the end (qemu rc=$vm_rc)" bash -c "test $vm_rc -eq 0 && grep -aq E2E-DONE '$SERIAL'"
+integ_check "the guest asked for kill, pause and resume" test "$seen_kill$seen_pause$seen_resume" = 111
+integ_check "no FAIL in the guest" bash -c "! grep -aq 'E2E-RESULT .* FAIL' '$SERIAL'"
+integ_check "the guest's checks ran (fo-paused-node-did-not-write)" grep -aq 'E2E-RESULT fo-paused-node-did-not-write PASS' "$SERIAL"
+if ((fail)); then tail -n 60 "$SERIAL" >&2; fi
+exit "$fail"
