@@ -19,7 +19,9 @@
 #include "control/catalog_watcher.h"
 #include "control/clock.h"
 #include "control/disk_service_impl.h"
+#include "control/fleet_disks.h"
 #include "control/fleet_keeper.h"
+#include "control/fleet_placement.h"
 #include "control/janitor.h"
 #include "control/live_operator_console.h"
 #include "control/provisioned_disks.h"
@@ -290,9 +292,20 @@ int serve(Config cfg) {
   // The one clock and randomness the control layer reads (tests pass fixed ones).
   const control::SystemClock clock;
   control::SystemRandom random;
-  // A single node serves every disk itself; a fleet's placement comes from
-  // its lease keeper.
-  const control::LocalPlacement placement;
+  iscsi::SessionRegistry registry;
+  // A single node serves every disk itself; on a fleet a disk is served by
+  // the node holding its lease, and logins elsewhere are redirected there.
+  control::ProvisionedDisks* provisioned = nullptr;  // set below, before the listener starts
+  const control::LocalPlacement local_placement;
+  std::unique_ptr<control::FleetPlacement> fleet_placement;
+  if (cfg.fleet.enabled) {
+    fleet_placement = std::make_unique<control::FleetPlacement>(control::FleetPlacement::Sources{
+        cfg.fleet.node_id,
+        [&provisioned](std::string_view id) { return provisioned != nullptr && provisioned->is_open(id); },
+        [&registry] { return static_cast<uint32_t>(registry.size()); }, cfg.fleet.free_redirect_above_sessions});
+  }
+  const control::DiskPlacement& placement =
+      fleet_placement ? static_cast<const control::DiskPlacement&>(*fleet_placement) : local_placement;
   control::TargetDirectory directory(dcfg, catalog, placement, clock, random);
   for (const auto& name : cfg.free_tier.multi_images) {
     if (name != "blank" && !catalog.find(name)) {
@@ -314,7 +327,6 @@ int serve(Config cfg) {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
-  iscsi::SessionRegistry registry;
   auto terminate_target = [&registry](std::string_view target) {
     for (const auto& rec : registry.snapshot()) {
       if (!rec.discovery && rec.target_name == target) rec.terminate();
@@ -326,8 +338,10 @@ int serve(Config cfg) {
     spdlog::error("provisioned disks: {}", disk_storage.error().message);
     return 1;
   }
-  control::ProvisionedDisks disks({cfg.data_dir / "disks", disk_storage.value()}, *store.value(), cfg.tiers, bases,
-                                  terminate_target, clock, random);
+  // A fleet opens a disk only once this node holds its lease.
+  control::ProvisionedDisks disks({cfg.data_dir / "disks", disk_storage.value(), !cfg.fleet.enabled}, *store.value(),
+                                  cfg.tiers, bases, terminate_target, clock, random);
+  provisioned = &disks;
   if (auto s = disks.load(); !s) {
     spdlog::error("provisioned disks: {}", s.error().message);
     return 1;
@@ -360,9 +374,8 @@ int serve(Config cfg) {
   }
   for (const auto& d : disks.all()) spdlog::info("target {}", control::disk_target(d->record().id));
 
-  // A node of a fleet: heartbeat and disk leases, on a thread of their own.
-  // The leases are taken and renewed; serving a disk only while its lease is
-  // held comes with the keeper's callbacks.
+  // A node of a fleet: heartbeat and disk leases, on a thread of their own;
+  // a disk is opened when its lease is taken and closed when it is lost.
   std::unique_ptr<control::FleetKeeper> fleet;
   if (cfg.fleet.enabled) {
     db::FleetStore* fleet_store = store.value()->fleet();
@@ -371,11 +384,21 @@ int serve(Config cfg) {
       server.shutdown(std::chrono::milliseconds(0));
       return 1;
     }
-    control::FleetCallbacks callbacks;
-    callbacks.session_count = [&registry] { return static_cast<uint32_t>(registry.size()); };
-    fleet = std::make_unique<control::FleetKeeper>(*fleet_store, *store.value(), clock, fleet_settings(cfg),
-                                                   std::move(callbacks));
+    if (!cfg.ceph.enabled()) {
+      // Local overlay files exist on one node only: another node taking a
+      // disk over would serve an empty or stale copy.
+      spdlog::error("[fleet] needs [ceph]: provisioned disks must live where every node reaches them");
+      server.shutdown(std::chrono::milliseconds(0));
+      return 1;
+    }
+    control::FleetSettings settings = fleet_settings(cfg);
+    settings.storage_client = disks.storage().client_address();
+    fleet = std::make_unique<control::FleetKeeper>(
+        *fleet_store, *store.value(), clock, std::move(settings),
+        control::fleet_disk_callbacks(disks, *fleet_store, cfg.fleet.node_id,
+                                      [&registry] { return static_cast<uint32_t>(registry.size()); }));
     fleet->start();
+    fleet_placement->attach(fleet.get());
     spdlog::info("fleet node {}: heartbeat every {} ms, leases of {} ms", cfg.fleet.node_id,
                  cfg.fleet.heartbeat.count(), cfg.fleet.lease.count());
   }

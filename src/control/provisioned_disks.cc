@@ -86,15 +86,20 @@ lu::Identity provisioned_identity(std::string_view disk_id, uint32_t lun, std::s
 
 // A shared LU's reservations: loaded from the MetaStore, and every change
 // committed there before the PR OUT's status goes out.
-Result<std::unique_ptr<scsi::LuReservations>> ProvisionedDisks::pr_for(const db::LuKey& key, bool fresh) {
+Result<std::unique_ptr<scsi::LuReservations>> ProvisionedDisks::pr_for(const db::LuKey& key, bool fresh,
+                                                                     const OwnerLease& lease) {
   scsi::PrStateValue initial;
   if (!fresh) {
     auto loaded = store_.load_pr_state(key);
     if (!loaded.ok()) return fail(loaded.error().message);
     if (loaded.value()) initial = from_db(*loaded.value());
   }
-  db::MetaStore& store = store_;
-  auto persist = [&store, key](const scsi::PrStateValue& state) { return store.save_pr_state(key, to_db(state)); };
+  scsi::PrPersist persist;
+  if (lease.save_pr) {
+    persist = [save = lease.save_pr, key](const scsi::PrStateValue& state) { return save(key, to_db(state)); };
+  } else {
+    persist = [&store = store_, key](const scsi::PrStateValue& state) { return store.save_pr_state(key, to_db(state)); };
+  }
   return std::make_unique<scsi::LuReservations>(std::move(initial), persist);
 }
 
@@ -119,7 +124,8 @@ std::shared_ptr<ProvisionedDisk> ProvisionedDisks::record_only(const db::Disk& r
 }
 
 ServiceResult<std::shared_ptr<ProvisionedDisk>> ProvisionedDisks::open_disk(const db::Disk& record,
-                                                                            bool create_files) {
+                                                                            bool create_files,
+                                                                            const OwnerLease& lease) {
   auto dir = config_.disks_dir / record.id;
   const Tier tier = [&] {
     std::lock_guard lock(mu_);
@@ -138,10 +144,11 @@ ServiceResult<std::shared_ptr<ProvisionedDisk>> ProvisionedDisks::open_disk(cons
     }
     ProvisionedDisk::Unit u;
     u.store = std::move(opened.value().store);
+    if (lease.deadline) u.store = std::make_shared<storage::FencedStore>(std::move(u.store), lease.deadline);
     u.bytes_written = std::move(opened.value().bytes_written);
     u.size_bytes = u.store->block_count() * storage::kBlockSize;
     u.lu = std::make_shared<lu::LogicalUnit>(u.store, provisioned_identity(record.id, lun, image));
-    auto reservations = pr_for(db::LuKey{record.id, lun}, create_files);
+    auto reservations = pr_for(db::LuKey{record.id, lun}, create_files, lease);
     if (!reservations.ok()) {
       return Unexpected<ServiceError>{internal(fmt::format("LUN {} reservations: {}", lun, reservations.error().message))};
     }
@@ -273,8 +280,10 @@ ServiceResult<std::shared_ptr<ProvisionedDisk>> ProvisionedDisks::create(const d
     return Unexpected<ServiceError>{internal("storing the disk: " + s.error().message)};
   }
   {
+    // A fleet serves a disk only under its lease: the keeper opens it
+    // (here or on another node) once it holds one.
     std::lock_guard lock(mu_);
-    disks_[record.id] = disk.value();
+    disks_[record.id] = config_.open_at_load ? disk.value() : record_only(record);
   }
   spdlog::info("disk {} created for account {}: {} LUN(s)", record.id, account.id, images.size());
   return disk;
@@ -314,13 +323,13 @@ ServiceResult<bool> ProvisionedDisks::remove(std::string_view id) {
   return true;  // open storage goes when the last session lets go of `disk`
 }
 
-Status ProvisionedDisks::open_owned(std::string_view disk_id) {
+Status ProvisionedDisks::open_owned(std::string_view disk_id, const OwnerLease& lease) {
   std::lock_guard change(change_mu_);
   auto known = find(disk_id);
   if (!known) return fail(fmt::format("disk {}: unknown", disk_id));
   if (known->is_open()) return ok_status();
   if (known->deleted()) return fail(fmt::format("disk {}: deleted", disk_id));
-  auto opened = open_disk(known->record(), false);
+  auto opened = open_disk(known->record(), false, lease);
   if (!opened.ok()) return fail(fmt::format("disk {}: {}", disk_id, opened.error().message));
   std::lock_guard lock(mu_);
   disks_[std::string(disk_id)] = opened.value();

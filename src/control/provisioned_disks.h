@@ -34,6 +34,7 @@
 #include "lu/logical_unit.h"
 #include "scsi/lu_reservations.h"
 #include "storage/block_store.h"
+#include "storage/fenced_store.h"
 
 namespace scsipub::control {
 
@@ -100,6 +101,15 @@ struct ProvisionedConfig {
   bool open_at_load = true;
 };
 
+// What a fleet node serves a disk under (control/fleet_disks.h): a store
+// past `deadline` refuses every verb (storage/fenced_store.h), and every PR
+// change is saved with the lease's epoch, so a node that lost the disk
+// cannot commit one. Empty on a single node.
+struct OwnerLease {
+  std::shared_ptr<const storage::LeaseDeadline> deadline;
+  std::function<Status(const db::LuKey&, const db::PrState&)> save_pr;
+};
+
 class ProvisionedDisks {
  public:
   // `clock` (creation dates, the shutdown marker) and `random` (disk ids,
@@ -115,7 +125,7 @@ class ProvisionedDisks {
 
   // Fleet mode. Opens the storage of a known disk this node now owns (RBD:
   // with the image's exclusive lock); ok when it is open already.
-  Status open_owned(std::string_view disk_id);
+  Status open_owned(std::string_view disk_id, const OwnerLease& lease = {});
   // Ends the disk's sessions and closes its storage (once they let go); the
   // record stays known. No-op when not open.
   void close_owned(std::string_view disk_id);
@@ -145,9 +155,10 @@ class ProvisionedDisks {
   void flush_all();
 
  private:
-  ServiceResult<std::shared_ptr<ProvisionedDisk>> open_disk(const db::Disk& record, bool create_files);
+  ServiceResult<std::shared_ptr<ProvisionedDisk>> open_disk(const db::Disk& record, bool create_files,
+                                                            const OwnerLease& lease = {});
   std::shared_ptr<ProvisionedDisk> record_only(const db::Disk& record) const;
-  Result<std::unique_ptr<scsi::LuReservations>> pr_for(const db::LuKey& key, bool fresh);
+  Result<std::unique_ptr<scsi::LuReservations>> pr_for(const db::LuKey& key, bool fresh, const OwnerLease& lease);
 
   ProvisionedConfig config_;
   std::shared_ptr<DiskStorage> storage_;

@@ -607,5 +607,35 @@ TEST_F(ProvisionedFleetTest, RemovingADiskNotOpenHereRemovesItsStorage) {
   EXPECT_FALSE(disks_->find(id));
 }
 
+TEST_F(ProvisionedFleetTest, UnderALeaseEveryVerbStopsAtTheDeadline) {
+  const std::string id = disk_with_data(std::vector<uint8_t>(512, 1));
+  ASSERT_FALSE(id.empty());
+  open(false);
+  auto deadline = std::make_shared<storage::LeaseDeadline>();
+  deadline->extend_to(storage::LeaseDeadline::Clock::now() + std::chrono::hours(1));
+  OwnerLease lease;
+  lease.deadline = deadline;
+  ASSERT_TRUE(disks_->open_owned(id, lease));
+  auto& store = disks_->find(id)->units()[0].lu->store();
+  std::vector<uint8_t> pattern(4096, 0x3d);
+  ASSERT_EQ(store.write(0, pattern), storage::IoStatus::ok);
+  deadline->revoke();  // the keeper could not renew in time
+  EXPECT_EQ(store.write(0, pattern), storage::IoStatus::io_error);
+  EXPECT_EQ(store.read(0, pattern), storage::IoStatus::io_error);
+  EXPECT_EQ(store.flush(), storage::IoStatus::io_error);
+}
+
+TEST_F(ProvisionedFleetTest, ADiskCreatedOnAFleetNodeWaitsForItsLease) {
+  open(false);
+  auto created = disks_->create(account("a1"), {"blank"});
+  ASSERT_TRUE(created.ok()) << created.error().message;
+  const std::string id = created.value()->record().id;
+  EXPECT_FALSE(disks_->is_open(id)) << "served only once the keeper holds its lease";
+  EXPECT_TRUE(disks_->find(id)) << "known for CHAP and SendTargets";
+  created.value().reset();
+  ASSERT_TRUE(disks_->open_owned(id));
+  EXPECT_TRUE(disks_->is_open(id));
+}
+
 }  // namespace
 }  // namespace scsipub::control
