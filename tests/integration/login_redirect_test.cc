@@ -204,7 +204,10 @@ TEST_F(LoginRedirectTest, DiskNobodyServesIsRefusedForNowNotForever) {
   {
     Client c(control::disk_target(disk_.id));
     c.chap(disk_.chap_user, disk_.chap_secret);
+    const auto started = std::chrono::steady_clock::now();
     EXPECT_FALSE(c.connect(x_->portal()));
+    // Held back, so that initiators retrying at once (open-iscsi) are paced.
+    EXPECT_GE(std::chrono::steady_clock::now() - started, 900ms);
     // libiscsi reports the login status as class << 8 | detail: 03/01 is 769.
     EXPECT_NE(c.error().find("(769)"), std::string::npos) << c.error();
     EXPECT_EQ(x_->registry.size(), 0u);
