@@ -113,7 +113,7 @@ void Connection::limit_hit(Limit limit, std::string_view detail) {
 void Connection::on_flushed() { engine_.release_sent(); }
 
 Connection::Clock::time_point Connection::next_deadline() const {
-  if (phase_ == Phase::login) return login_deadline_;
+  if (phase_ == Phase::login) return held_until_ ? std::min(*held_until_, login_deadline_) : login_deadline_;
   if (ping_sent_) return *ping_sent_ + config_.nop_timeout;
   return last_rx_ + config_.nop_interval;
 }
@@ -154,6 +154,9 @@ void Connection::on_login_pdu(const PduView& pdu) {
     close(CloseReason::protocol_error);
     return;
   }
+  // The answer is decided and waiting (see kUnavailablePace): anything more
+  // the initiator sends changes nothing.
+  if (held_until_) return;
   LoginRequest req = decode_login_request(b, pdu.data);
   uint32_t cmd_sn = req.cmd_sn;
   if (first_login_pdu_) {
@@ -180,6 +183,17 @@ void Connection::on_login_pdu(const PduView& pdu) {
     reply.status_class = login_status::kTargetError;
     reply.status_detail = login_status::kOutOfResources;
     reply.close = true;
+  }
+  if (reply.close && reply.status_class == login_status::kTargetError &&
+      reply.status_detail == login_status::kServiceUnavailable && negotiator_->target() &&
+      negotiator_->target()->where == LoginTarget::Where::unavailable) {
+    // Nobody serves the target this instant (a failover). open-iscsi retries
+    // class 3 at once, with no Time2Wait (docs/REDIRECT.md): held back, the
+    // answer paces every initiator to one attempt per kUnavailablePace.
+    held_bhs_ = encode_login_reply(req, reply, 0);
+    held_reply_ = std::move(reply);
+    held_until_ = Clock::now() + kUnavailablePace;
+    return;
   }
   uint16_t tsih = 0;
   if (reply.complete && !reply.close) {
@@ -331,13 +345,17 @@ void Connection::note_login_outcome(const LoginReply& reply) {
                                  login_lookup_->requested(), reason);
 }
 
-void Connection::send_login_reply(const LoginRequest& req, const LoginReply& reply, uint16_t tsih) {
+Bhs Connection::encode_login_reply(const LoginRequest& req, const LoginReply& reply, uint16_t tsih) {
   LoginResponseFields fields;
   fields.tsih = reply.complete ? tsih : 0;
   fields.stat_sn = seq_.stat_sn++;
   fields.exp_cmd_sn = seq_.exp_cmd_sn;
   fields.max_cmd_sn = seq_.max_cmd_sn();
-  out_.push_owned(encode_login_response(req, reply, fields), reply.data);
+  return encode_login_response(req, reply, fields);
+}
+
+void Connection::send_login_reply(const LoginRequest& req, const LoginReply& reply, uint16_t tsih) {
+  out_.push_owned(encode_login_reply(req, reply, tsih), reply.data);
 }
 
 // ---- Full Feature Phase ----
@@ -655,6 +673,12 @@ void Connection::release_login_state() {
 void Connection::on_tick(Clock::time_point now) {
   if (closing()) return;
   if (phase_ == Phase::login) {
+    if (held_until_ && now >= *held_until_) {
+      out_.push_owned(held_bhs_, held_reply_.data);
+      note_login_outcome(held_reply_);
+      close(CloseReason::login_failed);
+      return;
+    }
     if (now >= login_deadline_) {
       limit_hit(Limit::login_timeout);
       close(CloseReason::login_timeout);

@@ -79,6 +79,9 @@ const char* to_string(CloseReason r);
 class Connection {
  public:
   using Clock = std::chrono::steady_clock;
+  // How long a 03/01 answer for a target nobody serves this instant is held
+  // back: the pace of an initiator's retries during a failover.
+  static constexpr std::chrono::milliseconds kUnavailablePace{1000};
 
   // `config` and `portal` must outlive the connection (the transport's).
   Connection(const ConnectionConfig& config, TargetProvider& targets, SessionRegistry& registry,
@@ -164,6 +167,8 @@ class Connection {
   bool finish_login(const LoginRequest& req, LoginReply& reply);
   bool anonymous_on_auth_slot(const LoginRequest& req, const LoginReply& reply) const;
   void send_login_reply(const LoginRequest& req, const LoginReply& reply, uint16_t tsih);
+  // The Login Response header for `reply` (takes the next StatSN).
+  Bhs encode_login_reply(const LoginRequest& req, const LoginReply& reply, uint16_t tsih);
   void note_login_outcome(const LoginReply& reply);
   void describe_session(bool discovery);
   void on_ffp_pdu(const PduView& pdu);
@@ -224,6 +229,11 @@ class Connection {
   size_t stash_bytes_ = 0;
 
   Clock::time_point login_deadline_;
+  // A 03/01 "service unavailable" answer held back until `held_until_`
+  // (kUnavailablePace), then sent and the connection closed.
+  std::optional<Clock::time_point> held_until_;
+  LoginReply held_reply_;
+  Bhs held_bhs_;
   Clock::time_point last_rx_;
   std::optional<Clock::time_point> ping_sent_;
   uint32_t ping_ttt_ = 0;

@@ -337,6 +337,9 @@ asio::awaitable<void> ConnectionHandler<Stream>::run() {
           claim_login_ = nullptr;
         }
         conn_->on_pdu(view, Clock::now());
+        // A PDU may bring the connection's deadline closer (a held login
+        // answer): the watchdog must wake for it.
+        if (conn_->next_deadline() < timer_.expiry()) arm_watchdog(Clock::time_point{});
       }
       head += fc.total;
       if (on_login_ended_ && conn_->logged_in()) {
@@ -419,7 +422,11 @@ void ConnectionHandler<Stream>::arm_watchdog(Clock::time_point last_tick) {
   // yet) must not become a busy loop: wait a little instead.
   if (deadline <= last_tick) deadline = last_tick + kWatchdogRetry;
   timer_.expires_at(deadline);
-  timer_.async_wait([self = this->shared_from_this()](const asio::error_code&) { self->on_watchdog(); });
+  // expires_at() cancels the wait it replaces: that one ends here, the new
+  // one carries on (and close_socket()'s cancel ends the last).
+  timer_.async_wait([self = this->shared_from_this()](const asio::error_code& ec) {
+    if (ec != asio::error::operation_aborted) self->on_watchdog();
+  });
 }
 
 template <class Stream>

@@ -54,5 +54,29 @@ TEST_F(SendTargetsPolicyTest, EveryEntryCarriesThePortalExceptOverTls) {
   for (const auto& e : t) EXPECT_TRUE(e.addresses.empty());
 }
 
+TEST(SendTargetsPlacementTest, ATargetServedElsewhereIsListedAtItsOwnersPortal) {
+  SendTargetsPolicy policy{
+      SendTargetsPolicy::Sources{
+          [](std::string_view) { return Names{"disk.1", "disk.2", "disk.3"}; },
+          [] { return Names{}; },
+          [](std::string_view) { return false; },
+          [](std::string_view name) -> std::optional<std::string> {
+            if (name == "disk.2") return "192.0.2.20:3260";
+            if (name == "disk.3") return "[2001:db8::3]:3262";
+            return std::nullopt;
+          },
+      },
+      "public.example", 5};
+  iscsi::PortalInfo plain{"192.0.2.1", 3260, "198.51.100.7", 40000, false};
+  auto p = policy.answer("All", "", "payer", plain);
+  ASSERT_EQ(p.size(), 3u);
+  EXPECT_EQ(p[0].addresses, Names{"public.example:3260,5"});
+  EXPECT_EQ(p[1].addresses, Names{"192.0.2.20:3260,5"});
+  EXPECT_EQ(p[2].addresses, Names{"[2001:db8::3]:3262,5"});
+  iscsi::PortalInfo tls = plain;
+  tls.tls = true;
+  for (const auto& e : policy.answer("All", "", "payer", tls)) EXPECT_TRUE(e.addresses.empty()) << e.name;
+}
+
 }  // namespace
 }  // namespace scsipub::control

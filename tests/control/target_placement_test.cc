@@ -5,12 +5,14 @@
 // except a login that reinstates a session whose disks are kept here.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <map>
 #include <string>
 #include <vector>
 
 #include "control/catalog.h"
 #include "control/disk_placement.h"
+#include "control/fake_placement.h"
 #include "control/fixed_clock_random.h"
 #include "control/provisioned_disks.h"
 #include "control/target_directory.h"
@@ -22,19 +24,8 @@ namespace scsipub::control {
 namespace {
 
 using scsipub::testing::TempDir;
+using scsipub::testing::FakePlacement;
 using Where = iscsi::LoginTarget::Where;
-
-class FakePlacement final : public DiskPlacement {
- public:
-  Placement place_disk(std::string_view disk_id) const override {
-    auto it = disks.find(std::string(disk_id));
-    return it == disks.end() ? Placement{} : it->second;
-  }
-  std::optional<NodePortals> free_tier_redirect() const override { return free; }
-
-  std::map<std::string, Placement> disks;
-  std::optional<NodePortals> free;
-};
 
 const NodePortals kNodeA{"node-a", "192.0.2.10:3260", "192.0.2.10:3261"};
 const NodePortals kNodeV6{"node-v6", "[2001:db8::5]:3270", ""};
@@ -112,8 +103,8 @@ TEST_F(TargetPlacementTest, DiskServedHereIsServed) {
 
 TEST_F(TargetPlacementTest, DiskServedElsewhereMovesToTheOwnersPortal) {
   ASSERT_EQ(ids_.size(), 2u);
-  placement_.disks[ids_[0]] = Placement{Placement::Where::elsewhere, kNodeA};
-  placement_.disks[ids_[1]] = Placement{Placement::Where::elsewhere, kNodeV6};
+  placement_.elsewhere(std::array{ids_[0]}, kNodeA);
+  placement_.elsewhere(std::array{ids_[1]}, kNodeV6);
   auto t = find(disk_target(ids_[0]), plain_);
   ASSERT_TRUE(t);
   EXPECT_EQ(t->where, Where::moved);
@@ -127,8 +118,8 @@ TEST_F(TargetPlacementTest, DiskServedElsewhereMovesToTheOwnersPortal) {
 
 TEST_F(TargetPlacementTest, TlsLoginGoesToTheOwnersTlsPortalOrWaits) {
   ASSERT_EQ(ids_.size(), 2u);
-  placement_.disks[ids_[0]] = Placement{Placement::Where::elsewhere, kNodeA};
-  placement_.disks[ids_[1]] = Placement{Placement::Where::elsewhere, kNodeV6};
+  placement_.elsewhere(std::array{ids_[0]}, kNodeA);
+  placement_.elsewhere(std::array{ids_[1]}, kNodeV6);
   auto t = find(disk_target(ids_[0]), tls_);
   ASSERT_TRUE(t);
   EXPECT_EQ(t->where, Where::moved);

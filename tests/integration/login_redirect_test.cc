@@ -20,6 +20,7 @@
 #include "control/catalog.h"
 #include "control/clock.h"
 #include "control/disk_placement.h"
+#include "control/fake_placement.h"
 #include "control/provisioned_disks.h"
 #include "control/random_source.h"
 #include "control/target_directory.h"
@@ -36,18 +37,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using control::Placement;
-
-class FakePlacement final : public control::DiskPlacement {
- public:
-  Placement place_disk(std::string_view disk_id) const override {
-    auto it = disks.find(std::string(disk_id));
-    return it == disks.end() ? Placement{} : it->second;
-  }
-  std::optional<control::NodePortals> free_tier_redirect() const override { return free; }
-
-  std::map<std::string, Placement> disks;
-  std::optional<control::NodePortals> free;
-};
+using scsipub::testing::FakePlacement;
 
 // One node: its own placement, directory, session table and listener.
 struct Node {
@@ -197,7 +187,7 @@ TEST_F(LoginRedirectTest, NewFreeTierSessionFollowsTheRedirectToTheLessLoadedNod
 TEST_F(LoginRedirectTest, ChapLoginToADiskServedElsewhereAuthenticatesAtTheOwner) {
   provision();
   start_both();
-  x_->placement.disks[disk_.id] = Placement{Placement::Where::elsewhere, {"y", y_->portal(), ""}};
+  x_->placement.elsewhere(std::array{disk_.id}, {"y", y_->portal(), ""});
   Client c(control::disk_target(disk_.id));
   c.chap(disk_.chap_user, disk_.chap_secret);
   ASSERT_TRUE(c.connect(x_->portal())) << c.error();
@@ -214,13 +204,16 @@ TEST_F(LoginRedirectTest, DiskNobodyServesIsRefusedForNowNotForever) {
   {
     Client c(control::disk_target(disk_.id));
     c.chap(disk_.chap_user, disk_.chap_secret);
+    const auto started = std::chrono::steady_clock::now();
     EXPECT_FALSE(c.connect(x_->portal()));
+    // Held back, so that initiators retrying at once (open-iscsi) are paced.
+    EXPECT_GE(std::chrono::steady_clock::now() - started, 900ms);
     // libiscsi reports the login status as class << 8 | detail: 03/01 is 769.
     EXPECT_NE(c.error().find("(769)"), std::string::npos) << c.error();
     EXPECT_EQ(x_->registry.size(), 0u);
   }
   // The failover is over: the same login now lands on the new owner.
-  x_->placement.disks[disk_.id] = Placement{Placement::Where::elsewhere, {"y", y_->portal(), ""}};
+  x_->placement.elsewhere(std::array{disk_.id}, {"y", y_->portal(), ""});
   Client again(control::disk_target(disk_.id));
   again.chap(disk_.chap_user, disk_.chap_secret);
   ASSERT_TRUE(again.connect(x_->portal())) << again.error();
