@@ -3,6 +3,7 @@
 # copy-on-write overlay files, same scsipub binary, same machine.
 #
 #   bench/rbd_disk.sh [--scsipub BIN] [--bench BIN] [--seconds S] [--rounds N] [--out FILE]
+#                     [--client-conf "KEY = VALUE"]...   (added to ceph.conf's [client], e.g. "rbd cache = false")
 #
 # Starts a throwaway single-host Ceph (scripts/ceph-test-cluster.sh: one
 # memstore OSD, so RBD's cost here is librbd + the OSD's CPU and loopback,
@@ -25,6 +26,7 @@ bench_bin=$repo/build/bench/scsipub-bench
 seconds=10
 rounds=1
 out=
+client_conf=()
 cmdline="bench/rbd_disk.sh $*"
 while (($#)); do
   case $1 in
@@ -33,7 +35,8 @@ while (($#)); do
     --seconds) seconds=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    *) sed -n '2,16p' "$0" >&2; exit 2 ;;
+    --client-conf) client_conf+=("$2"); shift 2 ;;
+    *) sed -n '2,17p' "$0" >&2; exit 2 ;;
   esac
 done
 [[ -x $bench_bin ]] || die "scsipub-bench not built: $bench_bin"
@@ -46,6 +49,9 @@ CEPH_TEST_MGR=0 "$repo/scripts/ceph-test-cluster.sh" start "$ceph_dir" >"$INTEG_
   { cat "$INTEG_TMP/ceph.log" >&2; die "ceph did not start"; }
 # shellcheck disable=SC1091
 source "$ceph_dir/env"
+if ((${#client_conf[@]})); then
+  { echo "[client]"; printf '%s\n' "${client_conf[@]}"; } >>"$CEPH_CONF"
+fi
 config=$INTEG_TMP/ceph.toml
 printf '[ceph]\nconf = "%s"\npool = "%s"\nuser = "%s"\nkeyring = "%s"\nimage_prefix = "bench-"\n' \
   "$CEPH_CONF" "$CEPH_POOL" "$CEPH_USER" "$CEPH_KEYRING" >"$config"
