@@ -3,6 +3,7 @@
 # copy-on-write overlay files, same scsipub binary, same machine.
 #
 #   bench/rbd_disk.sh [--scsipub BIN] [--bench BIN] [--seconds S] [--rounds N] [--out FILE]
+#                     [--client-conf "KEY = VALUE"]...   (added to ceph.conf's [client], e.g. "rbd cache = false")
 #
 # Starts a throwaway single-host Ceph (scripts/ceph-test-cluster.sh: one
 # memstore OSD, so RBD's cost here is librbd + the OSD's CPU and loopback,
@@ -19,12 +20,15 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 source "$repo/tests/integration/lib.sh"
 # shellcheck source=../tests/integration/provisioned_lib.sh
 source "$repo/tests/integration/provisioned_lib.sh"
+# shellcheck source=bench_lib.sh
+source "$repo/bench/bench_lib.sh"
 
 scsipub_bin=$repo/build/scsipub
 bench_bin=$repo/build/bench/scsipub-bench
 seconds=10
 rounds=1
 out=
+client_conf=()
 cmdline="bench/rbd_disk.sh $*"
 while (($#)); do
   case $1 in
@@ -33,7 +37,8 @@ while (($#)); do
     --seconds) seconds=$2; shift 2 ;;
     --rounds) rounds=$2; shift 2 ;;
     --out) out=$2; shift 2 ;;
-    *) sed -n '2,16p' "$0" >&2; exit 2 ;;
+    --client-conf) client_conf+=("$2"); shift 2 ;;
+    *) sed -n '2,17p' "$0" >&2; exit 2 ;;
   esac
 done
 [[ -x $bench_bin ]] || die "scsipub-bench not built: $bench_bin"
@@ -46,29 +51,14 @@ CEPH_TEST_MGR=0 "$repo/scripts/ceph-test-cluster.sh" start "$ceph_dir" >"$INTEG_
   { cat "$INTEG_TMP/ceph.log" >&2; die "ceph did not start"; }
 # shellcheck disable=SC1091
 source "$ceph_dir/env"
+if ((${#client_conf[@]})); then
+  { echo "[client]"; printf '%s\n' "${client_conf[@]}"; } >>"$CEPH_CONF"
+fi
 config=$INTEG_TMP/ceph.toml
 printf '[ceph]\nconf = "%s"\npool = "%s"\nuser = "%s"\nkeyring = "%s"\nimage_prefix = "bench-"\n' \
   "$CEPH_CONF" "$CEPH_POOL" "$CEPH_USER" "$CEPH_KEYRING" >"$config"
 
-# run URL ARGS... -> "iops mbps p99_us cpu_per_mio" (or ERR x4)
-run() {
-  local url=$1 res
-  shift
-  if ! res=$(timeout -k 5 $((seconds + 180)) "$bench_bin" --url "$url" --seconds "$seconds" \
-    --target-pid "$SCSIPUB_PID" --span-mib 48 "$@" 2>"$INTEG_TMP/bench.err"); then
-    log "bench failed: $(tail -n 2 "$INTEG_TMP/bench.err" | tr '\n' ' ')"
-    echo "ERR ERR ERR ERR"
-    return
-  fi
-  python3 - "$res" <<'PY'
-import sys
-kv = dict(x.split("=", 1) for x in sys.argv[1].split("RESULT", 1)[1].split())
-print(kv["iops"], kv["mbps"], kv["p99_us"], kv.get("target_cpu_s_per_mio", "N/A"))
-PY
-}
-ratio() { python3 -c 'import sys
-try: print(f"{float(sys.argv[1]) / float(sys.argv[2]):.2f}")
-except (ValueError, ZeroDivisionError): print("N/A")' "$1" "$2"; }
+run() { bench_measure "iops mbps p99_us target_cpu_s_per_mio" "$@"; }
 
 workloads=(
   "4K randread QD32|--pattern randread --bs 4096 --qd 32 --sessions 1"
@@ -106,7 +96,7 @@ for ((r = 1; r <= rounds; r++)); do
     name=${w%%|*}
     read -r li lm lp lc <<<"${result["$r|local|$name"]}"
     read -r ri rm rp rc <<<"${result["$r|rbd|$name"]}"
-    rows+=("| $r | $name | $li | $lm | $lp | $lc | $ri | $rm | $rp | $rc | $(ratio "$ri" "$li") | $(ratio "$rc" "$lc") |")
+    rows+=("| $r | $name | $li | $lm | $lp | $lc | $ri | $rm | $rp | $rc | $(bench_ratio "$ri" "$li") | $(bench_ratio "$rc" "$lc") |")
   done
 done
 report=$(

@@ -16,6 +16,8 @@ repo=$(cd "$(dirname "$0")/.." && pwd)
 source "$repo/tests/integration/lib.sh"
 # shellcheck source=../tests/integration/provisioned_lib.sh
 source "$repo/tests/integration/provisioned_lib.sh"
+# shellcheck source=bench_lib.sh
+source "$repo/bench/bench_lib.sh"
 
 scsipub_bin=$repo/build/scsipub
 bench_bin=$repo/build/bench/scsipub-bench
@@ -42,25 +44,7 @@ create_disk "$ACC_TOKEN" '["blank"]' || die "disk create failed"
 shared_url=$(disk_url "$DISK_USER" "$DISK_SECRET" "$DISK_TARGET" 0)
 private_url=$(scsipub_url blank)
 
-# run URL ARGS... -> "mbps cpu_per_mio" (or ERR ERR)
-run() {
-  local url=$1 res
-  shift
-  if ! res=$(timeout -k 5 $((seconds + 180)) "$bench_bin" --url "$url" --seconds "$seconds" \
-    --target-pid "$SCSIPUB_PID" --span-mib 48 "$@" 2>"$INTEG_TMP/bench.err"); then
-    log "bench failed: $(tail -n 2 "$INTEG_TMP/bench.err" | tr '\n' ' ')"
-    echo "ERR ERR"
-    return
-  fi
-  python3 - "$res" <<'PY'
-import sys
-kv = dict(x.split("=", 1) for x in sys.argv[1].split("RESULT", 1)[1].split())
-print(kv["mbps"], kv.get("target_cpu_s_per_mio", "N/A"))
-PY
-}
-ratio() { python3 -c 'import sys
-try: print(f"{float(sys.argv[1]) / float(sys.argv[2]):.2f}")
-except (ValueError, ZeroDivisionError): print("N/A")' "$1" "$2"; }
+run() { bench_measure "mbps target_cpu_s_per_mio" "$@"; }
 
 workloads=(
   "128K seqread QD8 x1|--pattern seqread --bs 131072 --qd 8 --sessions 1"
@@ -75,7 +59,7 @@ for w in "${workloads[@]}"; do
   read -r p_mbps p_cpu < <(run "$private_url" $args)
   # shellcheck disable=SC2086
   read -r s_mbps s_cpu < <(run "$shared_url" $args)
-  rows+=("| $name | $p_mbps | $p_cpu | $s_mbps | $s_cpu | $(ratio "$s_mbps" "$p_mbps") | $(ratio "$s_cpu" "$p_cpu") |")
+  rows+=("| $name | $p_mbps | $p_cpu | $s_mbps | $s_cpu | $(bench_ratio "$s_mbps" "$p_mbps") | $(bench_ratio "$s_cpu" "$p_cpu") |")
 done
 stop_scsipub || log "scsipub did not stop cleanly"
 

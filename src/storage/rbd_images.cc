@@ -136,14 +136,18 @@ Status rbd_ensure_base(RbdCluster& cluster, const std::string& name, const Image
   // The publish step: atomic in the pool's image directory. EEXIST: another
   // node published first; its base holds the same content.
   int rc = rbd_rename(cluster.ioctx(), staging.c_str(), name.c_str());
-  if (rc == -EEXIST) {
-    discard_image(cluster, staging);
-    return ok_status();
-  }
-  if (rc < 0) {
+  if (rc < 0 && rc != -EEXIST) {
     discard_image(cluster, staging);
     return fail(rbd_error(fmt::format("publishing {}", name), rc));
   }
+  // librbd 16.2 can also answer 0 to a rename onto an existing name without
+  // renaming anything (seen when three clients race): the staging image
+  // still being there is what says this call lost.
+  auto staged = rbd_image_exists(cluster, staging);
+  if (rc == -EEXIST || !staged.ok() || staged.value()) discard_image(cluster, staging);
+  auto published = rbd_image_exists(cluster, name);
+  if (!published.ok()) return fail(published.error().message);
+  if (!published.value()) return fail(fmt::format("publishing {}: the image is not there", name));
   return ok_status();
 }
 

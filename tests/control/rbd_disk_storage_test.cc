@@ -1,0 +1,97 @@
+// RbdDiskStorage against a real cluster (SCSIPUB_TEST_CEPH_ENV, see
+// scripts/ceph-test-cluster.sh); skipped when none is configured.
+#include "control/rbd_disk_storage.h"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <random>
+#include <vector>
+
+#include "storage/ceph_test_env.h"
+#include "storage/rbd_images.h"
+
+namespace scsipub::control {
+namespace {
+
+class CountingImage final : public storage::ImageSource {
+ public:
+  uint64_t size_bytes() const override { return (4u << 20) + 100; }  // a partial last block
+  bool all_zeros() const override { return false; }
+  int read_at(uint64_t offset, std::span<uint8_t> out) const override {
+    for (size_t i = 0; i < out.size(); ++i) out[i] = offset + i < size_bytes() ? uint8_t((offset + i) % 251) : 0;
+    return 0;
+  }
+};
+
+class RbdDiskStorageTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    auto config = testing::ceph_test_config();
+    if (!config) GTEST_SKIP() << "SCSIPUB_TEST_CEPH_ENV not set: no Ceph cluster for this run";
+    auto c = storage::RbdCluster::connect(*config);
+    ASSERT_TRUE(c.ok()) << c.error().message;
+    cluster_ = c.value();
+    std::random_device rd;
+    prefix_ = fmt::format("ut{:08x}-", rd());
+    image_ = std::make_shared<CountingImage>();
+    storage_ = std::make_unique<RbdDiskStorage>(cluster_, prefix_, [this](const std::string& name) {
+      if (name != "img") return Result<std::shared_ptr<const storage::ImageSource>>(fail("no image " + name));
+      return Result<std::shared_ptr<const storage::ImageSource>>(std::shared_ptr<const storage::ImageSource>(image_));
+    });
+  }
+  std::shared_ptr<storage::RbdCluster> cluster_;
+  std::string prefix_;
+  std::shared_ptr<CountingImage> image_;
+  std::unique_ptr<RbdDiskStorage> storage_;
+};
+
+TEST_F(RbdDiskStorageTest, CreatesCloneAndBlankOpensThemAgainAndRemoves) {
+  const uint64_t image_blocks = (image_->size_bytes() + 511) / 512;
+  {
+    auto lun0 = storage_->create_lun({"d1", 0, "img", 0, 0});
+    ASSERT_TRUE(lun0.ok()) << lun0.error().message;
+    EXPECT_EQ(lun0.value().store->block_count(), image_blocks);
+    std::vector<uint8_t> buf(512);
+    ASSERT_EQ(lun0.value().store->read(image_blocks - 1, buf), storage::IoStatus::ok);
+    const uint64_t off = (image_blocks - 1) * 512;
+    EXPECT_EQ(buf[0], uint8_t(off % 251));
+    EXPECT_EQ(buf[100], 0) << "past the image's end: zeros";
+    EXPECT_EQ(lun0.value().bytes_written(), 0u);
+    std::vector<uint8_t> data(512, 0x42);
+    ASSERT_EQ(lun0.value().store->write(0, data), storage::IoStatus::ok);
+
+    auto lun1 = storage_->create_lun({"d1", 1, "blank", 2 << 20, 0});
+    ASSERT_TRUE(lun1.ok()) << lun1.error().message;
+    EXPECT_EQ(lun1.value().store->block_count(), (2u << 20) / 512);
+    EXPECT_FALSE(storage_->create_lun({"d1", 1, "blank", 2 << 20, 0}).ok()) << "exists already";
+    EXPECT_FALSE(storage_->create_lun({"d2", 0, "gone", 0, 0}).ok());
+  }
+  EXPECT_TRUE(storage::rbd_image_exists(*cluster_, storage_->base_image_name("img", image_blocks * 512)).value());
+  {
+    auto again = storage_->open_lun({"d1", 0, "img", 0, 0});
+    ASSERT_TRUE(again.ok()) << again.error().message;
+    std::vector<uint8_t> buf(512);
+    ASSERT_EQ(again.value().store->read(0, buf), storage::IoStatus::ok);
+    EXPECT_EQ(buf, std::vector<uint8_t>(512, 0x42));
+    auto blank = storage_->open_lun({"d1", 1, "blank", 999, 0});
+    ASSERT_TRUE(blank.ok()) << blank.error().message;
+    EXPECT_EQ(blank.value().store->block_count(), (2u << 20) / 512) << "the image keeps its size";
+  }
+  ASSERT_TRUE(storage_->remove_disk("d1", 2));
+  EXPECT_FALSE(storage::rbd_image_exists(*cluster_, storage_->lun_image_name("d1", 0)).value());
+  EXPECT_FALSE(storage::rbd_image_exists(*cluster_, storage_->lun_image_name("d1", 1)).value());
+  EXPECT_TRUE(storage_->remove_disk("d1", 2)) << "already gone is fine";
+}
+
+TEST_F(RbdDiskStorageTest, FencingSkipsItselfAndEmptyAndBlocklistsOthers) {
+  EXPECT_FALSE(storage_->client_address().empty());
+  EXPECT_TRUE(storage_->fence(""));
+  EXPECT_TRUE(storage_->fence(storage_->client_address())) << "never fences itself";
+  auto other = storage::RbdCluster::connect(*testing::ceph_test_config());
+  ASSERT_TRUE(other.ok());
+  EXPECT_TRUE(storage_->fence(other.value()->client_address()));
+}
+
+}  // namespace
+}  // namespace scsipub::control
