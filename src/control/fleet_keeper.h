@@ -91,7 +91,9 @@ std::string preferred_node(std::string_view disk_id, const std::vector<db::NodeR
 class FleetKeeper {
  public:
   // `fleet` and `meta` (its list_disks() says which disks need an owner)
-  // must outlive the keeper.
+  // must outlive the keeper. The lease deadlines handed to on_acquired are
+  // std::chrono::steady_clock instants (FencedStore reads that clock), so
+  // `clock.steady_now()` must be that clock outside tests (SystemClock).
   FleetKeeper(db::FleetStore& fleet, db::MetaStore& meta, const Clock& clock, FleetSettings settings,
               FleetCallbacks callbacks);
   ~FleetKeeper();
