@@ -49,9 +49,23 @@ if cmake -S . -B build-test -G Ninja -DCMAKE_BUILD_TYPE=Debug -DSCSIPUB_SANITIZE
    cmake --build build-test -j "$JOBS"; then
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+  # A throwaway single-host Ceph for the RBD storage tests (skipped without
+  # it); stopped before the integration tests, which start their own.
+  CEPH_DIR=$(mktemp -u "${TMPDIR:-/tmp}/scsipub-ceph.XXXXXX")
+  stop_ceph() { [ -d "$CEPH_DIR" ] && CEPH_TEST_MGR=0 scripts/ceph-test-cluster.sh stop "$CEPH_DIR" >/dev/null 2>&1; true; }
+  trap 'stop_ceph; stop_pg' EXIT
+  step "Ceph for the RBD storage tests"
+  if CEPH_TEST_MGR=0 scripts/ceph-test-cluster.sh start "$CEPH_DIR"; then
+    export SCSIPUB_TEST_CEPH_ENV=$CEPH_DIR/env
+  else
+    echo "could not start Ceph: the RBD unit tests skip"
+    failed=$((failed + 1))
+  fi
   step "unit tests"
   ctest --test-dir build-test -L unit -j "$JOBS" --output-on-failure --timeout 300 2>&1 | tee build-test/unit.log
   count_ctest build-test/unit.log
+  stop_ceph
+  unset SCSIPUB_TEST_CEPH_ENV
   step "integration tests (real initiators against scsipub and tgt)"
   ctest --test-dir build-test -L integration --output-on-failure --timeout 1500 2>&1 | tee build-test/integration.log
   count_ctest build-test/integration.log
