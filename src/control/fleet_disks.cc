@@ -33,6 +33,7 @@ FleetCallbacks fleet_disk_callbacks(ProvisionedDisks& disks, db::FleetStore& fle
     spdlog::info("disk {}: serving under lease epoch {}", disk_id, lease.epoch);
     return ok_status();
   };
+  cb.on_disk_records = [&disks](const std::vector<db::Disk>& records) { disks.sync_records(records); };
   cb.on_lost = [&disks](const std::string& disk_id) {
     spdlog::warn("disk {}: lease lost or given back, no longer served here", disk_id);
     disks.close_owned(disk_id);

@@ -232,6 +232,7 @@ void FleetKeeper::refresh_disks() {
   disks_.clear();
   for (const auto& d : *disks) disks_.insert(d.id);
   disks_read_at_ = now;
+  if (callbacks_.on_disk_records) callbacks_.on_disk_records(*disks);
 }
 
 void FleetKeeper::take_orphans(const std::vector<db::NodeRecord>& nodes, const db::LeaseList& leases) {

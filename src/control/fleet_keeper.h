@@ -80,6 +80,9 @@ struct FleetCallbacks {
   // On the keeper's thread, once the lease is gone (its deadline has already
   // passed or been revoked): end the disk's sessions, close it.
   std::function<void(const std::string& disk_id)> on_lost;
+  // On the keeper's thread, after each read of the disk records (once per
+  // node timeout): every provisioned disk of the fleet.
+  std::function<void(const std::vector<db::Disk>&)> on_disk_records;
   // Logged-in sessions on this node, reported with every heartbeat.
   std::function<uint32_t()> session_count;
 };

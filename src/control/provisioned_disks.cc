@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include <fstream>
+#include <set>
 
 #include "control/pr_state_mapping.h"
 #include "control/target_names.h"
@@ -326,6 +327,11 @@ ServiceResult<bool> ProvisionedDisks::remove(std::string_view id) {
 Status ProvisionedDisks::open_owned(std::string_view disk_id, const OwnerLease& lease) {
   std::lock_guard change(change_mu_);
   auto known = find(disk_id);
+  if (!known) {
+    // Created on another node since this one last read the records.
+    if (Status s = learn_record(disk_id); !s) return s;
+    known = find(disk_id);
+  }
   if (!known) return fail(fmt::format("disk {}: unknown", disk_id));
   if (known->is_open()) return ok_status();
   if (known->deleted()) return fail(fmt::format("disk {}: deleted", disk_id));
@@ -335,6 +341,65 @@ Status ProvisionedDisks::open_owned(std::string_view disk_id, const OwnerLease& 
   disks_[std::string(disk_id)] = opened.value();
   spdlog::info("disk {} opened ({} storage)", disk_id, storage_->kind());
   return ok_status();
+}
+
+Status ProvisionedDisks::learn_record(std::string_view disk_id) {
+  auto record = store_.get_disk(disk_id);
+  if (!record.ok()) return fail(fmt::format("disk {}: {}", disk_id, record.error().message));
+  if (!record.value()) return fail(fmt::format("disk {}: unknown", disk_id));
+  return add_records({*record.value()});
+}
+
+Status ProvisionedDisks::add_records(const std::vector<db::Disk>& records) {
+  for (const auto& r : records) {
+    bool tier_known = false;
+    {
+      std::lock_guard lock(mu_);
+      tier_known = account_tier_.count(r.account_id) != 0;
+    }
+    if (!tier_known) {
+      auto account = store_.get_account(r.account_id);
+      if (!account.ok()) return fail(fmt::format("account {}: {}", r.account_id, account.error().message));
+      if (account.value()) {
+        std::lock_guard lock(mu_);
+        account_tier_[r.account_id] = account.value()->tier;
+      }
+    }
+    std::lock_guard lock(mu_);
+    if (disks_.count(r.id) == 0) disks_[r.id] = record_only(r);
+  }
+  return ok_status();
+}
+
+void ProvisionedDisks::sync_records(const std::vector<db::Disk>& records) {
+  std::lock_guard change(change_mu_);
+  std::set<std::string, std::less<>> present;
+  std::vector<db::Disk> fresh;
+  for (const auto& r : records) {
+    present.insert(r.id);
+    if (!find(r.id)) fresh.push_back(r);
+  }
+  if (Status s = add_records(fresh); !s) spdlog::warn("reading disks created on other nodes: {}", s.error().message);
+  for (const auto& n : fresh) spdlog::info("disk {} known (created on another node)", n.id);
+  // Deleted through another node: no new session; the storage is that
+  // node's to remove.
+  std::vector<std::shared_ptr<ProvisionedDisk>> gone;
+  {
+    std::lock_guard lock(mu_);
+    for (auto it = disks_.begin(); it != disks_.end();) {
+      if (present.count(it->first) == 0 && !it->second->deleted()) {
+        gone.push_back(it->second);
+        it = disks_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  for (const auto& d : gone) {
+    d->mark_closed();
+    terminate_(disk_target(d->record().id));
+    spdlog::info("disk {} was deleted on another node: no longer served here", d->record().id);
+  }
 }
 
 void ProvisionedDisks::close_owned(std::string_view disk_id) {

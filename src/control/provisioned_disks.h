@@ -130,6 +130,10 @@ class ProvisionedDisks {
   // record stays known. No-op when not open.
   void close_owned(std::string_view disk_id);
   bool is_open(std::string_view disk_id) const;
+  // Fleet mode: the disk records as the MetaStore has them now (the keeper
+  // reads them periodically): disks created on other nodes become known
+  // (logins find them and are redirected), disks deleted there are dropped.
+  void sync_records(const std::vector<db::Disk>& records);
   DiskStorage& storage() { return *storage_; }
   // Records that every overlay was flushed (called at a clean shutdown).
   Status mark_clean_shutdown();
@@ -158,6 +162,8 @@ class ProvisionedDisks {
   ServiceResult<std::shared_ptr<ProvisionedDisk>> open_disk(const db::Disk& record, bool create_files,
                                                             const OwnerLease& lease = {});
   std::shared_ptr<ProvisionedDisk> record_only(const db::Disk& record) const;
+  Status learn_record(std::string_view disk_id);               // caller holds change_mu_
+  Status add_records(const std::vector<db::Disk>& records);  // caller holds change_mu_
   Result<std::unique_ptr<scsi::LuReservations>> pr_for(const db::LuKey& key, bool fresh, const OwnerLease& lease);
 
   ProvisionedConfig config_;

@@ -637,5 +637,35 @@ TEST_F(ProvisionedFleetTest, ADiskCreatedOnAFleetNodeWaitsForItsLease) {
   EXPECT_TRUE(disks_->is_open(id));
 }
 
+TEST_F(ProvisionedFleetTest, RecordsFromOtherNodesBecomeKnownAndDeletedOnesGo) {
+  open(false);
+  // Another node's registry over the same MetaStore creates a disk...
+  db::Disk record;
+  record.id = "00000000000000aa";
+  record.account_id = account("a1").id;
+  record.luns = {"blank"};
+  record.chap_user = "spother";
+  record.chap_secret = "0123456789abcdef";
+  ASSERT_TRUE(store_->create_disk(record));
+  EXPECT_FALSE(disks_->find(record.id));
+  // ...which this node learns from the keeper's periodic read of the records,
+  disks_->sync_records(store_->list_disks().value());
+  auto known = disks_->find(record.id);
+  ASSERT_TRUE(known);
+  EXPECT_EQ(disks_->find_by_chap_user("spother"), known);
+  EXPECT_FALSE(disks_->is_open(record.id));
+  // ...or at once when its lease comes here first.
+  ASSERT_TRUE(store_->delete_disk(record.id).value());
+  disks_->sync_records(store_->list_disks().value());
+  EXPECT_FALSE(disks_->find(record.id)) << "deleted on the other node";
+  EXPECT_EQ(terminated_, std::vector<std::string>{disk_target(record.id)});
+  record.id = "00000000000000bb";
+  record.chap_user = "spthird";
+  ASSERT_TRUE(store_->create_disk(record));
+  EXPECT_FALSE(disks_->find(record.id));
+  EXPECT_FALSE(disks_->open_owned(record.id).ok()) << "blank LUN storage was never created on this test's disk";
+  EXPECT_TRUE(disks_->find(record.id)) << "open_owned read the record it did not know";
+}
+
 }  // namespace
 }  // namespace scsipub::control

@@ -22,7 +22,7 @@
 set -euo pipefail
 MODE=${FLEET_FAILOVER:-0}
 if [[ $MODE != 1 && $MODE != rehearsal ]]; then
-  echo "failover.sh: SKIP (set FLEET_FAILOVER=1: needs leases, redirect and RBD storage wired)" >&2
+  echo "failover.sh: SKIP (set FLEET_FAILOVER=1, or =rehearsal for the single-node dry run)" >&2
   exit 77
 fi
 FLEET_BIN=${1:?usage: failover.sh SCSIPUB_BIN}

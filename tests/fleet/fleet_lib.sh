@@ -79,6 +79,12 @@ _fleet_outer() {
   local script=$1
   shift
   _fleet_skip_unless_possible
+  # The VM is built (or found in its cache) out here: building it downloads
+  # Debian packages, and the namespace has no route out.
+  if command -v qemu-system-x86_64 >/dev/null 2>&1; then
+    "$FLEET_REPO/tests/e2e/build-vm.sh" "${FLEET_VM_CACHE:-$FLEET_REPO/.cache/e2e}" >/dev/null ||
+      _fleet_log "building the e2e VM failed (the VM steps will fail)"
+  fi
   local ns
   ns=scsipub-fleet-$$-$(od -An -N3 -tx1 /dev/urandom | tr -d ' \n')
   if ! ip netns add "$ns" 2>/dev/null; then
