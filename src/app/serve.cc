@@ -339,8 +339,12 @@ int serve(Config cfg) {
     return 1;
   }
   // A fleet opens a disk only once this node holds its lease.
-  control::ProvisionedDisks disks({cfg.data_dir / "disks", disk_storage.value(), !cfg.fleet.enabled}, *store.value(),
-                                  cfg.tiers, bases, terminate_target, clock, random);
+  control::FleetKeeper* keeper = nullptr;  // set once started, before the HTTP API starts
+  control::ProvisionedDisks disks({cfg.data_dir / "disks", disk_storage.value(), !cfg.fleet.enabled,
+                                   [&keeper](const std::string& id) {
+                                     if (keeper != nullptr) keeper->claim(id);
+                                   }},
+                                  *store.value(), cfg.tiers, bases, terminate_target, clock, random);
   provisioned = &disks;
   if (auto s = disks.load(); !s) {
     spdlog::error("provisioned disks: {}", s.error().message);
@@ -399,6 +403,7 @@ int serve(Config cfg) {
                                       [&registry] { return static_cast<uint32_t>(registry.size()); }));
     fleet->start();
     fleet_placement->attach(fleet.get());
+    keeper = fleet.get();
     spdlog::info("fleet node {}: heartbeat every {} ms, leases of {} ms", cfg.fleet.node_id,
                  cfg.fleet.heartbeat.count(), cfg.fleet.lease.count());
   }

@@ -114,7 +114,7 @@ void FleetKeeper::thread_main() {
     run_round();
     const auto wake_at = next_wake();
     lock.lock();
-    wake_.wait_until(lock, wake_at, [this] { return stopping_; });
+    wake_.wait_until(lock, wake_at, [this] { return stopping_ || !claims_.empty(); });
   }
 }
 
@@ -154,6 +154,7 @@ void FleetKeeper::run_round() {
   // Only a node that just heartbeated takes new leases: one the others do
   // not see as alive would take disks they also think are theirs to take.
   if (hb && nodes && leases) take_orphans(*nodes, *leases);
+  take_claims(hb.ok());
 
   if (round_error_ != logged_error_) {
     if (round_error_.empty()) {
@@ -256,6 +257,29 @@ void FleetKeeper::take_orphans(const std::vector<db::NodeRecord>& nodes, const d
     const auto since = orphan_since_.try_emplace(disk, now).first->second;
     if (backoff_until_.contains(disk)) continue;
     if (preferred_node(disk, nodes) == settings_.self.id || now - since >= grace) acquire(disk);
+  }
+}
+
+void FleetKeeper::claim(std::string disk_id) {
+  {
+    std::lock_guard lock(mu_);
+    claims_.push_back(std::move(disk_id));
+  }
+  wake_.notify_all();
+}
+
+// After take_orphans: a claimed disk's own lease, granted this round, is not
+// in this round's list yet and must not be taken (and its epoch bumped) twice.
+void FleetKeeper::take_claims(bool heartbeat_ok) {
+  std::vector<std::string> claimed;
+  {
+    std::lock_guard lock(mu_);
+    claimed.swap(claims_);
+  }
+  for (auto& id : claimed) {
+    if (!heartbeat_ok || deadlines_.count(id) != 0) continue;  // left to the usual takeover
+    disks_.insert(id);
+    acquire(id);
   }
 }
 

@@ -121,6 +121,11 @@ class FleetKeeper {
   FleetSnapshot snapshot() const {
     return read([](const FleetSnapshot& s) { return s; });
   }
+  // Takes the lease of `disk_id` at the next round (woken now), whichever
+  // node is preferred: a disk just created through this node is served at
+  // once instead of after the next read of the records. Never blocks.
+  void claim(std::string disk_id);
+
   // The alive node with the fewest sessions (this one included), ties by id.
   std::optional<db::NodeRecord> least_loaded_alive() const;
 
@@ -130,6 +135,7 @@ class FleetKeeper {
   void thread_main();
   void renew_due();
   void report_lost();
+  void take_claims(bool heartbeat_ok);
   void take_orphans(const std::vector<db::NodeRecord>& nodes, const db::LeaseList& leases);
   void acquire(const std::string& disk_id);
   void give_back(const std::string& disk_id, int64_t epoch);
@@ -161,6 +167,7 @@ class FleetKeeper {
   std::mutex mu_;
   std::condition_variable wake_;
   bool stopping_ = false;  // guarded by mu_
+  std::vector<std::string> claims_;  // guarded by mu_
   bool stopped_ = false;   // guarded by mu_
   std::thread thread_;
 };

@@ -286,6 +286,7 @@ ServiceResult<std::shared_ptr<ProvisionedDisk>> ProvisionedDisks::create(const d
     std::lock_guard lock(mu_);
     disks_[record.id] = config_.open_at_load ? disk.value() : record_only(record);
   }
+  if (!config_.open_at_load && config_.created) config_.created(record.id);
   spdlog::info("disk {} created for account {}: {} LUN(s)", record.id, account.id, images.size());
   return disk;
 }

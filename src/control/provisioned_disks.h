@@ -99,6 +99,9 @@ struct ProvisionedConfig {
   // false (a fleet): load() reads the records only and opens no storage until
   // open_owned() says this node owns the disk.
   bool open_at_load = true;
+  // Fleet mode: told the id of every disk created through this node once its
+  // record is stored (the keeper claims its lease).
+  std::function<void(const std::string&)> created;
 };
 
 // What a fleet node serves a disk under (control/fleet_disks.h): a store

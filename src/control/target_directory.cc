@@ -36,6 +36,17 @@ std::optional<iscsi::LoginTarget> TargetDirectory::find(std::string_view target_
     place_login(*disk, placement_.place_disk(disk_id_of(target_name)), portal_group_, portal);
     return disk;
   }
+  // A disk created through another node of a fleet moments ago: this node
+  // has not read its record yet, but the lease table already says who serves
+  // it. The owner checks the credentials.
+  if (std::string_view id = disk_id_of(target_name); !id.empty()) {
+    Placement where = placement_.place_disk(id);
+    if (where.where == Placement::Where::elsewhere) {
+      iscsi::LoginTarget target{std::string(target_name), "scsipub disk " + std::string(id), true, "disk", ""};
+      place_login(target, where, portal_group_, portal);
+      return target;
+    }
+  }
   if (free_targets_.images_of(target_name)) {
     TargetKind k = target_kind(target_name);
     iscsi::LoginTarget target{std::string(target_name), "scsipub", false, std::move(k.kind), std::move(k.image)};

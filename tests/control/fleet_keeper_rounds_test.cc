@@ -176,6 +176,33 @@ TEST_F(FleetKeeperRounds, ANonPreferredNodeWaitsOneNodeTimeoutBeforeTakingADisk)
   EXPECT_EQ(fleet_.leases.at(disk).owner_node, "") << "a clean stop gives it back";
 }
 
+TEST_F(FleetKeeperRounds, AClaimedDiskIsTakenAtOnceEvenWhenAnotherNodeIsPreferred) {
+  const std::string disk = disk_preferring("node-b", {"node-a", "node-b"});
+  ASSERT_FALSE(disk.empty());
+  std::vector<std::pair<std::string, int64_t>> acquired;
+  FleetCallbacks cb;
+  cb.on_acquired = [&](const std::string& d, const db::LeaseRecord& l, const std::optional<db::LeaseRecord>&,
+                       std::shared_ptr<const storage::LeaseDeadline>) -> Status {
+    acquired.emplace_back(d, l.epoch);
+    return ok_status();
+  };
+  FleetKeeper a(fleet_, *meta_, clock_, settings_for("node-a"), cb);
+  other_node_alive("node-b");
+  a.run_round();  // the records were read before the disk existed
+  add_disk(disk);  // created through node-a
+  a.claim(disk);
+  other_node_alive("node-b");
+  a.run_round();
+  ASSERT_EQ(acquired.size(), 1u) << "no wait for the next read of the records nor for node-b";
+  EXPECT_EQ(acquired[0], std::make_pair(disk, int64_t{1}));
+  a.run_round();
+  a.run_round();
+  EXPECT_EQ(acquired.size(), 1u) << "taken once: its epoch is not bumped by the next rounds";
+  EXPECT_EQ(fleet_.leases.at(disk).epoch, 1);
+  EXPECT_EQ(fleet_.leases.at(disk).owner_node, "node-a");
+  a.stop();
+}
+
 TEST_F(FleetKeeperRounds, AFailedOpenGivesTheLeaseBackAndWaitsBeforeTryingAgain) {
   add_disk("d1");
   int attempts = 0;

@@ -116,6 +116,20 @@ TEST_F(TargetPlacementTest, DiskServedElsewhereMovesToTheOwnersPortal) {
   EXPECT_EQ(v6->target_address, "[2001:db8::5]:3270,1");
 }
 
+TEST_F(TargetPlacementTest, DiskThisNodeHasNotReadYetIsSentToItsOwner) {
+  // Created through another node a moment ago: no record here yet, but the
+  // lease table names its owner.
+  const std::string id = "00000000000000ee";
+  placement_.elsewhere(std::array{id}, kNodeA);
+  auto t = find(disk_target(id), plain_);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->where, Where::moved);
+  EXPECT_EQ(t->target_address, "192.0.2.10:3260,1");
+  EXPECT_TRUE(t->requires_auth);
+  placement_.disks[id] = Placement{Placement::Where::unavailable, {}};
+  EXPECT_FALSE(find(disk_target(id), plain_)) << "nobody serves it and it is not known here: 02/03";
+}
+
 TEST_F(TargetPlacementTest, TlsLoginGoesToTheOwnersTlsPortalOrWaits) {
   ASSERT_EQ(ids_.size(), 2u);
   placement_.elsewhere(std::array{ids_[0]}, kNodeA);

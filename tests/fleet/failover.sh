@@ -29,7 +29,7 @@ FLEET_BIN=${1:?usage: failover.sh SCSIPUB_BIN}
 FLEET_BIN=$(cd "$(dirname "$FLEET_BIN")" && pwd)/$(basename "$FLEET_BIN")
 # shellcheck source=fleet_lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/fleet_lib.sh"
-require_tools qemu-system-x86_64 psql
+require_tools qemu-system-x86_64 psql iscsi-inq curl
 
 fail=0
 LEASE_MS=${FLEET_LEASE_MS:-5000}
@@ -73,6 +73,17 @@ done
 ENTRY=B
 [[ $OWNER == B && $MODE == 1 ]] && ENTRY=A
 log "disk $DISK_ID: owner $OWNER ($(fleet_portal "$OWNER")), guest enters through $ENTRY ($(fleet_portal "$ENTRY"))"
+
+# libiscsi follows the redirect too: its CHAP login at the entry node, which
+# does not own the disk, can only succeed by being sent to the owner.
+if [[ $MODE == 1 ]]; then
+  API_URL0=$(fleet_disk_url "$DISK" 0)
+  ENTRY_URL0=${API_URL0/$(fleet_disk_field "$DISK" "d['portals']['plain']")/$(fleet_portal "$ENTRY")}
+  integ_check "libiscsi (iscsi-inq, CHAP) through $ENTRY reaches the disk on $OWNER" \
+    bash -c "timeout 30 iscsi-inq '$ENTRY_URL0' | grep -qi 'vendor'"
+  integ_check "node $ENTRY counted the disk redirect" \
+    bash -c "curl -sf 'http://$FLEET_PORTAL_HOST:${FLEET_HTTP[$ENTRY]}/metrics' | grep -Eq '^scsipub_login_redirects_total\\{kind=\"disk\"\\} [1-9]'"
+fi
 
 VM=$(fleet_vm_dir) || die "build-vm.sh failed"
 ACCEL=${FLEET_ACCEL:-$(fleet_vm_accel "$VM")}
