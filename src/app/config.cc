@@ -85,12 +85,13 @@ Status check_keys(const toml::table& t, const std::set<std::string_view>& allowe
 Status load_fleet(const toml::table& f, FleetConfig& out) {
   if (auto s = check_keys(f,
                           {"enabled", "node_id", "iscsi_portal", "tls_portal", "http_address", "heartbeat_ms",
-                           "node_timeout_ms", "lease_ms", "free_redirect_above_sessions"},
+                           "node_timeout_ms", "lease_ms", "free_redirect_above_sessions", "serve_disks"},
                           "[fleet]");
       !s) {
     return s;
   }
   take(f, "enabled", out.enabled);
+  take(f, "serve_disks", out.serve_disks);
   take(f, "node_id", out.node_id);
   take(f, "iscsi_portal", out.iscsi_portal);
   take(f, "tls_portal", out.tls_portal);

@@ -35,6 +35,7 @@ struct FleetConfig {
   std::chrono::milliseconds node_timeout{5000};  // a node silent this long is not alive
   std::chrono::milliseconds lease{10000};        // disk lease length; > 3 heartbeats
   uint32_t free_redirect_above_sessions = 0;     // 0 = free-tier logins are never redirected
+  bool serve_disks = true;                       // false: a front node that never owns a paid disk
 };
 
 // [ceph]: provisioned disks on Ceph RBD instead of local overlay files.

@@ -165,6 +165,7 @@ control::FleetSettings fleet_settings(const Config& cfg) {
   s.heartbeat = cfg.fleet.heartbeat;
   s.node_timeout = cfg.fleet.node_timeout;
   s.lease = cfg.fleet.lease;
+  s.serve_disks = cfg.fleet.serve_disks;
   return s;
 }
 

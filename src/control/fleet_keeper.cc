@@ -153,8 +153,8 @@ void FleetKeeper::run_round() {
 
   // Only a node that just heartbeated takes new leases: one the others do
   // not see as alive would take disks they also think are theirs to take.
-  if (hb && nodes && leases) take_orphans(*nodes, *leases);
-  take_claims(hb.ok());
+  if (settings_.serve_disks && hb && nodes && leases) take_orphans(*nodes, *leases);
+  take_claims(settings_.serve_disks && hb.ok());
 
   if (round_error_ != logged_error_) {
     if (round_error_.empty()) {
@@ -270,14 +270,14 @@ void FleetKeeper::claim(std::string disk_id) {
 
 // After take_orphans: a claimed disk's own lease, granted this round, is not
 // in this round's list yet and must not be taken (and its epoch bumped) twice.
-void FleetKeeper::take_claims(bool heartbeat_ok) {
+void FleetKeeper::take_claims(bool may_take) {
   std::vector<std::string> claimed;
   {
     std::lock_guard lock(mu_);
     claimed.swap(claims_);
   }
   for (auto& id : claimed) {
-    if (!heartbeat_ok || deadlines_.count(id) != 0) continue;  // left to the usual takeover
+    if (!may_take || deadlines_.count(id) != 0) continue;  // left to the usual takeover
     disks_.insert(id);
     acquire(id);
   }

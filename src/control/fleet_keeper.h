@@ -47,6 +47,10 @@ struct FleetSettings {
   std::chrono::milliseconds heartbeat{1000};     // round interval; also the renewal interval and margin
   std::chrono::milliseconds node_timeout{5000};  // silent this long: not alive
   std::chrono::milliseconds lease{10000};
+  // false: a front node — it heartbeats, redirects and serves the free tier,
+  // but never takes a disk's lease (the others take the disks it would have
+  // been preferred for after the grace period).
+  bool serve_disks = true;
   // Written into every lease this node takes: whom a successor fences
   // (the Ceph client address of this node's RBD connection). May be "".
   std::string storage_client;
@@ -135,7 +139,7 @@ class FleetKeeper {
   void thread_main();
   void renew_due();
   void report_lost();
-  void take_claims(bool heartbeat_ok);
+  void take_claims(bool may_take);
   void take_orphans(const std::vector<db::NodeRecord>& nodes, const db::LeaseList& leases);
   void acquire(const std::string& disk_id);
   void give_back(const std::string& disk_id, int64_t epoch);

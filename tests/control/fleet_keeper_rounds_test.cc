@@ -203,6 +203,29 @@ TEST_F(FleetKeeperRounds, AClaimedDiskIsTakenAtOnceEvenWhenAnotherNodeIsPreferre
   a.stop();
 }
 
+TEST_F(FleetKeeperRounds, AFrontNodeNeverTakesADisk) {
+  add_disk("d1");
+  int acquired = 0;
+  FleetCallbacks cb;
+  cb.on_acquired = [&](const std::string&, const db::LeaseRecord&, const std::optional<db::LeaseRecord>&,
+                       std::shared_ptr<const storage::LeaseDeadline>) -> Status {
+    ++acquired;
+    return ok_status();
+  };
+  FleetSettings front = settings_for("node-a");
+  front.serve_disks = false;
+  FleetKeeper a(fleet_, *meta_, clock_, front, cb);
+  a.claim("d1");
+  for (int i = 0; i < 5; ++i) {
+    a.run_round();
+    clock_.advance(1000ms);  // well past every grace period
+  }
+  EXPECT_EQ(acquired, 0);
+  EXPECT_EQ(fleet_.acquire_calls, 0);
+  EXPECT_TRUE(fleet_.nodes.count("node-a")) << "it still heartbeats: logins it redirects find it alive";
+  a.stop();
+}
+
 TEST_F(FleetKeeperRounds, AFailedOpenGivesTheLeaseBackAndWaitsBeforeTryingAgain) {
   add_disk("d1");
   int attempts = 0;

@@ -3,16 +3,20 @@
 # fleet nodes under the Linux kernel initiator (guest side:
 # scenarios/50-failover.sh, which describes the steps).
 #
-# Needs the fleet wired end to end ([fleet] leases + login redirect + RBD
-# storage + fencing): until then it fails, so it runs only with
-# FLEET_FAILOVER=1 (otherwise exit 77) and is not registered in CTest.
+# Runs with FLEET_FAILOVER=1 (CTest integration.fleet.failover sets it;
+# otherwise exit 77).
 #
 # Host side: PostgreSQL, Ceph, nodes A, B, C with [fleet] enabled (node_id =
-# the letter, portal 10.0.2.2:PORT, short lease) and [ceph] set; a disk
-# (blank) provisioned through B's session API; its lease owner read from the
-# database (table disk_leases); the guest logs in through a node that is not
-# the owner (B unless B owns it). The guest's signals: kill-owner (kill -9),
-# pause-owner (SIGSTOP of the owner of that moment), resume-paused (SIGCONT).
+# the letter, portal 10.0.2.2:PORT, short lease) and [ceph] set; B is a front
+# node (serve_disks = false): the guest's entry portal, never an owner. An
+# initiator only ever returns to the portal it was configured with, so the
+# entry must outlive the owners: pausing an entry that owns the disk would
+# leave the initiator nobody to be redirected by. A disk (blank) is
+# provisioned through B's session API; its lease owner is read from the
+# database (table disk_leases). The guest's signals: kill-owner (kill -9),
+# pause-owner (the killed node starts again, as a crashed machine reboots, so
+# that a node is left to take over; then SIGSTOP of the owner of that
+# moment), resume-paused (SIGCONT).
 #
 # FLEET_FAILOVER=rehearsal runs the same guest steps on today's single-node
 # behaviour, to keep the scenario itself honest while the fleet is not wired:
@@ -40,6 +44,7 @@ if [[ $MODE == 1 ]]; then
 FLEET_NODE_TOML="[fleet]
 enabled = true
 node_id = \"@NODE@\"
+serve_disks = @SERVE@
 iscsi_portal = \"$FLEET_PORTAL_HOST:@PORT@\"
 http_address = \"$FLEET_PORTAL_HOST:@HTTP@\"
 heartbeat_ms = $((LEASE_MS / 10))
@@ -50,6 +55,7 @@ conf = \"$CEPH_CONF\"
 pool = \"$CEPH_POOL\"
 user = \"$CEPH_USER\"
 keyring = \"$CEPH_KEYRING\""
+FLEET_SERVE[B]=false
 fi
 for n in A B C; do fleet_start_node "$n" || die "node $n"; done
 
@@ -71,7 +77,7 @@ for ((i = 0; i < 100; i++)); do
 done
 [[ -n $OWNER && -n ${FLEET_PORT[$OWNER]:-} ]] || die "no node took the lease of disk $DISK_ID in 20 s (owner '$OWNER')"
 ENTRY=B
-[[ $OWNER == B && $MODE == 1 ]] && ENTRY=A
+[[ $OWNER != B || $MODE != 1 ]] || die "front node B took the lease of disk $DISK_ID"
 log "disk $DISK_ID: owner $OWNER ($(fleet_portal "$OWNER")), guest enters through $ENTRY ($(fleet_portal "$ENTRY"))"
 
 # libiscsi follows the redirect too: its CHAP login at the entry node, which
@@ -106,7 +112,16 @@ SERIAL=$INTEG_TMP/serial.log
 "$FLEET_REPO/tests/e2e/run-vm.sh" --vm "$VM" --params "$PARAMS" --log "$SERIAL" --accel "$ACCEL" \
   --timeout 900 "$FLEET_HERE/scenarios/50-failover.sh" &
 vm_pid=$!
-seen_kill=0 seen_pause=0 seen_resume=0 PAUSED=''
+seen_kill=0 seen_pause=0 seen_resume=0 PAUSED='' restarted=0
+# The node killed first comes back once the guest runs on the new owner (a
+# crashed machine reboots): with B a front node and the next owner paused, it
+# is the one left to take over.
+restart_killed() {
+  [[ $MODE == 1 && $seen_kill == 1 && $restarted == 0 ]] || return 0
+  restarted=1
+  log "node $OWNER starts again"
+  fleet_run_node "$OWNER" || { log "node $OWNER did not start again"; fail=1; }
+}
 signalled() { (($(grep -ac "E2E-SIGNAL $1" "$SERIAL" 2>/dev/null || true) > $2)); }
 while kill -0 "$vm_pid" 2>/dev/null; do
   if signalled kill-owner "$seen_kill"; then
@@ -117,9 +132,11 @@ while kill -0 "$vm_pid" 2>/dev/null; do
       fleet_run_node "$OWNER" || { log "rehearsal: node $OWNER did not start again"; fail=1; }
     fi
   fi
+  grep -aq 'E2E-RESULT fo-new-owner' "$SERIAL" 2>/dev/null && restart_killed
   if signalled pause-owner "$seen_pause"; then
     seen_pause=1
     PAUSED=$(owner_of "$DISK_ID")
+    restart_killed
     if [[ -n $PAUSED && -n ${FLEET_PID[$PAUSED]:-} ]]; then
       log "SIGSTOP of the current owner, node $PAUSED (pid ${FLEET_PID[$PAUSED]})"
       kill -STOP "${FLEET_PID[$PAUSED]}"

@@ -215,9 +215,10 @@ fleet_ceph_pids() {
 declare -A FLEET_PID FLEET_PORT FLEET_HTTP FLEET_DIR FLEET_LOG FLEET_CONF
 FLEET_IMAGES=$INTEG_TMP/images
 # FLEET_NODE_TOML: extra TOML every node's config gets (e.g. [fleet] and
-# [ceph] tables once the nodes support them); @NODE@, @PORT@ and @HTTP@ are
-# replaced per node.
+# [ceph] tables); @NODE@, @PORT@ and @HTTP@ are replaced per node, @SERVE@ by
+# FLEET_SERVE[node] (default true: the node may own paid disks).
 FLEET_NODE_TOML=${FLEET_NODE_TOML:-}
+declare -A FLEET_SERVE
 
 # fleet_node_config LETTER: write the node's config file.
 fleet_node_config() {
@@ -227,6 +228,7 @@ fleet_node_config() {
     local extra=${FLEET_NODE_TOML//@NODE@/$n}
     extra=${extra//@PORT@/${FLEET_PORT[$n]}}
     extra=${extra//@HTTP@/${FLEET_HTTP[$n]}}
+    extra=${extra//@SERVE@/${FLEET_SERVE[$n]:-true}}
     printf '%s\n' "$extra"
   } >"$f"
   FLEET_CONF[$n]=$f
