@@ -383,18 +383,24 @@ void ProvisionedDisks::sync_records(const std::vector<db::Disk>& records) {
   if (Status s = add_records(fresh); !s) spdlog::warn("reading disks created on other nodes: {}", s.error().message);
   for (const auto& n : fresh) spdlog::info("disk {} known (created on another node)", n.id);
   // Deleted through another node: no new session; the storage is that
-  // node's to remove.
-  std::vector<std::shared_ptr<ProvisionedDisk>> gone;
+  // node's to remove. `records` may predate a disk created here since: only
+  // a disk the store no longer has is gone.
+  std::vector<std::string> missing;
   {
     std::lock_guard lock(mu_);
-    for (auto it = disks_.begin(); it != disks_.end();) {
-      if (present.count(it->first) == 0 && !it->second->deleted()) {
-        gone.push_back(it->second);
-        it = disks_.erase(it);
-      } else {
-        ++it;
-      }
+    for (const auto& [id, disk] : disks_) {
+      if (present.count(id) == 0 && !disk->deleted()) missing.push_back(id);
     }
+  }
+  std::vector<std::shared_ptr<ProvisionedDisk>> gone;
+  for (const auto& id : missing) {
+    auto still = store_.get_disk(id);
+    if (!still.ok() || still.value()) continue;
+    std::lock_guard lock(mu_);
+    auto it = disks_.find(id);
+    if (it == disks_.end()) continue;
+    gone.push_back(it->second);
+    disks_.erase(it);
   }
   for (const auto& d : gone) {
     d->mark_closed();

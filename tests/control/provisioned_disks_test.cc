@@ -655,6 +655,12 @@ TEST_F(ProvisionedFleetTest, RecordsFromOtherNodesBecomeKnownAndDeletedOnesGo) {
   EXPECT_EQ(disks_->find_by_chap_user("spother"), known);
   EXPECT_FALSE(disks_->is_open(record.id));
   // ...or at once when its lease comes here first.
+  auto before = store_->list_disks().value();  // read before a disk is created here
+  auto mine = disks_->create(account("a1"), {"blank"});
+  ASSERT_TRUE(mine.ok()) << mine.error().message;
+  disks_->sync_records(before);
+  EXPECT_TRUE(disks_->find(mine.value()->record().id)) << "created since that read, not deleted";
+  EXPECT_TRUE(terminated_.empty());
   ASSERT_TRUE(store_->delete_disk(record.id).value());
   disks_->sync_records(store_->list_disks().value());
   EXPECT_FALSE(disks_->find(record.id)) << "deleted on the other node";
