@@ -640,9 +640,10 @@ TEST_F(ProvisionedFleetTest, ADiskCreatedOnAFleetNodeWaitsForItsLease) {
 TEST_F(ProvisionedFleetTest, RecordsFromOtherNodesBecomeKnownAndDeletedOnesGo) {
   open(false);
   // Another node's registry over the same MetaStore creates a disk...
+  const db::Account acct = account("a1");
   db::Disk record;
   record.id = "00000000000000aa";
-  record.account_id = account("a1").id;
+  record.account_id = acct.id;
   record.luns = {"blank"};
   record.chap_user = "spother";
   record.chap_secret = "0123456789abcdef";
@@ -656,7 +657,7 @@ TEST_F(ProvisionedFleetTest, RecordsFromOtherNodesBecomeKnownAndDeletedOnesGo) {
   EXPECT_FALSE(disks_->is_open(record.id));
   // ...or at once when its lease comes here first.
   auto before = store_->list_disks().value();  // read before a disk is created here
-  auto mine = disks_->create(account("a1"), {"blank"});
+  auto mine = disks_->create(acct, {"blank"});
   ASSERT_TRUE(mine.ok()) << mine.error().message;
   disks_->sync_records(before);
   EXPECT_TRUE(disks_->find(mine.value()->record().id)) << "created since that read, not deleted";
