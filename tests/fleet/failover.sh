@@ -79,6 +79,23 @@ done
 ENTRY=B
 [[ $OWNER != B || $MODE != 1 ]] || die "front node B took the lease of disk $DISK_ID"
 log "disk $DISK_ID: owner $OWNER ($(fleet_portal "$OWNER")), guest enters through $ENTRY ($(fleet_portal "$ENTRY"))"
+# The lease row comes before the disk is open on the owner (an RBD open takes
+# a second or two); until then the owner answers 03/01, which open-iscsi
+# retries but libiscsi does not. Wait for the owner to serve it.
+if [[ $MODE == 1 ]]; then
+  for ((i = 0; i < 100; i++)); do
+    grep -q "disk $DISK_ID: serving under lease" "${FLEET_LOG[$OWNER]}" && break
+    sleep 0.2
+  done
+  grep -q "disk $DISK_ID: serving under lease" "${FLEET_LOG[$OWNER]}" ||
+    die "node $OWNER holds the lease of disk $DISK_ID but did not serve it in 20 s"
+  # ... and for the entry's snapshot of the lease table to show an owner.
+  for ((i = 0; i < 50; i++)); do
+    curl -sf "http://$FLEET_PORTAL_HOST:${FLEET_HTTP[$ENTRY]}/metrics" |
+      grep -Eq '^scsipub_fleet_leases_owned [1-9]' && break
+    sleep 0.2
+  done
+fi
 
 # libiscsi follows the redirect too: its CHAP login at the entry node, which
 # does not own the disk, can only succeed by being sent to the owner.
