@@ -58,6 +58,10 @@ struct CommandEngine::Task {
   bool must_wait = false;
   std::unique_ptr<Buffer> din;       // read data, filled on the executor's thread
   scsi::ScsiTask st;
+  // Its storage verb runs asynchronously (stage stays running until it is
+  // back); io_status is written by the completing thread before the resumer.
+  uint64_t deferred_read_bytes = 0;
+  storage::IoStatus io_status = storage::IoStatus::ok;
 };
 
 CommandEngine::CommandEngine(Outbox& out, SequenceState& seq, EngineLimits limits)
@@ -392,6 +396,7 @@ void CommandEngine::pump_execution() {
     return;
   }
   if (unsent_read_bytes_ >= kMaxUnsentReadBytes) return;  // release_sent() pumps again
+  if (deferred_read_bytes_ >= kMaxDeferredReadBytes) return;  // on_deferred_done() pumps again
   batch_.clear();
   std::vector<uint32_t> ready;
   ready.swap(ready_);
@@ -407,12 +412,15 @@ void CommandEngine::pump_execution() {
     const scsi::Wait wait = waits(t);
     const bool blocks = wait == scsi::Wait::may;
     if (batch_.empty()) on_this_thread = !blocks;
-    if (!batch_.empty() && (batch_read_bytes + read_bytes > kMaxUnsentReadBytes || (on_this_thread && blocks))) {
+    const bool over_budget = batch_read_bytes + read_bytes > kMaxUnsentReadBytes ||
+                             deferred_read_bytes_ + batch_read_bytes + read_bytes > kMaxDeferredReadBytes;
+    if (!batch_.empty() && (over_budget || (on_this_thread && blocks))) {
       ready_.assign(ready.begin() + static_cast<std::ptrdiff_t>(i), ready.end());  // the next batch's, in order
       break;
     }
     batch_read_bytes += read_bytes;
     t.st.no_wait = on_this_thread && wait == scsi::Wait::unless_cached;
+    t.st.defer_io = wait == scsi::Wait::deferred;
     t.stage = Task::Stage::running;
     t.din = acquire_buffer();  // the pool belongs to this thread: take buffers here
     t.din->clear();
@@ -461,6 +469,7 @@ void CommandEngine::on_batch_done() {
   std::vector<Task*> done;
   done.swap(batch_);
   std::vector<uint32_t> requeued;
+  std::vector<Task*> deferred;
   for (Task* t : done) {
     if (t->requeue && !t->aborted.load(std::memory_order_relaxed)) {
       t->requeue = false;
@@ -470,10 +479,11 @@ void CommandEngine::on_batch_done() {
       continue;
     }
     if (t->aborted.load(std::memory_order_relaxed)) {
-      auto o = std::find_if(orphans_.begin(), orphans_.end(), [t](const auto& p) { return p.get() == t; });
-      std::unique_ptr<Task> owned = std::move(*o);
-      orphans_.erase(o);
-      release_task(std::move(owned));
+      release_orphan(*t);
+      continue;
+    }
+    if (t->ran && t->st.deferred.kind != scsi::ScsiTask::DeferredIo::Kind::none) {
+      deferred.push_back(t);  // still running: its verb starts below
       continue;
     }
     uint32_t itt = t->itt;
@@ -488,6 +498,50 @@ void CommandEngine::on_batch_done() {
   batch_.swap(done);  // keep the capacity
   batch_.clear();
   if (!requeued.empty()) ready_.insert(ready_.begin(), requeued.begin(), requeued.end());
+  for (Task* t : deferred) start_deferred(*t);
+  pump_backlog();
+  pump_execution();
+}
+
+// On the connection's thread, in arrival order. The store's completion may
+// come on any thread, or before the verb returns: the resumer brings it back
+// here through the executor either way.
+void CommandEngine::start_deferred(Task& t) {
+  const scsi::ScsiTask::DeferredIo io = t.st.deferred;
+  storage::BlockStore& store = luns_->find(t.st.lun)->store();
+  ++deferred_in_flight_;
+  if (io.kind == scsi::ScsiTask::DeferredIo::Kind::read) {
+    t.deferred_read_bytes = io.read_into.size();
+    deferred_read_bytes_ += t.deferred_read_bytes;
+  }
+  auto resume = executor_->resumer([this, &t] { on_deferred_done(t); });
+  auto done = [&t, resume = std::move(resume)](storage::IoStatus status) {
+    t.io_status = status;
+    resume();
+  };
+  if (io.kind == scsi::ScsiTask::DeferredIo::Kind::read) {
+    store.read_async(io.lba, io.read_into, std::move(done));
+  } else {
+    store.write_async(io.lba, io.write_from, io.flush_after, std::move(done));
+  }
+}
+
+// As on_batch_done for one task: status (and data) out, unless it was
+// aborted meanwhile (SAM-5 5.6, TAS=0: no status).
+void CommandEngine::on_deferred_done(Task& t) {
+  --deferred_in_flight_;
+  deferred_read_bytes_ -= t.deferred_read_bytes;
+  t.deferred_read_bytes = 0;
+  commands_.complete_deferred(t.st, *luns_, t.io_status);
+  if (t.aborted.load(std::memory_order_relaxed)) {
+    release_orphan(t);
+  } else {
+    const uint32_t itt = t.itt;
+    t.stage = Task::Stage::done;
+    seq_.window_used = static_cast<uint32_t>(tasks_.size() - 1);
+    finish(t);
+    erase_task(itt);
+  }
   pump_backlog();
   pump_execution();
 }
@@ -527,6 +581,14 @@ void CommandEngine::finish(Task& t) {
   } else {
     recycle(std::move(din));
   }
+}
+
+// An aborted task whose execution has come back: nothing refers to it now.
+void CommandEngine::release_orphan(Task& t) {
+  auto o = std::find_if(orphans_.begin(), orphans_.end(), [&t](const auto& p) { return p.get() == &t; });
+  std::unique_ptr<Task> owned = std::move(*o);
+  orphans_.erase(o);
+  release_task(std::move(owned));
 }
 
 void CommandEngine::release_task(std::unique_ptr<Task> t) {

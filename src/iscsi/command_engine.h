@@ -7,6 +7,8 @@
 // storage I/O) runs on an injected TaskExecutor, one submission at a time, so
 // one session's commands execute in order and never two at once (a free-tier
 // overlay is not thread-safe); the PDUs go out when the executor reports back.
+// READ and WRITE of a store with asynchronous verbs (Ceph RBD) are checked
+// here in order, then their verbs run concurrently and end as they complete.
 // Commands that are memory work (reads of blocks never written, a store on
 // tmpfs) run on the caller's thread instead, still one batch at a time.
 #include <atomic>
@@ -59,9 +61,10 @@ class CommandEngine {
     hold_until_start_ = executor != nullptr;
   }
   void start_ready() { pump_execution(); }
-  // A submission is outstanding: the engine, the LunMap and the Nexus must
-  // stay alive until the executor has called it back.
-  bool executing() const { return running_; }
+  // A submission or an asynchronous storage verb is outstanding: the engine,
+  // the LunMap and the Nexus must stay alive until the executor has called
+  // every one of them back.
+  bool executing() const { return running_ || deferred_in_flight_ != 0; }
   // The connection is going away: commands of the outstanding submission that
   // have not started yet are skipped (one already running completes).
   void cancel_execution() { cancelled_.store(true, std::memory_order_relaxed); }
@@ -116,9 +119,13 @@ class CommandEngine {
   scsi::Wait waits(Task& task);
   void run_batch();        // on the executor's thread
   void on_batch_done();    // back on the connection's thread
+  // Commands whose storage verb the store runs asynchronously (Wait::deferred).
+  void start_deferred(Task& task);
+  void on_deferred_done(Task& task);  // on the connection's thread
   void execute(Task& task);
   void finish(Task& task);
   void release_task(std::unique_ptr<Task> task);
+  void release_orphan(Task& task);
   uint32_t send_data_in(const Task& task, const scsi::ScsiTask& st, uint32_t length, bool with_status);
   void send_response(const Task& task, const scsi::ScsiTask& st, uint32_t exp_data_sn);
   bool drop_if_aborted(Task& task);
@@ -155,6 +162,12 @@ class CommandEngine {
   // batch starts (pump_execution): what a peer that stops reading can hold.
   static constexpr uint64_t kMaxUnsentReadBytes = 1u << 20;
   uint64_t unsent_read_bytes_ = 0;  // Data-In payload in in_flight_
+  // Asynchronous verbs started and not yet back, and the read data they will
+  // bring: bounded like unsent data, so a deep queue of large reads holds a
+  // few MiB, not a CmdSN window of them.
+  static constexpr uint64_t kMaxDeferredReadBytes = 2u << 20;
+  size_t deferred_in_flight_ = 0;
+  uint64_t deferred_read_bytes_ = 0;
   bool hold_until_start_ = false;
   std::atomic<bool> cancelled_{false};
   EngineFault fault_ = EngineFault::none;

@@ -17,6 +17,11 @@ class TaskExecutor {
   // the connection. The engine keeps at most one submission outstanding and
   // stays alive (with everything `work` touches) until `done` has run.
   virtual void submit(std::function<void()> work, std::function<void()> done) = 0;
+  // The way back for work that completes on a thread of its own (a storage
+  // verb started asynchronously): the returned function may be called once,
+  // from any thread, and runs `on_loop` on the thread that owns the
+  // connection; the connection stays alive until it has run.
+  virtual std::function<void()> resumer(std::function<void()> on_loop) = 0;
 };
 
 class InlineExecutor final : public TaskExecutor {
@@ -25,6 +30,7 @@ class InlineExecutor final : public TaskExecutor {
     work();
     done();
   }
+  std::function<void()> resumer(std::function<void()> on_loop) override { return on_loop; }
 };
 
 }  // namespace scsipub::iscsi

@@ -54,6 +54,16 @@ class ConnectionHandler<Stream>::PoolExecutor final : public iscsi::TaskExecutor
     });
   }
 
+  std::function<void()> resumer(std::function<void()> on_loop) override {
+    return [self = handler_.shared_from_this(), loop = handler_.stream_.get_executor(),
+            on_loop = std::move(on_loop)]() mutable {
+      asio::post(loop, [self = std::move(self), on_loop = std::move(on_loop)] {
+        on_loop();
+        self->on_execution_done();
+      });
+    };
+  }
+
  private:
   ConnectionHandler& handler_;
   WorkerPool& pool_;

@@ -30,6 +30,10 @@ void read_blocks(Command& cmd, const BlockRange& r) {
   size_t bytes = size_t(r.blocks) * storage::kBlockSize;
   if (bytes == 0) return;
   uint8_t* p = cmd.reply_uninitialized(bytes);
+  if (cmd.task().defer_io) {
+    cmd.task().deferred = {ScsiTask::DeferredIo::Kind::read, r.lba, {p, bytes}, {}, false};
+    return;
+  }
   if (cmd.task().no_wait) {
     // Nothing before this point changed any state a second run would see
     // differently (a pending unit attention ends the command earlier).
@@ -54,9 +58,14 @@ bool read_scratch(Command& cmd, const BlockRange& r, std::span<const uint8_t>* o
 
 void write_blocks(Command& cmd, const BlockRange& r, std::span<const uint8_t> data, bool fua) {
   if (r.blocks == 0) return;
-  storage::IoStatus st = cmd.store().write(r.lba, data.first(size_t(r.blocks) * storage::kBlockSize));
-  if (st == storage::IoStatus::ok && (fua || !cmd.lu().write_cache_enabled()))
-    st = cmd.store().flush();
+  const auto bytes = data.first(size_t(r.blocks) * storage::kBlockSize);
+  const bool flush_after = fua || !cmd.lu().write_cache_enabled();
+  if (cmd.task().defer_io) {
+    cmd.task().deferred = {ScsiTask::DeferredIo::Kind::write, r.lba, {}, bytes, flush_after};
+    return;
+  }
+  storage::IoStatus st = cmd.store().write(r.lba, bytes);
+  if (st == storage::IoStatus::ok && flush_after) st = cmd.store().flush();
   cmd.fail_io(st, true);
 }
 

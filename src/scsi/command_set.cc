@@ -33,6 +33,7 @@ void CommandSet::execute(ScsiTask& task, const LunMap& luns) const {
   task.sense_length = 0;
   task.write_transfer_length = 0;
   task.would_block = false;
+  task.deferred = {};
 
   lu::LogicalUnit* lu = luns.find(task.lun);
   bool descriptor_sense = lu != nullptr && lu->descriptor_sense();
@@ -127,6 +128,17 @@ void CommandSet::fail(ScsiTask& task, const LunMap& luns, SenseReason reason) co
   lu::LogicalUnit* lu = luns.find(task.lun);
   Command cmd(task, lu, luns, out, lu != nullptr && lu->descriptor_sense());
   cmd.fail(reason);
+}
+
+void CommandSet::complete_deferred(ScsiTask& task, const LunMap& luns, storage::IoStatus status) const {
+  const bool writing = task.deferred.kind == ScsiTask::DeferredIo::Kind::write;
+  task.deferred = {};
+  if (status == storage::IoStatus::ok) return;
+  Buffer scratch;
+  Buffer& out = task.data_in != nullptr ? *task.data_in : scratch;
+  lu::LogicalUnit* lu = luns.find(task.lun);
+  Command cmd(task, lu, luns, out, lu != nullptr && lu->descriptor_sense());
+  cmd.fail_io(status, writing);
 }
 
 }  // namespace scsipub::scsi

@@ -32,6 +32,10 @@ enum class Wait : uint8_t {
   never,          // memory work: INQUIRY, a READ or WRITE a store serves from memory
   unless_cached,  // a READ: run with ScsiTask::no_wait, it either finishes or says would_block
   may,            // everything else
+  // A READ or WRITE of a store with asynchronous verbs: run with
+  // ScsiTask::defer_io on the session's thread, which then starts the verb
+  // and ends the command with complete_deferred() when it completes.
+  deferred,
 };
 
 class CommandSet {
@@ -48,6 +52,11 @@ class CommandSet {
   // phase error): CHECK CONDITION with the sense for `reason`, in the format
   // (D_SENSE) of the logical unit task.lun names.
   void fail(ScsiTask& task, const LunMap& luns, SenseReason reason) const;
+
+  // Ends a command execute() left with a deferred storage verb, once the verb
+  // completed with `status`: GOOD, or CHECK CONDITION with the sense the
+  // synchronous path gives (and no data-in).
+  void complete_deferred(ScsiTask& task, const LunMap& luns, storage::IoStatus status) const;
 
   // Whether execute() of this task may wait. The iSCSI layer runs what never
   // waits on its event loop, tries reads there with no_wait, and hands the

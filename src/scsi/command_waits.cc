@@ -13,13 +13,16 @@ namespace {
 constexpr uint64_t kMaxBlocksOnLoop = (256u << 10) / storage::kBlockSize;
 
 Wait read_waits(const storage::BlockStore& store, const BlockRange& r) {
+  if (store.async_io()) return Wait::deferred;
   if (r.blocks > kMaxBlocksOnLoop) return Wait::may;
   return store.read_may_block(r.lba, r.blocks) ? Wait::unless_cached : Wait::never;
 }
 
 // SBC-3 5.35: FUA, or the write cache turned off (WCE=0 in the Caching mode
-// page), makes the write wait for a flush.
+// page), makes the write wait for a flush (an asynchronous store flushes
+// after the write completes, still without a thread waiting).
 Wait write_waits(const lu::LogicalUnit& lu, const BlockRange& r, bool fua) {
+  if (lu.store().async_io()) return Wait::deferred;
   if (fua || !lu.write_cache_enabled() || r.blocks > kMaxBlocksOnLoop) return Wait::may;
   return lu.store().write_may_block(r.lba, r.blocks) ? Wait::may : Wait::never;
 }

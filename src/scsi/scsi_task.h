@@ -37,6 +37,10 @@ struct ScsiTask {
   // the command stops with would_block set and its outputs meaningless, and
   // the caller runs it again without the flag where waiting is allowed.
   bool no_wait = false;
+  // The caller runs a READ's or WRITE's storage verb itself, asynchronously
+  // (CommandSet::waits said Wait::deferred): execute() checks the command and
+  // leaves the verb in `deferred`; CommandSet::complete_deferred() ends it.
+  bool defer_io = false;
 
   // Outputs
   uint8_t status = status::kGood;
@@ -47,6 +51,14 @@ struct ScsiTask {
   // write_transfer_length: bytes the CDB asks to write (SPDTL), for residuals.
   uint32_t write_transfer_length = 0;
   bool would_block = false;  // no_wait and the data was not at hand
+  // The storage verb left to the caller (kind none: the command has ended).
+  struct DeferredIo {
+    enum class Kind : uint8_t { none, read, write } kind = Kind::none;
+    uint64_t lba = 0;
+    std::span<uint8_t> read_into;         // in data_in, sized to the blocks
+    std::span<const uint8_t> write_from;  // in data_out
+    bool flush_after = false;             // FUA, or the write cache off
+  } deferred;
 };
 
 }  // namespace scsipub::scsi

@@ -2,6 +2,7 @@
 // The block verbs the SCSI layer hands to storage. Nothing here knows a CDB;
 // nothing above storage/ knows a file path.
 #include <cstdint>
+#include <functional>
 #include <span>
 
 namespace scsipub::storage {
@@ -21,6 +22,11 @@ struct LbaRun {
   bool mapped = true;   // false: deallocated (reads return zeros)
   uint64_t blocks = 0;  // length of the run, >= 1 unless the LBA is out of range
 };
+
+// Completion of an asynchronous verb: called exactly once, on whatever
+// thread the store completes on (a storage library's callback thread, or the
+// caller's own before the verb returns). It only hands the status on.
+using IoDone = std::function<void(IoStatus)>;
 
 class BlockStore {
  public:
@@ -55,6 +61,20 @@ class BlockStore {
   // allowed, which reports the error. Same threading rules as read_may_block.
   virtual bool read_now(uint64_t lba, std::span<uint8_t> out) {
     return !read_may_block(lba, out.size() / kBlockSize) && read(lba, out) == IoStatus::ok;
+  }
+
+  // Asynchronous verbs, for a store whose I/O goes over the network (Ceph
+  // RBD): the caller starts many and each completes on its own, instead of
+  // parking a thread per command. Only called when async_io() is true; the
+  // buffer stays alive and untouched until `done` has run. write_async with
+  // flush_after (FUA, or the write cache off) reports once the data is durable.
+  // These defaults run the synchronous verbs, for decorators and tests.
+  virtual bool async_io() const { return false; }
+  virtual void read_async(uint64_t lba, std::span<uint8_t> out, IoDone done) { done(read(lba, out)); }
+  virtual void write_async(uint64_t lba, std::span<const uint8_t> in, bool flush_after, IoDone done) {
+    IoStatus st = write(lba, in);
+    if (st == IoStatus::ok && flush_after) st = flush();
+    done(st);
   }
 };
 

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <functional>
+#include <memory>
 #include <vector>
 
 namespace scsipub::storage {
@@ -100,6 +102,64 @@ IoStatus RbdStore::unmap(uint64_t lba, uint64_t blocks) {
 }
 
 IoStatus RbdStore::flush() { return io_status(rbd_flush(image_)); }
+
+namespace {
+
+// One asynchronous verb in flight: owned by its librbd completion (the
+// callback frees it), so nothing outlives the verb.
+struct AioOp {
+  IoDone done;
+  rbd_image_t image;
+  size_t expect;     // bytes a read must return; 0: any non-negative result
+  bool flush_after;  // a write to make durable before `done`
+};
+
+void finish_aio(rbd_completion_t c, void* arg);
+
+// Queues `op`'s verb; on a queueing failure (the callback will never run)
+// reports io_error at once.
+void start_aio(std::unique_ptr<AioOp> op, const std::function<int(rbd_completion_t)>& verb) {
+  rbd_completion_t c = nullptr;
+  if (rbd_aio_create_completion(op.get(), finish_aio, &c) < 0) return op->done(IoStatus::io_error);
+  if (int rc = verb(c); rc < 0) {
+    rbd_aio_release(c);
+    return op->done(IoStatus::io_error);
+  }
+  (void)op.release();  // finish_aio owns it now
+}
+
+// On a librbd callback thread: a write with flush_after goes on to an
+// asynchronous flush (librbd completes a flush only after the writes queued
+// before it), everything else reports.
+void finish_aio(rbd_completion_t c, void* arg) {
+  std::unique_ptr<AioOp> op(static_cast<AioOp*>(arg));
+  const ssize_t rc = rbd_aio_get_return_value(c);
+  rbd_aio_release(c);
+  const bool ok = rc >= 0 && (op->expect == 0 || static_cast<size_t>(rc) == op->expect);
+  if (!ok || !op->flush_after) return op->done(ok ? IoStatus::ok : IoStatus::io_error);
+  op->flush_after = false;
+  op->expect = 0;
+  rbd_image_t image = op->image;
+  start_aio(std::move(op), [image](rbd_completion_t f) { return rbd_aio_flush(image, f); });
+}
+
+}  // namespace
+
+void RbdStore::read_async(uint64_t lba, std::span<uint8_t> out, IoDone done) {
+  if (!in_range(lba, out.size() / kBlockSize)) return done(IoStatus::out_of_range);
+  auto op = std::make_unique<AioOp>(AioOp{std::move(done), image_, out.size(), false});
+  start_aio(std::move(op), [this, lba, out](rbd_completion_t c) {
+    return rbd_aio_read(image_, lba * kBlockSize, out.size(), reinterpret_cast<char*>(out.data()), c);
+  });
+}
+
+void RbdStore::write_async(uint64_t lba, std::span<const uint8_t> in, bool flush_after, IoDone done) {
+  if (!in_range(lba, in.size() / kBlockSize)) return done(IoStatus::out_of_range);
+  auto op = std::make_unique<AioOp>(AioOp{std::move(done), image_, 0, flush_after});
+  start_aio(std::move(op), [this, lba, in](rbd_completion_t c) {
+    return rbd_aio_write(image_, lba * kBlockSize, in.size(), reinterpret_cast<const char*>(in.data()), c);
+  });
+}
 
 LbaRun RbdStore::lba_status(uint64_t lba) const {
   if (lba >= blocks_) return {true, 0};

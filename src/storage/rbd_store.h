@@ -7,8 +7,10 @@
 //
 // librbd is thread-safe: the store is shared by every session of a disk
 // without a lock of ours, and reads and writes of several sessions run in
-// parallel. Every call may wait on the network, so every command on it runs
-// on a storage thread (read_may_block / write_may_block stay true).
+// parallel. READ and WRITE go through librbd's asynchronous API (many in
+// flight per session, completions handed back to the session's loop); the
+// other verbs may wait on the network, so they run on a storage thread
+// (read_may_block / write_may_block stay true).
 #include <rbd/librbd.h>
 
 #include <memory>
@@ -43,6 +45,11 @@ class RbdStore final : public BlockStore {
   IoStatus write(uint64_t lba, std::span<const uint8_t> in) override;
   IoStatus unmap(uint64_t lba, uint64_t blocks) override;
   IoStatus flush() override;
+  // librbd's asynchronous API: the verb is queued to the cluster and returns;
+  // `done` runs on a librbd callback thread (or here, when queueing failed).
+  bool async_io() const override { return true; }
+  void read_async(uint64_t lba, std::span<uint8_t> out, IoDone done) override;
+  void write_async(uint64_t lba, std::span<const uint8_t> in, bool flush_after, IoDone done) override;
   // "Mapped or unknown" for the rest of the image (SBC-4 5.8: provisioning
   // status 0h): asking the cluster per LBA would cost a round trip per call.
   LbaRun lba_status(uint64_t lba) const override;

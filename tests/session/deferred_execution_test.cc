@@ -6,41 +6,15 @@
 // the transport was writing keeps its buffer until it is written.
 #include <gtest/gtest.h>
 
-#include <deque>
-#include <functional>
 
-#include "iscsi/task_executor.h"
 #include "session/harness.h"
+#include "session/manual_executor.h"
 
 namespace scsipub::iscsi::testing {
 namespace {
 
 constexpr uint8_t kAbortTask = 1;
 constexpr uint8_t kTmfComplete = 0;
-
-// Holds each submission until the test completes it (work, then done), the
-// way a worker thread and the loop's completion handler would.
-class ManualExecutor final : public TaskExecutor {
- public:
-  void submit(std::function<void()> work, std::function<void()> done) override {
-    pending_.push_back({std::move(work), std::move(done)});
-  }
-  size_t pending() const { return pending_.size(); }
-  void complete() {
-    ASSERT_FALSE(pending_.empty());
-    Job job = std::move(pending_.front());
-    pending_.pop_front();
-    job.work();
-    job.done();
-  }
-
- private:
-  struct Job {
-    std::function<void()> work;
-    std::function<void()> done;
-  };
-  std::deque<Job> pending_;
-};
 
 Command read_cmd(uint32_t itt, uint32_t lba) {
   Command c;

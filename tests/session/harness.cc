@@ -61,8 +61,10 @@ FakeTargets::FakeTargets() {
   unit = std::make_shared<lu::LogicalUnit>(device, id);
 }
 
-void FakeTargets::serve_from_memory() {
-  unit = std::make_shared<lu::LogicalUnit>(store, unit->identity());
+void FakeTargets::serve_from_memory() { serve_from(store); }
+
+void FakeTargets::serve_from(std::shared_ptr<storage::BlockStore> other) {
+  unit = std::make_shared<lu::LogicalUnit>(std::move(other), unit->identity());
 }
 
 std::optional<LoginTarget> FakeTargets::find(std::string_view target_name, const LoginRequester&, const PortalInfo&) {

@@ -78,6 +78,8 @@ class FakeTargets final : public TargetProvider {
   // Replaces the LU by one straight over `store`, like a free-tier disk in
   // memory: no lock, its reads and writes never wait. Before any login.
   void serve_from_memory();
+  // Replaces the LU by one over `other` (wrapping `store` as it likes).
+  void serve_from(std::shared_ptr<storage::BlockStore> other);
 
   std::shared_ptr<storage::MemoryStore> store;
   std::shared_ptr<DeviceStore> device;  // the LU's store, over `store`

@@ -8,6 +8,9 @@
 #include <rbd/librbd.h>
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <cstring>
 #include <random>
 #include <thread>
@@ -113,6 +116,77 @@ TEST_F(RbdTest, BlankImageReadsZerosThenWhatWasWritten) {
   EXPECT_TRUE(rbd_remove_image(*cluster_, name).ok());
   EXPECT_FALSE(rbd_image_exists(*cluster_, name).value());
   EXPECT_TRUE(rbd_remove_image(*cluster_, name).ok()) << "a missing image is not an error";
+}
+
+// What a callback thread reports, waited for by the test's thread.
+class Completions {
+ public:
+  IoDone slot() {
+    ++started_;
+    return [this](IoStatus st) {
+      std::lock_guard lock(mu_);
+      results_.push_back(st);
+      cv_.notify_all();
+    };
+  }
+  // Every status, once all started verbs have reported (bounded wait).
+  std::vector<IoStatus> wait_all() {
+    std::unique_lock lock(mu_);
+    cv_.wait_for(lock, std::chrono::seconds(30), [this] { return results_.size() == started_; });
+    return results_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<IoStatus> results_;
+  size_t started_ = 0;
+};
+
+TEST_F(RbdTest, AsynchronousVerbsRunConcurrentlyAndReportOnTheirOwn) {
+  const std::string name = unique("aio");
+  ASSERT_TRUE(rbd_create_image(*cluster_, name, 8 << 20).ok());
+  {
+    auto store = RbdStore::open(cluster_, name);
+    ASSERT_TRUE(store.ok()) << store.error().message;
+    RbdStore& s = *store.value();
+    ASSERT_TRUE(s.async_io());
+    constexpr size_t kVerbs = 32;
+    std::vector<std::vector<uint8_t>> data(kVerbs, std::vector<uint8_t>(4096));
+    Completions writes;
+    for (size_t i = 0; i < kVerbs; ++i) {
+      for (size_t b = 0; b < data[i].size(); ++b) data[i][b] = static_cast<uint8_t>(i * 31 + b);
+      // The last one with FUA: reported once flushed.
+      s.write_async(i * 64, data[i], i == kVerbs - 1, writes.slot());
+    }
+    auto results = writes.wait_all();
+    ASSERT_EQ(results.size(), kVerbs) << "not every write reported in 30 s";
+    for (IoStatus st : results) EXPECT_EQ(st, IoStatus::ok);
+
+    std::vector<std::vector<uint8_t>> back(kVerbs, std::vector<uint8_t>(4096, 0xee));
+    Completions reads;
+    for (size_t i = 0; i < kVerbs; ++i) s.read_async(i * 64, back[i], reads.slot());
+    results = reads.wait_all();
+    ASSERT_EQ(results.size(), kVerbs);
+    for (IoStatus st : results) EXPECT_EQ(st, IoStatus::ok);
+    EXPECT_EQ(back, data);
+
+    // Out of range is refused before reaching the cluster, on the caller's thread.
+    Completions refused;
+    s.read_async(s.block_count() - 1, back[0], refused.slot());
+    s.write_async(s.block_count(), std::span<const uint8_t>(data[0].data(), 512), false, refused.slot());
+    results = refused.wait_all();
+    EXPECT_EQ(results, (std::vector<IoStatus>{IoStatus::out_of_range, IoStatus::out_of_range}));
+  }
+  // The FUA write and the ones before it are in the cluster.
+  {
+    auto again = RbdStore::open(cluster_, name);
+    ASSERT_TRUE(again.ok()) << again.error().message;
+    std::vector<uint8_t> buf(512);
+    ASSERT_EQ(again.value()->read(31 * 64, buf), IoStatus::ok);
+    EXPECT_EQ(buf[1], static_cast<uint8_t>(31 * 31 + 1));
+  }
+  EXPECT_TRUE(rbd_remove_image(*cluster_, name).ok());
 }
 
 TEST_F(RbdTest, BaseIsImportedOnceWhenClientsRaceAndClonesSeeIt) {
