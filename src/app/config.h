@@ -36,6 +36,7 @@ struct FleetConfig {
   std::chrono::milliseconds lease{10000};        // disk lease length; > 3 heartbeats
   uint32_t free_redirect_above_sessions = 0;     // 0 = free-tier logins are never redirected
   bool serve_disks = true;                       // false: a front node that never owns a paid disk
+  std::chrono::seconds forget_nodes_after{86400};  // node rows silent this long are deleted; 0 = never
 };
 
 // [ceph]: provisioned disks on Ceph RBD instead of local overlay files.

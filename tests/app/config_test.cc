@@ -493,7 +493,8 @@ constexpr const char* kFleetToml =
     "heartbeat_ms = 500\n"
     "node_timeout_ms = 2500\n"
     "lease_ms = 4000\n"
-    "free_redirect_above_sessions = 100\n";
+    "free_redirect_above_sessions = 100\n"
+    "forget_nodes_after_seconds = 7200\n";
 
 TEST(ConfigFleet, OffByDefaultAndReadFromToml) {
   Config d;
@@ -503,6 +504,7 @@ TEST(ConfigFleet, OffByDefaultAndReadFromToml) {
   EXPECT_EQ(d.fleet.node_timeout, std::chrono::milliseconds(5000));
   EXPECT_EQ(d.fleet.lease, std::chrono::milliseconds(10000));
   EXPECT_EQ(d.fleet.free_redirect_above_sessions, 0u);
+  EXPECT_EQ(d.fleet.forget_nodes_after, std::chrono::hours(24));
 
   auto f = write_file("scsipub-config-fleet.toml", kFleetToml);
   Config cfg;
@@ -519,6 +521,7 @@ TEST(ConfigFleet, OffByDefaultAndReadFromToml) {
   EXPECT_EQ(cfg.fleet.node_timeout, std::chrono::milliseconds(2500));
   EXPECT_EQ(cfg.fleet.lease, std::chrono::milliseconds(4000));
   EXPECT_EQ(cfg.fleet.free_redirect_above_sessions, 100u);
+  EXPECT_EQ(cfg.fleet.forget_nodes_after, std::chrono::hours(2));
   std::filesystem::remove(f);
 }
 
@@ -540,6 +543,15 @@ TEST(ConfigFleet, RefusesWhatCannotWork) {
       {"timeout = heartbeat", [](Config& c) { c.fleet.node_timeout = c.fleet.heartbeat; }},
       {"heartbeat too short", [](Config& c) { c.fleet.heartbeat = std::chrono::milliseconds(10); }},
       {"redirect above max_sessions", [](Config& c) { c.fleet.free_redirect_above_sessions = 1u << 30; }},
+      {"forget nodes after 59 s", [](Config& c) { c.fleet.forget_nodes_after = std::chrono::seconds(59); }},
+      {"forget nodes after more than a year",
+       [](Config& c) { c.fleet.forget_nodes_after = std::chrono::seconds(31536001); }},
+      {"forget nodes within the node timeout",
+       [](Config& c) {
+         c.fleet.node_timeout = std::chrono::seconds(120);
+         c.fleet.lease = std::chrono::seconds(200);
+         c.fleet.forget_nodes_after = std::chrono::seconds(120);
+       }},
   };
   for (const auto& [what, change] : bad) {
     Config c = good;
@@ -551,6 +563,9 @@ TEST(ConfigFleet, RefusesWhatCannotWork) {
   off.database.clear();
   off.fleet.node_id.clear();
   EXPECT_TRUE(validate(off).ok()) << "a disabled fleet is not checked";
+  Config never = good;
+  never.fleet.forget_nodes_after = std::chrono::seconds(0);
+  EXPECT_TRUE(validate(never).ok()) << "0: never forget";
 
   auto typo = write_file("scsipub-config-fleet-typo.toml", "[fleet]\nlease_millis = 1\n");
   Config t;
