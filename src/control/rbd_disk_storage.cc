@@ -37,11 +37,19 @@ Result<LunStorage> RbdDiskStorage::open_lun(const LunSpec& spec) {
   // Whoever calls open owns the disk now (the single node, or the lease
   // holder): a lock left by a dead or fenced owner is broken.
   auto store = storage::RbdStore::open(cluster_, lun_image_name(spec.disk_id, spec.lun),
-                                       storage::RbdOpenOptions{.take_over = true});
+                                       storage::RbdOpenOptions{.take_over = true, .write_limit = spec.write_limit});
   if (!store.ok()) return fail(store.error().message);
+  std::shared_ptr<storage::RbdStore> rbd = std::move(store).value();
   LunStorage out;
-  out.store = std::shared_ptr<storage::BlockStore>(std::move(store).value());
-  out.bytes_written = [] { return uint64_t{0}; };
+  out.store = rbd;
+  // The figure kept in memory since the open (no cluster call: the dashboard
+  // reads it from an event loop). A weak reference: the counter must not
+  // keep a closed image open.
+  std::weak_ptr<storage::RbdStore> weak = rbd;
+  out.bytes_written = [weak]() -> uint64_t {
+    auto s = weak.lock();
+    return s ? s->allocation().allocated_bytes() : 0;
+  };
   return out;
 }
 

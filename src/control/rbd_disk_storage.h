@@ -7,8 +7,9 @@
 // blank size. Opening takes the image's exclusive lock; a node that opens a
 // disk it now owns takes the lock over from a dead owner, fencing it.
 //
-// Not enforced on RBD: write_limit (an image holds at most its size; the
-// pool's quota bounds the total). bytes_written reports 0.
+// write_limit counts the LUN image's own RBD objects (a clone's parent costs
+// nothing), whole objects at a time (storage::RbdAllocation); bytes_written
+// reports that figure. The pool's quota bounds the total.
 #include <memory>
 #include <string>
 

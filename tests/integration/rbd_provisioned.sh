@@ -11,7 +11,8 @@
 #      the catalog image beyond what was written), UNMAP reads back zeros.
 #   3. a second RBD client cannot write the LUN while the node holds the
 #      exclusive lock: its write fails, the data is unchanged.
-#   4. SIGTERM + restart: data intact. kill -9 + restart: the new process
+#   4. SIGTERM + restart: data intact, the API's overlay_bytes of each LUN is
+#      what `rbd du` says the image holds. kill -9 + restart: the new process
 #      takes the dead one's lock over and the synced data is intact.
 #   5. DELETE the disk: its images leave the pool, the base stays.
 # Skips (77) unless root and the ceph packages are installed, or when this
@@ -120,6 +121,15 @@ lun0=$(disk_url "$user" "$secret" "$target" 0)
 lun1=$(disk_url "$user" "$secret" "$target" 1)
 expect_match "restarted: the disk reopened" "$(log_lines_since "$MARK")" 'provisioned disks: 1 of 1 opened'
 verify_both 0 11 "after SIGTERM + restart"
+# Measured at the reopen, so it must match what the cluster says the images
+# hold of their own (rbd du: whole objects, the parent not counted).
+api GET "/api/v1/disks/$id" "$tok"
+for lun in 0 1; do
+  du=$(rbd_cli du "$CEPH_POOL/${prefix}disk-$id-lun$lun" --format json | jq -r '.images[0].used_size')
+  expect_match "LUN $lun: rbd du reports data of its own" "$du" '^[1-9][0-9]*$'
+  expect_eq "LUN $lun: the API's overlay_bytes is the image's allocation (rbd du)" \
+    "$(jqb ".luns[$lun].overlay_bytes")" "$du"
+done
 client write "$lun0" 21 --gen 1 --sync
 client write "$lun1" 22 --gen 1 --sync
 expect_match "write + SYNCHRONIZE CACHE (generation 1)" "$CLIENT_OUT" '^written seed=22 synced'
