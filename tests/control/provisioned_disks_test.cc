@@ -674,5 +674,44 @@ TEST_F(ProvisionedFleetTest, RecordsFromOtherNodesBecomeKnownAndDeletedOnesGo) {
   EXPECT_TRUE(disks_->find(record.id)) << "open_owned read the record it did not know";
 }
 
+TEST_F(ProvisionedFleetTest, TheOwnerRemovesTheStorageOfADiskDeletedElsewhereOnceItsLastSessionLetsGo) {
+  auto storage = counting();
+  open(false, storage);
+  auto created = create(account("a1"), {"blank"});
+  ASSERT_TRUE(created);
+  const std::string id = created->record().id;
+  created.reset();
+  ASSERT_TRUE(disks_->open_owned(id));
+  auto session = disks_->find(id);
+  ASSERT_TRUE(session && session->try_add_session(2));
+  // Another node deletes the record; its own storage removal was refused
+  // (shared storage open here). This node reads the records:
+  ASSERT_TRUE(store_->delete_disk(id).value());
+  disks_->sync_records(store_->list_disks().value());
+  EXPECT_FALSE(disks_->find(id));
+  EXPECT_EQ(terminated_, std::vector<std::string>{disk_target(id)});
+  disks_->wait_removals();
+  EXPECT_EQ(storage->removes, 0) << "a session still holds the disk";
+  EXPECT_TRUE(std::filesystem::exists(tmp_.path() / "disks" / id));
+  session->remove_session();
+  session.reset();  // the session lets go
+  disks_->wait_removals();
+  EXPECT_EQ(storage->removes, 1);
+  EXPECT_FALSE(std::filesystem::exists(tmp_.path() / "disks" / id));
+}
+
+TEST_F(ProvisionedFleetTest, ADiskDeletedElsewhereAndNotOpenHereIsNotRemovedHere) {
+  auto storage = counting();
+  open(false, storage);
+  auto created = create(account("a1"), {"blank"});
+  ASSERT_TRUE(created);
+  const std::string id = created->record().id;
+  created.reset();
+  ASSERT_TRUE(store_->delete_disk(id).value());
+  disks_->sync_records(store_->list_disks().value());
+  disks_->wait_removals();
+  EXPECT_EQ(storage->removes, 0) << "whoever has it open (or the deleting node) removes it";
+}
+
 }  // namespace
 }  // namespace scsipub::control
