@@ -290,7 +290,8 @@ ServiceResult<std::shared_ptr<ProvisionedDisk>> ProvisionedDisks::create(const d
   if (tier->expiry.count() > 0) record.expires = record.created + tier->expiry;
 
   // Storage first, then the record: a crash in between leaves only storage
-  // without a record, which nothing serves.
+  // without a record, which nothing serves (shared storage: the orphan
+  // sweep removes it once older than its grace period).
   auto disk = open_disk(record, true);
   if (!disk.ok()) {
     if (Status s = storage_->remove_disk(record.id, static_cast<uint32_t>(record.luns.size())); !s) {

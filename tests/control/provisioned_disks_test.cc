@@ -496,6 +496,11 @@ class ProvisionedFleetTest : public ProvisionedTest {
     return std::make_shared<CountingStorage>(tmp_.path() / "disks",
                                              [this](const std::string& image) { return directory_->image_base(image); });
   }
+  // A one-LUN disk created here and let go of (open nowhere), by id.
+  std::string stored_disk() {
+    auto created = create(account("a1"), {"blank"});
+    return created ? created->record().id : std::string();
+  }
   // A disk with a pattern written to LUN 0 block 8 and flushed.
   std::string disk_with_data(const std::vector<uint8_t>& pattern) {
     auto disk = create(account("a1"), {"blank", "test"});
@@ -677,10 +682,8 @@ TEST_F(ProvisionedFleetTest, RecordsFromOtherNodesBecomeKnownAndDeletedOnesGo) {
 TEST_F(ProvisionedFleetTest, TheOwnerRemovesTheStorageOfADiskDeletedElsewhereOnceItsLastSessionLetsGo) {
   auto storage = counting();
   open(false, storage);
-  auto created = create(account("a1"), {"blank"});
-  ASSERT_TRUE(created);
-  const std::string id = created->record().id;
-  created.reset();
+  const std::string id = stored_disk();
+  ASSERT_FALSE(id.empty());
   ASSERT_TRUE(disks_->open_owned(id));
   auto session = disks_->find(id);
   ASSERT_TRUE(session && session->try_add_session(2));
@@ -703,10 +706,8 @@ TEST_F(ProvisionedFleetTest, TheOwnerRemovesTheStorageOfADiskDeletedElsewhereOnc
 TEST_F(ProvisionedFleetTest, ADiskDeletedElsewhereAndNotOpenHereIsNotRemovedHere) {
   auto storage = counting();
   open(false, storage);
-  auto created = create(account("a1"), {"blank"});
-  ASSERT_TRUE(created);
-  const std::string id = created->record().id;
-  created.reset();
+  const std::string id = stored_disk();
+  ASSERT_FALSE(id.empty());
   ASSERT_TRUE(store_->delete_disk(id).value());
   disks_->sync_records(store_->list_disks().value());
   disks_->wait_removals();

@@ -51,8 +51,7 @@ class RbdOrphansTest : public ::testing::Test {
     auto c = storage::RbdCluster::connect(*config);
     ASSERT_TRUE(c.ok()) << c.error().message;
     cluster_ = c.value();
-    std::random_device rd;
-    prefix_ = fmt::format("ut{:08x}-", rd());
+    prefix_ = testing::unique_image_prefix();
     storage_ = make_storage(cluster_);
   }
   std::unique_ptr<RbdDiskStorage> make_storage(std::shared_ptr<storage::RbdCluster> cluster) {
@@ -61,6 +60,32 @@ class RbdOrphansTest : public ::testing::Test {
     });
   }
   bool exists(const std::string& name) { return storage::rbd_image_exists(*cluster_, name).value(); }
+  // One sweep by this test's client; a failed sweep fails the test.
+  OrphanSweep sweep(std::set<std::string, std::less<>> records, std::chrono::seconds grace) {
+    auto swept = storage_->sweep_orphans(ids(std::move(records)), grace);
+    EXPECT_TRUE(swept.ok()) << swept.error().message;
+    return swept.ok() ? swept.value() : OrphanSweep{};
+  }
+  // LUN 0 of `disk` opened and written by a client of its own, which then
+  // holds the image's watch and exclusive lock.
+  struct OtherClient {
+    std::shared_ptr<storage::RbdCluster> cluster;
+    LunStorage lun;
+  };
+  OtherClient open_elsewhere(const std::string& disk) {
+    OtherClient out;
+    auto cluster = storage::RbdCluster::connect(*testing::ceph_test_config());
+    EXPECT_TRUE(cluster.ok());
+    if (!cluster.ok()) return out;
+    out.cluster = cluster.value();
+    auto open = make_storage(out.cluster)->open_lun({disk, 0, "blank", 0, 0});
+    EXPECT_TRUE(open.ok()) << open.error().message;
+    if (!open.ok()) return out;
+    out.lun = open.value();
+    std::vector<uint8_t> data(512, 0x5a);
+    EXPECT_EQ(out.lun.store->write(0, data), storage::IoStatus::ok);
+    return out;
+  }
   // A blank LUN image of `disk`, closed again.
   std::string blank_lun(const std::string& disk) {
     auto lun = storage_->create_lun({disk, 0, "blank", 1 << 20, 0});
@@ -75,14 +100,12 @@ class RbdOrphansTest : public ::testing::Test {
 
 TEST_F(RbdOrphansTest, OrphanIsKeptWhileYoungAndRemovedAfterTheGrace) {
   const std::string orphan = blank_lun("0a1");
-  auto young = storage_->sweep_orphans(ids({}), std::chrono::hours(1));
-  ASSERT_TRUE(young.ok()) << young.error().message;
-  EXPECT_EQ(young->young, 1u);
-  EXPECT_EQ(young->removed, 0u);
+  const OrphanSweep young = sweep({}, std::chrono::hours(1));
+  EXPECT_EQ(young.young, 1u);
+  EXPECT_EQ(young.removed, 0u);
   EXPECT_TRUE(exists(orphan)) << "a disk being created has its image before its record";
-  auto swept = storage_->sweep_orphans(ids({}), std::chrono::seconds(0));
-  ASSERT_TRUE(swept.ok()) << swept.error().message;
-  EXPECT_EQ(swept->removed, 1u);
+  const OrphanSweep swept = sweep({}, std::chrono::seconds(0));
+  EXPECT_EQ(swept.removed, 1u);
   EXPECT_FALSE(exists(orphan));
 }
 
@@ -93,9 +116,8 @@ TEST_F(RbdOrphansTest, ImageWithARecordAndForeignImagesAreKept) {
   const std::string foreign = "x" + prefix_ + "disk-0b2-lun0";
   ASSERT_TRUE(storage::rbd_create_image(*cluster_, base, 1 << 20));
   ASSERT_TRUE(storage::rbd_create_image(*cluster_, foreign, 1 << 20));
-  auto swept = storage_->sweep_orphans(ids({"0b1"}), std::chrono::seconds(0));
-  ASSERT_TRUE(swept.ok()) << swept.error().message;
-  EXPECT_EQ(swept->removed, 0u);
+  const OrphanSweep swept = sweep({"0b1"}, std::chrono::seconds(0));
+  EXPECT_EQ(swept.removed, 0u);
   EXPECT_TRUE(exists(kept));
   EXPECT_TRUE(exists(base)) << "bases are the catalog's, shared by clones";
   EXPECT_TRUE(exists(foreign));
@@ -106,47 +128,35 @@ TEST_F(RbdOrphansTest, ImageWithARecordAndForeignImagesAreKept) {
 
 TEST_F(RbdOrphansTest, ImageOpenOnAnotherClientIsKeptUntilClosed) {
   const std::string name = blank_lun("0c1");
-  auto other_cluster = storage::RbdCluster::connect(*testing::ceph_test_config());
-  ASSERT_TRUE(other_cluster.ok());
-  auto other = make_storage(other_cluster.value());
   {
-    // Open and written: the other client holds the watch and the exclusive lock.
-    auto open = other->open_lun({"0c1", 0, "blank", 0, 0});
-    ASSERT_TRUE(open.ok()) << open.error().message;
-    std::vector<uint8_t> data(512, 0x5a);
-    ASSERT_EQ(open.value().store->write(0, data), storage::IoStatus::ok);
+    auto other = open_elsewhere("0c1");
+    ASSERT_TRUE(other.lun.store);
     auto use = storage::rbd_image_use(*cluster_, name);
     ASSERT_TRUE(use.ok() && use.value());
     EXPECT_GE(use.value()->watchers, 1u);
     EXPECT_EQ(use.value()->lock_owners, 1u);
-    auto swept = storage_->sweep_orphans(ids({}), std::chrono::seconds(0));
-    ASSERT_TRUE(swept.ok()) << swept.error().message;
-    EXPECT_EQ(swept->in_use, 1u);
-    EXPECT_EQ(swept->removed, 0u);
+    const OrphanSweep swept = sweep({}, std::chrono::seconds(0));
+    EXPECT_EQ(swept.in_use, 1u);
+    EXPECT_EQ(swept.removed, 0u);
     EXPECT_TRUE(exists(name));
-    EXPECT_EQ(open.value().store->write(1, data), storage::IoStatus::ok) << "the owner still writes";
+    std::vector<uint8_t> data(512, 0x5b);
+    EXPECT_EQ(other.lun.store->write(1, data), storage::IoStatus::ok) << "the owner still writes";
   }
   auto use = storage::rbd_image_use(*cluster_, name);
   ASSERT_TRUE(use.ok() && use.value());
   EXPECT_EQ(use.value()->watchers, 0u) << "a read-only look does not count itself";
-  auto swept = storage_->sweep_orphans(ids({}), std::chrono::seconds(0));
-  ASSERT_TRUE(swept.ok()) << swept.error().message;
-  EXPECT_EQ(swept->removed, 1u);
+  const OrphanSweep swept = sweep({}, std::chrono::seconds(0));
+  EXPECT_EQ(swept.removed, 1u);
   EXPECT_FALSE(exists(name));
 }
 
 TEST_F(RbdOrphansTest, ALockLeftByADeadClientKeepsNoOrphan) {
   const std::string name = blank_lun("0f1");
-  auto dead_cluster = storage::RbdCluster::connect(*testing::ceph_test_config());
-  ASSERT_TRUE(dead_cluster.ok());
-  auto dead = make_storage(dead_cluster.value());
-  auto open = dead->open_lun({"0f1", 0, "blank", 0, 0});
-  ASSERT_TRUE(open.ok()) << open.error().message;
-  std::vector<uint8_t> data(512, 0x11);
-  ASSERT_EQ(open.value().store->write(0, data), storage::IoStatus::ok);
+  auto dead = open_elsewhere("0f1");
+  ASSERT_TRUE(dead.lun.store);
   // The client dies as far as the cluster can tell: fenced, its watch goes,
   // its lock stays.
-  ASSERT_TRUE(cluster_->blocklist(dead_cluster.value()->client_address(), 600));
+  ASSERT_TRUE(cluster_->blocklist(dead.cluster->client_address(), 600));
   std::optional<storage::RbdImageUse> use;
   for (int i = 0; i < 120; ++i) {
     auto u = storage::rbd_image_use(*cluster_, name);
@@ -157,9 +167,8 @@ TEST_F(RbdOrphansTest, ALockLeftByADeadClientKeepsNoOrphan) {
   }
   ASSERT_EQ(use->watchers, 0u) << "a blocklisted client's watch is dropped";
   EXPECT_EQ(use->lock_owners, 1u);
-  auto swept = storage_->sweep_orphans(ids({}), std::chrono::seconds(0));
-  ASSERT_TRUE(swept.ok()) << swept.error().message;
-  EXPECT_EQ(swept->removed, 1u) << "the lock was broken on removal";
+  const OrphanSweep swept = sweep({}, std::chrono::seconds(0));
+  EXPECT_EQ(swept.removed, 1u) << "the lock was broken on removal";
   EXPECT_FALSE(exists(name));
 }
 
@@ -174,12 +183,10 @@ TEST_F(RbdOrphansTest, StagingImageOfAnInterruptedImportIsRemoved) {
     EXPECT_EQ(rbd_snap_protect(image, "base"), 0);
     rbd_close(image);
   }
-  auto young = storage_->sweep_orphans(ids({}), std::chrono::hours(1));
-  ASSERT_TRUE(young.ok()) << young.error().message;
-  EXPECT_EQ(young->young, 1u) << "an import under way may be between creating and opening it";
-  auto swept = storage_->sweep_orphans(ids({}), std::chrono::seconds(0));
-  ASSERT_TRUE(swept.ok()) << swept.error().message;
-  EXPECT_EQ(swept->removed, 1u);
+  const OrphanSweep young = sweep({}, std::chrono::hours(1));
+  EXPECT_EQ(young.young, 1u) << "an import under way may be between creating and opening it";
+  const OrphanSweep swept = sweep({}, std::chrono::seconds(0));
+  EXPECT_EQ(swept.removed, 1u);
   EXPECT_FALSE(exists(staging));
 }
 
@@ -245,9 +252,8 @@ TEST_F(RbdNonOwnerDeleteTest, TheOwnerRemovesTheImagesOnceItSeesTheRecordGone) {
   auto removed = b_->remove(id);
   ASSERT_TRUE(removed.ok() && removed.value());
   EXPECT_TRUE(exists(lun0) && exists(lun1)) << "open on A: B's removal is refused";
-  auto swept = storage_->sweep_orphans(ids({}), std::chrono::seconds(0));
-  ASSERT_TRUE(swept.ok());
-  EXPECT_EQ(swept->in_use, 2u) << "nor does the sweep touch images A has open";
+  const OrphanSweep swept = sweep({}, std::chrono::seconds(0));
+  EXPECT_EQ(swept.in_use, 2u) << "nor does the sweep touch images A has open";
 
   a_->sync_records(store_->list_disks().value());
   EXPECT_FALSE(a_->find(id));
