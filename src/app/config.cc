@@ -278,7 +278,9 @@ Status load_toml(const std::filesystem::path& file, Config& cfg) {
     if (auto s = load_fleet(*f, cfg.fleet); !s) return s;
   }
   if (const toml::table* c = root["ceph"].as_table()) {
-    if (auto s = check_keys(*c, {"conf", "pool", "user", "keyring", "image_prefix", "op_timeout_seconds"}, "[ceph]");
+    if (auto s = check_keys(*c, {"conf", "pool", "user", "keyring", "image_prefix", "op_timeout_seconds",
+                               "sweep_interval_seconds", "sweep_grace_seconds"},
+                           "[ceph]");
         !s) {
       return s;
     }
@@ -288,6 +290,8 @@ Status load_toml(const std::filesystem::path& file, Config& cfg) {
     take(*c, "keyring", cfg.ceph.keyring);
     take(*c, "image_prefix", cfg.ceph.image_prefix);
     if (auto s = take_count(*c, "op_timeout_seconds", "[ceph]", cfg.ceph.op_timeout_seconds); !s) return s;
+    if (auto s = take_count(*c, "sweep_interval_seconds", "[ceph]", cfg.ceph.sweep_interval_seconds); !s) return s;
+    if (auto s = take_count(*c, "sweep_grace_seconds", "[ceph]", cfg.ceph.sweep_grace_seconds); !s) return s;
     if (cfg.ceph.pool.empty()) return fail("[ceph] needs a pool");
   }
   if (const toml::table* c = root["catalog"].as_table()) {
@@ -421,6 +425,20 @@ Status validate_ceph(const CephConfig& c) {
   if (!plain(c.user, false)) return fail("[ceph] user must be 1..64 characters of [A-Za-z0-9._-] (no \"client.\")");
   if (!plain(c.image_prefix, true)) return fail("[ceph] image_prefix must be 0..64 characters of [A-Za-z0-9._-]");
   if (c.op_timeout_seconds < 1 || c.op_timeout_seconds > 600) return fail("[ceph] op_timeout_seconds must be within 1..600");
+  if (c.sweep_interval_seconds != 0 && (c.sweep_interval_seconds < 60 || c.sweep_interval_seconds > 86400)) {
+    return fail("[ceph] sweep_interval_seconds must be 0 (off) or within 60..86400");
+  }
+  // The grace covers a disk being created on any node: its images exist a
+  // few cluster operations before they are open and their record stored
+  // (serve raises it to 3 x op_timeout_seconds when that is longer).
+  if (c.sweep_grace_seconds < 300 || c.sweep_grace_seconds > 7 * 86400) {
+    return fail("[ceph] sweep_grace_seconds must be within 300..604800");
+  }
+  // The sweep recognises scsipub's images by name alone: without a prefix it
+  // could take another user's "disk-<id>-lun<N>" in a shared pool.
+  if (c.sweep_interval_seconds != 0 && c.image_prefix.empty()) {
+    return fail("[ceph] the orphan sweep needs an image_prefix (or sweep_interval_seconds = 0)");
+  }
   std::error_code ec;
   if (!c.conf.empty() && !std::filesystem::is_regular_file(c.conf, ec)) {
     return fail(fmt::format("[ceph] conf: {} is not a readable file", c.conf));

@@ -48,6 +48,10 @@ struct CephConfig {
   std::string keyring;                    // "" = what ceph.conf names
   std::string image_prefix = "scsipub-";  // every image scsipub makes starts with it
   uint32_t op_timeout_seconds = 30;       // bound on connecting and each cluster operation
+  // Orphan sweep: images under image_prefix of no disk record, and staging
+  // copies of interrupted imports, removed at start and every interval.
+  uint32_t sweep_interval_seconds = 600;  // 0 = off
+  uint32_t sweep_grace_seconds = 900;     // a younger image is never removed (being created right now)
   bool enabled() const { return !pool.empty(); }
 };
 

@@ -438,6 +438,8 @@ pool = "rbd"
 user = "scsipub"
 image_prefix = "node-"
 op_timeout_seconds = 12
+sweep_interval_seconds = 120
+sweep_grace_seconds = 600
 )");
   Config cfg;
   ASSERT_TRUE(load_toml(f, cfg).ok());
@@ -448,6 +450,9 @@ op_timeout_seconds = 12
   EXPECT_EQ(cfg.ceph.keyring, "");
   EXPECT_EQ(cfg.ceph.image_prefix, "node-");
   EXPECT_EQ(cfg.ceph.op_timeout_seconds, 12u);
+  EXPECT_EQ(cfg.ceph.sweep_interval_seconds, 120u);
+  EXPECT_EQ(cfg.ceph.sweep_grace_seconds, 600u);
+  EXPECT_EQ(Config{}.ceph.sweep_interval_seconds, 600u) << "the sweep is on by default";
 #ifdef SCSIPUB_WITH_RBD
   EXPECT_TRUE(validate_ceph(cfg.ceph).ok());
   auto bad = [&](auto change) {
@@ -464,6 +469,16 @@ op_timeout_seconds = 12
   EXPECT_TRUE(bad([](CephConfig& c) { c.op_timeout_seconds = 601; }));
   EXPECT_TRUE(bad([](CephConfig& c) { c.conf = "/nonexistent/ceph.conf"; }));
   EXPECT_TRUE(bad([](CephConfig& c) { c.keyring = "/nonexistent/keyring"; }));
+  EXPECT_TRUE(bad([](CephConfig& c) { c.sweep_interval_seconds = 59; }));
+  EXPECT_TRUE(bad([](CephConfig& c) { c.sweep_interval_seconds = 86401; }));
+  EXPECT_FALSE(bad([](CephConfig& c) { c.sweep_interval_seconds = 0; })) << "0 = off";
+  EXPECT_TRUE(bad([](CephConfig& c) { c.sweep_grace_seconds = 299; }));
+  EXPECT_TRUE(bad([](CephConfig& c) { c.sweep_grace_seconds = 7 * 86400 + 1; }));
+  EXPECT_TRUE(bad([](CephConfig& c) { c.image_prefix = ""; })) << "the sweep matches names: it needs a prefix";
+  EXPECT_FALSE(bad([](CephConfig& c) {
+    c.image_prefix = "";
+    c.sweep_interval_seconds = 0;
+  }));
 #else
   EXPECT_FALSE(validate_ceph(cfg.ceph).ok()) << "a build without librbd refuses [ceph]";
 #endif

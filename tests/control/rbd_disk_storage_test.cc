@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include <random>
 #include <vector>
 
 #include "storage/ceph_test_env.h"
@@ -32,8 +31,7 @@ class RbdDiskStorageTest : public ::testing::Test {
     auto c = storage::RbdCluster::connect(*config);
     ASSERT_TRUE(c.ok()) << c.error().message;
     cluster_ = c.value();
-    std::random_device rd;
-    prefix_ = fmt::format("ut{:08x}-", rd());
+    prefix_ = testing::unique_image_prefix();
     image_ = std::make_shared<CountingImage>();
     storage_ = std::make_unique<RbdDiskStorage>(cluster_, prefix_, [this](const std::string& name) {
       if (name != "img") return Result<std::shared_ptr<const storage::ImageSource>>(fail("no image " + name));

@@ -15,6 +15,7 @@
 #      what `rbd du` says the image holds. kill -9 + restart: the new process
 #      takes the dead one's lock over and the synced data is intact.
 #   5. DELETE the disk: its images leave the pool, the base stays.
+# Also: the orphan sweep at start keeps a young image of no disk record.
 # Skips (77) unless root and the ceph packages are installed, or when this
 # build has no RBD support. Prints "N passed, N failed".
 set -euo pipefail
@@ -57,6 +58,12 @@ image_prefix = "$prefix"
 op_timeout_seconds = 20
 CONF
 
+# What a crash between creating a disk's images and storing its record
+# leaves: the orphan sweep at start must keep it (younger than the grace
+# period: it could be a disk being created right now on another node).
+young_orphan="${prefix}disk-0123456789abcdef-lun0"
+rbd_cli create --size 1 "$CEPH_POOL/$young_orphan"
+
 prov_use_backend sqlite
 start_scsipub "$PROV_BIN" --config "$config" || {
   if grep -q "no Ceph RBD support" "$SCSIPUB_LOG"; then
@@ -67,6 +74,18 @@ start_scsipub "$PROV_BIN" --config "$config" || {
 }
 expect_match "the log names the RBD storage" "$(cat "$SCSIPUB_LOG")" "provisioned disks on Ceph RBD: pool $CEPH_POOL"
 image=$SCSIPUB_IMAGES_DIR/test.img
+expect_match "the orphan sweep runs" "$(cat "$SCSIPUB_LOG")" "orphan sweep of pool $CEPH_POOL: every 600 s"
+sweeps=0
+for _ in $(seq 50); do
+  api GET /metrics
+  sweeps=$(grep -E '^scsipub_storage_sweeps_total ' <<<"$HTTP_BODY" | awk '{print $2}')
+  [[ ${sweeps:-0} -ge 1 ]] && break
+  sleep 0.2
+done
+expect_eq "/metrics: the sweep at start ran" "${sweeps:-0}" 1
+expect_match "/metrics: nothing removed" "$HTTP_BODY" $'scsipub_storage_orphans_removed_total 0'
+expect_match "a young orphan is kept" "$(rbd_cli ls "$CEPH_POOL")" "$young_orphan"
+rbd_cli rm "$CEPH_POOL/$young_orphan" >/dev/null 2>&1
 
 # ---- 1. provision ----
 prov_account standard || die "account"
