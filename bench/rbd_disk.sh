@@ -23,26 +23,17 @@ source "$repo/tests/integration/provisioned_lib.sh"
 # shellcheck source=bench_lib.sh
 source "$repo/bench/bench_lib.sh"
 
-scsipub_bin=$repo/build/scsipub
-bench_bin=$repo/build/bench/scsipub-bench
-seconds=10
 rounds=1
-out=
 client_conf=()
-cmdline="bench/rbd_disk.sh $*"
-while (($#)); do
+bench_option() {
   case $1 in
-    --scsipub) scsipub_bin=$2; shift 2 ;;
-    --bench) bench_bin=$2; shift 2 ;;
-    --seconds) seconds=$2; shift 2 ;;
-    --rounds) rounds=$2; shift 2 ;;
-    --out) out=$2; shift 2 ;;
-    --client-conf) client_conf+=("$2"); shift 2 ;;
-    *) sed -n '2,17p' "$0" >&2; exit 2 ;;
+    --rounds) rounds=$2 ;;
+    --client-conf) client_conf+=("$2") ;;
+    *) return 1 ;;
   esac
-done
-[[ -x $bench_bin ]] || die "scsipub-bench not built: $bench_bin"
-PROV_BIN=$scsipub_bin
+}
+cmdline="bench/rbd_disk.sh $*"
+bench_options 2,17 "$@"
 require_tools python3 curl jq ceph-mon ceph-osd rbd
 
 ceph_dir=$INTEG_TMP/ceph

@@ -19,22 +19,8 @@ source "$repo/tests/integration/provisioned_lib.sh"
 # shellcheck source=bench_lib.sh
 source "$repo/bench/bench_lib.sh"
 
-scsipub_bin=$repo/build/scsipub
-bench_bin=$repo/build/bench/scsipub-bench
-seconds=10
-out=
 cmdline="bench/shared_disk.sh $*"
-while (($#)); do
-  case $1 in
-    --scsipub) scsipub_bin=$2; shift 2 ;;
-    --bench) bench_bin=$2; shift 2 ;;
-    --seconds) seconds=$2; shift 2 ;;
-    --out) out=$2; shift 2 ;;
-    *) sed -n '2,13p' "$0" >&2; exit 2 ;;
-  esac
-done
-[[ -x $bench_bin ]] || die "scsipub-bench not built: $bench_bin"
-PROV_BIN=$scsipub_bin
+bench_options 2,13 "$@"
 require_tools python3 curl jq
 
 prov_use_backend sqlite

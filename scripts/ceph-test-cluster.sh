@@ -36,14 +36,9 @@
 # ignores SIGTERM for a few seconds).
 set -euo pipefail
 
-usage() {
-  echo "usage: $0 start|stop DIR" >&2
-  exit 2
-}
-[ $# -eq 2 ] || usage
-cmd=$1
-dir=$2
-[ -n "$dir" ] || usage
+# shellcheck source=lib/test_server.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/test_server.sh"
+test_server_args "$@"
 
 timeout_s=${CEPH_TEST_TIMEOUT:-60}
 osd_count=${CEPH_TEST_OSDS:-1}
@@ -77,16 +72,6 @@ wait_for() {
     fi
     sleep 0.2
   done
-}
-
-free_port() {
-  python3 - <<'PY'
-import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()
-PY
 }
 
 # Kills the daemons whose pid files are in DIR/run: SIGTERM, then SIGKILL for any

@@ -15,14 +15,9 @@
 #   scripts/pg-test-server.sh stop /tmp/scsipub-pg
 set -euo pipefail
 
-usage() {
-  echo "usage: $0 start|stop DIR" >&2
-  exit 2
-}
-[ $# -eq 2 ] || usage
-cmd=$1
-dir=$2
-[ -n "$dir" ] || usage
+# shellcheck source=lib/test_server.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/test_server.sh"
+test_server_args "$@"
 
 # Server binaries: PG_BINDIR, else pg_config's (server package), else Debian's.
 bindir=${PG_BINDIR:-}
@@ -48,16 +43,6 @@ else
   owner=$(id -un)
   as_owner() { "$@"; }
 fi
-
-free_port() {
-  python3 - <<'PY'
-import socket
-s = socket.socket()
-s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])
-s.close()
-PY
-}
 
 case "$cmd" in
 start)

@@ -85,7 +85,8 @@ Status check_keys(const toml::table& t, const std::set<std::string_view>& allowe
 Status load_fleet(const toml::table& f, FleetConfig& out) {
   if (auto s = check_keys(f,
                           {"enabled", "node_id", "iscsi_portal", "tls_portal", "http_address", "heartbeat_ms",
-                           "node_timeout_ms", "lease_ms", "free_redirect_above_sessions", "serve_disks"},
+                           "node_timeout_ms", "lease_ms", "free_redirect_above_sessions", "serve_disks",
+                           "forget_nodes_after_seconds"},
                           "[fleet]");
       !s) {
     return s;
@@ -102,6 +103,10 @@ Status load_fleet(const toml::table& f, FleetConfig& out) {
     if (!f.contains(key)) continue;
     if (auto s = take_count(f, key, "[fleet]", ms); !s) return s;
     *field = std::chrono::milliseconds(ms);
+  }
+  if (f.contains("forget_nodes_after_seconds")) {
+    if (auto s = take_count(f, "forget_nodes_after_seconds", "[fleet]", ms); !s) return s;
+    out.forget_nodes_after = std::chrono::seconds(ms);
   }
   return take_count(f, "free_redirect_above_sessions", "[fleet]", out.free_redirect_above_sessions);
 }
@@ -273,7 +278,9 @@ Status load_toml(const std::filesystem::path& file, Config& cfg) {
     if (auto s = load_fleet(*f, cfg.fleet); !s) return s;
   }
   if (const toml::table* c = root["ceph"].as_table()) {
-    if (auto s = check_keys(*c, {"conf", "pool", "user", "keyring", "image_prefix", "op_timeout_seconds"}, "[ceph]");
+    if (auto s = check_keys(*c, {"conf", "pool", "user", "keyring", "image_prefix", "op_timeout_seconds",
+                               "sweep_interval_seconds", "sweep_grace_seconds"},
+                           "[ceph]");
         !s) {
       return s;
     }
@@ -283,6 +290,8 @@ Status load_toml(const std::filesystem::path& file, Config& cfg) {
     take(*c, "keyring", cfg.ceph.keyring);
     take(*c, "image_prefix", cfg.ceph.image_prefix);
     if (auto s = take_count(*c, "op_timeout_seconds", "[ceph]", cfg.ceph.op_timeout_seconds); !s) return s;
+    if (auto s = take_count(*c, "sweep_interval_seconds", "[ceph]", cfg.ceph.sweep_interval_seconds); !s) return s;
+    if (auto s = take_count(*c, "sweep_grace_seconds", "[ceph]", cfg.ceph.sweep_grace_seconds); !s) return s;
     if (cfg.ceph.pool.empty()) return fail("[ceph] needs a pool");
   }
   if (const toml::table* c = root["catalog"].as_table()) {
@@ -416,6 +425,20 @@ Status validate_ceph(const CephConfig& c) {
   if (!plain(c.user, false)) return fail("[ceph] user must be 1..64 characters of [A-Za-z0-9._-] (no \"client.\")");
   if (!plain(c.image_prefix, true)) return fail("[ceph] image_prefix must be 0..64 characters of [A-Za-z0-9._-]");
   if (c.op_timeout_seconds < 1 || c.op_timeout_seconds > 600) return fail("[ceph] op_timeout_seconds must be within 1..600");
+  if (c.sweep_interval_seconds != 0 && (c.sweep_interval_seconds < 60 || c.sweep_interval_seconds > 86400)) {
+    return fail("[ceph] sweep_interval_seconds must be 0 (off) or within 60..86400");
+  }
+  // The grace covers a disk being created on any node: its images exist a
+  // few cluster operations before they are open and their record stored
+  // (serve raises it to 3 x op_timeout_seconds when that is longer).
+  if (c.sweep_grace_seconds < 300 || c.sweep_grace_seconds > 7 * 86400) {
+    return fail("[ceph] sweep_grace_seconds must be within 300..604800");
+  }
+  // The sweep recognises scsipub's images by name alone: without a prefix it
+  // could take another user's "disk-<id>-lun<N>" in a shared pool.
+  if (c.sweep_interval_seconds != 0 && c.image_prefix.empty()) {
+    return fail("[ceph] the orphan sweep needs an image_prefix (or sweep_interval_seconds = 0)");
+  }
   std::error_code ec;
   if (!c.conf.empty() && !std::filesystem::is_regular_file(c.conf, ec)) {
     return fail(fmt::format("[ceph] conf: {} is not a readable file", c.conf));
@@ -530,6 +553,12 @@ Status validate_fleet(const Config& cfg) {
   }
   if (f.lease <= 3 * f.heartbeat || f.lease.count() > 3600000) {
     return fail("[fleet] lease_ms must exceed 3 x heartbeat_ms and be at most 3600000");
+  }
+  // A year at most keeps the age far from overflow in ms; a minute at least
+  // (and more than a node timeout) never forgets a node that merely paused.
+  if (const auto forget = f.forget_nodes_after;
+      forget.count() != 0 && (forget.count() < 60 || forget.count() > 31536000 || forget <= f.node_timeout)) {
+    return fail("[fleet] forget_nodes_after_seconds must be 0 (never) or within 60..31536000 and exceed node_timeout_ms");
   }
   if (f.free_redirect_above_sessions > cfg.max_sessions) {
     return fail("[fleet] free_redirect_above_sessions must be at most max_sessions (0 = off)");

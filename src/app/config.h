@@ -36,6 +36,7 @@ struct FleetConfig {
   std::chrono::milliseconds lease{10000};        // disk lease length; > 3 heartbeats
   uint32_t free_redirect_above_sessions = 0;     // 0 = free-tier logins are never redirected
   bool serve_disks = true;                       // false: a front node that never owns a paid disk
+  std::chrono::seconds forget_nodes_after{86400};  // node rows silent this long are deleted; 0 = never
 };
 
 // [ceph]: provisioned disks on Ceph RBD instead of local overlay files.
@@ -47,6 +48,10 @@ struct CephConfig {
   std::string keyring;                    // "" = what ceph.conf names
   std::string image_prefix = "scsipub-";  // every image scsipub makes starts with it
   uint32_t op_timeout_seconds = 30;       // bound on connecting and each cluster operation
+  // Orphan sweep: images under image_prefix of no disk record, and staging
+  // copies of interrupted imports, removed at start and every interval.
+  uint32_t sweep_interval_seconds = 600;  // 0 = off
+  uint32_t sweep_grace_seconds = 900;     // a younger image is never removed (being created right now)
   bool enabled() const { return !pool.empty(); }
 };
 

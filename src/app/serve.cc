@@ -26,6 +26,7 @@
 #include "control/live_operator_console.h"
 #include "control/provisioned_disks.h"
 #include "control/random_source.h"
+#include "control/storage_sweeper.h"
 #include "control/target_directory.h"
 #include "control/target_names.h"
 #include "db/fleet_store.h"
@@ -166,6 +167,7 @@ control::FleetSettings fleet_settings(const Config& cfg) {
   s.node_timeout = cfg.fleet.node_timeout;
   s.lease = cfg.fleet.lease;
   s.serve_disks = cfg.fleet.serve_disks;
+  s.forget_nodes_after = cfg.fleet.forget_nodes_after;
   return s;
 }
 
@@ -402,11 +404,35 @@ int serve(Config cfg) {
         *fleet_store, *store.value(), clock, std::move(settings),
         control::fleet_disk_callbacks(disks, *fleet_store, cfg.fleet.node_id,
                                       [&registry] { return static_cast<uint32_t>(registry.size()); }));
+    // A second process configured with this node id must not serve beside
+    // the first: stop here, before it takes any lease.
+    if (auto st = fleet->join(); !st) {
+      spdlog::error("{}", st.error().message);
+      fleet.reset();
+      server.shutdown(std::chrono::milliseconds(0));
+      return 1;
+    }
     fleet->start();
     fleet_placement->attach(fleet.get());
     keeper = fleet.get();
     spdlog::info("fleet node {}: heartbeat every {} ms, leases of {} ms", cfg.fleet.node_id,
                  cfg.fleet.heartbeat.count(), cfg.fleet.lease.count());
+  }
+
+  // Storage shared between nodes can be left behind by a crash (between
+  // creating a disk's images and storing its record, or before the owner of
+  // a disk deleted elsewhere removed them): swept at start and periodically,
+  // on a thread of its own.
+  std::unique_ptr<control::StorageSweeper> storage_sweeper;
+  if (cfg.ceph.enabled() && cfg.ceph.sweep_interval_seconds != 0) {
+    const uint32_t grace = std::max(cfg.ceph.sweep_grace_seconds, 3 * cfg.ceph.op_timeout_seconds);
+    storage_sweeper = std::make_unique<control::StorageSweeper>(
+        disks.storage(), *store.value(),
+        control::StorageSweepSettings{std::chrono::seconds(cfg.ceph.sweep_interval_seconds),
+                                      std::chrono::seconds(grace)});
+    storage_sweeper->start();
+    spdlog::info("orphan sweep of pool {}: every {} s, images younger than {} s kept", cfg.ceph.pool,
+                 cfg.ceph.sweep_interval_seconds, grace);
   }
 
   control::DiskServiceImpl service(*store.value(), disks, catalog, registry,
@@ -437,6 +463,10 @@ int serve(Config cfg) {
       auto g = gauges(server, registry, tls.reloader.get(), traffic, journal);
       g.retained_free_disks = directory.retained_count();
       if (fleet) g.fleet = fleet_gauges(*fleet);
+      if (storage_sweeper) {
+        g.storage_sweep = web::ServerGauges::StorageSweep{storage_sweeper->sweeps_total(),
+                                                          storage_sweeper->removed_total()};
+      }
       return web::metrics_text(limits, g);
     };
     api = std::make_unique<web::ApiServer>(service, acfg);
@@ -465,6 +495,7 @@ int serve(Config cfg) {
   if (auto s = disks.mark_clean_shutdown(); !s) spdlog::warn("{}", s.error().message);
   // The data is durable: give the leases back so other nodes need not wait
   // for them to expire, and leave the node table.
+  if (storage_sweeper) storage_sweeper->stop();
   if (fleet) fleet->stop();
   spdlog::info("stopped");
   return 0;

@@ -3,10 +3,12 @@
 // and removes LUN storage only through this, so the same registry serves
 // disks from local copy-on-write files (one node) or from Ceph RBD images
 // (a fleet, where any node may open a disk after its owner died).
+#include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -34,6 +36,17 @@ struct LunStorage {
   std::function<uint64_t()> bytes_written;
 };
 
+// What one orphan sweep found.
+struct OrphanSweep {
+  size_t removed = 0;  // storage of no disk (or an interrupted import), removed
+  size_t in_use = 0;   // of no disk but open by some client: kept
+  size_t young = 0;    // of no disk but younger than the grace period: kept
+  size_t failed = 0;   // removal refused (logged)
+};
+
+// The id of every disk the MetaStore holds now.
+using DiskIdsReader = std::function<Result<std::set<std::string, std::less<>>>()>;
+
 class DiskStorage {
  public:
   virtual ~DiskStorage() = default;
@@ -55,6 +68,18 @@ class DiskStorage {
   // Stops the client at `client_address` from ever writing again (a disk's
   // previous owner, before this node opens the disk). No-op for local storage.
   virtual Status fence(std::string_view /*client_address*/) { return ok_status(); }
+
+  // Removes storage that belongs to no disk record: a crash between creating
+  // a disk's storage and storing its record, a deletion whose owner died
+  // before removing the storage, an import interrupted by a crash. `records`
+  // is read after the storage is listed, so a disk stored in between is seen;
+  // storage younger than `grace` is kept (a disk being created right now has
+  // storage but no record yet), and so is storage any client has open. Each
+  // removal is logged. Local storage: nothing to do (the free tier's janitor
+  // sweeps overlay files; a disk's directory is removed with the disk).
+  virtual Result<OrphanSweep> sweep_orphans(const DiskIdsReader& /*records*/, std::chrono::seconds /*grace*/) {
+    return OrphanSweep{};
+  }
 };
 
 // Local copy-on-write overlays over the catalog's base files:

@@ -30,21 +30,42 @@ ServiceError internal(std::string message) { return {ServiceErrc::internal, std:
 
 // ---- ProvisionedDisk ----
 
+namespace {
+
+// Closes (and, unless deleted, flushes) the units' storage, then removes it.
+void close_and_remove(std::vector<ProvisionedDisk::Unit>& units, DiskStorage& storage, const std::string& id,
+                      uint32_t luns) {
+  units.clear();
+  if (Status s = storage.remove_disk(id, luns); !s) {
+    spdlog::warn("disk {}: cannot remove its storage: {}", id, s.error().message);
+  } else {
+    spdlog::info("disk {}: storage removed ({})", id, storage.kind());
+  }
+}
+
+}  // namespace
+
 ProvisionedDisk::ProvisionedDisk(db::Disk record, std::filesystem::path dir, std::vector<Unit> units,
-                                 std::shared_ptr<DiskStorage> storage)
-    : record_(std::move(record)), dir_(std::move(dir)), units_(std::move(units)), storage_(std::move(storage)) {}
+                                 std::shared_ptr<DiskStorage> storage, std::shared_ptr<StorageReaper> reaper)
+    : record_(std::move(record)),
+      dir_(std::move(dir)),
+      units_(std::move(units)),
+      storage_(std::move(storage)),
+      reaper_(std::move(reaper)) {}
 
 ProvisionedDisk::~ProvisionedDisk() {
   // Only the object that had the storage open removes it: a record-only copy
   // of a deleted disk leaves the storage to whoever has it open.
-  const bool remove = deleted_.load() && !units_.empty();
-  units_.clear();  // closes (and, unless deleted, flushes) the storage
-  if (remove && storage_) {
-    auto luns = static_cast<uint32_t>(record_.luns.size());
-    if (Status s = storage_->remove_disk(record_.id, luns); !s) {
-      spdlog::warn("disk {}: cannot remove its storage: {}", record_.id, s.error().message);
-    }
+  const bool remove = deleted_.load() && !units_.empty() && storage_;
+  if (!remove) return;  // units_ closes (and flushes) the storage
+  auto luns = static_cast<uint32_t>(record_.luns.size());
+  if (reaper_) {
+    reaper_->post([units = std::move(units_), storage = storage_, id = record_.id, luns]() mutable {
+      close_and_remove(units, *storage, id, luns);
+    });
+    return;
   }
+  close_and_remove(units_, *storage_, record_.id, luns);
 }
 
 bool ProvisionedDisk::try_add_session(uint32_t max) {
@@ -115,13 +136,18 @@ ProvisionedDisks::ProvisionedDisks(ProvisionedConfig config, db::MetaStore& stor
       clock_(clock),
       random_(random) {
   storage_ = config_.storage ? config_.storage : std::make_shared<LocalDiskStorage>(config_.disks_dir, bases_);
+  if (!config_.open_at_load) reaper_ = std::make_shared<StorageReaper>();
+}
+
+void ProvisionedDisks::wait_removals() {
+  if (reaper_) reaper_->drain();
 }
 
 ProvisionedDisks::~ProvisionedDisks() = default;
 
 std::shared_ptr<ProvisionedDisk> ProvisionedDisks::record_only(const db::Disk& record) const {
   return std::make_shared<ProvisionedDisk>(record, config_.disks_dir / record.id, std::vector<ProvisionedDisk::Unit>{},
-                                           storage_);
+                                           storage_, reaper_);
 }
 
 ServiceResult<std::shared_ptr<ProvisionedDisk>> ProvisionedDisks::open_disk(const db::Disk& record,
@@ -156,7 +182,7 @@ ServiceResult<std::shared_ptr<ProvisionedDisk>> ProvisionedDisks::open_disk(cons
     u.lu->set_extension(std::move(reservations).value());
     units.push_back(std::move(u));
   }
-  return std::make_shared<ProvisionedDisk>(record, dir, std::move(units), storage_);
+  return std::make_shared<ProvisionedDisk>(record, dir, std::move(units), storage_, reaper_);
 }
 
 Status ProvisionedDisks::load() {
@@ -264,7 +290,8 @@ ServiceResult<std::shared_ptr<ProvisionedDisk>> ProvisionedDisks::create(const d
   if (tier->expiry.count() > 0) record.expires = record.created + tier->expiry;
 
   // Storage first, then the record: a crash in between leaves only storage
-  // without a record, which nothing serves.
+  // without a record, which nothing serves (shared storage: the orphan
+  // sweep removes it once older than its grace period).
   auto disk = open_disk(record, true);
   if (!disk.ok()) {
     if (Status s = storage_->remove_disk(record.id, static_cast<uint32_t>(record.luns.size())); !s) {
@@ -315,11 +342,15 @@ ServiceResult<bool> ProvisionedDisks::remove(std::string_view id) {
   if (!disk) return removed.value();
   spdlog::info("disk {} deleted", id);
   if (!open_here) {
-    // Known here but open nowhere here (a fleet disk): remove the storage now.
-    // Shared storage another node still has open refuses; that is logged.
+    // Known here but not open here (a fleet disk): remove the storage now.
+    // Shared storage another node has open refuses (RBD: the image has a
+    // watcher); that node sees the record gone at its next records read and
+    // removes the storage once closed, and the orphan sweep removes what a
+    // crash of that node leaves.
     auto luns = static_cast<uint32_t>(disk->record().luns.size());
     if (Status s = storage_->remove_disk(id, luns); !s) {
-      spdlog::warn("disk {}: cannot remove its storage: {}", id, s.error().message);
+      spdlog::info("disk {}: storage not removed here ({}): left to the node that has it open", id,
+                   s.error().message);
     }
   }
   return true;  // open storage goes when the last session lets go of `disk`
@@ -382,9 +413,12 @@ void ProvisionedDisks::sync_records(const std::vector<db::Disk>& records) {
   }
   if (Status s = add_records(fresh); !s) spdlog::warn("reading disks created on other nodes: {}", s.error().message);
   for (const auto& n : fresh) spdlog::info("disk {} known (created on another node)", n.id);
-  // Deleted through another node: no new session; the storage is that
-  // node's to remove. `records` may predate a disk created here since: only
-  // a disk the store no longer has is gone.
+  // Deleted through another node: no new session. The deleting node could
+  // not remove storage this node has open (RBD refuses while a client
+  // watches an image), so a disk open here is marked deleted: its storage is
+  // removed here once its last session lets go. `records` may predate a disk
+  // created here since: only a disk the store no longer has is gone. The
+  // removal runs on the reaper's thread, not this (the keeper's) one.
   std::vector<std::string> missing;
   {
     std::lock_guard lock(mu_);
@@ -403,6 +437,7 @@ void ProvisionedDisks::sync_records(const std::vector<db::Disk>& records) {
     disks_.erase(it);
   }
   for (const auto& d : gone) {
+    d->mark_deleted();
     d->mark_closed();
     terminate_(disk_target(d->record().id));
     spdlog::info("disk {} was deleted on another node: no longer served here", d->record().id);

@@ -29,6 +29,7 @@
 #include "control/disk_service.h"
 #include "control/disk_storage.h"
 #include "control/random_source.h"
+#include "control/storage_reaper.h"
 #include "control/tiers.h"
 #include "db/meta_store.h"
 #include "lu/logical_unit.h"
@@ -54,9 +55,10 @@ class ProvisionedDisk {
     uint64_t size_bytes = 0;
   };
 
-  // `storage` removes the units' storage when a deleted disk is let go.
+  // `storage` removes the units' storage when a deleted disk is let go: on
+  // `reaper`'s thread when given, else on the thread that lets go last.
   ProvisionedDisk(db::Disk record, std::filesystem::path dir, std::vector<Unit> units,
-                  std::shared_ptr<DiskStorage> storage);
+                  std::shared_ptr<DiskStorage> storage, std::shared_ptr<StorageReaper> reaper = nullptr);
   ~ProvisionedDisk();
   ProvisionedDisk(const ProvisionedDisk&) = delete;
   ProvisionedDisk& operator=(const ProvisionedDisk&) = delete;
@@ -87,6 +89,7 @@ class ProvisionedDisk {
   std::filesystem::path dir_;
   std::vector<Unit> units_;
   std::shared_ptr<DiskStorage> storage_;
+  std::shared_ptr<StorageReaper> reaper_;
   std::atomic<uint32_t> sessions_{0};
   std::atomic<bool> deleted_{false};
   std::atomic<bool> closed_{false};
@@ -138,6 +141,9 @@ class ProvisionedDisks {
   // (logins find them and are redirected), disks deleted there are dropped.
   void sync_records(const std::vector<db::Disk>& records);
   DiskStorage& storage() { return *storage_; }
+  // Fleet mode: waits until the storage of every deleted disk let go of so
+  // far is removed (removal runs on a thread of its own there).
+  void wait_removals();
   // Records that every overlay was flushed (called at a clean shutdown).
   Status mark_clean_shutdown();
   bool previous_shutdown_clean() const { return previous_clean_; }
@@ -171,6 +177,9 @@ class ProvisionedDisks {
 
   ProvisionedConfig config_;
   std::shared_ptr<DiskStorage> storage_;
+  // Fleet mode: where deleted disks' storage is closed and removed (never on
+  // the keeper's thread or an event loop). Null on a single node.
+  std::shared_ptr<StorageReaper> reaper_;
   db::MetaStore& store_;
   const Tiers& tiers_;
   BaseLookup bases_;

@@ -1,11 +1,50 @@
 #include "control/rbd_disk_storage.h"
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 #include "storage/rbd_images.h"
 #include "storage/rbd_store.h"
 
 namespace scsipub::control {
+namespace {
+
+bool all_of_class(std::string_view s, bool (*ok)(char)) { return !s.empty() && std::all_of(s.begin(), s.end(), ok); }
+bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_alnum(char c) { return is_digit(c) || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+// "<...>.importing.<digits>.<digits>" (rbd_ensure_base's staging names).
+bool staging_suffix(std::string_view rest) {
+  auto at = rest.rfind(".importing.");
+  if (at == std::string_view::npos) return false;
+  std::string_view tail = rest.substr(at + std::string_view(".importing.").size());
+  auto dot = tail.find('.');
+  return dot != std::string_view::npos && all_of_class(tail.substr(0, dot), is_digit) &&
+         all_of_class(tail.substr(dot + 1), is_digit);
+}
+
+}  // namespace
+
+RbdImageName classify_rbd_image(std::string_view prefix, std::string_view name) {
+  RbdImageName out;
+  if (!name.starts_with(prefix)) return out;
+  std::string_view rest = name.substr(prefix.size());
+  if (rest.starts_with("base-")) {
+    out.kind = staging_suffix(rest) ? RbdImageName::Kind::staging : RbdImageName::Kind::base;
+    return out;
+  }
+  if (!rest.starts_with("disk-")) return out;
+  rest.remove_prefix(std::string_view("disk-").size());
+  auto lun = rest.rfind("-lun");
+  if (lun == std::string_view::npos) return out;
+  std::string_view id = rest.substr(0, lun);
+  if (!all_of_class(id, is_alnum) || !all_of_class(rest.substr(lun + 4), is_digit)) return out;
+  out.kind = RbdImageName::Kind::lun;
+  out.disk_id = std::string(id);
+  return out;
+}
 
 std::string RbdDiskStorage::lun_image_name(std::string_view disk_id, uint32_t lun) const {
   return fmt::format("{}disk-{}-lun{}", prefix_, disk_id, lun);
@@ -37,11 +76,19 @@ Result<LunStorage> RbdDiskStorage::open_lun(const LunSpec& spec) {
   // Whoever calls open owns the disk now (the single node, or the lease
   // holder): a lock left by a dead or fenced owner is broken.
   auto store = storage::RbdStore::open(cluster_, lun_image_name(spec.disk_id, spec.lun),
-                                       storage::RbdOpenOptions{.take_over = true});
+                                       storage::RbdOpenOptions{.take_over = true, .write_limit = spec.write_limit});
   if (!store.ok()) return fail(store.error().message);
+  std::shared_ptr<storage::RbdStore> rbd = std::move(store).value();
   LunStorage out;
-  out.store = std::shared_ptr<storage::BlockStore>(std::move(store).value());
-  out.bytes_written = [] { return uint64_t{0}; };
+  out.store = rbd;
+  // The figure kept in memory since the open (no cluster call: the dashboard
+  // reads it from an event loop). A weak reference: the counter must not
+  // keep a closed image open.
+  std::weak_ptr<storage::RbdStore> weak = rbd;
+  out.bytes_written = [weak]() -> uint64_t {
+    auto s = weak.lock();
+    return s ? s->allocation().allocated_bytes() : 0;
+  };
   return out;
 }
 
@@ -57,6 +104,71 @@ Status RbdDiskStorage::fence(std::string_view client_address) {
   // Nothing to fence: the previous owner never opened anything, or it was us.
   if (client_address.empty() || client_address == cluster_->client_address()) return ok_status();
   return cluster_->blocklist(client_address);
+}
+
+Result<OrphanSweep> RbdDiskStorage::sweep_orphans(const DiskIdsReader& records, std::chrono::seconds grace) {
+  // Images first, records second: an image whose record is stored between
+  // the two reads is seen with its record.
+  auto names = storage::rbd_list_images(*cluster_);
+  if (!names.ok()) return fail(names.error().message);
+  std::vector<std::string> candidates;
+  std::vector<RbdImageName> kinds;
+  for (const auto& name : names.value()) {
+    RbdImageName kind = classify_rbd_image(prefix_, name);
+    if (kind.kind == RbdImageName::Kind::lun || kind.kind == RbdImageName::Kind::staging) {
+      candidates.push_back(name);
+      kinds.push_back(std::move(kind));
+    }
+  }
+  OrphanSweep out;
+  if (candidates.empty()) return out;
+  // Without the records nothing is known to be an orphan: remove nothing.
+  auto ids = records();
+  if (!ids.ok()) return fail("reading the disk records: " + ids.error().message);
+  const auto now = std::chrono::system_clock::now();
+  for (size_t i = 0; i < candidates.size(); ++i) {
+    const std::string& name = candidates[i];
+    if (kinds[i].kind == RbdImageName::Kind::lun && ids.value().count(kinds[i].disk_id) != 0) continue;
+    auto use = storage::rbd_image_use(*cluster_, name);
+    if (!use.ok()) {
+      spdlog::warn("orphan sweep: {}", use.error().message);
+      ++out.failed;
+      continue;
+    }
+    if (!use.value()) continue;  // removed meanwhile (its owner, another node's sweep)
+    const auto& u = *use.value();
+    // Being created right now (the record follows), or an import under way.
+    // Compared with this node's clock: the grace period dwarfs any skew.
+    if (now - u.created < grace) {
+      ++out.young;
+      continue;
+    }
+    // Open by a live client: the owner of a disk deleted through another
+    // node, which removes it itself once closed. A lock without a watcher
+    // is a dead client's; librbd's removal breaks it.
+    if (u.watchers != 0) {
+      ++out.in_use;
+      continue;
+    }
+    const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - u.created).count();
+    // librbd refuses too when a client opened it since (it checks watchers).
+    Status s = kinds[i].kind == RbdImageName::Kind::staging ? storage::rbd_remove_image_and_snapshot(*cluster_, name)
+                                                            : storage::rbd_remove_image(*cluster_, name);
+    if (!s) {
+      spdlog::warn("orphan sweep: {}", s.error().message);
+      ++out.failed;
+      continue;
+    }
+    ++out.removed;
+    if (kinds[i].kind == RbdImageName::Kind::staging) {
+      spdlog::warn("orphan sweep: removed RBD image {}/{} (an interrupted catalog import, {} s old)",
+                   cluster_->pool(), name, age);
+    } else {
+      spdlog::warn("orphan sweep: removed RBD image {}/{} (no disk {} in the database, {} s old{})", cluster_->pool(),
+                   name, kinds[i].disk_id, age, u.lock_owners != 0 ? ", a dead client's lock broken" : "");
+    }
+  }
+  return out;
 }
 
 }  // namespace scsipub::control

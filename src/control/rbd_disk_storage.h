@@ -7,15 +7,29 @@
 // blank size. Opening takes the image's exclusive lock; a node that opens a
 // disk it now owns takes the lock over from a dead owner, fencing it.
 //
-// Not enforced on RBD: write_limit (an image holds at most its size; the
-// pool's quota bounds the total). bytes_written reports 0.
+// write_limit counts the LUN image's own RBD objects (a clone's parent costs
+// nothing), whole objects at a time (storage::RbdAllocation); bytes_written
+// reports that figure. The pool's quota bounds the total.
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "control/disk_storage.h"
 #include "storage/rbd_cluster.h"
 
 namespace scsipub::control {
+
+// What an image name in the pool is to scsipub.
+struct RbdImageName {
+  enum class Kind : uint8_t { foreign, base, lun, staging };
+  Kind kind = Kind::foreign;
+  std::string disk_id;  // for `lun`
+};
+// Parses names made by RbdDiskStorage with `prefix`: "<prefix>disk-<id>-lun<N>"
+// (id [A-Za-z0-9]+, N digits), "<prefix>base-<...>" and an import's staging
+// copy "<prefix>base-<...>.importing.<client>.<serial>". Anything else is
+// foreign and never touched.
+RbdImageName classify_rbd_image(std::string_view prefix, std::string_view name);
 
 class RbdDiskStorage final : public DiskStorage {
  public:
@@ -28,6 +42,7 @@ class RbdDiskStorage final : public DiskStorage {
   Status remove_disk(std::string_view disk_id, uint32_t luns) override;
   std::string client_address() const override { return cluster_->client_address(); }
   Status fence(std::string_view client_address) override;
+  Result<OrphanSweep> sweep_orphans(const DiskIdsReader& records, std::chrono::seconds grace) override;
 
   std::string lun_image_name(std::string_view disk_id, uint32_t lun) const;
   std::string base_image_name(std::string_view image, uint64_t size_bytes) const;

@@ -162,7 +162,10 @@ class Connection {
   class LoginAuth;
   class SendTargets;
 
+  // The login phase (connection_login.cc).
   void on_login_pdu(const PduView& pdu);
+  // Sends the held 03/01 answer when its time comes; ends a login past its deadline.
+  void on_login_tick(Clock::time_point now);
   LoginReply begin_login_checks(const LoginRequest& req);
   bool finish_login(const LoginRequest& req, LoginReply& reply);
   bool anonymous_on_auth_slot(const LoginRequest& req, const LoginReply& reply) const;

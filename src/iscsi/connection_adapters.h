@@ -1,7 +1,7 @@
 #pragma once
 // The provider as the login and the text exchange see it, with this
-// connection's portal (private to connection.cc: the nested classes of
-// Connection it declares).
+// connection's portal (private to connection.cc and connection_login.cc: the
+// nested classes of Connection it declares).
 #include <memory>
 #include <optional>
 #include <string>

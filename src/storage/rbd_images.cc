@@ -68,17 +68,9 @@ Status snapshot_and_protect(rbd_image_t image, const std::string& name) {
   return ok_status();
 }
 
-// Removes an image whose snapshot may be protected (a failed or lost import).
 void discard_image(RbdCluster& cluster, const std::string& name) {
-  {
-    OpenImage img;
-    if (img.open(cluster, name) == 0) {
-      const std::string snap(kRbdBaseSnapshot);
-      rbd_snap_unprotect(img.get(), snap.c_str());
-      rbd_snap_remove(img.get(), snap.c_str());
-    }
-  }
-  rbd_remove(cluster.ioctx(), name.c_str());
+  // A failure leaves a staging image behind, which the orphan sweep removes.
+  (void)rbd_remove_image_and_snapshot(cluster, name);
 }
 
 }  // namespace
@@ -178,6 +170,80 @@ Status rbd_remove_image(RbdCluster& cluster, const std::string& name) {
   int rc = rbd_remove(cluster.ioctx(), name.c_str());
   if (rc < 0 && rc != -ENOENT) return fail(rbd_error(fmt::format("removing {}", name), rc));
   return ok_status();
+}
+
+Status rbd_remove_image_and_snapshot(RbdCluster& cluster, const std::string& name) {
+  {
+    OpenImage img;
+    if (img.open(cluster, name) == 0) {
+      const std::string snap(kRbdBaseSnapshot);
+      rbd_snap_unprotect(img.get(), snap.c_str());
+      rbd_snap_remove(img.get(), snap.c_str());
+    }
+  }
+  return rbd_remove_image(cluster, name);
+}
+
+Result<std::vector<std::string>> rbd_list_images(RbdCluster& cluster) {
+  // librbd says how many there are when the array is too small (-ERANGE);
+  // the pool may grow between two calls, so a few tries.
+  size_t max = 64;
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    std::vector<rbd_image_spec_t> specs(max);
+    int rc = rbd_list2(cluster.ioctx(), specs.data(), &max);
+    if (rc == -ERANGE) continue;
+    if (rc < 0) return fail(rbd_error(fmt::format("listing the images of pool {}", cluster.pool()), rc));
+    std::vector<std::string> names;
+    names.reserve(max);
+    for (size_t i = 0; i < max; ++i) names.emplace_back(specs[i].name);
+    rbd_image_spec_list_cleanup(specs.data(), max);
+    return names;
+  }
+  return fail(fmt::format("listing the images of pool {}: it keeps growing", cluster.pool()));
+}
+
+Result<std::optional<RbdImageUse>> rbd_image_use(RbdCluster& cluster, const std::string& name) {
+  // A read-only open registers no watch of its own and takes no lock: it
+  // does not count itself.
+  rbd_image_t image = nullptr;
+  int rc = rbd_open_read_only(cluster.ioctx(), name.c_str(), &image, nullptr);
+  if (rc == -ENOENT) return std::optional<RbdImageUse>{};
+  if (rc < 0) return fail(rbd_error(fmt::format("opening {}", name), rc));
+  RbdImageUse use;
+  Status status = [&]() -> Status {
+    timespec created{};
+    if (int r = rbd_get_create_timestamp(image, &created); r < 0) {
+      return fail(rbd_error(fmt::format("creation time of {}", name), r));
+    }
+    use.created = std::chrono::system_clock::time_point(std::chrono::seconds(created.tv_sec));
+    // -ERANGE: more watchers than the array holds; `count` says how many.
+    size_t count = 16;
+    int r = -ERANGE;
+    for (int attempt = 0; attempt < 4 && r == -ERANGE; ++attempt) {
+      std::vector<rbd_image_watcher_t> list(count);
+      r = rbd_watchers_list(image, list.data(), &count);
+      if (r == 0) rbd_watchers_list_cleanup(list.data(), count);
+    }
+    if (r < 0 && r != -ERANGE) return fail(rbd_error(fmt::format("watchers of {}", name), r));
+    use.watchers = count;  // still -ERANGE: at least this many
+    // The exclusive lock is a cls lock on the header that rbd_list_lockers
+    // lists (rbd_lock_get_owners refuses a read-only handle). -ERANGE: the
+    // buffers are too small, so there is at least one locker.
+    int exclusive = 0;
+    std::vector<char> tag(256), clients(1024), cookies(1024), addrs(1024);
+    size_t tag_len = tag.size(), clients_len = clients.size(), cookies_len = cookies.size(), addrs_len = addrs.size();
+    ssize_t lockers = rbd_list_lockers(image, &exclusive, tag.data(), &tag_len, clients.data(), &clients_len,
+                                       cookies.data(), &cookies_len, addrs.data(), &addrs_len);
+    if (lockers >= 0) {
+      use.lock_owners = static_cast<size_t>(lockers);
+    } else if (lockers == -ERANGE) {
+      use.lock_owners = 1;
+    }
+    return ok_status();
+  }();
+  rbd_close(image);
+  if (!status) return fail(status.error().message);
+  return std::optional<RbdImageUse>(use);
 }
 
 }  // namespace scsipub::storage

@@ -5,9 +5,12 @@
 // copy-on-write clone of that snapshot, so a LUN costs only what it writes.
 // Every call may wait on the cluster (bounded by the cluster's op timeout):
 // call from a control or storage thread, never an event loop.
+#include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/result.h"
 #include "storage/image_source.h"
@@ -37,6 +40,29 @@ Status rbd_create_image(RbdCluster& cluster, const std::string& name, uint64_t s
 // Removes the image; a missing image is not an error. Fails while another
 // client has it open (its watch is still registered).
 Status rbd_remove_image(RbdCluster& cluster, const std::string& name);
+
+// Removes the image after unprotecting and removing its `base` snapshot (an
+// imported base or an import's staging copy); fails while another client has
+// it open, or while clones hang from the snapshot.
+Status rbd_remove_image_and_snapshot(RbdCluster& cluster, const std::string& name);
+
+// Every image name in the pool.
+Result<std::vector<std::string>> rbd_list_images(RbdCluster& cluster);
+
+// Who uses an image, and since when it exists.
+struct RbdImageUse {
+  // Clients that have the image open: every read-write open registers a watch
+  // on the image header, and a client that died loses it once the OSDs' watch
+  // timeout passes (osd_client_watch_timeout, 30 s by default).
+  size_t watchers = 0;
+  // Holders of the image's lock (the exclusive lock). A dead client's lock stays until somebody
+  // breaks it, so a lock without a watcher is no sign of life.
+  size_t lock_owners = 0;
+  // When the image was created, by the cluster's clock.
+  std::chrono::system_clock::time_point created;
+};
+// nullopt when the image does not exist (any more).
+Result<std::optional<RbdImageUse>> rbd_image_use(RbdCluster& cluster, const std::string& name);
 
 // RBD image names may not hold '/' or '@' (pool and snapshot separators);
 // scsipub's names are kept to [A-Za-z0-9._-].

@@ -61,7 +61,11 @@ Result<std::unique_ptr<RbdStore>> RbdStore::open(std::shared_ptr<RbdCluster> clu
   // a later request from another client is refused instead of granted.
   rc = rbd_lock_acquire(image, RBD_LOCK_MODE_EXCLUSIVE);
   if (rc < 0) return give_up(rbd_error(fmt::format("{}: taking the exclusive lock", name), rc));
-  return std::unique_ptr<RbdStore>(new RbdStore(std::move(cluster), image, name, size / kBlockSize));
+  // Measured under the lock: nobody else adds objects from here on.
+  auto allocation = RbdAllocation::measure(image, name, options.write_limit);
+  if (!allocation.ok()) return give_up(allocation.error().message);
+  return std::unique_ptr<RbdStore>(
+      new RbdStore(std::move(cluster), image, name, size / kBlockSize, std::move(allocation).value()));
 }
 
 RbdStore::~RbdStore() {
@@ -81,6 +85,7 @@ IoStatus RbdStore::read(uint64_t lba, std::span<uint8_t> out) {
 IoStatus RbdStore::write(uint64_t lba, std::span<const uint8_t> in) {
   const uint64_t blocks = in.size() / kBlockSize;
   if (!in_range(lba, blocks)) return IoStatus::out_of_range;
+  if (IoStatus s = allocation_->admit_write(lba * kBlockSize, in.size()); s != IoStatus::ok) return s;
   ssize_t rc = rbd_write(image_, lba * kBlockSize, in.size(), reinterpret_cast<const char*>(in.data()));
   if (rc >= 0 && static_cast<size_t>(rc) != in.size()) return IoStatus::io_error;
   return io_status(rc);
@@ -98,6 +103,7 @@ IoStatus RbdStore::unmap(uint64_t lba, uint64_t blocks) {
     if (rc < 0) return IoStatus::io_error;
     done += n;
   }
+  allocation_->note_unmap(lba * kBlockSize, blocks * kBlockSize);
   return IoStatus::ok;
 }
 

@@ -18,6 +18,7 @@
 
 #include "common/result.h"
 #include "storage/block_store.h"
+#include "storage/rbd_allocation.h"
 #include "storage/rbd_cluster.h"
 
 namespace scsipub::storage {
@@ -28,6 +29,8 @@ struct RbdOpenOptions {
   // rightful owner now (a lease, or a single node that owns every image).
   // Never breaks a lock held by this very client.
   bool take_over = false;
+  // Bytes the image may hold of its own (RbdAllocation); 0 = unlimited.
+  uint64_t write_limit = 0;
 };
 
 class RbdStore final : public BlockStore {
@@ -58,16 +61,24 @@ class RbdStore final : public BlockStore {
   // Whether this client still holds the exclusive lock (false once another
   // client broke it and blocklisted this one).
   bool holds_lock() const;
+  // Allocated bytes and write_limit bookkeeping (measured at open).
+  const RbdAllocation& allocation() const { return *allocation_; }
 
  private:
-  RbdStore(std::shared_ptr<RbdCluster> cluster, rbd_image_t image, std::string name, uint64_t blocks)
-      : cluster_(std::move(cluster)), image_(image), name_(std::move(name)), blocks_(blocks) {}
+  RbdStore(std::shared_ptr<RbdCluster> cluster, rbd_image_t image, std::string name, uint64_t blocks,
+           std::unique_ptr<RbdAllocation> allocation)
+      : cluster_(std::move(cluster)),
+        image_(image),
+        name_(std::move(name)),
+        blocks_(blocks),
+        allocation_(std::move(allocation)) {}
   bool in_range(uint64_t lba, uint64_t blocks) const { return lba <= blocks_ && blocks <= blocks_ - lba; }
 
   std::shared_ptr<RbdCluster> cluster_;  // outlives the image handle
   rbd_image_t image_;
   std::string name_;
   uint64_t blocks_;
+  std::unique_ptr<RbdAllocation> allocation_;  // never null
 };
 
 }  // namespace scsipub::storage

@@ -141,6 +141,13 @@ std::string metrics_text(const LimitEvents& events, const ServerGauges& gauges) 
          "Free-tier disks kept after a dropped connection, waiting for the initiator to log in again.",
          gauges.retained_free_disks);
   if (gauges.fleet) fleet_text(out, *gauges.fleet);
+  if (gauges.storage_sweep) {
+    sample(out, "scsipub_storage_sweeps_total", "counter", "Orphan sweeps of the shared disk storage run.",
+           gauges.storage_sweep->sweeps);
+    sample(out, "scsipub_storage_orphans_removed_total", "counter",
+           "Storage images removed by the orphan sweep (no disk record, or an interrupted import).",
+           gauges.storage_sweep->removed);
+  }
   return out;
 }
 

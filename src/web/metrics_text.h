@@ -39,6 +39,12 @@ struct ServerGauges {
     uint64_t leases_unowned = 0;     // released or expired: waiting for a node
   };
   std::optional<Fleet> fleet;  // absent on a single node
+  // Storage shared between nodes (Ceph RBD): the orphan sweep's work.
+  struct StorageSweep {
+    uint64_t sweeps = 0;
+    uint64_t removed = 0;  // images of no disk record or of an interrupted import
+  };
+  std::optional<StorageSweep> storage_sweep;  // absent while no sweep runs
 };
 
 // A Prometheus label value: backslash, double quote and newline escaped

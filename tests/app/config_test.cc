@@ -438,6 +438,8 @@ pool = "rbd"
 user = "scsipub"
 image_prefix = "node-"
 op_timeout_seconds = 12
+sweep_interval_seconds = 120
+sweep_grace_seconds = 600
 )");
   Config cfg;
   ASSERT_TRUE(load_toml(f, cfg).ok());
@@ -448,6 +450,9 @@ op_timeout_seconds = 12
   EXPECT_EQ(cfg.ceph.keyring, "");
   EXPECT_EQ(cfg.ceph.image_prefix, "node-");
   EXPECT_EQ(cfg.ceph.op_timeout_seconds, 12u);
+  EXPECT_EQ(cfg.ceph.sweep_interval_seconds, 120u);
+  EXPECT_EQ(cfg.ceph.sweep_grace_seconds, 600u);
+  EXPECT_EQ(Config{}.ceph.sweep_interval_seconds, 600u) << "the sweep is on by default";
 #ifdef SCSIPUB_WITH_RBD
   EXPECT_TRUE(validate_ceph(cfg.ceph).ok());
   auto bad = [&](auto change) {
@@ -464,6 +469,16 @@ op_timeout_seconds = 12
   EXPECT_TRUE(bad([](CephConfig& c) { c.op_timeout_seconds = 601; }));
   EXPECT_TRUE(bad([](CephConfig& c) { c.conf = "/nonexistent/ceph.conf"; }));
   EXPECT_TRUE(bad([](CephConfig& c) { c.keyring = "/nonexistent/keyring"; }));
+  EXPECT_TRUE(bad([](CephConfig& c) { c.sweep_interval_seconds = 59; }));
+  EXPECT_TRUE(bad([](CephConfig& c) { c.sweep_interval_seconds = 86401; }));
+  EXPECT_FALSE(bad([](CephConfig& c) { c.sweep_interval_seconds = 0; })) << "0 = off";
+  EXPECT_TRUE(bad([](CephConfig& c) { c.sweep_grace_seconds = 299; }));
+  EXPECT_TRUE(bad([](CephConfig& c) { c.sweep_grace_seconds = 7 * 86400 + 1; }));
+  EXPECT_TRUE(bad([](CephConfig& c) { c.image_prefix = ""; })) << "the sweep matches names: it needs a prefix";
+  EXPECT_FALSE(bad([](CephConfig& c) {
+    c.image_prefix = "";
+    c.sweep_interval_seconds = 0;
+  }));
 #else
   EXPECT_FALSE(validate_ceph(cfg.ceph).ok()) << "a build without librbd refuses [ceph]";
 #endif
@@ -493,7 +508,8 @@ constexpr const char* kFleetToml =
     "heartbeat_ms = 500\n"
     "node_timeout_ms = 2500\n"
     "lease_ms = 4000\n"
-    "free_redirect_above_sessions = 100\n";
+    "free_redirect_above_sessions = 100\n"
+    "forget_nodes_after_seconds = 7200\n";
 
 TEST(ConfigFleet, OffByDefaultAndReadFromToml) {
   Config d;
@@ -503,6 +519,7 @@ TEST(ConfigFleet, OffByDefaultAndReadFromToml) {
   EXPECT_EQ(d.fleet.node_timeout, std::chrono::milliseconds(5000));
   EXPECT_EQ(d.fleet.lease, std::chrono::milliseconds(10000));
   EXPECT_EQ(d.fleet.free_redirect_above_sessions, 0u);
+  EXPECT_EQ(d.fleet.forget_nodes_after, std::chrono::hours(24));
 
   auto f = write_file("scsipub-config-fleet.toml", kFleetToml);
   Config cfg;
@@ -519,6 +536,7 @@ TEST(ConfigFleet, OffByDefaultAndReadFromToml) {
   EXPECT_EQ(cfg.fleet.node_timeout, std::chrono::milliseconds(2500));
   EXPECT_EQ(cfg.fleet.lease, std::chrono::milliseconds(4000));
   EXPECT_EQ(cfg.fleet.free_redirect_above_sessions, 100u);
+  EXPECT_EQ(cfg.fleet.forget_nodes_after, std::chrono::hours(2));
   std::filesystem::remove(f);
 }
 
@@ -540,6 +558,15 @@ TEST(ConfigFleet, RefusesWhatCannotWork) {
       {"timeout = heartbeat", [](Config& c) { c.fleet.node_timeout = c.fleet.heartbeat; }},
       {"heartbeat too short", [](Config& c) { c.fleet.heartbeat = std::chrono::milliseconds(10); }},
       {"redirect above max_sessions", [](Config& c) { c.fleet.free_redirect_above_sessions = 1u << 30; }},
+      {"forget nodes after 59 s", [](Config& c) { c.fleet.forget_nodes_after = std::chrono::seconds(59); }},
+      {"forget nodes after more than a year",
+       [](Config& c) { c.fleet.forget_nodes_after = std::chrono::seconds(31536001); }},
+      {"forget nodes within the node timeout",
+       [](Config& c) {
+         c.fleet.node_timeout = std::chrono::seconds(120);
+         c.fleet.lease = std::chrono::seconds(200);
+         c.fleet.forget_nodes_after = std::chrono::seconds(120);
+       }},
   };
   for (const auto& [what, change] : bad) {
     Config c = good;
@@ -551,6 +578,9 @@ TEST(ConfigFleet, RefusesWhatCannotWork) {
   off.database.clear();
   off.fleet.node_id.clear();
   EXPECT_TRUE(validate(off).ok()) << "a disabled fleet is not checked";
+  Config never = good;
+  never.fleet.forget_nodes_after = std::chrono::seconds(0);
+  EXPECT_TRUE(validate(never).ok()) << "0: never forget";
 
   auto typo = write_file("scsipub-config-fleet-typo.toml", "[fleet]\nlease_millis = 1\n");
   Config t;

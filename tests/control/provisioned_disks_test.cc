@@ -496,6 +496,11 @@ class ProvisionedFleetTest : public ProvisionedTest {
     return std::make_shared<CountingStorage>(tmp_.path() / "disks",
                                              [this](const std::string& image) { return directory_->image_base(image); });
   }
+  // A one-LUN disk created here and let go of (open nowhere), by id.
+  std::string stored_disk() {
+    auto created = create(account("a1"), {"blank"});
+    return created ? created->record().id : std::string();
+  }
   // A disk with a pattern written to LUN 0 block 8 and flushed.
   std::string disk_with_data(const std::vector<uint8_t>& pattern) {
     auto disk = create(account("a1"), {"blank", "test"});
@@ -672,6 +677,41 @@ TEST_F(ProvisionedFleetTest, RecordsFromOtherNodesBecomeKnownAndDeletedOnesGo) {
   EXPECT_FALSE(disks_->find(record.id));
   EXPECT_FALSE(disks_->open_owned(record.id).ok()) << "blank LUN storage was never created on this test's disk";
   EXPECT_TRUE(disks_->find(record.id)) << "open_owned read the record it did not know";
+}
+
+TEST_F(ProvisionedFleetTest, TheOwnerRemovesTheStorageOfADiskDeletedElsewhereOnceItsLastSessionLetsGo) {
+  auto storage = counting();
+  open(false, storage);
+  const std::string id = stored_disk();
+  ASSERT_FALSE(id.empty());
+  ASSERT_TRUE(disks_->open_owned(id));
+  auto session = disks_->find(id);
+  ASSERT_TRUE(session && session->try_add_session(2));
+  // Another node deletes the record; its own storage removal was refused
+  // (shared storage open here). This node reads the records:
+  ASSERT_TRUE(store_->delete_disk(id).value());
+  disks_->sync_records(store_->list_disks().value());
+  EXPECT_FALSE(disks_->find(id));
+  EXPECT_EQ(terminated_, std::vector<std::string>{disk_target(id)});
+  disks_->wait_removals();
+  EXPECT_EQ(storage->removes, 0) << "a session still holds the disk";
+  EXPECT_TRUE(std::filesystem::exists(tmp_.path() / "disks" / id));
+  session->remove_session();
+  session.reset();  // the session lets go
+  disks_->wait_removals();
+  EXPECT_EQ(storage->removes, 1);
+  EXPECT_FALSE(std::filesystem::exists(tmp_.path() / "disks" / id));
+}
+
+TEST_F(ProvisionedFleetTest, ADiskDeletedElsewhereAndNotOpenHereIsNotRemovedHere) {
+  auto storage = counting();
+  open(false, storage);
+  const std::string id = stored_disk();
+  ASSERT_FALSE(id.empty());
+  ASSERT_TRUE(store_->delete_disk(id).value());
+  disks_->sync_records(store_->list_disks().value());
+  disks_->wait_removals();
+  EXPECT_EQ(storage->removes, 0) << "whoever has it open (or the deleting node) removes it";
 }
 
 }  // namespace

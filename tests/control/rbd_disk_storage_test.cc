@@ -5,7 +5,6 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
-#include <random>
 #include <vector>
 
 #include "storage/ceph_test_env.h"
@@ -32,8 +31,7 @@ class RbdDiskStorageTest : public ::testing::Test {
     auto c = storage::RbdCluster::connect(*config);
     ASSERT_TRUE(c.ok()) << c.error().message;
     cluster_ = c.value();
-    std::random_device rd;
-    prefix_ = fmt::format("ut{:08x}-", rd());
+    prefix_ = testing::unique_image_prefix();
     image_ = std::make_shared<CountingImage>();
     storage_ = std::make_unique<RbdDiskStorage>(cluster_, prefix_, [this](const std::string& name) {
       if (name != "img") return Result<std::shared_ptr<const storage::ImageSource>>(fail("no image " + name));
@@ -82,6 +80,31 @@ TEST_F(RbdDiskStorageTest, CreatesCloneAndBlankOpensThemAgainAndRemoves) {
   EXPECT_FALSE(storage::rbd_image_exists(*cluster_, storage_->lun_image_name("d1", 0)).value());
   EXPECT_FALSE(storage::rbd_image_exists(*cluster_, storage_->lun_image_name("d1", 1)).value());
   EXPECT_TRUE(storage_->remove_disk("d1", 2)) << "already gone is fine";
+}
+
+// The LUN's write_limit reaches the store, and bytes_written (the dashboard's
+// figure) is the image's own allocation, in whole objects.
+TEST_F(RbdDiskStorageTest, BytesWrittenIsTheAllocationAndTheLimitIsEnforced) {
+  const uint64_t object = 4u << 20;  // librbd's default object size for a new image
+  {
+    auto lun = storage_->create_lun({"d3", 0, "blank", 4 * object, object});
+    ASSERT_TRUE(lun.ok()) << lun.error().message;
+    EXPECT_EQ(lun.value().bytes_written(), 0u);
+    std::vector<uint8_t> data(4096, 0x17);
+    ASSERT_EQ(lun.value().store->write(8, data), storage::IoStatus::ok);
+    EXPECT_EQ(lun.value().bytes_written(), object);
+    EXPECT_EQ(lun.value().store->write(object / 512, data), storage::IoStatus::space_exhausted);
+    EXPECT_EQ(lun.value().bytes_written(), object);
+  }
+  {
+    auto lun = storage_->open_lun({"d3", 0, "blank", 0, 0});
+    ASSERT_TRUE(lun.ok()) << lun.error().message;
+    EXPECT_EQ(lun.value().bytes_written(), object) << "measured again at open";
+    auto counter = lun.value().bytes_written;
+    lun.value().store.reset();
+    EXPECT_EQ(counter(), 0u) << "a closed LUN reports nothing and is not kept open by its counter";
+  }
+  ASSERT_TRUE(storage_->remove_disk("d3", 1));
 }
 
 TEST_F(RbdDiskStorageTest, FencingSkipsItselfAndEmptyAndBlocklistsOthers) {

@@ -102,16 +102,12 @@ fi
 if [[ $MODE == 1 ]]; then
   API_URL0=$(fleet_disk_url "$DISK" 0)
   ENTRY_URL0=${API_URL0/$(fleet_disk_field "$DISK" "d['portals']['plain']")/$(fleet_portal "$ENTRY")}
-  integ_check "libiscsi (iscsi-inq, CHAP) through $ENTRY reaches the disk on $OWNER" \
-    bash -c "timeout 30 iscsi-inq '$ENTRY_URL0' | grep -qi 'vendor'"
+  fleet_check_inquiry "libiscsi (iscsi-inq, CHAP) through $ENTRY reaches the disk on $OWNER" "$ENTRY_URL0"
   integ_check "node $ENTRY counted the disk redirect" \
     bash -c "curl -sf 'http://$FLEET_PORTAL_HOST:${FLEET_HTTP[$ENTRY]}/metrics' | grep -Eq '^scsipub_login_redirects_total\\{kind=\"disk\"\\} [1-9]'"
 fi
 
-VM=$(fleet_vm_dir) || die "build-vm.sh failed"
-ACCEL=${FLEET_ACCEL:-$(fleet_vm_accel "$VM")}
-PARAMS=$INTEG_TMP/params.sh
-fleet_vm_params "$DISK" "$PARAMS"
+fleet_vm_setup "$DISK"
 # The guest enters through ENTRY's portal, whatever portal the API handed
 # out (B's, or the owner's): the login must be redirected.
 API_PORTAL=$(fleet_disk_field "$DISK" "d['portals']['plain']")

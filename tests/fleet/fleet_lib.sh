@@ -355,3 +355,20 @@ fleet_vm_dir() { "$FLEET_REPO/tests/e2e/build-vm.sh" "${FLEET_VM_CACHE:-$FLEET_R
 
 # fleet_vm_accel VMDIR: kvm when a short KVM boot works, else tcg (once).
 fleet_vm_accel() { "$FLEET_REPO/tests/e2e/run-vm.sh" --vm "$1" --probe-accel; }
+
+# fleet_vm_setup DISKJSON: the e2e VM (VM), its accelerator (ACCEL; FLEET_ACCEL
+# overrides the probe) and the guest's params.sh for the disk (PARAMS, in
+# INTEG_TMP, for the caller to add to).
+fleet_vm_setup() {
+  VM=$(fleet_vm_dir) || die "build-vm.sh failed"
+  ACCEL=${FLEET_ACCEL:-$(fleet_vm_accel "$VM")}
+  PARAMS=$INTEG_TMP/params.sh
+  fleet_vm_params "$1" "$PARAMS"
+}
+
+# fleet_check_inquiry WHAT URL: the integ_check WHAT that libiscsi's iscsi-inq
+# logs in at URL (a libiscsi URL with CHAP) and gets a standard INQUIRY answer
+# (its "Vendor:" line), within 30 s.
+fleet_check_inquiry() {
+  integ_check "$1" bash -c "timeout 30 iscsi-inq '$2' | grep -qi 'vendor'"
+}

@@ -43,14 +43,10 @@ URL0=$(fleet_disk_url "$DISK" 0)
 CHAP_BASE=${URL0%/*/*}
 integ_check "CHAP iscsi-ls on B's portal lists the disk" \
   bash -c "timeout 20 iscsi-ls '$CHAP_BASE' | grep -q \"\$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))[\"target\"])' '$DISK')\""
-integ_check "iscsi-inq (CHAP) on LUN 0 of the disk through B" \
-  bash -c "timeout 20 iscsi-inq '$URL0' | grep -qi 'peripheral\|vendor'"
+fleet_check_inquiry "iscsi-inq (CHAP) on LUN 0 of the disk through B" "$URL0"
 
 # ---- the kernel initiator in a VM in the namespace ------------------------
-VM=$(fleet_vm_dir) || die "build-vm.sh failed"
-ACCEL=${FLEET_ACCEL:-$(fleet_vm_accel "$VM")}
-PARAMS=$INTEG_TMP/params.sh
-fleet_vm_params "$DISK" "$PARAMS"
+fleet_vm_setup "$DISK"
 echo "E2E_PORTAL=$(fleet_portal B)" >>"$PARAMS"
 SERIAL=$INTEG_TMP/serial.log
 t0=$(fleet_now)

@@ -11,9 +11,11 @@
 #      the catalog image beyond what was written), UNMAP reads back zeros.
 #   3. a second RBD client cannot write the LUN while the node holds the
 #      exclusive lock: its write fails, the data is unchanged.
-#   4. SIGTERM + restart: data intact. kill -9 + restart: the new process
+#   4. SIGTERM + restart: data intact, the API's overlay_bytes of each LUN is
+#      what `rbd du` says the image holds. kill -9 + restart: the new process
 #      takes the dead one's lock over and the synced data is intact.
 #   5. DELETE the disk: its images leave the pool, the base stays.
+# Also: the orphan sweep at start keeps a young image of no disk record.
 # Skips (77) unless root and the ceph packages are installed, or when this
 # build has no RBD support. Prints "N passed, N failed".
 set -euo pipefail
@@ -56,6 +58,12 @@ image_prefix = "$prefix"
 op_timeout_seconds = 20
 CONF
 
+# What a crash between creating a disk's images and storing its record
+# leaves: the orphan sweep at start must keep it (younger than the grace
+# period: it could be a disk being created right now on another node).
+young_orphan="${prefix}disk-0123456789abcdef-lun0"
+rbd_cli create --size 1 "$CEPH_POOL/$young_orphan"
+
 prov_use_backend sqlite
 start_scsipub "$PROV_BIN" --config "$config" || {
   if grep -q "no Ceph RBD support" "$SCSIPUB_LOG"; then
@@ -66,6 +74,18 @@ start_scsipub "$PROV_BIN" --config "$config" || {
 }
 expect_match "the log names the RBD storage" "$(cat "$SCSIPUB_LOG")" "provisioned disks on Ceph RBD: pool $CEPH_POOL"
 image=$SCSIPUB_IMAGES_DIR/test.img
+expect_match "the orphan sweep runs" "$(cat "$SCSIPUB_LOG")" "orphan sweep of pool $CEPH_POOL: every 600 s"
+sweeps=0
+for _ in $(seq 50); do
+  api GET /metrics
+  sweeps=$(grep -E '^scsipub_storage_sweeps_total ' <<<"$HTTP_BODY" | awk '{print $2}')
+  [[ ${sweeps:-0} -ge 1 ]] && break
+  sleep 0.2
+done
+expect_eq "/metrics: the sweep at start ran" "${sweeps:-0}" 1
+expect_match "/metrics: nothing removed" "$HTTP_BODY" $'scsipub_storage_orphans_removed_total 0'
+expect_match "a young orphan is kept" "$(rbd_cli ls "$CEPH_POOL")" "$young_orphan"
+rbd_cli rm "$CEPH_POOL/$young_orphan" >/dev/null 2>&1
 
 # ---- 1. provision ----
 prov_account standard || die "account"
@@ -120,6 +140,15 @@ lun0=$(disk_url "$user" "$secret" "$target" 0)
 lun1=$(disk_url "$user" "$secret" "$target" 1)
 expect_match "restarted: the disk reopened" "$(log_lines_since "$MARK")" 'provisioned disks: 1 of 1 opened'
 verify_both 0 11 "after SIGTERM + restart"
+# Measured at the reopen, so it must match what the cluster says the images
+# hold of their own (rbd du: whole objects, the parent not counted).
+api GET "/api/v1/disks/$id" "$tok"
+for lun in 0 1; do
+  du=$(rbd_cli du "$CEPH_POOL/${prefix}disk-$id-lun$lun" --format json | jq -r '.images[0].used_size')
+  expect_match "LUN $lun: rbd du reports data of its own" "$du" '^[1-9][0-9]*$'
+  expect_eq "LUN $lun: the API's overlay_bytes is the image's allocation (rbd du)" \
+    "$(jqb ".luns[$lun].overlay_bytes")" "$du"
+done
 client write "$lun0" 21 --gen 1 --sync
 client write "$lun1" 22 --gen 1 --sync
 expect_match "write + SYNCHRONIZE CACHE (generation 1)" "$CLIENT_OUT" '^written seed=22 synced'

@@ -5,6 +5,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <optional>
+#include <random>
 #include <string>
 
 #include "storage/rbd_cluster.h"
@@ -29,6 +30,12 @@ inline std::optional<storage::RbdClusterConfig> ceph_test_config() {
   }
   config.op_timeout_seconds = 20;
   return config;
+}
+
+// An image name prefix no other run shares: the pool outlives test runs.
+inline std::string unique_image_prefix() {
+  std::random_device rd;
+  return "ut" + std::to_string(rd()) + "-";
 }
 
 }  // namespace scsipub::testing

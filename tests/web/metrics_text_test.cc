@@ -49,6 +49,18 @@ TEST(MetricsTextTest, FleetRowsPerNodeAndLeaseCounts) {
   }
 }
 
+TEST(MetricsTextTest, StorageSweepCountersOnlyWhileASweepRuns) {
+  LimitEvents events;
+  ServerGauges g;
+  EXPECT_EQ(metrics_text(events, g).find("scsipub_storage_"), std::string::npos) << "local storage: no sweep";
+  g.storage_sweep = ServerGauges::StorageSweep{7, 3};
+  const std::string text = metrics_text(events, g);
+  EXPECT_NE(text.find("# TYPE scsipub_storage_sweeps_total counter\nscsipub_storage_sweeps_total 7\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("# TYPE scsipub_storage_orphans_removed_total counter\nscsipub_storage_orphans_removed_total 3\n"),
+            std::string::npos);
+}
+
 TEST(MetricsTextTest, TrafficIsLabelledByKindAndImageOnly) {
   LimitEvents events;
   ServerGauges g;
