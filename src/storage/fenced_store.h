@@ -82,11 +82,11 @@ class FencedStore final : public BlockStore {
   // (RBD's lock and blocklist keep a stale owner's late writes out).
   bool async_io() const override { return inner_->async_io(); }
   void read_async(uint64_t lba, std::span<uint8_t> out, IoDone done) override {
-    if (!lease_->valid()) return done(IoStatus::io_error);
+    if (!lease_->valid()) return done(IoStatus::unavailable);
     inner_->read_async(lba, out, std::move(done));
   }
   void write_async(uint64_t lba, std::span<const uint8_t> in, bool flush_after, IoDone done) override {
-    if (!lease_->valid()) return done(IoStatus::io_error);
+    if (!lease_->valid()) return done(IoStatus::unavailable);
     inner_->write_async(lba, in, flush_after, std::move(done));
   }
 

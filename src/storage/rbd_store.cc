@@ -161,6 +161,7 @@ void RbdStore::read_async(uint64_t lba, std::span<uint8_t> out, IoDone done) {
 
 void RbdStore::write_async(uint64_t lba, std::span<const uint8_t> in, bool flush_after, IoDone done) {
   if (!in_range(lba, in.size() / kBlockSize)) return done(IoStatus::out_of_range);
+  if (IoStatus s = allocation_->admit_write(lba * kBlockSize, in.size()); s != IoStatus::ok) return done(s);
   auto op = std::make_unique<AioOp>(AioOp{std::move(done), image_, 0, flush_after});
   start_aio(std::move(op), [this, lba, in](rbd_completion_t c) {
     return rbd_aio_write(image_, lba * kBlockSize, in.size(), reinterpret_cast<const char*>(in.data()), c);

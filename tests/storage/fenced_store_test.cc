@@ -27,6 +27,11 @@ struct Fixture {
     EXPECT_EQ(store.read(1, out), want);
     EXPECT_EQ(store.unmap(2, 1), want);
     EXPECT_EQ(store.flush(), want);
+    // The asynchronous verbs (the default ones of a MemoryStore report at once).
+    std::vector<IoStatus> got;
+    store.write_async(1, data, true, [&got](IoStatus st) { got.push_back(st); });
+    store.read_async(1, out, [&got](IoStatus st) { got.push_back(st); });
+    EXPECT_EQ(got, (std::vector<IoStatus>{want, want}));
   }
 };
 
