@@ -85,7 +85,8 @@ Status check_keys(const toml::table& t, const std::set<std::string_view>& allowe
 Status load_fleet(const toml::table& f, FleetConfig& out) {
   if (auto s = check_keys(f,
                           {"enabled", "node_id", "iscsi_portal", "tls_portal", "http_address", "heartbeat_ms",
-                           "node_timeout_ms", "lease_ms", "free_redirect_above_sessions", "serve_disks"},
+                           "node_timeout_ms", "lease_ms", "free_redirect_above_sessions", "serve_disks", "free_redirect_memory",
+                           "free_redirect_memory_seconds"},
                           "[fleet]");
       !s) {
     return s;
@@ -102,6 +103,11 @@ Status load_fleet(const toml::table& f, FleetConfig& out) {
     if (!f.contains(key)) continue;
     if (auto s = take_count(f, key, "[fleet]", ms); !s) return s;
     *field = std::chrono::milliseconds(ms);
+  }
+  if (auto s = take_count(f, "free_redirect_memory", "[fleet]", out.free_redirect_memory.max_entries); !s) return s;
+  if (f.contains("free_redirect_memory_seconds")) {
+    if (auto s = take_count(f, "free_redirect_memory_seconds", "[fleet]", ms); !s) return s;
+    out.free_redirect_memory.remember = std::chrono::seconds(ms);
   }
   return take_count(f, "free_redirect_above_sessions", "[fleet]", out.free_redirect_above_sessions);
 }
@@ -534,6 +540,12 @@ Status validate_fleet(const Config& cfg) {
   if (f.free_redirect_above_sessions > cfg.max_sessions) {
     return fail("[fleet] free_redirect_above_sessions must be at most max_sessions (0 = off)");
   }
+  if (f.free_redirect_memory.max_entries > kMaxFreeRedirectMemory) {
+    return fail(fmt::format("[fleet] free_redirect_memory must be at most {} (0 = off)", kMaxFreeRedirectMemory));
+  }
+  if (f.free_redirect_memory.remember.count() < 1 || f.free_redirect_memory.remember.count() > 604800) {
+    return fail("[fleet] free_redirect_memory_seconds must be within 1..604800");
+  }
   return ok_status();
 }
 
@@ -581,6 +593,7 @@ control::DirectoryConfig directory_config(const Config& cfg) {
   d.free_tier = cfg.free_tier;
   d.chap_throttle.per_user = cfg.chap_failures_per_minute;
   d.chap_throttle.per_group = cfg.chap_attempts_per_minute_per_ip;
+  d.free_redirects = cfg.fleet.free_redirect_memory;
   return d;
 }
 

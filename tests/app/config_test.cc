@@ -493,7 +493,9 @@ constexpr const char* kFleetToml =
     "heartbeat_ms = 500\n"
     "node_timeout_ms = 2500\n"
     "lease_ms = 4000\n"
-    "free_redirect_above_sessions = 100\n";
+    "free_redirect_above_sessions = 100\n"
+    "free_redirect_memory = 500\n"
+    "free_redirect_memory_seconds = 7200\n";
 
 TEST(ConfigFleet, OffByDefaultAndReadFromToml) {
   Config d;
@@ -503,6 +505,8 @@ TEST(ConfigFleet, OffByDefaultAndReadFromToml) {
   EXPECT_EQ(d.fleet.node_timeout, std::chrono::milliseconds(5000));
   EXPECT_EQ(d.fleet.lease, std::chrono::milliseconds(10000));
   EXPECT_EQ(d.fleet.free_redirect_above_sessions, 0u);
+  EXPECT_EQ(d.fleet.free_redirect_memory.max_entries, 8192u);
+  EXPECT_EQ(d.fleet.free_redirect_memory.remember, std::chrono::hours(24));
 
   auto f = write_file("scsipub-config-fleet.toml", kFleetToml);
   Config cfg;
@@ -519,6 +523,9 @@ TEST(ConfigFleet, OffByDefaultAndReadFromToml) {
   EXPECT_EQ(cfg.fleet.node_timeout, std::chrono::milliseconds(2500));
   EXPECT_EQ(cfg.fleet.lease, std::chrono::milliseconds(4000));
   EXPECT_EQ(cfg.fleet.free_redirect_above_sessions, 100u);
+  EXPECT_EQ(cfg.fleet.free_redirect_memory.max_entries, 500u);
+  EXPECT_EQ(cfg.fleet.free_redirect_memory.remember, std::chrono::seconds(7200));
+  EXPECT_EQ(directory_config(cfg).free_redirects.max_entries, 500u);
   std::filesystem::remove(f);
 }
 
@@ -540,6 +547,10 @@ TEST(ConfigFleet, RefusesWhatCannotWork) {
       {"timeout = heartbeat", [](Config& c) { c.fleet.node_timeout = c.fleet.heartbeat; }},
       {"heartbeat too short", [](Config& c) { c.fleet.heartbeat = std::chrono::milliseconds(10); }},
       {"redirect above max_sessions", [](Config& c) { c.fleet.free_redirect_above_sessions = 1u << 30; }},
+      {"redirect memory over its ceiling", [](Config& c) { c.fleet.free_redirect_memory.max_entries = 1u << 30; }},
+      {"redirect memory for 0 s", [](Config& c) { c.fleet.free_redirect_memory.remember = std::chrono::seconds(0); }},
+      {"redirect memory for a month",
+       [](Config& c) { c.fleet.free_redirect_memory.remember = std::chrono::hours(24 * 30); }},
   };
   for (const auto& [what, change] : bad) {
     Config c = good;
