@@ -77,6 +77,16 @@ class TargetPlacementTest : public ::testing::Test {
     }
   }
 
+  // A free-tier session of `isid` bound here, as the session layer does.
+  Result<std::unique_ptr<iscsi::TargetBinding>, iscsi::BindError> bind_here(uint64_t session_id, uint8_t isid) {
+    lu::Nexus n;
+    n.id = session_id;
+    n.initiator_name = "iqn.2025-01.test:node";
+    n.isid = {0x80, 0, 0, 0, 0, isid};
+    n.target_name = blank_target();
+    return directory_->bind(blank_target(), n, plain_);
+  }
+
   std::optional<iscsi::LoginTarget> find(const std::string& target, const iscsi::PortalInfo& at, uint8_t isid = 1) {
     iscsi::LoginRequester who{"iqn.2025-01.test:node", {0x80, 0, 0, 0, 0, isid}};
     return directory_->find(target, who, at);
@@ -186,12 +196,7 @@ TEST_F(TargetPlacementTest, NewFreeTierSessionsGoWhereThePlacementSays) {
 }
 
 TEST_F(TargetPlacementTest, ReinstatingFreeTierLoginStaysWithItsKeptDisk) {
-  lu::Nexus n;
-  n.id = 7;
-  n.initiator_name = "iqn.2025-01.test:node";
-  n.isid = {0x80, 0, 0, 0, 0, 1};
-  n.target_name = blank_target();
-  auto bound = directory_->bind(blank_target(), n, plain_);
+  auto bound = bind_here(7, 1);
   ASSERT_TRUE(bound.ok());
   placement_.free = kNodeA;
   // While the session lives, and after its connection dropped (kept for a
@@ -283,12 +288,7 @@ TEST_F(TargetPlacementTest, DiskKeptHereWinsOverARememberedRedirect) {
   ASSERT_EQ(find(blank_target(), plain_, 1)->where, Where::moved);
   // The same nexus got a session here meanwhile (A was briefly not alive,
   // say), which dropped: its kept disk is here, so the login stays.
-  lu::Nexus n;
-  n.id = 9;
-  n.initiator_name = "iqn.2025-01.test:node";
-  n.isid = {0x80, 0, 0, 0, 0, 1};
-  n.target_name = blank_target();
-  auto bound = directory_->bind(blank_target(), n, plain_);
+  auto bound = bind_here(9, 1);
   ASSERT_TRUE(bound.ok());
   auto binding = std::move(bound).value();
   binding->end(iscsi::SessionEnd::dropped);

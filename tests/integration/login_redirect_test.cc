@@ -246,18 +246,23 @@ bool wait_for(Done done, std::chrono::milliseconds limit) {
   return true;
 }
 
+// X (over its threshold) sends a free-tier initiator port to Y, which it
+// sees alive; the initiator writes `value` at `lba` there and its connection
+// drops without a Logout.
+void redirect_write_and_drop(Node& x, Node& y, uint32_t isid, uint64_t lba, uint8_t value) {
+  x.placement.free = control::NodePortals{"y", y.portal(), ""};
+  x.placement.alive["y"] = control::NodePortals{"y", y.portal(), ""};
+  Client c(control::blank_target());
+  c.isid(isid);
+  ASSERT_TRUE(c.connect(x.portal())) << c.error();
+  ASSERT_TRUE(c.round_trip(lba, value));
+  ASSERT_EQ(y.registry.size(), 1u);
+  c.drop();
+}
+
 TEST_F(LoginRedirectTest, RedirectedFreeTierSessionFindsItsDiskAfterReconnectingToItsEntryNode) {
   start_both();
-  x_->placement.free = control::NodePortals{"y", y_->portal(), ""};
-  x_->placement.alive["y"] = control::NodePortals{"y", y_->portal(), ""};
-  {
-    Client c(control::blank_target());
-    c.isid(7);
-    ASSERT_TRUE(c.connect(x_->portal())) << c.error();
-    ASSERT_TRUE(c.round_trip(40, 0xc3));
-    ASSERT_EQ(y_->registry.size(), 1u);
-    c.drop();
-  }
+  ASSERT_NO_FATAL_FAILURE(redirect_write_and_drop(*x_, *y_, 7, 40, 0xc3));
   // Y keeps the disk for a reinstating login once it has seen the drop.
   ASSERT_TRUE(wait_for([&] { return y_->registry.size() == 0 && y_->directory->retained_count() == 1; }, 5s));
   // X is under its threshold now: a new initiator would be served on X, but
@@ -281,15 +286,7 @@ TEST_F(LoginRedirectTest, RedirectedFreeTierSessionFindsItsDiskAfterReconnecting
 
 TEST_F(LoginRedirectTest, FreeTierInitiatorWhoseNodeIsGoneIsPlacedAfresh) {
   start_both();
-  x_->placement.free = control::NodePortals{"y", y_->portal(), ""};
-  x_->placement.alive["y"] = control::NodePortals{"y", y_->portal(), ""};
-  {
-    Client c(control::blank_target());
-    c.isid(9);
-    ASSERT_TRUE(c.connect(x_->portal())) << c.error();
-    ASSERT_TRUE(c.write(41, 0x3c));
-    c.drop();
-  }
+  ASSERT_NO_FATAL_FAILURE(redirect_write_and_drop(*x_, *y_, 9, 41, 0x3c));
   ASSERT_TRUE(wait_for([&] { return y_->directory->retained_count() == 1; }, 5s));
   // The fleet no longer sees Y alive: X serves the reconnect itself (the
   // disk kept on Y is lost to it, as it would be with Y gone).
