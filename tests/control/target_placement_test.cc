@@ -87,6 +87,9 @@ class TargetPlacementTest : public ::testing::Test {
     return directory_->bind(blank_target(), n, plain_);
   }
 
+  // Ends a session as a dropped connection does (its disks are kept).
+  static void drop(std::unique_ptr<iscsi::TargetBinding> binding) { binding->end(iscsi::SessionEnd::dropped); }
+
   std::optional<iscsi::LoginTarget> find(const std::string& target, const iscsi::PortalInfo& at, uint8_t isid = 1) {
     iscsi::LoginRequester who{"iqn.2025-01.test:node", {0x80, 0, 0, 0, 0, isid}};
     return directory_->find(target, who, at);
@@ -204,9 +207,7 @@ TEST_F(TargetPlacementTest, ReinstatingFreeTierLoginStaysWithItsKeptDisk) {
   auto live = find(blank_target(), plain_, 1);
   ASSERT_TRUE(live);
   EXPECT_EQ(live->where, Where::here);
-  auto binding = std::move(bound).value();
-  binding->end(iscsi::SessionEnd::dropped);
-  binding.reset();
+  drop(std::move(bound).value());
   ASSERT_EQ(directory_->retained_count(), 1u);
   auto kept = find(blank_target(), plain_, 1);
   ASSERT_TRUE(kept);
@@ -290,9 +291,7 @@ TEST_F(TargetPlacementTest, DiskKeptHereWinsOverARememberedRedirect) {
   // say), which dropped: its kept disk is here, so the login stays.
   auto bound = bind_here(9, 1);
   ASSERT_TRUE(bound.ok());
-  auto binding = std::move(bound).value();
-  binding->end(iscsi::SessionEnd::dropped);
-  binding.reset();
+  drop(std::move(bound).value());
   ASSERT_EQ(directory_->retained_count(), 1u);
   auto kept = find(blank_target(), plain_, 1);
   ASSERT_TRUE(kept);
