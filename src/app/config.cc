@@ -85,8 +85,8 @@ Status check_keys(const toml::table& t, const std::set<std::string_view>& allowe
 Status load_fleet(const toml::table& f, FleetConfig& out) {
   if (auto s = check_keys(f,
                           {"enabled", "node_id", "iscsi_portal", "tls_portal", "http_address", "heartbeat_ms",
-                           "node_timeout_ms", "lease_ms", "free_redirect_above_sessions", "serve_disks", "free_redirect_memory",
-                           "free_redirect_memory_seconds"},
+                           "node_timeout_ms", "lease_ms", "free_redirect_above_sessions", "serve_disks",
+                           "forget_nodes_after_seconds", "free_redirect_memory", "free_redirect_memory_seconds"},
                           "[fleet]");
       !s) {
     return s;
@@ -103,6 +103,10 @@ Status load_fleet(const toml::table& f, FleetConfig& out) {
     if (!f.contains(key)) continue;
     if (auto s = take_count(f, key, "[fleet]", ms); !s) return s;
     *field = std::chrono::milliseconds(ms);
+  }
+  if (f.contains("forget_nodes_after_seconds")) {
+    if (auto s = take_count(f, "forget_nodes_after_seconds", "[fleet]", ms); !s) return s;
+    out.forget_nodes_after = std::chrono::seconds(ms);
   }
   if (auto s = take_count(f, "free_redirect_memory", "[fleet]", out.free_redirect_memory.max_entries); !s) return s;
   if (f.contains("free_redirect_memory_seconds")) {
@@ -536,6 +540,12 @@ Status validate_fleet(const Config& cfg) {
   }
   if (f.lease <= 3 * f.heartbeat || f.lease.count() > 3600000) {
     return fail("[fleet] lease_ms must exceed 3 x heartbeat_ms and be at most 3600000");
+  }
+  // A year at most keeps the age far from overflow in ms; a minute at least
+  // (and more than a node timeout) never forgets a node that merely paused.
+  if (const auto forget = f.forget_nodes_after;
+      forget.count() != 0 && (forget.count() < 60 || forget.count() > 31536000 || forget <= f.node_timeout)) {
+    return fail("[fleet] forget_nodes_after_seconds must be 0 (never) or within 60..31536000 and exceed node_timeout_ms");
   }
   if (f.free_redirect_above_sessions > cfg.max_sessions) {
     return fail("[fleet] free_redirect_above_sessions must be at most max_sessions (0 = off)");

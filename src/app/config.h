@@ -39,6 +39,7 @@ struct FleetConfig {
   // where redirected free-tier initiators were sent, so a reconnect here goes back there.
   control::FreeRedirectMemoryLimits free_redirect_memory;
   bool serve_disks = true;                       // false: a front node that never owns a paid disk
+  std::chrono::seconds forget_nodes_after{86400};  // node rows silent this long are deleted; 0 = never
 };
 
 // [ceph]: provisioned disks on Ceph RBD instead of local overlay files.

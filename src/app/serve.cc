@@ -166,6 +166,7 @@ control::FleetSettings fleet_settings(const Config& cfg) {
   s.node_timeout = cfg.fleet.node_timeout;
   s.lease = cfg.fleet.lease;
   s.serve_disks = cfg.fleet.serve_disks;
+  s.forget_nodes_after = cfg.fleet.forget_nodes_after;
   return s;
 }
 
@@ -402,6 +403,14 @@ int serve(Config cfg) {
         *fleet_store, *store.value(), clock, std::move(settings),
         control::fleet_disk_callbacks(disks, *fleet_store, cfg.fleet.node_id,
                                       [&registry] { return static_cast<uint32_t>(registry.size()); }));
+    // A second process configured with this node id must not serve beside
+    // the first: stop here, before it takes any lease.
+    if (auto st = fleet->join(); !st) {
+      spdlog::error("{}", st.error().message);
+      fleet.reset();
+      server.shutdown(std::chrono::milliseconds(0));
+      return 1;
+    }
     fleet->start();
     fleet_placement->attach(fleet.get());
     keeper = fleet.get();

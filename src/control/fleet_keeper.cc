@@ -2,7 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <fmt/format.h>
+
 #include <algorithm>
+#include <random>
 #include <utility>
 
 namespace scsipub::control {
@@ -37,12 +40,29 @@ uint64_t rendezvous_weight(std::string_view disk_id, std::string_view node_id) {
   return h;
 }
 
+// 128 random bits as hex: unique per process, so two processes given one
+// node id are told apart. Not a secret.
+std::string new_instance_token() {
+  std::random_device device;
+  std::string out;
+  for (int i = 0; i < 4; ++i) out += fmt::format("{:08x}", static_cast<uint32_t>(device()));
+  return out;
+}
+
+FleetSettings with_instance(FleetSettings s) {
+  if (s.self.instance.empty()) s.self.instance = new_instance_token();
+  return s;
+}
+
 }  // namespace
 
 Status validate(const FleetSettings& s) {
   if (auto st = db::validate(s.self); !st) return st;
   if (s.self.iscsi_portal.empty()) return fail("fleet: node " + s.self.id + " has no iSCSI portal");
   if (s.node_timeout <= s.heartbeat) return fail("fleet: node_timeout must exceed the heartbeat interval");
+  if (s.forget_nodes_after.count() < 0 || (s.forget_nodes_after.count() > 0 && s.forget_nodes_after <= s.node_timeout)) {
+    return fail("fleet: forget_nodes_after must be 0 (never) or exceed node_timeout");
+  }
   return validate(timing_of(s));
 }
 
@@ -65,11 +85,45 @@ FleetKeeper::FleetKeeper(db::FleetStore& fleet, db::MetaStore& meta, const Clock
     : fleet_(fleet),
       meta_(meta),
       clock_(clock),
-      settings_(std::move(settings)),
+      settings_(with_instance(std::move(settings))),
       callbacks_(std::move(callbacks)),
       leases_(timing_of(settings_)) {}
 
 FleetKeeper::~FleetKeeper() { stop(); }
+
+Status FleetKeeper::join() {
+  // A live process refreshes its row every heartbeat; a dead one's row goes
+  // stale one node timeout after its last heartbeat. Waiting a little longer
+  // than that tells them apart.
+  const int64_t timeout_ms = settings_.node_timeout.count();
+  const auto attempts = settings_.node_timeout / settings_.heartbeat + 2;
+  std::optional<db::NodeClash> first_seen;
+  for (int64_t i = 0; i < attempts; ++i) {
+    db::NodeRecord self = settings_.self;
+    self.sessions = callbacks_.session_count ? callbacks_.session_count() : 0;
+    auto hb = fleet_.heartbeat(self, first_heartbeat_, timeout_ms);
+    if (!hb) return ok_status();  // the rounds retry, and check again
+    if (!hb->clash) {
+      first_heartbeat_ = false;
+      return ok_status();
+    }
+    if (!first_seen) {
+      first_seen = hb->clash;
+      spdlog::warn("fleet: the row of node {} is held by another process (instance {}, {} ms ago); "
+                   "waiting up to {} ms for it to go stale",
+                   settings_.self.id, hb->clash->instance, hb->now_ms - hb->clash->heartbeat_ms, timeout_ms);
+    } else if (*hb->clash != *first_seen) {
+      return fail(fmt::format("fleet: another live process (instance {}) heartbeats as node {}: every node "
+                              "needs its own [fleet] node_id",
+                              hb->clash->instance, settings_.self.id));
+    }
+    std::unique_lock lock(mu_);
+    if (wake_.wait_for(lock, settings_.heartbeat, [this] { return stopping_; })) return fail("fleet: stopped");
+  }
+  return fail(fmt::format("fleet: the row of node {} stayed held by another process (instance {}) for a whole "
+                          "node timeout: every node needs its own [fleet] node_id",
+                          settings_.self.id, first_seen ? first_seen->instance : std::string()));
+}
 
 void FleetKeeper::start() {
   std::lock_guard lock(mu_);
@@ -97,7 +151,7 @@ void FleetKeeper::stop() {
     }
   }
   deadlines_.clear();
-  if (auto r = fleet_.remove_node(settings_.self.id); !r) {
+  if (auto r = fleet_.remove_node(settings_.self.id, settings_.self.instance); !r) {
     spdlog::warn("fleet: could not leave the node table: {}", r.error().message);
   }
   FleetSnapshot s = snapshot();
@@ -135,14 +189,23 @@ void FleetKeeper::run_round() {
 
   db::NodeRecord self = settings_.self;
   self.sessions = callbacks_.session_count ? callbacks_.session_count() : 0;
-  const auto hb = fleet_.heartbeat(self, first_heartbeat_);
-  if (hb) {
-    first_heartbeat_ = false;
-  } else {
+  const auto hb = fleet_.heartbeat(self, first_heartbeat_, settings_.node_timeout.count());
+  bool clashed = false;
+  if (!hb) {
     note_error(hb.error().message);
+  } else if (hb->clash) {
+    clashed = true;
+    note_clash(*hb->clash);
+  } else {
+    first_heartbeat_ = false;
+    clash_logged_.clear();
   }
+  const bool registered = hb.ok() && !clashed;
 
-  renew_due();
+  // Another live process has this node id: it may hold leases under the
+  // same name, so this one renews nothing (its leases run out and are
+  // reported lost) and takes nothing, rather than serve beside it.
+  if (!clashed) renew_due();
   report_lost();
 
   auto nodes = fleet_.list_nodes(settings_.node_timeout.count());
@@ -150,11 +213,12 @@ void FleetKeeper::run_round() {
   auto leases = fleet_.list_leases();
   if (!leases) note_error(leases.error().message);
   refresh_disks();
+  if (registered) forget_dead_nodes();
 
   // Only a node that just heartbeated takes new leases: one the others do
   // not see as alive would take disks they also think are theirs to take.
-  if (settings_.serve_disks && hb && nodes && leases) take_orphans(*nodes, *leases);
-  take_claims(settings_.serve_disks && hb.ok());
+  if (settings_.serve_disks && registered && nodes && leases) take_orphans(*nodes, *leases);
+  take_claims(settings_.serve_disks && registered);
 
   if (round_error_ != logged_error_) {
     if (round_error_.empty()) {
@@ -166,12 +230,17 @@ void FleetKeeper::run_round() {
   }
 
   FleetSnapshot s = snapshot();
-  s.connected = hb.ok() && nodes.ok() && leases.ok();
+  s.connected = registered && nodes.ok() && leases.ok();
   s.last_error = round_error_;
-  if (nodes) s.nodes = std::move(*nodes);
+  // Sorted here, whatever order the store returned: readers binary-search.
+  if (nodes) {
+    s.nodes = std::move(*nodes);
+    std::ranges::sort(s.nodes, {}, &db::NodeRecord::id);
+  }
   if (leases) {
     s.db_now_ms = leases->now_ms;
     s.leases = std::move(leases->leases);
+    std::ranges::sort(s.leases, {}, &db::LeaseRecord::disk_id);
   }
   s.held = held_ids();
   s.rounds = rounds_;
@@ -234,6 +303,33 @@ void FleetKeeper::refresh_disks() {
   for (const auto& d : *disks) disks_.insert(d.id);
   disks_read_at_ = now;
   if (callbacks_.on_disk_records) callbacks_.on_disk_records(*disks);
+}
+
+void FleetKeeper::note_clash(const db::NodeClash& clash) {
+  std::string message = fmt::format(
+      "another live process (instance {}) heartbeats as node {}: this one (instance {}) takes and renews no "
+      "lease until it stops; every node needs its own [fleet] node_id",
+      clash.instance, settings_.self.id, settings_.self.instance);
+  if (clash.instance != clash_logged_) {
+    spdlog::error("fleet: {}", message);
+    clash_logged_ = clash.instance;
+  }
+  note_error(std::move(message));
+}
+
+void FleetKeeper::forget_dead_nodes() {
+  // A cheap DELETE on a small table, as often as the disk records are read.
+  if (settings_.forget_nodes_after.count() == 0) return;
+  const auto now = clock_.steady_now();
+  if (forgot_at_ && now - *forgot_at_ < settings_.node_timeout) return;
+  forgot_at_ = now;
+  const int64_t older_than_ms = std::chrono::duration_cast<std::chrono::milliseconds>(settings_.forget_nodes_after).count();
+  auto gone = fleet_.forget_nodes(older_than_ms);
+  if (!gone) {
+    note_error(gone.error().message);
+  } else if (*gone > 0) {
+    spdlog::info("fleet: forgot {} node(s) silent for more than {} s", *gone, settings_.forget_nodes_after.count());
+  }
 }
 
 void FleetKeeper::take_orphans(const std::vector<db::NodeRecord>& nodes, const db::LeaseList& leases) {

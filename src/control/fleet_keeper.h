@@ -1,7 +1,9 @@
 #pragma once
 // The fleet keeper: one background thread per node of a fleet (never an event
 // loop: every step waits on the database). Each round it
-//   1. heartbeats (this node's portals and session count),
+//   1. heartbeats (this node's portals and session count) -- refused while
+//      another live process holds this node id's row: then this process
+//      takes and renews no lease (its own run out) until that one stops,
 //   2. renews the leases it holds that are due (control/lease_keeper.h),
 //   3. reports the leases it lost (refused, or local deadline reached),
 //   4. reads the node and lease tables,
@@ -10,7 +12,8 @@
 //      node -- rendezvous hashing of the disk id over the alive nodes, so all
 //      nodes agree without talking -- or, after a grace period, any disk whose
 //      preferred node has not taken it,
-//   6. publishes what it saw as an immutable snapshot that any thread reads
+//   6. now and then deletes the rows of nodes silent for a long time,
+//   7. publishes what it saw as an immutable snapshot that any thread reads
 //      without waiting (placement at login, dashboard, metrics).
 // The thread also wakes at the earliest local lease deadline, so a lost lease
 // is reported when it runs out, not a round later. Serving stops at that
@@ -54,6 +57,9 @@ struct FleetSettings {
   // Written into every lease this node takes: whom a successor fences
   // (the Ceph client address of this node's RBD connection). May be "".
   std::string storage_client;
+  // Node rows silent this long are deleted (unless they own a live lease),
+  // so the table does not fill with machines long gone. 0: never.
+  std::chrono::seconds forget_nodes_after{24 * 3600};
 };
 
 // Checks the relations between the settings (the lease must outlast three
@@ -65,8 +71,8 @@ struct FleetSnapshot {
   bool connected = false;  // the last round reached the database
   std::string last_error;  // of the last round, "" when it went through
   int64_t db_now_ms = 0;   // database clock when the leases were read
-  std::vector<db::NodeRecord> nodes;    // ordered by id
-  std::vector<db::LeaseRecord> leases;  // ordered by disk id
+  std::vector<db::NodeRecord> nodes;    // ordered by id (byte order: binary-searchable)
+  std::vector<db::LeaseRecord> leases;  // ordered by disk id (likewise)
   std::vector<std::string> held;        // disks this node holds and serves, ordered
   uint64_t rounds = 0;
 };
@@ -107,6 +113,15 @@ class FleetKeeper {
   FleetKeeper(const FleetKeeper&) = delete;
   FleetKeeper& operator=(const FleetKeeper&) = delete;
 
+  // Registers this process under its node id, before start(): true once
+  // its heartbeat went in. Fails when another live process heartbeats under
+  // the same id -- its row keeps being refreshed while this one waits up to a
+  // node timeout -- so a misconfigured second node stops at startup. The row
+  // of a process that died (a quick restart) goes stale within that wait and
+  // is taken over. An unreachable database is not a failure: the rounds
+  // retry. Waits (real time, heartbeat by heartbeat) for at most about one
+  // node timeout; stop() cuts it short.
+  Status join();
   void start();
   // Joins the thread, then gives back every lease it holds (on_lost first,
   // so the disk is closed before another node may open it) and removes this
@@ -145,13 +160,15 @@ class FleetKeeper {
   void give_back(const std::string& disk_id, int64_t epoch);
   void note_error(std::string message);
   void refresh_disks();
+  void forget_dead_nodes();
+  void note_clash(const db::NodeClash& clash);
   std::chrono::steady_clock::time_point next_wake() const;
   std::vector<std::string> held_ids() const;
 
   db::FleetStore& fleet_;
   db::MetaStore& meta_;
   const Clock& clock_;
-  const FleetSettings settings_;
+  const FleetSettings settings_;  // self.instance always set (a random token when not given)
   const FleetCallbacks callbacks_;
 
   // Keeper thread only (and stop() after the join).
@@ -159,6 +176,8 @@ class FleetKeeper {
   std::map<std::string, std::shared_ptr<storage::LeaseDeadline>, std::less<>> deadlines_;
   std::set<std::string, std::less<>> disks_;  // every provisioned disk, from list_disks()
   std::optional<std::chrono::steady_clock::time_point> disks_read_at_;
+  std::optional<std::chrono::steady_clock::time_point> forgot_at_;
+  std::string clash_logged_;  // instance of the last clash logged as an error, "" = none
   std::map<std::string, std::chrono::steady_clock::time_point, std::less<>> orphan_since_;
   std::map<std::string, std::chrono::steady_clock::time_point, std::less<>> backoff_until_;
   bool first_heartbeat_ = true;

@@ -1,15 +1,17 @@
 #include "control/fleet_placement.h"
 
 #include <algorithm>
+#include <functional>
 
 namespace scsipub::control {
 namespace {
 
 NodePortals portals_of(const db::NodeRecord& node) { return {node.id, node.iscsi_portal, node.tls_portal}; }
 
+// The snapshot keeps nodes ordered by id: a login costs O(log nodes).
 const db::NodeRecord* find_node(const FleetSnapshot& seen, std::string_view id) {
-  auto it = std::find_if(seen.nodes.begin(), seen.nodes.end(), [&](const db::NodeRecord& n) { return n.id == id; });
-  return it == seen.nodes.end() ? nullptr : &*it;
+  auto it = std::ranges::lower_bound(seen.nodes, id, std::less<>{}, &db::NodeRecord::id);
+  return it == seen.nodes.end() || it->id != id ? nullptr : &*it;
 }
 
 }  // namespace

@@ -34,6 +34,10 @@ struct NodeRecord {
   uint32_t sessions = 0;      // load: logged-in sessions at the last heartbeat
   int64_t heartbeat_ms = 0;   // database clock, ms since the Unix epoch
   int64_t started_ms = 0;     // database clock: first heartbeat of this process
+  // A random token per process: two live processes configured with one id
+  // tell each other apart by it (see heartbeat()). "" on rows of builds that
+  // predate it, which never count as another process.
+  std::string instance;
   bool alive = false;         // computed by list_nodes: heartbeat within node_timeout
 
   bool operator==(const NodeRecord&) const = default;
@@ -47,6 +51,19 @@ struct LeaseRecord {
   std::string owner_client;  // the owner's storage client address (RBD: for blocklisting), may be ""
 
   bool operator==(const LeaseRecord&) const = default;
+};
+
+// Another process heartbeating under this node's id.
+struct NodeClash {
+  std::string instance;      // its token
+  int64_t heartbeat_ms = 0;  // its last heartbeat, database clock
+
+  bool operator==(const NodeClash&) const = default;
+};
+
+struct HeartbeatResult {
+  int64_t now_ms = 0;               // database clock
+  std::optional<NodeClash> clash;   // set: nothing was written
 };
 
 // The leases as of one instant of the database clock, so a caller can tell
@@ -73,15 +90,25 @@ class FleetStore {
   FleetStore(const FleetStore&) = delete;
   FleetStore& operator=(const FleetStore&) = delete;
 
-  // Inserts or refreshes `node`'s row: its portals, version and sessions;
-  // heartbeat_ms becomes the database's now (returned). `first` (the first
-  // heartbeat of this process) also sets started_ms to now.
-  virtual Result<int64_t> heartbeat(const NodeRecord& node, bool first) = 0;
+  // Inserts or refreshes `node`'s row: its portals, version, sessions and
+  // instance; heartbeat_ms becomes the database's now (returned). `first`
+  // (the first heartbeat of this process) also sets started_ms to now.
+  // Refused, in the same statement, when the row carries another instance
+  // whose heartbeat is at most `node_timeout_ms` old: another live process
+  // has this id, and the answer names it (`clash`) instead of writing. A row
+  // left by a process that stopped heartbeating is taken over.
+  virtual Result<HeartbeatResult> heartbeat(const NodeRecord& node, bool first, int64_t node_timeout_ms) = 0;
   // Every registered node, ordered by id; `alive` when its last heartbeat is
   // at most `node_timeout_ms` old by the database clock.
   virtual Result<std::vector<NodeRecord>> list_nodes(int64_t node_timeout_ms) = 0;
-  // Removes a node's row (a clean stop). False if there was none.
-  virtual Result<bool> remove_node(std::string_view node_id) = 0;
+  // Removes a node's row (a clean stop) if `instance` still holds it: a
+  // process that shares its id with a live one never removes the live one's
+  // row. False if there was none.
+  virtual Result<bool> remove_node(std::string_view node_id, std::string_view instance) = 0;
+  // Deletes the rows of nodes silent for more than `older_than_ms` (database
+  // clock) that own no unexpired lease; returns how many. Judged inside the
+  // DELETE, so a node that heartbeats at the same moment keeps its row.
+  virtual Result<int64_t> forget_nodes(int64_t older_than_ms) = 0;
 
   virtual Result<LeaseList> list_leases() = 0;
   // Grants `node_id` the lease of `disk_id` for `lease_ms` if nobody holds it

@@ -132,6 +132,13 @@ CREATE TABLE disk_leases (
   owner_client TEXT NOT NULL
 );
 )sql"},
+    // The token of the process behind each node row, so a second live
+    // process configured with the same node id is noticed instead of
+    // silently sharing the row ('' = a row from a build without it).
+    Migration{6, "fleet node instance token",
+              R"sql(
+ALTER TABLE fleet_nodes ADD COLUMN instance TEXT NOT NULL DEFAULT '';
+)sql"},
 };
 
 inline constexpr int kLatestSchemaVersion = static_cast<int>(kMigrations.size());

@@ -72,31 +72,55 @@ Result<std::unique_ptr<PostgresFleetStore>> PostgresFleetStore::open(const std::
 
 // --- nodes ------------------------------------------------------------------------
 
-Result<int64_t> PostgresFleetStore::heartbeat(const NodeRecord& n, bool first) {
+Result<HeartbeatResult> PostgresFleetStore::heartbeat(const NodeRecord& n, bool first, int64_t node_timeout_ms) {
   SCSIPUB_DB_CHECK(validate(n), std::string("heartbeat"));
+  if (node_timeout_ms <= 0 || node_timeout_ms > kMaxLeaseMs) return fail("heartbeat: node timeout out of range");
   std::lock_guard lock(impl_->mu);
   // Setting the row to the same values again is harmless: safe to rerun.
-  return impl_->run(true, [&]() -> Result<int64_t> {
+  return impl_->run(true, [&]() -> Result<HeartbeatResult> {
     const std::string what = "heartbeat of node " + q(n.id);
     SCSIPUB_DB_ASSIGN(tx, Transaction::begin(impl_->conn), what);
+    // One statement decides: a racing first heartbeat of another process
+    // with this id waits on the row this one inserts, then sees it fresh.
+    // started_ms restarts with a new process (first, or a takeover of a
+    // stale row of another instance). The clock is read once for both
+    // times, so a first heartbeat's start equals its heartbeat.
     SCSIPUB_DB_ASSIGN(
         r,
         impl_->conn.exec(
             "INSERT INTO fleet_nodes (id, iscsi_portal, tls_portal, http_address, version, "
-            "sessions, heartbeat_ms, started_ms) VALUES ($1, $2, $3, $4, $5, $6, " SCSIPUB_DB_NOW_MS
-            ", " SCSIPUB_DB_NOW_MS ") ON CONFLICT (id) DO UPDATE SET "
+            "sessions, heartbeat_ms, started_ms, instance) SELECT $1, $2, $3, $4, $5, $6, t.now, t.now, $8 "
+            "FROM (SELECT " SCSIPUB_DB_NOW_MS " AS now) t ON CONFLICT (id) DO UPDATE SET "
             "iscsi_portal = EXCLUDED.iscsi_portal, tls_portal = EXCLUDED.tls_portal, "
             "http_address = EXCLUDED.http_address, version = EXCLUDED.version, "
             "sessions = EXCLUDED.sessions, heartbeat_ms = EXCLUDED.heartbeat_ms, "
-            "started_ms = CASE WHEN $7 = 1 THEN EXCLUDED.started_ms ELSE fleet_nodes.started_ms END "
+            "started_ms = CASE WHEN $7 = 1 OR fleet_nodes.instance <> EXCLUDED.instance "
+            "THEN EXCLUDED.started_ms ELSE fleet_nodes.started_ms END, instance = EXCLUDED.instance "
+            "WHERE fleet_nodes.instance = EXCLUDED.instance OR fleet_nodes.instance = '' OR "
+            "fleet_nodes.heartbeat_ms < " SCSIPUB_DB_NOW_MS " - $9 "
             "RETURNING heartbeat_ms",
             {n.id, n.iscsi_portal, n.tls_portal, n.http_address, n.version, int64_t{n.sessions},
-             int64_t{first ? 1 : 0}}),
+             int64_t{first ? 1 : 0}, n.instance, node_timeout_ms}),
         what);
-    if (r.rows() != 1) return fail(what + ": no result");
-    SCSIPUB_DB_ASSIGN(now, r.int64(0, 0), what);
+    HeartbeatResult out;
+    if (r.rows() == 1) {
+      SCSIPUB_DB_ASSIGN(now, r.int64(0, 0), what);
+      out.now_ms = now;
+    } else {
+      // The refused UPDATE locked the row: it is still there to be read.
+      SCSIPUB_DB_ASSIGN(other,
+                        impl_->conn.exec("SELECT instance, heartbeat_ms, " SCSIPUB_DB_NOW_MS
+                                         " FROM fleet_nodes WHERE id = $1",
+                                         {n.id}),
+                        what);
+      if (other.rows() != 1) return fail(what + ": no result");
+      SCSIPUB_DB_ASSIGN(heartbeat, other.int64(0, 1), what);
+      SCSIPUB_DB_ASSIGN(now, other.int64(0, 2), what);
+      out.now_ms = now;
+      out.clash = NodeClash{other.text(0, 0), heartbeat};
+    }
     SCSIPUB_DB_CHECK(tx.commit(), what);
-    return now;
+    return out;
   });
 }
 
@@ -104,10 +128,12 @@ Result<std::vector<NodeRecord>> PostgresFleetStore::list_nodes(int64_t node_time
   std::lock_guard lock(impl_->mu);
   return impl_->run(true, [&]() -> Result<std::vector<NodeRecord>> {
     const std::string what = "list fleet nodes";
+    // COLLATE "C": byte order, the order std::string compares in, whatever
+    // the database's collation (readers binary-search the list).
     SCSIPUB_DB_ASSIGN(r,
                       impl_->conn.exec("SELECT id, iscsi_portal, tls_portal, http_address, version, "
                                        "sessions, heartbeat_ms, started_ms, " SCSIPUB_DB_NOW_MS
-                                       " FROM fleet_nodes ORDER BY id"),
+                                       ", instance FROM fleet_nodes ORDER BY id COLLATE \"C\""),
                       what);
     std::vector<NodeRecord> out;
     out.reserve(static_cast<std::size_t>(r.rows()));
@@ -123,6 +149,7 @@ Result<std::vector<NodeRecord>> PostgresFleetStore::list_nodes(int64_t node_time
       n.sessions = static_cast<uint32_t>(sessions);
       n.heartbeat_ms = heartbeat;
       n.started_ms = started;
+      n.instance = r.text(i, 9);
       n.alive = now - heartbeat <= node_timeout_ms;
       out.push_back(std::move(n));
     }
@@ -130,13 +157,37 @@ Result<std::vector<NodeRecord>> PostgresFleetStore::list_nodes(int64_t node_time
   });
 }
 
-Result<bool> PostgresFleetStore::remove_node(std::string_view node_id) {
+Result<bool> PostgresFleetStore::remove_node(std::string_view node_id, std::string_view instance) {
   std::lock_guard lock(impl_->mu);
   return impl_->run(true, [&]() -> Result<bool> {
     const std::string what = "remove node " + q(node_id);
     SCSIPUB_DB_ASSIGN(tx, Transaction::begin(impl_->conn), what);
-    SCSIPUB_DB_ASSIGN(r, impl_->conn.exec("DELETE FROM fleet_nodes WHERE id = $1", {node_id}), what);
+    SCSIPUB_DB_ASSIGN(
+        r, impl_->conn.exec("DELETE FROM fleet_nodes WHERE id = $1 AND instance = $2", {node_id, instance}),
+        what);
     const bool deleted = r.affected() > 0;
+    SCSIPUB_DB_CHECK(tx.commit(), what);
+    return deleted;
+  });
+}
+
+Result<int64_t> PostgresFleetStore::forget_nodes(int64_t older_than_ms) {
+  const std::string what = "forget silent fleet nodes";
+  if (older_than_ms <= 0) return fail(what + ": age out of range");
+  std::lock_guard lock(impl_->mu);
+  // Deleting what is already gone again is harmless: safe to rerun. A
+  // heartbeat racing the DELETE either waits for it and inserts the row
+  // afresh, or updates first, and the DELETE re-checks the new heartbeat.
+  return impl_->run(true, [&]() -> Result<int64_t> {
+    SCSIPUB_DB_ASSIGN(tx, Transaction::begin(impl_->conn), what);
+    SCSIPUB_DB_ASSIGN(r,
+                      impl_->conn.exec("DELETE FROM fleet_nodes WHERE heartbeat_ms < " SCSIPUB_DB_NOW_MS
+                                       " - $1 AND NOT EXISTS (SELECT 1 FROM disk_leases WHERE "
+                                       "disk_leases.owner_node = fleet_nodes.id AND "
+                                       "disk_leases.expires_ms > " SCSIPUB_DB_NOW_MS ")",
+                                       {older_than_ms}),
+                      what);
+    const int64_t deleted = r.affected();
     SCSIPUB_DB_CHECK(tx.commit(), what);
     return deleted;
   });
@@ -157,7 +208,7 @@ Result<LeaseList> PostgresFleetStore::list_leases() {
       out.now_ms = now;
     }
     SCSIPUB_DB_ASSIGN(
-        r, impl_->conn.exec("SELECT " SCSIPUB_LEASE_COLUMNS " FROM disk_leases ORDER BY disk_id"),
+        r, impl_->conn.exec("SELECT " SCSIPUB_LEASE_COLUMNS " FROM disk_leases ORDER BY disk_id COLLATE \"C\""),
         what);
     out.leases.reserve(static_cast<std::size_t>(r.rows()));
     for (int i = 0; i < r.rows(); ++i) {

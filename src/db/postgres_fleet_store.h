@@ -1,5 +1,5 @@
 #pragma once
-// The PostgreSQL FleetStore: the node and lease tables of migration 5, on a
+// The PostgreSQL FleetStore: the node and lease tables of migrations 5-6, on a
 // connection of its own (opened with the MetaStore's URL). Time is always
 // the server's clock_timestamp(), read inside the statement that acts on it,
 // so a lease's expiry is judged at the moment it is taken or renewed.
@@ -17,9 +17,10 @@ class PostgresFleetStore final : public FleetStore {
   static Result<std::unique_ptr<PostgresFleetStore>> open(const std::string& url);
   ~PostgresFleetStore() override;
 
-  Result<int64_t> heartbeat(const NodeRecord& node, bool first) override;
+  Result<HeartbeatResult> heartbeat(const NodeRecord& node, bool first, int64_t node_timeout_ms) override;
   Result<std::vector<NodeRecord>> list_nodes(int64_t node_timeout_ms) override;
-  Result<bool> remove_node(std::string_view node_id) override;
+  Result<bool> remove_node(std::string_view node_id, std::string_view instance) override;
+  Result<int64_t> forget_nodes(int64_t older_than_ms) override;
   Result<LeaseList> list_leases() override;
   Result<std::optional<AcquiredLease>> acquire_lease(std::string_view disk_id, std::string_view node_id,
                                                      std::string_view owner_client,

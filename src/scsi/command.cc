@@ -34,6 +34,9 @@ void Command::fail_io(storage::IoStatus st, bool writing) {
     case storage::IoStatus::io_error:
       fail(writing ? SenseReason::write_error : SenseReason::unrecovered_read_error);
       return;
+    case storage::IoStatus::unavailable:
+      fail(SenseReason::becoming_ready);
+      return;
   }
   fail(SenseReason::internal_target_failure);
 }

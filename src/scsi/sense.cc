@@ -30,6 +30,16 @@ constexpr std::array<SenseCode, static_cast<size_t>(SenseReason::count_)> kSense
     {sense_key::kNotReady, 0x3A, 0x02},         // medium_not_present_tray_open
     {sense_key::kIllegalRequest, 0x26, 0x04},   // invalid_release_of_pr
     {sense_key::kAbortedCommand, 0x4B, 0x00},   // data_phase_error
+    // LOGICAL UNIT IS IN PROCESS OF BECOMING READY (SPC-4 4.5.6 sense key
+    // NOT READY: the logical unit is not accessible now; Annex D: 04h/01h).
+    // The answer while a disk moves to another node. Linux retries it in
+    // every kernel (scsi_error.c scsi_check_sense: NEEDS_RETRY; then
+    // scsi_lib.c: a delayed retry for up to (retries + 1) x the command
+    // timeout), and so does Windows' class driver. Not 04/0A (asymmetric
+    // access state transition): that is ALUA's, which we do not report
+    // (TPGS = 0), and Linux only retries it with the ALUA handler attached or
+    // in kernels newer than Debian 12's.
+    {sense_key::kNotReady, 0x04, 0x01},         // becoming_ready
 }};
 
 // SPC-4 Annex D, table D.2: the ASC/ASCQ of each unit attention condition

@@ -42,6 +42,7 @@ enum class SenseReason : uint8_t {
   medium_not_present_tray_open,     // 02/3A/02
   invalid_release_of_pr,            // 05/26/04
   data_phase_error,                 // 0B/4B/00
+  becoming_ready,                   // 02/04/01
   count_,
 };
 

@@ -14,6 +14,10 @@ enum class IoStatus : uint8_t {
   out_of_range,     // caller bug: LBA range beyond block_count()
   write_protected,  // read-only store
   space_exhausted,  // write_limit reached: DATA PROTECT / WRITE PROTECTED upstream
+  // Not served here right now, but soon, possibly by another node (a lease
+  // lost during a handover): NOT READY / BECOMING READY upstream, which
+  // initiators retry instead of failing the I/O.
+  unavailable,
 };
 
 // A run of blocks starting at some LBA that share one provisioning state.

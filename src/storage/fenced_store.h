@@ -48,22 +48,24 @@ class FencedStore final : public BlockStore {
   bool read_only() const override { return inner_->read_only(); }
   bool thin_provisioned() const override { return inner_->thin_provisioned(); }
 
-  // io_error: the initiator retries or fails over (MEDIUM ERROR upstream);
-  // the sessions of a lost disk are ended by the keeper anyway.
+  // unavailable (NOT READY upstream), never io_error: a command refused in
+  // the instant between the deadline and the end of the disk's sessions is
+  // retried by the initiator, after its reconnect on the new owner, instead
+  // of reaching the filesystem as a failed write.
   IoStatus read(uint64_t lba, std::span<uint8_t> out) override {
-    if (!lease_->valid()) return IoStatus::io_error;
+    if (!lease_->valid()) return IoStatus::unavailable;
     return inner_->read(lba, out);
   }
   IoStatus write(uint64_t lba, std::span<const uint8_t> in) override {
-    if (!lease_->valid()) return IoStatus::io_error;
+    if (!lease_->valid()) return IoStatus::unavailable;
     return inner_->write(lba, in);
   }
   IoStatus unmap(uint64_t lba, uint64_t blocks) override {
-    if (!lease_->valid()) return IoStatus::io_error;
+    if (!lease_->valid()) return IoStatus::unavailable;
     return inner_->unmap(lba, blocks);
   }
   IoStatus flush() override {
-    if (!lease_->valid()) return IoStatus::io_error;
+    if (!lease_->valid()) return IoStatus::unavailable;
     return inner_->flush();
   }
   LbaRun lba_status(uint64_t lba) const override { return inner_->lba_status(lba); }

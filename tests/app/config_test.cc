@@ -495,7 +495,8 @@ constexpr const char* kFleetToml =
     "lease_ms = 4000\n"
     "free_redirect_above_sessions = 100\n"
     "free_redirect_memory = 500\n"
-    "free_redirect_memory_seconds = 7200\n";
+    "free_redirect_memory_seconds = 7200\n"
+    "forget_nodes_after_seconds = 7200\n";
 
 TEST(ConfigFleet, OffByDefaultAndReadFromToml) {
   Config d;
@@ -507,6 +508,7 @@ TEST(ConfigFleet, OffByDefaultAndReadFromToml) {
   EXPECT_EQ(d.fleet.free_redirect_above_sessions, 0u);
   EXPECT_EQ(d.fleet.free_redirect_memory.max_entries, 8192u);
   EXPECT_EQ(d.fleet.free_redirect_memory.remember, std::chrono::hours(24));
+  EXPECT_EQ(d.fleet.forget_nodes_after, std::chrono::hours(24));
 
   auto f = write_file("scsipub-config-fleet.toml", kFleetToml);
   Config cfg;
@@ -526,6 +528,7 @@ TEST(ConfigFleet, OffByDefaultAndReadFromToml) {
   EXPECT_EQ(cfg.fleet.free_redirect_memory.max_entries, 500u);
   EXPECT_EQ(cfg.fleet.free_redirect_memory.remember, std::chrono::seconds(7200));
   EXPECT_EQ(directory_config(cfg).free_redirects.max_entries, 500u);
+  EXPECT_EQ(cfg.fleet.forget_nodes_after, std::chrono::hours(2));
   std::filesystem::remove(f);
 }
 
@@ -551,6 +554,15 @@ TEST(ConfigFleet, RefusesWhatCannotWork) {
       {"redirect memory for 0 s", [](Config& c) { c.fleet.free_redirect_memory.remember = std::chrono::seconds(0); }},
       {"redirect memory for a month",
        [](Config& c) { c.fleet.free_redirect_memory.remember = std::chrono::hours(24 * 30); }},
+      {"forget nodes after 59 s", [](Config& c) { c.fleet.forget_nodes_after = std::chrono::seconds(59); }},
+      {"forget nodes after more than a year",
+       [](Config& c) { c.fleet.forget_nodes_after = std::chrono::seconds(31536001); }},
+      {"forget nodes within the node timeout",
+       [](Config& c) {
+         c.fleet.node_timeout = std::chrono::seconds(120);
+         c.fleet.lease = std::chrono::seconds(200);
+         c.fleet.forget_nodes_after = std::chrono::seconds(120);
+       }},
   };
   for (const auto& [what, change] : bad) {
     Config c = good;
@@ -562,6 +574,9 @@ TEST(ConfigFleet, RefusesWhatCannotWork) {
   off.database.clear();
   off.fleet.node_id.clear();
   EXPECT_TRUE(validate(off).ok()) << "a disabled fleet is not checked";
+  Config never = good;
+  never.fleet.forget_nodes_after = std::chrono::seconds(0);
+  EXPECT_TRUE(validate(never).ok()) << "0: never forget";
 
   auto typo = write_file("scsipub-config-fleet-typo.toml", "[fleet]\nlease_millis = 1\n");
   Config t;

@@ -35,11 +35,17 @@ class MemoryFleet final : public db::FleetStore {
   int64_t now_ms = 1'000'000;
   bool down = false;  // every call fails, as with the database unreachable
 
-  Result<int64_t> heartbeat(const db::NodeRecord& n, bool) override {
+  Result<db::HeartbeatResult> heartbeat(const db::NodeRecord& n, bool, int64_t timeout) override {
     if (down) return fail("database unreachable");
+    if (auto it = nodes.find(n.id); it != nodes.end()) {
+      const db::NodeRecord& row = it->second;
+      if (!row.instance.empty() && row.instance != n.instance && now_ms - row.heartbeat_ms <= timeout) {
+        return db::HeartbeatResult{now_ms, db::NodeClash{row.instance, row.heartbeat_ms}};
+      }
+    }
     nodes[n.id] = n;
     nodes[n.id].heartbeat_ms = now_ms;
-    return now_ms;
+    return db::HeartbeatResult{now_ms, std::nullopt};
   }
   Result<std::vector<db::NodeRecord>> list_nodes(int64_t timeout) override {
     if (down) return fail("database unreachable");
@@ -50,7 +56,17 @@ class MemoryFleet final : public db::FleetStore {
     }
     return out;
   }
-  Result<bool> remove_node(std::string_view id) override { return nodes.erase(std::string(id)) > 0; }
+  Result<bool> remove_node(std::string_view id, std::string_view instance) override {
+    auto it = nodes.find(std::string(id));
+    if (it == nodes.end() || it->second.instance != instance) return false;
+    nodes.erase(it);
+    return true;
+  }
+  Result<int64_t> forget_nodes(int64_t older_than_ms) override {
+    if (down) return fail("database unreachable");
+    forget_calls.push_back(older_than_ms);
+    return int64_t{0};
+  }
   Result<db::LeaseList> list_leases() override {
     if (down) return fail("database unreachable");
     db::LeaseList l;
@@ -98,6 +114,7 @@ class MemoryFleet final : public db::FleetStore {
   std::map<std::string, db::NodeRecord> nodes;
   std::map<std::string, db::LeaseRecord> leases;
   int acquire_calls = 0;
+  std::vector<int64_t> forget_calls;  // the age of each forget_nodes call
 };
 
 FleetSettings settings_for(const std::string& id) {
@@ -127,7 +144,7 @@ class FleetKeeperRounds : public ::testing::Test {
   void other_node_alive(const std::string& id) {
     db::NodeRecord n;
     n.id = id;
-    ASSERT_TRUE(fleet_.heartbeat(n, false).ok());
+    ASSERT_TRUE(fleet_.heartbeat(n, false, 400).ok());
   }
   // A disk id whose preferred node among `ids` (all alive) is `want`.
   static std::string disk_preferring(const std::string& want, const std::vector<std::string>& ids) {
@@ -303,6 +320,72 @@ TEST_F(FleetKeeperRounds, AnUnreachableDatabaseLosesTheLeaseAtTheLocalDeadline) 
   a.run_round();
   EXPECT_EQ(lost, std::vector<std::string>{"d1"});
   EXPECT_TRUE(a.snapshot().held.empty());
+}
+
+// Another process took this node id's row (this one was silent for a node
+// timeout, then came back): this one renews and takes nothing, so its lease
+// runs out and is reported lost, and it says why.
+TEST_F(FleetKeeperRounds, AProcessWhoseRowAnotherInstanceHoldsRenewsAndTakesNothing) {
+  add_disk("d1");
+  add_disk("d2");
+  std::vector<std::string> lost;
+  FleetCallbacks cb;
+  cb.on_lost = [&](const std::string& d) { lost.push_back(d); };
+  FleetSettings settings = settings_for("node-a");
+  settings.self.instance = "i-mine";
+  FleetKeeper a(fleet_, *meta_, clock_, settings, cb);
+  a.run_round();
+  ASSERT_EQ(a.snapshot().held, (std::vector<std::string>{"d1", "d2"}));
+  const int taken = fleet_.acquire_calls;
+
+  // The other process's heartbeat, fresh.
+  fleet_.nodes["node-a"].instance = "i-other";
+  fleet_.leases.at("d2").owner_node.clear();  // and a disk left for the taking
+  const int64_t expires = fleet_.leases.at("d1").expires_ms;
+  clock_.advance(150ms);
+  a.run_round();
+  EXPECT_EQ(fleet_.leases.at("d1").expires_ms, expires) << "no renewal";
+  EXPECT_EQ(fleet_.acquire_calls, taken) << "nothing taken";
+  EXPECT_EQ(fleet_.nodes.at("node-a").instance, "i-other") << "nothing written over the other's row";
+  const FleetSnapshot s = a.snapshot();
+  EXPECT_FALSE(s.connected);
+  EXPECT_NE(s.last_error.find("another live process (instance i-other)"), std::string::npos) << s.last_error;
+
+  clock_.advance(500ms);  // past the local deadline (lease - margin)
+  a.run_round();
+  EXPECT_EQ(lost, (std::vector<std::string>{"d1", "d2"}));
+  EXPECT_TRUE(a.snapshot().held.empty());
+  EXPECT_EQ(fleet_.acquire_calls, taken);
+  a.stop();
+  EXPECT_EQ(fleet_.nodes.count("node-a"), 1u) << "its stop leaves the other's row";
+}
+
+TEST_F(FleetKeeperRounds, SilentNodesAreForgottenOncePerNodeTimeout) {
+  FleetSettings settings = settings_for("node-a");
+  settings.forget_nodes_after = 3600s;
+  FleetKeeper a(fleet_, *meta_, clock_, settings, {});
+  a.run_round();
+  a.run_round();
+  EXPECT_EQ(fleet_.forget_calls, std::vector<int64_t>{3'600'000});
+  clock_.advance(400ms);
+  a.run_round();
+  EXPECT_EQ(fleet_.forget_calls.size(), 2u);
+  fleet_.down = true;
+  clock_.advance(400ms);
+  a.run_round();  // fails quietly with the rest of the round
+  fleet_.down = false;
+  a.stop();
+
+  FleetSettings never = settings_for("node-b");
+  never.forget_nodes_after = 0s;
+  FleetKeeper b(fleet_, *meta_, clock_, never, {});
+  fleet_.forget_calls.clear();
+  for (int i = 0; i < 3; ++i) {
+    b.run_round();
+    clock_.advance(1000ms);
+  }
+  EXPECT_TRUE(fleet_.forget_calls.empty());
+  b.stop();
 }
 
 }  // namespace

@@ -91,6 +91,18 @@ FleetSettings settings_for(const std::string& id) {
   return s;
 }
 
+TEST(FleetSettings, ForgettingNodesIsOffOrLongerThanTheNodeTimeout) {
+  auto s = settings_for("a");
+  s.forget_nodes_after = 0s;
+  EXPECT_TRUE(validate(s).ok());
+  s.forget_nodes_after = 1s;
+  EXPECT_TRUE(validate(s).ok());
+  s.node_timeout = 1000ms;
+  EXPECT_FALSE(validate(s).ok()) << "would forget a node that is merely slow";
+  s.forget_nodes_after = -1s;
+  EXPECT_FALSE(validate(s).ok());
+}
+
 TEST(FleetSettings, LeaseMustOutlastThreeHeartbeats) {
   EXPECT_TRUE(validate(settings_for("a")).ok());
   auto s = settings_for("a");
@@ -119,17 +131,21 @@ class CuttableFleet final : public db::FleetStore {
     return last_lease_sent_;
   }
 
-  Result<int64_t> heartbeat(const NodeRecord& node, bool first) override {
+  Result<db::HeartbeatResult> heartbeat(const NodeRecord& node, bool first, int64_t timeout) override {
     if (cut) return fail("cut off");
-    return inner_.heartbeat(node, first);
+    return inner_.heartbeat(node, first, timeout);
   }
   Result<std::vector<NodeRecord>> list_nodes(int64_t timeout) override {
     if (cut) return fail("cut off");
     return inner_.list_nodes(timeout);
   }
-  Result<bool> remove_node(std::string_view id) override {
+  Result<bool> remove_node(std::string_view id, std::string_view instance) override {
     if (cut) return fail("cut off");
-    return inner_.remove_node(id);
+    return inner_.remove_node(id, instance);
+  }
+  Result<int64_t> forget_nodes(int64_t older_than_ms) override {
+    if (cut) return fail("cut off");
+    return inner_.forget_nodes(older_than_ms);
   }
   Result<db::LeaseList> list_leases() override {
     if (cut) return fail("cut off");
@@ -197,14 +213,15 @@ class EventLog {
 
 // One node: its own store connection, a cuttable fleet, a keeper.
 struct Node {
-  Node(const std::string& url, const std::string& id, EventLog& log, uint32_t sessions) {
+  Node(const std::string& url, const std::string& id, EventLog& log, uint32_t sessions,
+       const std::string& instance = "") {
     auto s = db::PostgresStore::open(url);
     EXPECT_TRUE(s.ok()) << s.error().message;
     if (!s.ok()) return;
     store = std::move(*s);
     fleet = std::make_unique<CuttableFleet>(*store->fleet());
     FleetCallbacks cb;
-    cb.on_acquired = [this, id, &log](const std::string& disk, const LeaseRecord& lease,
+    cb.on_acquired = [this, id, instance, &log](const std::string& disk, const LeaseRecord& lease,
                                       const std::optional<LeaseRecord>& previous,
                                       std::shared_ptr<const storage::LeaseDeadline> d) -> Status {
       EXPECT_TRUE(d->valid()) << "the deadline handed over is live";
@@ -212,15 +229,17 @@ struct Node {
         std::lock_guard lock(mu);
         deadlines[disk] = d;
       }
-      log.add(Event{id, "acquired", disk, lease.epoch, previous ? previous->owner_node : "",
+      log.add(Event{id + instance, "acquired", disk, lease.epoch, previous ? previous->owner_node : "",
                     std::chrono::steady_clock::now()});
       return ok_status();
     };
-    cb.on_lost = [id, &log](const std::string& disk) {
-      log.add(Event{id, "lost", disk, 0, "", std::chrono::steady_clock::now()});
+    cb.on_lost = [id, instance, &log](const std::string& disk) {
+      log.add(Event{id + instance, "lost", disk, 0, "", std::chrono::steady_clock::now()});
     };
     cb.session_count = [sessions] { return sessions; };
-    keeper = std::make_unique<FleetKeeper>(*fleet, *store, clock, settings_for(id), std::move(cb));
+    FleetSettings settings = settings_for(id);
+    settings.self.instance = instance;  // "" = a random one, as in production
+    keeper = std::make_unique<FleetKeeper>(*fleet, *store, clock, std::move(settings), std::move(cb));
   }
 
   std::shared_ptr<const storage::LeaseDeadline> deadline(const std::string& disk) {
@@ -372,6 +391,80 @@ TEST_F(FleetKeeperPgTest, ACutOffOwnerStopsBeforeTheOtherNodeTakesOver) {
 
   a.keeper->stop();  // cut off: gives back nothing, must still return
   b.keeper->stop();
+}
+
+// Two live processes configured with one node id: the second stops at
+// join(), having taken nothing, and the first keeps its disk and its row.
+TEST_F(FleetKeeperPgTest, ASecondLiveProcessWithTheSameNodeIdIsRefusedAtJoin) {
+  Node first(schema_->url(), "node-a", log_, 0, "i-first");
+  ASSERT_TRUE(first.keeper);
+  ASSERT_TRUE(first.keeper->join().ok());
+  first.keeper->start();
+  ASSERT_TRUE(wait_for([&] { return holds(first, "d1"); }));
+
+  Node second(schema_->url(), "node-a", log_, 0, "i-second");
+  ASSERT_TRUE(second.keeper);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto joined = second.keeper->join();
+  const auto took = std::chrono::steady_clock::now() - t0;
+  ASSERT_FALSE(joined.ok());
+  EXPECT_NE(joined.error().message.find("i-first"), std::string::npos) << joined.error().message;
+  EXPECT_NE(joined.error().message.find("node_id"), std::string::npos) << joined.error().message;
+  EXPECT_LE(took, 800ms + 3 * 200ms + 500ms) << "about one node timeout at most";
+  std::printf("duplicate node id refused at join after %lld ms\n",
+              static_cast<long long>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
+  second.keeper->stop();  // leaves the first's row alone
+
+  std::this_thread::sleep_for(400ms);
+  EXPECT_TRUE(holds(first, "d1"));
+  auto nodes = setup_->fleet()->list_nodes(800);
+  ASSERT_TRUE(nodes.ok());
+  ASSERT_EQ(nodes->size(), 1u);
+  EXPECT_EQ(nodes->front().instance, "i-first");
+  EXPECT_TRUE(nodes->front().alive);
+  for (const auto& e : log_.all()) EXPECT_EQ(e.node, "node-ai-first") << e.kind << " by the refused process";
+  first.keeper->stop();
+}
+
+// A process that died (here: cut off, as kill -9 leaves its row) is replaced
+// by a restart under the same id: join() waits for the old row to go stale
+// and takes it over; the new process then takes the disk after the lease
+// expires. When the old one comes back, it is the duplicate: it renews and
+// takes nothing and says why.
+TEST_F(FleetKeeperPgTest, ARestartTakesOverADeadProcessRowAndTheOldOneYields) {
+  Node old_one(schema_->url(), "node-a", log_, 0, "i-old");
+  ASSERT_TRUE(old_one.keeper);
+  ASSERT_TRUE(old_one.keeper->join().ok());
+  old_one.keeper->start();
+  ASSERT_TRUE(wait_for([&] { return holds(old_one, "d1"); }));
+  old_one.fleet->cut = true;
+
+  Node restarted(schema_->url(), "node-a", log_, 0, "i-new");
+  ASSERT_TRUE(restarted.keeper);
+  auto joined = restarted.keeper->join();
+  ASSERT_TRUE(joined.ok()) << joined.error().message;
+  restarted.keeper->start();
+  ASSERT_TRUE(wait_for([&] { return holds(restarted, "d1"); }));
+  EXPECT_FALSE(holds(old_one, "d1"));
+
+  old_one.fleet->cut = false;  // the old process resumes
+  ASSERT_TRUE(wait_for([&] {
+    return old_one.keeper->read([](const FleetSnapshot& s) {
+      return s.last_error.find("another live process (instance i-new)") != std::string::npos;
+    });
+  }));
+  std::this_thread::sleep_for(600ms);
+  EXPECT_FALSE(holds(old_one, "d1"));
+  EXPECT_TRUE(holds(restarted, "d1"));
+  auto nodes = setup_->fleet()->list_nodes(800);
+  ASSERT_TRUE(nodes.ok());
+  ASSERT_EQ(nodes->size(), 1u);
+  EXPECT_EQ(nodes->front().instance, "i-new") << "the resumed process wrote nothing";
+  old_one.keeper->stop();
+  nodes = setup_->fleet()->list_nodes(800);
+  ASSERT_TRUE(nodes.ok());
+  EXPECT_EQ(nodes->size(), 1u) << "the old process's stop leaves the new one's row";
+  restarted.keeper->stop();
 }
 
 }  // namespace

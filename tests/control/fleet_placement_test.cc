@@ -5,6 +5,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <string>
+
 #include "control/fleet_disks.h"
 
 namespace scsipub::control {
@@ -64,6 +67,30 @@ TEST(FleetPlacement, AnotherNodeIsNamedOnlyWhileItIsAlive) {
   auto no_portal = s;
   no_portal.nodes[0].iscsi_portal.clear();
   EXPECT_FALSE(alive_from_snapshot(no_portal, "b", "a"));
+}
+
+TEST(FleetPlacement, FindsTheOwnerAmongManyNodesByExactId) {
+  // Nodes ordered by id, as the keeper publishes them; ids that are
+  // prefixes of each other must not be confused by the ordered lookup.
+  FleetSnapshot s;
+  s.db_now_ms = 1000;
+  for (int i = 0; i < 200; ++i) {
+    db::NodeRecord n;
+    n.id = "node-" + std::to_string(i);
+    n.iscsi_portal = "10.1." + std::to_string(i / 100) + "." + std::to_string(i % 100) + ":3260";
+    n.alive = i != 150;
+    s.nodes.push_back(n);
+  }
+  std::ranges::sort(s.nodes, {}, &db::NodeRecord::id);
+  s.leases = {lease("d1", "node-1", 5000), lease("d10", "node-10", 5000), lease("d150", "node-150", 5000),
+              lease("d199", "node-199", 5000), lease("dx", "node-1x", 5000)};
+  std::ranges::sort(s.leases, {}, &db::LeaseRecord::disk_id);
+  auto at = [&](std::string_view disk) { return place_from_snapshot(s, "node-0", disk); };
+  EXPECT_EQ(at("d1").owner.iscsi_portal, "10.1.0.1:3260");
+  EXPECT_EQ(at("d10").owner.iscsi_portal, "10.1.0.10:3260");
+  EXPECT_EQ(at("d199").owner.iscsi_portal, "10.1.1.99:3260");
+  EXPECT_EQ(at("d150").where, Placement::Where::unavailable) << "owner not alive";
+  EXPECT_EQ(at("dx").where, Placement::Where::unavailable) << "owner not in the node table";
 }
 
 TEST(FleetPlacement, WithoutItsKeeperOnlyOpenDisksAreHere) {

@@ -67,8 +67,11 @@ class FleetStoreTest : public ::testing::Test {
 
 TEST_F(FleetStoreTest, HeartbeatRegistersANodeThatTurnsDeadWhenSilent) {
   NodeRecord n{"node-a", "10.0.0.1:3260", "10.0.0.1:3261", "10.0.0.1:8080", "1.0", 7};
-  auto t = fa().heartbeat(n, true);
-  ASSERT_TRUE(t.ok()) << t.error().message;
+  n.instance = "i-a";
+  auto hb = fa().heartbeat(n, true, 5000);
+  ASSERT_TRUE(hb.ok()) << hb.error().message;
+  ASSERT_FALSE(hb->clash);
+  const int64_t* t = &hb->now_ms;
   auto nodes = fb().list_nodes(5000);
   ASSERT_TRUE(nodes.ok()) << nodes.error().message;
   ASSERT_EQ(nodes->size(), 1u);
@@ -79,13 +82,14 @@ TEST_F(FleetStoreTest, HeartbeatRegistersANodeThatTurnsDeadWhenSilent) {
   EXPECT_EQ(seen.sessions, 7u);
   EXPECT_EQ(seen.heartbeat_ms, *t);
   EXPECT_EQ(seen.started_ms, *t);
+  EXPECT_EQ(seen.instance, "i-a");
   EXPECT_TRUE(seen.alive);
 
   std::this_thread::sleep_for(30ms);
   n.sessions = 9;
-  auto t2 = fa().heartbeat(n, false);
+  auto t2 = fa().heartbeat(n, false, 5000);
   ASSERT_TRUE(t2.ok());
-  EXPECT_GT(*t2, *t);
+  EXPECT_GT(t2->now_ms, *t);
   nodes = fb().list_nodes(5000);
   ASSERT_TRUE(nodes.ok());
   EXPECT_EQ(nodes->front().started_ms, *t) << "a later heartbeat keeps the start time";
@@ -96,12 +100,130 @@ TEST_F(FleetStoreTest, HeartbeatRegistersANodeThatTurnsDeadWhenSilent) {
   ASSERT_TRUE(nodes.ok());
   EXPECT_FALSE(nodes->front().alive) << "no heartbeat within the timeout";
 
-  auto removed = fa().remove_node("node-a");
+  auto not_ours = fa().remove_node("node-a", "i-other");
+  ASSERT_TRUE(not_ours.ok());
+  EXPECT_FALSE(*not_ours) << "only the process whose row it is removes it";
+  auto removed = fa().remove_node("node-a", "i-a");
   ASSERT_TRUE(removed.ok());
   EXPECT_TRUE(*removed);
   nodes = fb().list_nodes(5000);
   ASSERT_TRUE(nodes.ok());
   EXPECT_TRUE(nodes->empty());
+}
+
+// Two processes configured with one node id: the second is refused while
+// the first's heartbeat is fresh, told whose row it is, and writes nothing;
+// once the first falls silent for a node timeout, the row is taken over.
+TEST_F(FleetStoreTest, AnotherInstanceCannotHeartbeatOnAFreshRow) {
+  NodeRecord first{"node-a", "10.0.0.1:3260", "", "", "1.0", 1};
+  first.instance = "i-first";
+  NodeRecord second{"node-a", "10.0.0.2:3260", "", "", "1.0", 2};
+  second.instance = "i-second";
+  auto hb1 = fa().heartbeat(first, true, 5000);
+  ASSERT_TRUE(hb1.ok()) << hb1.error().message;
+  ASSERT_FALSE(hb1->clash);
+
+  auto hb2 = fb().heartbeat(second, true, 5000);
+  ASSERT_TRUE(hb2.ok()) << hb2.error().message;
+  ASSERT_TRUE(hb2->clash.has_value());
+  EXPECT_EQ(hb2->clash->instance, "i-first");
+  EXPECT_EQ(hb2->clash->heartbeat_ms, hb1->now_ms);
+  EXPECT_GE(hb2->now_ms, hb1->now_ms);
+  auto nodes = fa().list_nodes(5000);
+  ASSERT_TRUE(nodes.ok());
+  ASSERT_EQ(nodes->size(), 1u);
+  EXPECT_EQ(nodes->front().iscsi_portal, "10.0.0.1:3260") << "the refused heartbeat wrote nothing";
+  EXPECT_EQ(nodes->front().sessions, 1u);
+
+  // The first keeps heartbeating undisturbed.
+  auto again = fa().heartbeat(first, false, 5000);
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(again->clash);
+
+  // Silent for longer than the node timeout (here 20 ms): taken over, with
+  // a fresh start time; now the first is the one refused.
+  std::this_thread::sleep_for(40ms);
+  auto takeover = fb().heartbeat(second, false, 20);
+  ASSERT_TRUE(takeover.ok());
+  EXPECT_FALSE(takeover->clash);
+  nodes = fa().list_nodes(5000);
+  ASSERT_TRUE(nodes.ok());
+  EXPECT_EQ(nodes->front().instance, "i-second");
+  EXPECT_EQ(nodes->front().iscsi_portal, "10.0.0.2:3260");
+  EXPECT_EQ(nodes->front().started_ms, takeover->now_ms) << "another process: another start";
+  auto refused = fa().heartbeat(first, false, 5000);
+  ASSERT_TRUE(refused.ok());
+  ASSERT_TRUE(refused->clash.has_value());
+  EXPECT_EQ(refused->clash->instance, "i-second");
+}
+
+// Both first heartbeats at once, on a node id nobody registered yet: exactly
+// one goes in (the INSERT of the other lands on the conflict and is refused).
+TEST_F(FleetStoreTest, RacingFirstHeartbeatsOfOneIdRegisterOneInstance) {
+  constexpr int kRounds = 10;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string id = "node-" + std::to_string(round);
+    std::barrier start(2);
+    std::atomic<int> clashes{0};
+    std::atomic<int> errors{0};
+    auto race = [&](FleetStore& f, const std::string& instance) {
+      NodeRecord n{id, "10.0.0.1:3260", "", "", "1.0", 0};
+      n.instance = instance;
+      start.arrive_and_wait();
+      auto hb = f.heartbeat(n, true, 5000);
+      if (!hb) {
+        ++errors;
+      } else if (hb->clash) {
+        ++clashes;
+      }
+    };
+    std::thread t1([&] { race(fa(), "i-1"); });
+    std::thread t2([&] { race(fb(), "i-2"); });
+    t1.join();
+    t2.join();
+    EXPECT_EQ(errors.load(), 0);
+    EXPECT_EQ(clashes.load(), 1) << "round " << round;
+  }
+}
+
+// Rows of nodes silent for longer than the bound go, unless the node still
+// owns an unexpired lease; fresh rows stay.
+TEST_F(FleetStoreTest, ForgetNodesDeletesOnlyLongSilentRowsWithoutALiveLease) {
+  for (const char* id : {"old-idle", "old-owner", "fresh"}) {
+    NodeRecord n{id, "10.0.0.1:3260", "", "", "1.0", 0};
+    n.instance = std::string("i-") + id;
+    ASSERT_TRUE(fa().heartbeat(n, true, 5000).ok());
+  }
+  auto got = fa().acquire_lease("d1", "old-owner", "client", 60000);
+  ASSERT_TRUE(got.ok() && got->has_value());
+  {
+    auto c = pg::Conn::connect(schema_->url());
+    ASSERT_TRUE(c.ok());
+    auto r = c->exec("UPDATE fleet_nodes SET heartbeat_ms = heartbeat_ms - 100000 WHERE id <> 'fresh'");
+    ASSERT_TRUE(r.ok()) << r.error().message;
+  }
+  EXPECT_FALSE(fa().forget_nodes(0).ok()) << "an age of 0 would forget everyone";
+  auto gone = fa().forget_nodes(200000);
+  ASSERT_TRUE(gone.ok()) << gone.error().message;
+  EXPECT_EQ(*gone, 0) << "nobody silent that long";
+  gone = fb().forget_nodes(50000);
+  ASSERT_TRUE(gone.ok()) << gone.error().message;
+  EXPECT_EQ(*gone, 1);
+  auto nodes = fa().list_nodes(5000);
+  ASSERT_TRUE(nodes.ok());
+  ASSERT_EQ(nodes->size(), 2u);
+  EXPECT_EQ((*nodes)[0].id, "fresh");
+  EXPECT_EQ((*nodes)[1].id, "old-owner") << "owns a live lease: kept";
+
+  // Once its lease has expired, the silent owner goes too.
+  age_lease("d1", 120000);
+  gone = fa().forget_nodes(50000);
+  ASSERT_TRUE(gone.ok());
+  EXPECT_EQ(*gone, 1);
+  nodes = fa().list_nodes(5000);
+  ASSERT_TRUE(nodes.ok());
+  ASSERT_EQ(nodes->size(), 1u);
+  EXPECT_EQ(nodes->front().id, "fresh");
 }
 
 TEST_F(FleetStoreTest, LeaseIsExclusiveUntilReleasedAndTheEpochGrows) {

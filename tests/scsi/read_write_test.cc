@@ -153,6 +153,14 @@ TEST_F(ReadWriteTest, StorageErrorsMapToSense) {
   EXPECT_TRUE(run(cdb10(0x2A, 0, 1), pattern(1, 0), 3).is(0x03, 0x0C, 0));
   failing->next = storage::IoStatus::space_exhausted;
   EXPECT_TRUE(run(cdb10(0x2A, 0, 1), pattern(1, 0), 3).is(0x07, 0x27, 0));
+  // A disk moving to another node: NOT READY, BECOMING READY, which
+  // initiators retry, for reads, writes and flushes alike.
+  failing->next = storage::IoStatus::unavailable;
+  Result unavailable = run(cdb10(0x28, 0, 1), {}, 3);
+  EXPECT_TRUE(unavailable.is(0x02, 0x04, 0x01));
+  EXPECT_TRUE(unavailable.data.empty());
+  EXPECT_TRUE(run(cdb10(0x2A, 0, 1), pattern(1, 0), 3).is(0x02, 0x04, 0x01));
+  EXPECT_TRUE(run(cdb16(0x8A, 0, 1), pattern(1, 0), 3).is(0x02, 0x04, 0x01));
   // Not thin: UNMAP is not offered.
   EXPECT_TRUE(run(cdb10(0x42, 0, 24), std::vector<uint8_t>(24, 0), 3).is(kIllegal, 0x20, 0));
 }

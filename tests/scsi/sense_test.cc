@@ -36,6 +36,22 @@ TEST(SenseTest, ReasonsThatUsedToBeBuiltByHand) {
   EXPECT_EQ(failure.asc, 0x44);
 }
 
+TEST(SenseTest, EveryReasonHasARow) {
+  // A reason added to the enum without its row would read as NO SENSE.
+  for (size_t i = 1; i < static_cast<size_t>(SenseReason::count_); ++i) {
+    EXPECT_NE(sense_code(static_cast<SenseReason>(i)).key, sense_key::kNoSense) << "reason " << i;
+  }
+}
+
+TEST(SenseTest, BecomingReadyIsNotReady0401) {
+  // SPC-4 Annex D: LOGICAL UNIT IS IN PROCESS OF BECOMING READY, the NOT
+  // READY the Linux initiator retries without failing the I/O.
+  auto c = sense_code(SenseReason::becoming_ready);
+  EXPECT_EQ(c.key, 0x02);
+  EXPECT_EQ(c.asc, 0x04);
+  EXPECT_EQ(c.ascq, 0x01);
+}
+
 TEST(SenseTest, UnitAttentionConditions) {
   // SPC-4 table D.2, sense key UNIT ATTENTION.
   struct Row {

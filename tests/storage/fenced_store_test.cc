@@ -32,7 +32,7 @@ struct Fixture {
 
 TEST(FencedStore, ServesNothingBeforeTheLeaseIsHeld) {
   Fixture f;
-  f.expect_all(IoStatus::io_error);
+  f.expect_all(IoStatus::unavailable);
   EXPECT_FALSE(f.store.read_now(1, f.out));
   EXPECT_EQ(f.inner->lba_status(1).mapped, false) << "the refused write never reached the disk";
 }
@@ -46,8 +46,8 @@ TEST(FencedStore, ServesWhileHeldAndStopsWhenRevoked) {
 
   f.lease->revoke();
   std::vector<uint8_t> other(512, 0x11);
-  EXPECT_EQ(f.store.write(1, other), IoStatus::io_error);
-  f.expect_all(IoStatus::io_error);
+  EXPECT_EQ(f.store.write(1, other), IoStatus::unavailable);
+  f.expect_all(IoStatus::unavailable);
   EXPECT_FALSE(f.store.read_now(1, f.out));
   std::vector<uint8_t> check(512);
   ASSERT_EQ(f.inner->read(1, check), IoStatus::ok);
@@ -62,7 +62,7 @@ TEST(FencedStore, StopsAtTheDeadlineWithoutAnyoneRevoking) {
   f.lease->extend_to(LeaseDeadline::Clock::now() + 50ms);
   EXPECT_EQ(f.store.write(1, f.data), IoStatus::ok);
   std::this_thread::sleep_for(80ms);
-  f.expect_all(IoStatus::io_error);
+  f.expect_all(IoStatus::unavailable);
 }
 
 TEST(LeaseDeadline, ValidStrictlyBeforeTheDeadline) {
