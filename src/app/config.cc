@@ -86,7 +86,7 @@ Status load_fleet(const toml::table& f, FleetConfig& out) {
   if (auto s = check_keys(f,
                           {"enabled", "node_id", "iscsi_portal", "tls_portal", "http_address", "heartbeat_ms",
                            "node_timeout_ms", "lease_ms", "free_redirect_above_sessions", "serve_disks",
-                           "forget_nodes_after_seconds"},
+                           "forget_nodes_after_seconds", "free_redirect_memory", "free_redirect_memory_seconds"},
                           "[fleet]");
       !s) {
     return s;
@@ -107,6 +107,11 @@ Status load_fleet(const toml::table& f, FleetConfig& out) {
   if (f.contains("forget_nodes_after_seconds")) {
     if (auto s = take_count(f, "forget_nodes_after_seconds", "[fleet]", ms); !s) return s;
     out.forget_nodes_after = std::chrono::seconds(ms);
+  }
+  if (auto s = take_count(f, "free_redirect_memory", "[fleet]", out.free_redirect_memory.max_entries); !s) return s;
+  if (f.contains("free_redirect_memory_seconds")) {
+    if (auto s = take_count(f, "free_redirect_memory_seconds", "[fleet]", ms); !s) return s;
+    out.free_redirect_memory.remember = std::chrono::seconds(ms);
   }
   return take_count(f, "free_redirect_above_sessions", "[fleet]", out.free_redirect_above_sessions);
 }
@@ -563,6 +568,12 @@ Status validate_fleet(const Config& cfg) {
   if (f.free_redirect_above_sessions > cfg.max_sessions) {
     return fail("[fleet] free_redirect_above_sessions must be at most max_sessions (0 = off)");
   }
+  if (f.free_redirect_memory.max_entries > kMaxFreeRedirectMemory) {
+    return fail(fmt::format("[fleet] free_redirect_memory must be at most {} (0 = off)", kMaxFreeRedirectMemory));
+  }
+  if (f.free_redirect_memory.remember.count() < 1 || f.free_redirect_memory.remember.count() > 604800) {
+    return fail("[fleet] free_redirect_memory_seconds must be within 1..604800");
+  }
   return ok_status();
 }
 
@@ -610,6 +621,7 @@ control::DirectoryConfig directory_config(const Config& cfg) {
   d.free_tier = cfg.free_tier;
   d.chap_throttle.per_user = cfg.chap_failures_per_minute;
   d.chap_throttle.per_group = cfg.chap_attempts_per_minute_per_ip;
+  d.free_redirects = cfg.fleet.free_redirect_memory;
   return d;
 }
 

@@ -35,6 +35,9 @@ struct FleetConfig {
   std::chrono::milliseconds node_timeout{5000};  // a node silent this long is not alive
   std::chrono::milliseconds lease{10000};        // disk lease length; > 3 heartbeats
   uint32_t free_redirect_above_sessions = 0;     // 0 = free-tier logins are never redirected
+  // free_redirect_memory (entries, 0 = none) and free_redirect_memory_seconds:
+  // where redirected free-tier initiators were sent, so a reconnect here goes back there.
+  control::FreeRedirectMemoryLimits free_redirect_memory;
   bool serve_disks = true;                       // false: a front node that never owns a paid disk
   std::chrono::seconds forget_nodes_after{86400};  // node rows silent this long are deleted; 0 = never
 };
@@ -121,6 +124,8 @@ Status validate_ceph(const CephConfig& ceph);
 inline constexpr size_t kDefaultReservedAuthSessions = 256;
 // The ceiling of [free_tier] retain_seconds (MaxTime2Retain's, RFC 7143 13.20).
 inline constexpr int64_t kMaxRetainSeconds = 3600;
+// The ceiling of [fleet] free_redirect_memory (370..750 bytes each: 150 MB at most).
+inline constexpr size_t kMaxFreeRedirectMemory = 200000;
 size_t reserved_auth_sessions(const Config& cfg);
 
 net::ServerConfig server_config(const Config& cfg);

@@ -38,6 +38,7 @@ constexpr std::array<Names, LimitEvents::kCount> kNames{{
     {"ingest_size", "images refused by ingest: virtual, decompressed or download size over the cap"},
     {"ingest_free_space", "images refused by ingest: not enough free disk space"},
     {"ingest_converter", "image converters stopped: timeout, CPU, memory or output size limit"},
+    {"free_redirect_memory", "free-tier redirects forgotten early: remembered initiators over the cap"},
 }};
 }  // namespace
 

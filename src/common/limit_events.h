@@ -42,6 +42,7 @@ enum class Limit : uint8_t {
   ingest_size,              // [catalog] max_virtual_size / max_download_bytes: an image over the cap was refused
   ingest_free_space,        // [catalog] reserve_free_bytes: an image refused for lack of disk space
   ingest_converter,         // [catalog] converter_timeout_seconds / converter_memory: a converter was stopped
+  free_redirect_memory,     // [fleet] free_redirect_memory: a remembered free-tier redirect was evicted
   count_,
 };
 

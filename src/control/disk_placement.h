@@ -33,6 +33,10 @@ class DiskPlacement {
   virtual Placement place_disk(std::string_view disk_id) const = 0;
   // Where a new free-tier session should go instead of here; nullopt: serve here.
   virtual std::optional<NodePortals> free_tier_redirect() const = 0;
+  // The portals of another node while it is alive; nullopt when it is gone
+  // (or unknown). A free-tier initiator sent there before goes there again,
+  // where its disk is.
+  virtual std::optional<NodePortals> alive_node(std::string_view node_id) const = 0;
 };
 
 // Single node: every disk here, never redirect.
@@ -40,6 +44,7 @@ class LocalPlacement final : public DiskPlacement {
  public:
   Placement place_disk(std::string_view /*disk_id*/) const override { return {}; }
   std::optional<NodePortals> free_tier_redirect() const override { return std::nullopt; }
+  std::optional<NodePortals> alive_node(std::string_view /*node_id*/) const override { return std::nullopt; }
 };
 
 // A LocalPlacement for whoever needs one without owning it (it has no state).

@@ -28,6 +28,14 @@ Placement place_from_snapshot(const FleetSnapshot& seen, std::string_view self, 
   return {Placement::Where::elsewhere, portals_of(*owner)};
 }
 
+std::optional<NodePortals> alive_from_snapshot(const FleetSnapshot& seen, std::string_view self,
+                                               std::string_view node_id) {
+  if (node_id == self) return std::nullopt;
+  const db::NodeRecord* node = find_node(seen, node_id);
+  if (node == nullptr || !node->alive || node->iscsi_portal.empty()) return std::nullopt;
+  return portals_of(*node);
+}
+
 Placement FleetPlacement::place_disk(std::string_view disk_id) const {
   if (sources_.open(disk_id)) return {};
   const FleetKeeper* keeper = keeper_.load(std::memory_order_acquire);
@@ -42,6 +50,12 @@ std::optional<NodePortals> FleetPlacement::free_tier_redirect() const {
   auto least = keeper->least_loaded_alive();
   if (!least || least->id == sources_.self || least->iscsi_portal.empty()) return std::nullopt;
   return portals_of(*least);
+}
+
+std::optional<NodePortals> FleetPlacement::alive_node(std::string_view node_id) const {
+  const FleetKeeper* keeper = keeper_.load(std::memory_order_acquire);
+  if (keeper == nullptr) return std::nullopt;
+  return keeper->read([&](const FleetSnapshot& seen) { return alive_from_snapshot(seen, sources_.self, node_id); });
 }
 
 }  // namespace scsipub::control

@@ -34,6 +34,7 @@ class FleetPlacement final : public DiskPlacement {
 
   Placement place_disk(std::string_view disk_id) const override;
   std::optional<NodePortals> free_tier_redirect() const override;
+  std::optional<NodePortals> alive_node(std::string_view node_id) const override;
 
  private:
   Sources sources_;
@@ -43,5 +44,9 @@ class FleetPlacement final : public DiskPlacement {
 // The pure decision, for tests: where `disk_id` lives according to `seen`
 // when this node (`self`) does not have it open.
 Placement place_from_snapshot(const FleetSnapshot& seen, std::string_view self, std::string_view disk_id);
+// The pure decision, for tests: `node_id`'s portals when `seen` has it alive
+// with an iSCSI portal and it is not this node (`self`).
+std::optional<NodePortals> alive_from_snapshot(const FleetSnapshot& seen, std::string_view self,
+                                               std::string_view node_id);
 
 }  // namespace scsipub::control

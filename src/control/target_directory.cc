@@ -25,7 +25,9 @@ TargetDirectory::TargetDirectory(DirectoryConfig config, Catalog& catalog, const
               [this](std::string_view name) { return owner_portal(name); },
           },
           config.public_host, config.portal_group),
-      chap_gate_(config.chap_throttle, config.limit_events, clock) {}
+      chap_gate_(config.chap_throttle, config.limit_events, clock),
+      limit_events_(config.limit_events),
+      redirects_(config.free_redirects) {}
 
 TargetDirectory::~TargetDirectory() = default;
 
@@ -50,13 +52,12 @@ std::optional<iscsi::LoginTarget> TargetDirectory::find(std::string_view target_
   if (free_targets_.images_of(target_name)) {
     TargetKind k = target_kind(target_name);
     iscsi::LoginTarget target{std::string(target_name), "scsipub", false, std::move(k.kind), std::move(k.image)};
-    if (auto elsewhere = placement_.free_tier_redirect()) {
-      // A login that reinstates a session here (RFC 7143 6.3.5) stays: its
-      // overlays, live or kept after a dropped connection, are on this node.
-      ReinstateKey key{std::string(who.initiator_name), who.isid, std::string(target_name), portal.peer_address};
-      if (!free_.holds(key)) {
-        place_login(target, Placement{Placement::Where::elsewhere, std::move(*elsewhere)}, portal_group_, portal);
-      }
+    ReinstateKey key{std::string(who.initiator_name), who.isid, std::string(target_name), portal.peer_address};
+    const Clock::SteadyTime now = clock_.steady_now();
+    if (auto elsewhere = free_tier_destination(key, now)) {
+      std::string node_id = elsewhere->node_id;
+      place_login(target, Placement{Placement::Where::elsewhere, std::move(*elsewhere)}, portal_group_, portal);
+      if (target.where == iscsi::LoginTarget::Where::moved) remember_redirect(key, std::move(node_id), now);
     }
     return target;
   }
@@ -70,6 +71,39 @@ std::optional<iscsi::LoginTarget> TargetDirectory::find(std::string_view target_
     spdlog::debug("login from {} to unknown target {}", portal.peer_address, target_name);
   }
   return std::nullopt;
+}
+
+std::optional<NodePortals> TargetDirectory::free_tier_destination(const ReinstateKey& key, Clock::SteadyTime now) {
+  std::optional<std::string> sent_before;
+  {
+    std::lock_guard lock(redirects_mu_);
+    sent_before = redirects_.node_for(key, now);
+  }
+  // An initiator reconnects to the portal it started at, not to the one it
+  // was redirected to (01/01 is temporary, RFC 7143 11.13.5): send it
+  // back to the node that has its disk, over the threshold or not, while that
+  // node is alive. Once it is gone, decide afresh.
+  std::optional<NodePortals> to = sent_before ? placement_.alive_node(*sent_before) : std::nullopt;
+  if (!to) to = placement_.free_tier_redirect();
+  // A login that reinstates a session here (RFC 7143 6.3.5) stays: its
+  // overlays, live or kept after a dropped connection, are on this node.
+  if (to && free_.holds(key)) to.reset();
+  if (!to && sent_before) {
+    std::lock_guard lock(redirects_mu_);
+    redirects_.forget(key);  // served here now: the other node's copy no longer matters
+  }
+  return to;
+}
+
+void TargetDirectory::remember_redirect(const ReinstateKey& key, std::string node_id, Clock::SteadyTime now) {
+  size_t evicted = 0;
+  {
+    std::lock_guard lock(redirects_mu_);
+    evicted = redirects_.remember(key, std::move(node_id), now);
+  }
+  // The evicted initiator's next reconnect here is placed afresh: its kept
+  // disk on the other node may be lost to it.
+  if (evicted > 0) count_limit(limit_events_, Limit::free_redirect_memory, key.peer_address);
 }
 
 std::optional<std::string> TargetDirectory::owner_portal(std::string_view target_name) const {

@@ -10,6 +10,8 @@
 //   ChapGate: the CHAP brute-force throttle around every CHAP exchange.
 //   DiskPlacement: whether a disk (or a new free-tier session) is served
 //     here, or the login is sent to another node's portal.
+//   FreeTierRedirects: where each redirected free-tier initiator was sent,
+//     so that its reconnect here goes back to the node keeping its disk.
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -27,6 +29,7 @@
 #include "control/disk_binder.h"
 #include "control/disk_placement.h"
 #include "control/free_tier_binder.h"
+#include "control/free_tier_redirects.h"
 #include "control/free_tier_targets.h"
 #include "control/log_throttle.h"
 #include "control/random_source.h"
@@ -42,6 +45,7 @@ struct DirectoryConfig {
   uint16_t portal_group = 1;
   FreeTierConfig free_tier;
   iscsi::ChapThrottle::Options chap_throttle;  // CHAP attempts per (address group, user) and per group
+  FreeRedirectMemoryLimits free_redirects;     // redirected free-tier initiators remembered
   LimitEvents* limit_events = nullptr;                // refusals are counted here; may be null
 };
 
@@ -96,6 +100,10 @@ class TargetDirectory final : public iscsi::TargetProvider {
  private:
   // The disk target's owner's portal when another node serves it (SendTargets).
   std::optional<std::string> owner_portal(std::string_view target_name) const;
+  // Where a free-tier login should go instead of here (nullopt: serve it here).
+  std::optional<NodePortals> free_tier_destination(const ReinstateKey& key, Clock::SteadyTime now);
+  // `key` was redirected to `node_id`: send it there again when it returns.
+  void remember_redirect(const ReinstateKey& key, std::string node_id, Clock::SteadyTime now);
 
   const DiskPlacement& placement_;
   const Clock& clock_;
@@ -107,6 +115,9 @@ class TargetDirectory final : public iscsi::TargetProvider {
   DiskBinder disks_;
   SendTargetsPolicy send_targets_;
   ChapGate chap_gate_;
+  LimitEvents* const limit_events_;
+  std::mutex redirects_mu_;         // logins on every event loop ask
+  FreeTierRedirects redirects_;     // guarded by redirects_mu_
   std::mutex unknown_target_mu_;
   LogThrottle unknown_target_log_;  // guarded by unknown_target_mu_
 };

@@ -509,6 +509,8 @@ constexpr const char* kFleetToml =
     "node_timeout_ms = 2500\n"
     "lease_ms = 4000\n"
     "free_redirect_above_sessions = 100\n"
+    "free_redirect_memory = 500\n"
+    "free_redirect_memory_seconds = 7200\n"
     "forget_nodes_after_seconds = 7200\n";
 
 TEST(ConfigFleet, OffByDefaultAndReadFromToml) {
@@ -519,6 +521,8 @@ TEST(ConfigFleet, OffByDefaultAndReadFromToml) {
   EXPECT_EQ(d.fleet.node_timeout, std::chrono::milliseconds(5000));
   EXPECT_EQ(d.fleet.lease, std::chrono::milliseconds(10000));
   EXPECT_EQ(d.fleet.free_redirect_above_sessions, 0u);
+  EXPECT_EQ(d.fleet.free_redirect_memory.max_entries, 8192u);
+  EXPECT_EQ(d.fleet.free_redirect_memory.remember, std::chrono::hours(24));
   EXPECT_EQ(d.fleet.forget_nodes_after, std::chrono::hours(24));
 
   auto f = write_file("scsipub-config-fleet.toml", kFleetToml);
@@ -536,6 +540,9 @@ TEST(ConfigFleet, OffByDefaultAndReadFromToml) {
   EXPECT_EQ(cfg.fleet.node_timeout, std::chrono::milliseconds(2500));
   EXPECT_EQ(cfg.fleet.lease, std::chrono::milliseconds(4000));
   EXPECT_EQ(cfg.fleet.free_redirect_above_sessions, 100u);
+  EXPECT_EQ(cfg.fleet.free_redirect_memory.max_entries, 500u);
+  EXPECT_EQ(cfg.fleet.free_redirect_memory.remember, std::chrono::seconds(7200));
+  EXPECT_EQ(directory_config(cfg).free_redirects.max_entries, 500u);
   EXPECT_EQ(cfg.fleet.forget_nodes_after, std::chrono::hours(2));
   std::filesystem::remove(f);
 }
@@ -558,6 +565,10 @@ TEST(ConfigFleet, RefusesWhatCannotWork) {
       {"timeout = heartbeat", [](Config& c) { c.fleet.node_timeout = c.fleet.heartbeat; }},
       {"heartbeat too short", [](Config& c) { c.fleet.heartbeat = std::chrono::milliseconds(10); }},
       {"redirect above max_sessions", [](Config& c) { c.fleet.free_redirect_above_sessions = 1u << 30; }},
+      {"redirect memory over its ceiling", [](Config& c) { c.fleet.free_redirect_memory.max_entries = 1u << 30; }},
+      {"redirect memory for 0 s", [](Config& c) { c.fleet.free_redirect_memory.remember = std::chrono::seconds(0); }},
+      {"redirect memory for a month",
+       [](Config& c) { c.fleet.free_redirect_memory.remember = std::chrono::hours(24 * 30); }},
       {"forget nodes after 59 s", [](Config& c) { c.fleet.forget_nodes_after = std::chrono::seconds(59); }},
       {"forget nodes after more than a year",
        [](Config& c) { c.fleet.forget_nodes_after = std::chrono::seconds(31536001); }},

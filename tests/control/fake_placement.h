@@ -1,6 +1,7 @@
 #pragma once
 // A DiskPlacement whose answers a test sets: each disk's placement (here
-// unless set) and where new free-tier sessions go (here unless set).
+// unless set), where new free-tier sessions go (here unless set) and which
+// other nodes are alive (none unless set).
 #include <map>
 #include <optional>
 #include <string>
@@ -17,6 +18,11 @@ class FakePlacement final : public control::DiskPlacement {
     return it == disks.end() ? control::Placement{} : it->second;
   }
   std::optional<control::NodePortals> free_tier_redirect() const override { return free; }
+  std::optional<control::NodePortals> alive_node(std::string_view node_id) const override {
+    auto it = alive.find(std::string(node_id));
+    if (it == alive.end()) return std::nullopt;
+    return it->second;
+  }
 
   // Every disk of `ids` served by `owner`.
   template <typename Ids>
@@ -26,6 +32,7 @@ class FakePlacement final : public control::DiskPlacement {
 
   std::map<std::string, control::Placement> disks;
   std::optional<control::NodePortals> free;
+  std::map<std::string, control::NodePortals> alive;  // other nodes alive, by id
 };
 
 }  // namespace scsipub::testing

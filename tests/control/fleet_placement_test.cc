@@ -54,6 +54,21 @@ TEST(FleetPlacement, NobodyServesExpiredReleasedDeadOrUnknown) {
   EXPECT_EQ(place_from_snapshot(s, "b", "d5").where, Placement::Where::unavailable);
 }
 
+TEST(FleetPlacement, AnotherNodeIsNamedOnlyWhileItIsAlive) {
+  const auto s = seen();
+  auto a = alive_from_snapshot(s, "b", "a");
+  ASSERT_TRUE(a);
+  EXPECT_EQ(a->node_id, "a");
+  EXPECT_EQ(a->iscsi_portal, "10.0.0.1:3260");
+  EXPECT_EQ(a->tls_portal, "10.0.0.9:3261");
+  EXPECT_FALSE(alive_from_snapshot(s, "b", "c")) << "not alive";
+  EXPECT_FALSE(alive_from_snapshot(s, "b", "z")) << "not in the node table";
+  EXPECT_FALSE(alive_from_snapshot(s, "b", "b")) << "this node is never elsewhere";
+  auto no_portal = s;
+  no_portal.nodes[0].iscsi_portal.clear();
+  EXPECT_FALSE(alive_from_snapshot(no_portal, "b", "a"));
+}
+
 TEST(FleetPlacement, FindsTheOwnerAmongManyNodesByExactId) {
   // Nodes ordered by id, as the keeper publishes them; ids that are
   // prefixes of each other must not be confused by the ordered lookup.
@@ -83,6 +98,7 @@ TEST(FleetPlacement, WithoutItsKeeperOnlyOpenDisksAreHere) {
   EXPECT_EQ(placement.place_disk("open").where, Placement::Where::here);
   EXPECT_EQ(placement.place_disk("d1").where, Placement::Where::unavailable);
   EXPECT_FALSE(placement.free_tier_redirect()) << "no keeper: no idea where else to go";
+  EXPECT_FALSE(placement.alive_node("b"));
 }
 
 TEST(FleetDisks, OnlyAnExpiredOwnerWithAnotherClientIsFenced) {

@@ -2,7 +2,8 @@
 // found as `moved` to that node's portal (its TLS portal for a TLS login),
 // one nobody serves as `unavailable`, and SendTargets lists each disk at the
 // portal that serves it. New free-tier sessions go where the placement says,
-// except a login that reinstates a session whose disks are kept here.
+// except a login that reinstates a session whose disks are kept here; an
+// initiator redirected before goes back to the same node while it is alive.
 #include <gtest/gtest.h>
 
 #include <array>
@@ -16,6 +17,7 @@
 #include "control/fixed_clock_random.h"
 #include "control/provisioned_disks.h"
 #include "control/target_directory.h"
+#include "common/limit_events.h"
 #include "control/target_names.h"
 #include "db/sqlite_store.h"
 #include "storage/temp_dir.h"
@@ -74,6 +76,19 @@ class TargetPlacementTest : public ::testing::Test {
       }
     }
   }
+
+  // A free-tier session of `isid` bound here, as the session layer does.
+  Result<std::unique_ptr<iscsi::TargetBinding>, iscsi::BindError> bind_here(uint64_t session_id, uint8_t isid) {
+    lu::Nexus n;
+    n.id = session_id;
+    n.initiator_name = "iqn.2025-01.test:node";
+    n.isid = {0x80, 0, 0, 0, 0, isid};
+    n.target_name = blank_target();
+    return directory_->bind(blank_target(), n, plain_);
+  }
+
+  // Ends a session as a dropped connection does (its disks are kept).
+  static void drop(std::unique_ptr<iscsi::TargetBinding> binding) { binding->end(iscsi::SessionEnd::dropped); }
 
   std::optional<iscsi::LoginTarget> find(const std::string& target, const iscsi::PortalInfo& at, uint8_t isid = 1) {
     iscsi::LoginRequester who{"iqn.2025-01.test:node", {0x80, 0, 0, 0, 0, isid}};
@@ -184,12 +199,7 @@ TEST_F(TargetPlacementTest, NewFreeTierSessionsGoWhereThePlacementSays) {
 }
 
 TEST_F(TargetPlacementTest, ReinstatingFreeTierLoginStaysWithItsKeptDisk) {
-  lu::Nexus n;
-  n.id = 7;
-  n.initiator_name = "iqn.2025-01.test:node";
-  n.isid = {0x80, 0, 0, 0, 0, 1};
-  n.target_name = blank_target();
-  auto bound = directory_->bind(blank_target(), n, plain_);
+  auto bound = bind_here(7, 1);
   ASSERT_TRUE(bound.ok());
   placement_.free = kNodeA;
   // While the session lives, and after its connection dropped (kept for a
@@ -197,9 +207,7 @@ TEST_F(TargetPlacementTest, ReinstatingFreeTierLoginStaysWithItsKeptDisk) {
   auto live = find(blank_target(), plain_, 1);
   ASSERT_TRUE(live);
   EXPECT_EQ(live->where, Where::here);
-  auto binding = std::move(bound).value();
-  binding->end(iscsi::SessionEnd::dropped);
-  binding.reset();
+  drop(std::move(bound).value());
   ASSERT_EQ(directory_->retained_count(), 1u);
   auto kept = find(blank_target(), plain_, 1);
   ASSERT_TRUE(kept);
@@ -213,6 +221,104 @@ TEST_F(TargetPlacementTest, ReinstatingFreeTierLoginStaysWithItsKeptDisk) {
   auto stranger = find(blank_target(), elsewhere, 1);
   ASSERT_TRUE(stranger);
   EXPECT_EQ(stranger->where, Where::moved);
+}
+
+TEST_F(TargetPlacementTest, RedirectedFreeTierInitiatorIsSentBackToTheSameNodeWhileItLives) {
+  placement_.alive = {{"node-a", kNodeA}, {"node-v6", kNodeV6}};
+  placement_.free = kNodeA;
+  auto first = find(blank_target(), plain_, 1);
+  ASSERT_TRUE(first);
+  ASSERT_EQ(first->where, Where::moved);
+  EXPECT_EQ(first->target_address, "192.0.2.10:3260,1");
+  // Back at its entry portal after a blip: this node is under its threshold
+  // now, or another node is the least loaded; the initiator still goes to A.
+  placement_.free.reset();
+  auto below = find(blank_target(), plain_, 1);
+  ASSERT_TRUE(below);
+  EXPECT_EQ(below->where, Where::moved);
+  EXPECT_EQ(below->target_address, "192.0.2.10:3260,1");
+  placement_.free = kNodeV6;
+  auto other_least = find(blank_target(), plain_, 1);
+  ASSERT_TRUE(other_least);
+  EXPECT_EQ(other_least->target_address, "192.0.2.10:3260,1");
+  auto tls = find(blank_target(), tls_, 1);
+  ASSERT_TRUE(tls);
+  EXPECT_EQ(tls->target_address, "192.0.2.10:3261,1") << "a TLS login goes to the same node's TLS portal";
+  // Only that nexus from that address: another ISID is a new session.
+  placement_.free.reset();
+  auto new_isid = find(blank_target(), plain_, 2);
+  ASSERT_TRUE(new_isid);
+  EXPECT_EQ(new_isid->where, Where::here);
+  // A is gone: decided afresh (to V6, remembered from now on) ...
+  placement_.alive.erase("node-a");
+  placement_.free = kNodeV6;
+  auto afresh = find(blank_target(), plain_, 1);
+  ASSERT_TRUE(afresh);
+  EXPECT_EQ(afresh->target_address, "[2001:db8::5]:3270,1");
+  placement_.free.reset();
+  auto v6_again = find(blank_target(), plain_, 1);
+  ASSERT_TRUE(v6_again);
+  EXPECT_EQ(v6_again->target_address, "[2001:db8::5]:3270,1");
+  // ... and once no node it was sent to lives, it is served here and forgotten.
+  placement_.alive.clear();
+  auto here = find(blank_target(), plain_, 1);
+  ASSERT_TRUE(here);
+  EXPECT_EQ(here->where, Where::here);
+  placement_.alive = {{"node-v6", kNodeV6}};
+  auto still_here = find(blank_target(), plain_, 1);
+  ASSERT_TRUE(still_here);
+  EXPECT_EQ(still_here->where, Where::here);
+}
+
+TEST_F(TargetPlacementTest, RememberedRedirectEndsAfterItsPeriod) {
+  placement_.alive = {{"node-a", kNodeA}};
+  placement_.free = kNodeA;
+  ASSERT_EQ(find(blank_target(), plain_, 1)->where, Where::moved);
+  placement_.free.reset();
+  clock_.advance(std::chrono::hours(24) - std::chrono::seconds(1));
+  EXPECT_EQ(find(blank_target(), plain_, 1)->where, Where::moved);  // re-redirected: the period restarts
+  clock_.advance(std::chrono::hours(24) - std::chrono::seconds(1));
+  EXPECT_EQ(find(blank_target(), plain_, 1)->where, Where::moved);
+  clock_.advance(std::chrono::hours(24));
+  EXPECT_EQ(find(blank_target(), plain_, 1)->where, Where::here);
+}
+
+TEST_F(TargetPlacementTest, DiskKeptHereWinsOverARememberedRedirect) {
+  placement_.alive = {{"node-a", kNodeA}};
+  placement_.free = kNodeA;
+  ASSERT_EQ(find(blank_target(), plain_, 1)->where, Where::moved);
+  // The same nexus got a session here meanwhile (A was briefly not alive,
+  // say), which dropped: its kept disk is here, so the login stays.
+  auto bound = bind_here(9, 1);
+  ASSERT_TRUE(bound.ok());
+  drop(std::move(bound).value());
+  ASSERT_EQ(directory_->retained_count(), 1u);
+  auto kept = find(blank_target(), plain_, 1);
+  ASSERT_TRUE(kept);
+  EXPECT_EQ(kept->where, Where::here);
+}
+
+TEST_F(TargetPlacementTest, RedirectMemoryOverItsCapForgetsTheOldestAndCountsIt) {
+  LimitEvents events;
+  DirectoryConfig dcfg;
+  dcfg.overlay_dir = tmp_.path() / "overlays";
+  dcfg.free_tier.blank_size = 1 << 20;
+  dcfg.free_redirects.max_entries = 2;
+  dcfg.limit_events = &events;
+  TargetDirectory capped(dcfg, *catalog_, placement_, clock_, random_);
+  placement_.alive = {{"node-a", kNodeA}};
+  placement_.free = kNodeA;
+  iscsi::LoginRequester who{"iqn.2025-01.test:node", {0x80, 0, 0, 0, 0, 1}};
+  for (uint8_t isid = 1; isid <= 3; ++isid) {
+    who.isid[5] = isid;
+    ASSERT_EQ(capped.find(blank_target(), who, plain_)->where, Where::moved);
+  }
+  EXPECT_EQ(events.count(Limit::free_redirect_memory), 1u);
+  placement_.free.reset();
+  who.isid[5] = 1;
+  EXPECT_EQ(capped.find(blank_target(), who, plain_)->where, Where::here) << "the oldest was forgotten";
+  who.isid[5] = 3;
+  EXPECT_EQ(capped.find(blank_target(), who, plain_)->where, Where::moved);
 }
 
 }  // namespace

@@ -1,6 +1,8 @@
 // A real initiator (libiscsi) follows a login redirect between two iSCSI
 // servers in this process: node X answers 01/01 with node Y's TargetAddress
 // (RFC 7143 11.13.5), libiscsi reconnects there, and the session lives on Y.
+// A free-tier initiator whose connection to Y drops comes back to X (its
+// entry portal) and is sent to Y again, where its disk was kept.
 // The placement that says where things are is a fake here: the product binary
 // has none but LocalPlacement (and the fleet's), so two in-process servers
 // stand in for two nodes instead of a test-only option in `scsipub serve`.
@@ -90,6 +92,11 @@ class Client {
     if (logged_in_) iscsi_logout_sync(ctx_);
     iscsi_destroy_context(ctx_);
   }
+  // The same ISID for every client built with the same `qualifier`: a
+  // reconnect of one initiator port (RFC 7143 6.3.5).
+  void isid(uint32_t qualifier) { iscsi_set_isid_random(ctx_, 0x5ca1ab, qualifier); }
+  // The connection goes without a Logout, as in a network blip.
+  void drop() { logged_in_ = false; }
   void chap(const std::string& user, const std::string& secret) {
     iscsi_set_initiator_username_pwd(ctx_, user.c_str(), secret.c_str());
   }
@@ -99,17 +106,25 @@ class Client {
   }
   std::string error() const { return iscsi_get_error(ctx_); }
   // Writes one block at `lba` and reads it back.
-  bool round_trip(uint64_t lba, uint8_t value) {
+  bool round_trip(uint64_t lba, uint8_t value) { return write(lba, value) && holds(lba, value); }
+  // Writes one block of `value` at `lba`.
+  bool write(uint64_t lba, uint8_t value) {
     std::array<uint8_t, 512> out{};
     out.fill(value);
     scsi_task* w = iscsi_write16_sync(ctx_, 0, lba, out.data(), out.size(), 512, 0, 0, 0, 0, 0);
     const bool wrote = w != nullptr && w->status == SCSI_STATUS_GOOD;
     if (w != nullptr) scsi_free_scsi_task(w);
+    return wrote;
+  }
+  // True when the block at `lba` holds `value` throughout.
+  bool holds(uint64_t lba, uint8_t value) {
+    std::array<uint8_t, 512> want{};
+    want.fill(value);
     scsi_task* r = iscsi_read16_sync(ctx_, 0, lba, 512, 512, 0, 0, 0, 0, 0);
     const bool read = r != nullptr && r->status == SCSI_STATUS_GOOD && r->datain.size == 512 &&
-                      std::equal(out.begin(), out.end(), r->datain.data);
+                      std::equal(want.begin(), want.end(), r->datain.data);
     if (r != nullptr) scsi_free_scsi_task(r);
-    return wrote && read;
+    return read;
   }
 
  private:
@@ -218,6 +233,71 @@ TEST_F(LoginRedirectTest, DiskNobodyServesIsRefusedForNowNotForever) {
   again.chap(disk_.chap_user, disk_.chap_secret);
   ASSERT_TRUE(again.connect(x_->portal())) << again.error();
   EXPECT_EQ(y_->registry.size(), 1u);
+}
+
+// Polls `done` every 10 ms for up to `limit`.
+template <class Done>
+bool wait_for(Done done, std::chrono::milliseconds limit) {
+  const auto until = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+  return true;
+}
+
+// X (over its threshold) sends a free-tier initiator port to Y, which it
+// sees alive; the initiator writes `value` at `lba` there and its connection
+// drops without a Logout.
+void redirect_write_and_drop(Node& x, Node& y, uint32_t isid, uint64_t lba, uint8_t value) {
+  x.placement.free = control::NodePortals{"y", y.portal(), ""};
+  x.placement.alive["y"] = control::NodePortals{"y", y.portal(), ""};
+  Client c(control::blank_target());
+  c.isid(isid);
+  ASSERT_TRUE(c.connect(x.portal())) << c.error();
+  ASSERT_TRUE(c.round_trip(lba, value));
+  ASSERT_EQ(y.registry.size(), 1u);
+  c.drop();
+}
+
+TEST_F(LoginRedirectTest, RedirectedFreeTierSessionFindsItsDiskAfterReconnectingToItsEntryNode) {
+  start_both();
+  ASSERT_NO_FATAL_FAILURE(redirect_write_and_drop(*x_, *y_, 7, 40, 0xc3));
+  // Y keeps the disk for a reinstating login once it has seen the drop.
+  ASSERT_TRUE(wait_for([&] { return y_->registry.size() == 0 && y_->directory->retained_count() == 1; }, 5s));
+  // X is under its threshold now: a new initiator would be served on X, but
+  // this one is sent back to Y, where its written block still is.
+  x_->placement.free.reset();
+  Client back(control::blank_target());
+  back.isid(7);
+  ASSERT_TRUE(back.connect(x_->portal())) << back.error();
+  EXPECT_TRUE(back.holds(40, 0xc3)) << "the kept disk, not a fresh one";
+  EXPECT_EQ(y_->registry.size(), 1u);
+  EXPECT_EQ(x_->registry.size(), 0u);
+  EXPECT_EQ(y_->directory->retained_count(), 0u) << "the login took the kept disk";
+  EXPECT_EQ(x_->redirects("blank"), 2u);
+  // Another initiator port is a new session: X serves it, on a fresh disk.
+  Client other(control::blank_target());
+  other.isid(8);
+  ASSERT_TRUE(other.connect(x_->portal())) << other.error();
+  EXPECT_TRUE(other.holds(40, 0x00));
+  EXPECT_EQ(x_->registry.size(), 1u);
+}
+
+TEST_F(LoginRedirectTest, FreeTierInitiatorWhoseNodeIsGoneIsPlacedAfresh) {
+  start_both();
+  ASSERT_NO_FATAL_FAILURE(redirect_write_and_drop(*x_, *y_, 9, 41, 0x3c));
+  ASSERT_TRUE(wait_for([&] { return y_->directory->retained_count() == 1; }, 5s));
+  // The fleet no longer sees Y alive: X serves the reconnect itself (the
+  // disk kept on Y is lost to it, as it would be with Y gone).
+  x_->placement.free.reset();
+  x_->placement.alive.clear();
+  Client back(control::blank_target());
+  back.isid(9);
+  ASSERT_TRUE(back.connect(x_->portal())) << back.error();
+  EXPECT_TRUE(back.holds(41, 0x00));
+  EXPECT_EQ(x_->registry.size(), 1u);
+  EXPECT_EQ(x_->redirects("blank"), 1u);
 }
 
 }  // namespace
