@@ -25,6 +25,8 @@ PACKAGES=(
   # Ceph RBD storage for provisioned disks (built in when librbd-dev is present) and
   # the single-host test cluster (scripts/ceph-test-cluster.sh)
   librbd-dev librados-dev ceph-mon ceph-osd ceph-mgr ceph-common
+  # the Debian package (scripts/build-deb.sh): man pages from --help, dpkg-shlibdeps
+  help2man dpkg-dev
 )
 # browser tests (tests/browser): Debian's Chromium, driven headless by
 # playwright-core from npm. Node.js and npm from Debian unless the machine

@@ -92,6 +92,24 @@ if cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DSCSIPUB_TES
   else
     failed=$((failed + 1))
   fi
+  # The Debian package from the same build dir, installed, run as the
+  # scsipub user, logged in to and purged on this machine (as root).
+  step "Debian package: build, install, run, purge (tests/package)"
+  if deb=$(scripts/build-deb.sh --build-dir build-release | tail -n 1) && [ -f "$deb" ]; then
+    passed=$((passed + 1))
+    tests/package/deb_install.sh "$deb" 2>&1 | tee build-release/deb_install.log
+    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' build-release/deb_install.log | tail -1)
+    if [ -n "$line" ]; then
+      passed=$((passed + ${line%% *}))
+      nfail=${line#*, }
+      failed=$((failed + ${nfail%% *}))
+    elif ! grep -q '^SKIP deb_install.sh' build-release/deb_install.log; then
+      failed=$((failed + 1))
+    fi
+  else
+    echo "Debian package build failed"
+    failed=$((failed + 1))
+  fi
 else
   echo "Release build failed"
   failed=$((failed + 1))

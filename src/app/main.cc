@@ -43,6 +43,7 @@ struct CommonFlags {
 int main(int argc, char** argv) {
   CLI::App cli{"scsipub: iSCSI targets on the public internet"};
   cli.require_subcommand(1);
+  cli.set_version_flag("--version", "scsipub " SCSIPUB_VERSION);  // the CMake project version
 
   Config cfg;
   CommonFlags serve_flags, account_flags, admin_flags, image_flags;
