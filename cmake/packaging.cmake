@@ -21,8 +21,19 @@ endif()
 
 # Files the package holds, in the order dpkg shows them.
 install(TARGETS scsipub RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
+if(SCSIPUB_PACKAGING)
+  # Stripped as dh_strip would: no symbols, no compiler-version .comment.
+  install(CODE "execute_process(COMMAND \"${CMAKE_STRIP}\" --strip-unneeded --remove-section=.comment
+    \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/${CMAKE_INSTALL_BINDIR}/scsipub\" COMMAND_ERROR_IS_FATAL ANY)")
+endif()
 install(FILES ${_pkg_src}/scsipub.toml DESTINATION /etc/scsipub)
 install(FILES ${_pkg_src}/scsipub.service DESTINATION /lib/systemd/system)
+install(FILES ${_pkg_src}/debian/scsipub.lintian-overrides DESTINATION ${CMAKE_INSTALL_DATADIR}/lintian/overrides
+        RENAME scsipub)
+if(SCSIPUB_PACKAGING)
+  # Debian's hardening: GOT read-only after start-up (lintian hardening-no-bindnow).
+  target_link_options(scsipub PRIVATE LINKER:-z,relro LINKER:-z,now)
+endif()
 
 # Man pages: help2man over the built binary's --help, one page per
 # subcommand (packaging/make-man-pages.sh finds them in `scsipub --help`).
@@ -84,7 +95,6 @@ set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_VENDOR scsipub)
 set(CPACK_PACKAGE_CONTACT "${SCSIPUB_DEB_MAINTAINER}")
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "iSCSI targets on the public internet")
-set(CPACK_STRIP_FILES ON)
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 set(CPACK_DEBIAN_PACKAGE_RELEASE ${SCSIPUB_DEB_RELEASE})
 set(CPACK_DEBIAN_PACKAGE_MAINTAINER "${SCSIPUB_DEB_MAINTAINER}")

@@ -14,21 +14,41 @@ subcommands() {
   awk '/^Subcommands:$/ {on = 1; next} on && /^  [a-z]/ {print $1; next} on && !/^ / {on = 0}'
 }
 
-# help_tree BINARY WORDS...: the help of `scsipub WORDS`, then that of each
-# nested subcommand under its own heading.
+# nested: a nested subcommand's help as one subsection of its parent's page:
+# a heading, its description and usage, its arguments and options (without
+# -h,--help, and without the list of its own subcommands, which follow).
+nested() { # WORDS...
+  awk -v title="scsipub $*:" '
+    NR == 1 { print ""; print title; print "  " $0; print ""; next }
+    /^Usage:/ { print "  " $0; print ""; next }
+    /^Subcommands:$/ { skip = 1; next }
+    /^[A-Za-z].*:$/ { skip = 0; next }
+    skip || /^$/ || /^  -h,--help / { next }
+    { print }'
+}
+
+# help_tree WORDS...: the help of `scsipub WORDS`, then each nested
+# subcommand's, depth first. The binary runs as plain "scsipub" (found in
+# PATH), so its usage lines name it that way.
 help_tree() {
-  bin=$1
-  shift
-  text=$("$bin" "$@" --help)
-  printf '%s\n' "$text"
+  text=$(scsipub "$@" --help)
+  if [ "$HELP_DEPTH" = 0 ]; then printf '%s\n' "$text"; else printf '%s\n' "$text" | nested "$@"; fi
   for sub in $(printf '%s\n' "$text" | subcommands); do
-    printf '\n%s:\n' "$(echo "scsipub $* $sub" | tr '[:lower:]' '[:upper:]')"
-    help_tree "$bin" "$@" "$sub" | sed 's/^/  /'
+    HELP_DEPTH=$((HELP_DEPTH + 1))
+    help_tree "$@" "$sub"
+    HELP_DEPTH=$((HELP_DEPTH - 1))
   done
 }
 
+# --print-help BINARY [--flat] WORDS...: what a page's wrapper prints for --help.
 if [ "${1:-}" = --print-help ]; then
-  shift
+  PATH=$(dirname "$2"):$PATH
+  shift 2
+  if [ "${1:-}" = --flat ]; then
+    shift
+    exec scsipub "$@" --help
+  fi
+  HELP_DEPTH=0
   help_tree "$@"
   exit 0
 fi
@@ -78,7 +98,8 @@ page() {
   gzip -9n -c "$WORK/$name.1" >"$OUT/$name.1.gz"
 }
 
-page scsipub "$(printf '%s\n' "$top" | sed -n '1s/^scsipub: //p')"
+# The top page: the global help and the list of subcommands, each of which has its page.
+page scsipub "$(printf '%s\n' "$top" | sed -n '1s/^scsipub: //p')" --flat
 for sub in $subs; do
   desc=$(printf '%s\n' "$top" | awk -v s="$sub" '/^Subcommands:$/ {on = 1; next} on && $1 == s {$1 = ""; sub(/^ +/, ""); print; exit}')
   page "scsipub-$sub" "$desc" "$sub"
