@@ -38,9 +38,11 @@ done
     -DCMAKE_INSTALL_PREFIX=/usr -DSCSIPUB_PACKAGING=ON
   cmake --build "$BUILD" -j "$JOBS" --target scsipub scsipub_man scsipub_package_docs
   # cpack writes into its working directory's _CPack_Packages too: keep both in OUT.
-  (cd "$OUT" && cpack -G DEB --config "$BUILD/CPackConfig.cmake" -B "$OUT")
+  (cd "$OUT" && cpack -G DEB --config "$BUILD/CPackConfig.cmake" -B "$OUT") | tee "$OUT/cpack.log"
 } >&2
 rm -rf "$OUT/_CPack_Packages"
-deb=$(ls -t "$OUT"/scsipub_*.deb | head -n 1)
-[[ -f $deb ]] || { echo "build-deb.sh: cpack made no .deb in $OUT" >&2; exit 1; }
+# "CPack: - package: /abs/path/scsipub_VERSION_ARCH.deb generated."
+deb=$(sed -n 's/^CPack: - package: \(.*\.deb\) generated\.$/\1/p' "$OUT/cpack.log" | tail -n 1)
+rm -f "$OUT/cpack.log"
+[[ -n $deb && -f $deb ]] || { echo "build-deb.sh: cpack made no .deb in $OUT" >&2; exit 1; }
 echo "$deb"
