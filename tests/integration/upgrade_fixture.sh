@@ -66,9 +66,10 @@ check_luns() {
     expect_match "$round: disk $id logs in with mutual CHAP" "$CLIENT_OUT" '^login ok'
     nluns=$(fx ".disks[$d].luns | length")
     client luns "$(url_of "$d" 0)"
+    local luns_out=$CLIENT_OUT
     for ((l = 0; l < nluns; l++)); do
       want=$(fx ".disks[$d].luns[$l].size_bytes")
-      expect_match "$round: disk $id LUN $l size" "$CLIENT_OUT" "lun $l blocks $((want / 512)) block_size 512"
+      expect_match "$round: disk $id LUN $l size" "$luns_out" "lun $l blocks $((want / 512)) block_size 512"
       url=$(url_of "$d" "$l")
       rm -f "$dump"
       client dump "$url" "$dump"
