@@ -18,6 +18,7 @@ std::unique_ptr<db::MetaStore> open_or_report(const Config& cfg) {
     std::cerr << "scsipub: " << describe_database(cfg) << ": " << store.error().message << "\n";
     return nullptr;
   }
+  if (store_was_migrated(**store)) std::cerr << "scsipub: " << describe_database(cfg) << ": " << describe_schema(**store) << "\n";
   return std::move(store).value();
 }
 

@@ -16,5 +16,11 @@ Result<std::unique_ptr<db::MetaStore>> open_meta_store(const Config& cfg);
 int with_meta_store(const Config& cfg, const std::function<int(db::MetaStore&)>& command);
 // For log lines: the backend and where, without a password.
 std::string describe_database(const Config& cfg);
+// For log lines: "schema version 6", "schema version 6 (new database)" or
+// "schema version 6 (migrated from version 4: 5 fleet nodes and disk leases,
+// 6 fleet node instance token)" — what opening the store just did.
+std::string describe_schema(db::MetaStore& store);
+// True when opening the store applied migrations to an existing database.
+bool store_was_migrated(const db::MetaStore& store);
 
 }  // namespace scsipub::app

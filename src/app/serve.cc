@@ -282,7 +282,10 @@ int serve(Config cfg) {
     spdlog::error("{}: {}", describe_database(cfg), store.error().message);
     return 1;
   }
-  spdlog::info("metadata in {}", describe_database(cfg));
+  spdlog::info("metadata in {}, {}", describe_database(cfg), describe_schema(*store.value()));
+  web::ServerGauges::Schema schema_gauge;
+  if (auto v = store.value()->schema_version(); v.ok()) schema_gauge.version = static_cast<uint64_t>(v.value());
+  schema_gauge.at_start = static_cast<uint64_t>(std::max(0, store.value()->schema_version_at_open()));
 
   remove_stale_ingest_files(cfg.images_dir);
   control::Catalog catalog(cfg.images_dir, store.value().get());
@@ -462,6 +465,7 @@ int serve(Config cfg) {
     acfg.metrics = [&] {
       auto g = gauges(server, registry, tls.reloader.get(), traffic, journal);
       g.retained_free_disks = directory.retained_count();
+      g.schema = schema_gauge;
       if (fleet) g.fleet = fleet_gauges(*fleet);
       if (storage_sweeper) {
         g.storage_sweep = web::ServerGauges::StorageSweep{storage_sweeper->sweeps_total(),

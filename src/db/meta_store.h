@@ -133,6 +133,10 @@ class MetaStore {
 
   // Highest migration applied to the underlying database.
   virtual Result<int> schema_version() = 0;
+  // The version the database had when this store opened it, before the
+  // pending migrations ran (0: a new database; -1: not known, test doubles),
+  // so the caller can say that an upgrade migrated it.
+  virtual int schema_version_at_open() const { return -1; }
 
   // --- accounts -----------------------------------------------------------
   // Fails if the id or the token hash is already taken.

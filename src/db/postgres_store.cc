@@ -36,6 +36,8 @@ Result<std::unique_ptr<PostgresStore>> PostgresStore::open(const std::string& ur
 
 FleetStore* PostgresStore::fleet() { return fleet_.get(); }
 
+int PostgresStore::schema_version_at_open() const { return impl_->version_at_open; }
+
 Result<int> PostgresStore::schema_version() {
   std::lock_guard lock(impl_->mu);
   return impl_->run(true, [&] { return impl_->checked_version(); });

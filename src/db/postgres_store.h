@@ -34,6 +34,7 @@ class PostgresStore final : public MetaStore {
   ~PostgresStore() override;
 
   Result<int> schema_version() override;
+  int schema_version_at_open() const override;
 
   Status create_account(const Account& account) override;
   Result<std::optional<Account>> get_account(std::string_view id) override;

@@ -73,6 +73,7 @@ struct PostgresStore::Impl {
   Impl(Conn c, std::string u) : conn(std::move(c)), url(std::move(u)) {}
 
   std::mutex mu;
+  int version_at_open = -1;  // set by migrate(), read-only after open
   Conn conn;
   std::string url;
 
@@ -169,6 +170,7 @@ struct PostgresStore::Impl {
                          std::string("create schema_migrations"));
       }
       SCSIPUB_DB_ASSIGN(current, checked_version(), std::string("migrate"));
+      if (version_at_open < 0) version_at_open = current;
       if (current >= target) return tx.commit();
       const Migration& m = kMigrations[static_cast<std::size_t>(current)];
       const std::string what =

@@ -48,6 +48,8 @@ Result<std::unique_ptr<SqliteStore>> SqliteStore::open_file(const std::filesyste
   return std::unique_ptr<SqliteStore>(new SqliteStore(std::move(impl)));
 }
 
+int SqliteStore::schema_version_at_open() const { return impl_->version_at_open; }
+
 Result<int> SqliteStore::schema_version() {
   std::lock_guard lock(impl_->mu);
   return impl_->checked_version();

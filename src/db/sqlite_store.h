@@ -37,6 +37,7 @@ class SqliteStore final : public MetaStore {
   ~SqliteStore() override;
 
   Result<int> schema_version() override;
+  int schema_version_at_open() const override;
 
   Status create_account(const Account& account) override;
   Result<std::optional<Account>> get_account(std::string_view id) override;

@@ -62,6 +62,7 @@ struct SqliteStore::Impl {
   Impl(Connection c, std::string p) : conn(std::move(c)), path(std::move(p)) {}
 
   std::mutex mu;
+  int version_at_open = -1;  // set by migrate(), read-only after open
   Connection conn;  // declared before the cache: statements finalize first
   std::unordered_map<std::string_view, Statement> cache;  // keys: string literals
   std::string path;
@@ -153,6 +154,7 @@ struct SqliteStore::Impl {
                          std::string("create schema_migrations"));
       }
       SCSIPUB_DB_ASSIGN(current, checked_version(), std::string("migrate"));
+      if (version_at_open < 0) version_at_open = current;
       if (current >= target) return tx.commit();
       const Migration& m = kMigrations[static_cast<std::size_t>(current)];
       const std::string what =

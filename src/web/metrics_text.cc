@@ -140,6 +140,13 @@ std::string metrics_text(const LimitEvents& events, const ServerGauges& gauges) 
   sample(out, "scsipub_retained_free_disks", "gauge",
          "Free-tier disks kept after a dropped connection, waiting for the initiator to log in again.",
          gauges.retained_free_disks);
+  if (gauges.schema) {
+    sample(out, "scsipub_metadata_schema_version", "gauge", "Schema version of the metadata database.",
+           gauges.schema->version);
+    sample(out, "scsipub_metadata_schema_version_at_start", "gauge",
+           "Schema version the metadata database had when this process started (before its migrations).",
+           gauges.schema->at_start);
+  }
   if (gauges.fleet) fleet_text(out, *gauges.fleet);
   if (gauges.storage_sweep) {
     sample(out, "scsipub_storage_sweeps_total", "counter", "Orphan sweeps of the shared disk storage run.",

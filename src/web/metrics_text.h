@@ -45,6 +45,13 @@ struct ServerGauges {
     uint64_t removed = 0;  // images of no disk record or of an interrupted import
   };
   std::optional<StorageSweep> storage_sweep;  // absent while no sweep runs
+  // The metadata schema now and when this process opened the database (lower
+  // after an upgrade migrated it at start; 0 for a database it created).
+  struct Schema {
+    uint64_t version = 0;
+    uint64_t at_start = 0;
+  };
+  std::optional<Schema> schema;
 };
 
 // A Prometheus label value: backslash, double quote and newline escaped

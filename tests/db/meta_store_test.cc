@@ -112,6 +112,7 @@ TEST_P(MetaStoreTest, ReopenKeepsDataAndDoesNotRerunMigrations) {
   auto v = store().schema_version();
   ASSERT_TRUE(v.ok());
   EXPECT_EQ(*v, kLatestSchemaVersion);
+  EXPECT_EQ(store().schema_version_at_open(), kLatestSchemaVersion);  // nothing was pending
   auto a = store().get_account("acct-1");
   ASSERT_TRUE(a.ok());
   ASSERT_TRUE(a->has_value());

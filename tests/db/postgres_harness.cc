@@ -211,6 +211,7 @@ TEST_F(PostgresStoreTest, OlderSchemaIsUpgradedStepByStep) {
   auto v = (*s)->schema_version();
   ASSERT_TRUE(v.ok());
   EXPECT_EQ(*v, kLatestSchemaVersion);
+  EXPECT_EQ((*s)->schema_version_at_open(), 1);  // what the upgrade started from
 }
 
 }  // namespace

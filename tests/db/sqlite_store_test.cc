@@ -83,6 +83,7 @@ TEST(SqliteStore, UpgradesAnOlderSchemaKeepingData) {
     auto v = (*s)->schema_version();
     ASSERT_TRUE(v.ok());
     EXPECT_EQ(*v, 1);
+    EXPECT_EQ((*s)->schema_version_at_open(), 0);  // a new database
     ASSERT_TRUE((*s)->create_account(alice()).ok());
     Disk d;
     d.id = "d1";
@@ -98,6 +99,7 @@ TEST(SqliteStore, UpgradesAnOlderSchemaKeepingData) {
   auto v = (*s)->schema_version();
   ASSERT_TRUE(v.ok());
   EXPECT_EQ(*v, kLatestSchemaVersion);
+  EXPECT_EQ((*s)->schema_version_at_open(), 1);  // what the upgrade started from
   auto d = (*s)->get_disk("d1");
   ASSERT_TRUE(d.ok());
   ASSERT_TRUE(d->has_value());
@@ -113,6 +115,7 @@ TEST(SqliteStore, UpgradesAnOlderSchemaKeepingData) {
   auto v2 = (*again)->schema_version();
   ASSERT_TRUE(v2.ok());
   EXPECT_EQ(*v2, kLatestSchemaVersion);
+  EXPECT_EQ((*again)->schema_version_at_open(), kLatestSchemaVersion);
 }
 
 TEST(SqliteStore, TwoStoresOnOneFileSeeEachOthersWrites) {

@@ -5,6 +5,9 @@
 //   provisioned_client login    URL [opts]            log in, print "login ok lun=L blocks=N block_size=B"
 //   provisioned_client luns     URL [opts]            REPORT LUNS + READ CAPACITY(16) of each: "lun L blocks N block_size B"
 //   provisioned_client compare  URL FILE [opts]       the whole LU equals FILE (sizes too)
+//   provisioned_client dump     URL FILE [opts]       read the whole LU into FILE: "dump ok N bytes"
+//   provisioned_client put      URL LBA FILE [opts]   write FILE (a whole number of blocks) at LBA, then
+//                                                     SYNCHRONIZE CACHE(10): "put ok N bytes"
 //   provisioned_client write    URL SEED [opts] [--gen G] [--sync|--fua] [--hold S]
 //                                                     write the pattern SEED to the standard ranges (generation
 //                                                     G = 0..2: disjoint sets of ranges); --sync: then
@@ -435,6 +438,48 @@ int cmd_compare(const Options& o) {
   return g_failures ? 1 : 0;
 }
 
+int cmd_dump(const Options& o) {
+  if (o.positional.size() != 2) usage_error("dump URL FILE");
+  auto c = login_or_report(o.positional[0], o);
+  if (!c) return 1;
+  std::ofstream out(o.positional[1], std::ios::binary | std::ios::trunc);
+  if (!out) usage_error("cannot write " + o.positional[1]);
+  const uint64_t n = c->blocks();
+  for (uint64_t lba = 0; lba < n; lba += 256) {
+    const uint32_t k = uint32_t(std::min<uint64_t>(256, n - lba));
+    std::vector<uint8_t> got;
+    std::string err;
+    if (!c->read(lba, k, got, &err)) {
+      fail("read lba " + std::to_string(lba) + ": " + err);
+      break;
+    }
+    out.write(reinterpret_cast<const char*>(got.data()), std::streamsize(got.size()));
+  }
+  out.close();
+  if (!out) fail("writing " + o.positional[1] + " failed");
+  if (g_failures == 0) say("dump ok " + std::to_string(n * c->block_size()) + " bytes");
+  std::string err;
+  if (!c->logout(&err)) fail(err);
+  return g_failures ? 1 : 0;
+}
+
+int cmd_put(const Options& o) {
+  if (o.positional.size() != 3) usage_error("put URL LBA FILE");
+  const uint64_t lba = std::stoull(o.positional[1]);
+  auto data = read_file(o.positional[2]);
+  auto c = login_or_report(o.positional[0], o);
+  if (!c) return 1;
+  const uint32_t bs = c->block_size();
+  if (data.empty() || data.size() % bs != 0) usage_error("put: FILE must be a non-empty whole number of blocks");
+  if (lba + data.size() / bs > c->blocks()) usage_error("put: LBA + FILE runs past the end of the LU");
+  std::string err;
+  if (!c->write(lba, data, false, &err)) fail("write lba " + std::to_string(lba) + ": " + err);
+  if (g_failures == 0 && !c->sync_cache(&err)) fail("SYNCHRONIZE CACHE(10): " + err);
+  if (g_failures == 0) say("put ok " + std::to_string(data.size()) + " bytes");
+  if (!c->logout(&err)) fail(err);
+  return g_failures ? 1 : 0;
+}
+
 int cmd_write(const Options& o) {
   if (o.positional.size() != 2) usage_error("write URL SEED");
   const uint64_t seed = std::stoull(o.positional[1]);
@@ -690,13 +735,15 @@ int cmd_pr_write(const Options& o) {
 }
 
 int main(int argc, char** argv) {
-  if (argc < 2) usage_error("usage: provisioned_client login|luns|compare|write|verify|shared|sessions|discover ...");
+  if (argc < 2) usage_error("usage: provisioned_client login|luns|compare|dump|put|write|verify|shared|sessions|discover ...");
   const std::string cmd = argv[1];
   const Options o = parse(argc, argv, 2);
   try {
     if (cmd == "login") return cmd_login(o);
     if (cmd == "luns") return cmd_luns(o);
     if (cmd == "compare") return cmd_compare(o);
+    if (cmd == "dump") return cmd_dump(o);
+    if (cmd == "put") return cmd_put(o);
     if (cmd == "write") return cmd_write(o);
     if (cmd == "verify") return cmd_verify(o);
     if (cmd == "unmap") return cmd_unmap(o);

@@ -27,6 +27,17 @@ TEST(MetricsTextTest, KeptFreeDisksAreAGauge) {
   EXPECT_NE(text.find("# TYPE scsipub_retained_free_disks gauge\nscsipub_retained_free_disks 3\n"), std::string::npos);
 }
 
+TEST(MetricsTextTest, SchemaVersionNowAndAtStart) {
+  LimitEvents events;
+  ServerGauges g;
+  EXPECT_EQ(metrics_text(events, g).find("scsipub_metadata_schema"), std::string::npos);
+  g.schema = ServerGauges::Schema{6, 4};
+  std::string text = metrics_text(events, g);
+  EXPECT_NE(text.find("# TYPE scsipub_metadata_schema_version gauge\nscsipub_metadata_schema_version 6\n"),
+            std::string::npos);
+  EXPECT_NE(text.find("scsipub_metadata_schema_version_at_start 4\n"), std::string::npos);
+}
+
 TEST(MetricsTextTest, FleetRowsPerNodeAndLeaseCounts) {
   LimitEvents events;
   ServerGauges g;
