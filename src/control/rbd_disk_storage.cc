@@ -50,6 +50,13 @@ std::string RbdDiskStorage::lun_image_name(std::string_view disk_id, uint32_t lu
   return fmt::format("{}disk-{}-lun{}", prefix_, disk_id, lun);
 }
 
+std::vector<std::string> RbdDiskStorage::disk_image_names(const db::Disk& disk) const {
+  std::vector<std::string> names;
+  names.reserve(disk.luns.size());
+  for (uint32_t lun = 0; lun < disk.luns.size(); ++lun) names.push_back(lun_image_name(disk.id, lun));
+  return names;
+}
+
 // The size is part of the name: a catalog image replaced by a different file
 // of the same name gets a base of its own instead of reusing the old content.
 std::string RbdDiskStorage::base_image_name(std::string_view image, uint64_t size_bytes) const {
@@ -81,6 +88,7 @@ Result<LunStorage> RbdDiskStorage::open_lun(const LunSpec& spec) {
   std::shared_ptr<storage::RbdStore> rbd = std::move(store).value();
   LunStorage out;
   out.store = rbd;
+  out.rbd = rbd;
   // The figure kept in memory since the open (no cluster call: the dashboard
   // reads it from an event loop). A weak reference: the counter must not
   // keep a closed image open.

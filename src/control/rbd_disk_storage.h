@@ -13,8 +13,10 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "control/disk_storage.h"
+#include "db/meta_store.h"
 #include "storage/rbd_cluster.h"
 
 namespace scsipub::control {
@@ -45,6 +47,9 @@ class RbdDiskStorage final : public DiskStorage {
   Result<OrphanSweep> sweep_orphans(const DiskIdsReader& records, std::chrono::seconds grace) override;
 
   std::string lun_image_name(std::string_view disk_id, uint32_t lun) const;
+  // The image of each LUN of `disk`, LUN 0 first (what a backup copies and a
+  // restore recreates).
+  std::vector<std::string> disk_image_names(const db::Disk& disk) const;
   std::string base_image_name(std::string_view image, uint64_t size_bytes) const;
 
  private:
