@@ -38,9 +38,11 @@ struct LunStorage {
   std::shared_ptr<storage::BlockStore> store;
   // Bytes written so far, as counted against write_limit.
   std::function<uint64_t()> bytes_written;
-  // The same store when the LUN is an RBD image (null otherwise): a backup
-  // snapshots it through this handle, which holds the image's lock.
-  std::shared_ptr<storage::RbdStore> rbd;
+  // The same store when the LUN is an RBD image (empty otherwise): a backup
+  // snapshots it through this handle, which holds the image's lock. Weak:
+  // only `store` decides when the image closes (a fleet hands a disk over
+  // by closing it), so a backup locks it for one call at a time.
+  std::weak_ptr<storage::RbdStore> rbd;
 };
 
 // What one orphan sweep found.

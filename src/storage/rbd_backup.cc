@@ -11,6 +11,7 @@
 #include <cstring>
 #include <ctime>
 #include <span>
+#include <utility>
 #include <vector>
 
 #include "storage/block_store.h"
@@ -57,22 +58,29 @@ bool all_zero(std::span<const uint8_t> bytes) {
 }
 
 // Calls fn(offset in `bytes`, run) for each maximal run of kZeroUnit pieces
-// that are not all zeros; stops at the first failure.
-template <class Fn>
-Status for_each_data_run(std::span<const uint8_t> bytes, Fn&& fn) {
+// that `wanted(offset, length)` selects; stops at the first failure.
+template <class Pred, class Fn>
+Status for_each_run(std::span<const uint8_t> bytes, Pred&& wanted, Fn&& fn) {
+  auto unit_len = [&](size_t from) { return std::min(kZeroUnit, bytes.size() - from); };
   size_t at = 0;
   while (at < bytes.size()) {
-    auto unit = [&](size_t from) { return bytes.subspan(from, std::min(kZeroUnit, bytes.size() - from)); };
-    if (all_zero(unit(at))) {
-      at += unit(at).size();
+    if (!wanted(at, unit_len(at))) {
+      at += unit_len(at);
       continue;
     }
     size_t end = at;
-    while (end < bytes.size() && !all_zero(unit(end))) end += unit(end).size();
+    while (end < bytes.size() && wanted(end, unit_len(end))) end += unit_len(end);
     if (Status s = fn(at, bytes.subspan(at, end - at)); !s) return s;
     at = end;
   }
   return ok_status();
+}
+
+// for_each_run over the pieces that are not all zeros.
+template <class Fn>
+Status for_each_data_run(std::span<const uint8_t> bytes, Fn&& fn) {
+  return for_each_run(
+      bytes, [&](size_t at, size_t len) { return !all_zero(bytes.subspan(at, len)); }, std::forward<Fn>(fn));
 }
 
 Status pwrite_all(int fd, std::span<const uint8_t> bytes, uint64_t offset, const std::string& what) {
@@ -108,17 +116,19 @@ int collect_extent(uint64_t offset, size_t length, int exists, void* arg) {
   return 0;
 }
 
-// image@snapshot, opened read-only: no exclusive lock, no watch.
-class SnapshotImage {
+// An image (at a snapshot, or its head) opened read-only: no exclusive
+// lock, no watch.
+class ReadOnlyImage {
  public:
-  SnapshotImage() = default;
-  ~SnapshotImage() {
+  ReadOnlyImage() = default;
+  ~ReadOnlyImage() {
     if (image_ != nullptr) rbd_close(image_);
   }
-  SnapshotImage(const SnapshotImage&) = delete;
-  SnapshotImage& operator=(const SnapshotImage&) = delete;
-  int open(RbdCluster& cluster, const std::string& name, const std::string& snap) {
-    return rbd_open_read_only(cluster.ioctx(), name.c_str(), &image_, snap.c_str());
+  ReadOnlyImage(const ReadOnlyImage&) = delete;
+  ReadOnlyImage& operator=(const ReadOnlyImage&) = delete;
+  // `snap` null: the image's head.
+  int open(RbdCluster& cluster, const std::string& name, const char* snap) {
+    return rbd_open_read_only(cluster.ioctx(), name.c_str(), &image_, snap);
   }
   rbd_image_t get() const { return image_; }
 
@@ -213,6 +223,42 @@ Status import_from(int fd, uint64_t size, RbdStore& store, RbdCopyStats& stats, 
   return ok_status();
 }
 
+// Writes into the open, locked clone what differs from its parent (open
+// read-only at the snapshot the clone hangs from): data where the parent has
+// other data or none, and zeros where the file has none but the parent has.
+// The whole range is compared: a hole in the file may have to hide parent data.
+Status import_into_clone(int fd, uint64_t size, rbd_image_t parent, RbdStore& store, RbdCopyStats& stats,
+                         const RbdCopyProgress& progress, const std::string& what) {
+  std::vector<uint8_t> buf(kCopyChunk), parent_buf(kCopyChunk);
+  for (uint64_t off = 0; off < size; off += kCopyChunk) {
+    const auto n = static_cast<size_t>(std::min(kCopyChunk, size - off));
+    std::span<uint8_t> chunk(buf.data(), n), base(parent_buf.data(), n);
+    off_t data = ::lseek(fd, static_cast<off_t>(off), SEEK_DATA);
+    if (data < 0 && errno != ENXIO) return fail(fmt::format("{}: SEEK_DATA at {}: {}", what, off, errno_text(errno)));
+    if (data < 0 || static_cast<uint64_t>(data) >= off + n) {
+      std::fill(chunk.begin(), chunk.end(), uint8_t{0});  // all hole
+    } else if (Status s = pread_all(fd, chunk, off, what); !s) {
+      return s;
+    }
+    ssize_t got = rbd_read(parent, off, n, reinterpret_cast<char*>(base.data()));
+    if (got < 0) return fail(rbd_error(fmt::format("{}: reading the parent at {}", what, off), static_cast<int>(got)));
+    if (static_cast<size_t>(got) != n) return fail(fmt::format("{}: short read of the parent at {}", what, off));
+    Status s = for_each_run(
+        chunk,
+        [&](size_t at, size_t len) { return std::memcmp(chunk.data() + at, base.data() + at, len) != 0; },
+        [&](size_t at, std::span<const uint8_t> run) -> Status {
+          IoStatus io = store.write((off + at) / kBlockSize, run);
+          if (io != IoStatus::ok) return fail(fmt::format("{}: writing the image at {}", what, off + at));
+          stats.data_bytes += run.size();
+          return ok_status();
+        });
+    if (!s) return s;
+    if (progress) progress(off + n, size);
+  }
+  if (store.flush() != IoStatus::ok) return fail(fmt::format("{}: flushing the image", what));
+  return ok_status();
+}
+
 bool digits(std::string_view s, size_t at, size_t n, int lo, int hi) {
   int v = 0;
   for (size_t i = at; i < at + n; ++i) {
@@ -223,6 +269,50 @@ bool digits(std::string_view s, size_t at, size_t n, int lo, int hi) {
 }
 
 }  // namespace
+
+Result<std::vector<std::string>> rbd_snapshot_names(rbd_image_t image, const std::string& name) {
+  // librbd wants room for the snapshots and an end marker, and says how
+  // much when the array is too small (-ERANGE).
+  int max = 16;
+  for (int attempt = 0; attempt < 8; ++attempt) {
+    std::vector<rbd_snap_info_t> list(static_cast<size_t>(std::max(max, 1)));
+    int rc = rbd_snap_list(image, list.data(), &max);
+    if (rc == -ERANGE) continue;
+    if (rc < 0) return fail(rbd_error(fmt::format("{}: listing snapshots", name), rc));
+    std::vector<std::string> names;
+    for (int i = 0; i < rc; ++i) names.emplace_back(list[static_cast<size_t>(i)].name);
+    rbd_snap_list_end(list.data());
+    return names;
+  }
+  return fail(fmt::format("{}: listing snapshots: the list keeps growing", name));
+}
+
+Status rbd_remove_backup_snapshots(RbdCluster& cluster, const std::string& image) {
+  std::vector<std::string> stale;
+  {
+    ReadOnlyImage head;  // read-only, at the head: no lock, no watch
+    int rc = head.open(cluster, image, nullptr);
+    if (rc == -ENOENT) return ok_status();
+    if (rc < 0) return fail(rbd_error(fmt::format("opening {}", image), rc));
+    auto names = rbd_snapshot_names(head.get(), image);
+    if (!names.ok()) return fail(names.error().message);
+    for (auto& n : names.value()) {
+      if (rbd_backup_snapshot_name_ok(n)) stale.push_back(std::move(n));
+    }
+  }
+  if (stale.empty()) return ok_status();
+  rbd_image_t handle = nullptr;
+  if (int rc = rbd_open(cluster.ioctx(), image.c_str(), &handle, nullptr); rc < 0) {
+    return fail(rbd_error(fmt::format("opening {}", image), rc));
+  }
+  Status result = ok_status();
+  for (const auto& snap : stale) {
+    int rc = rbd_snap_remove(handle, snap.c_str());
+    if (rc < 0 && rc != -ENOENT && result) result = fail(rbd_error(fmt::format("{}: removing snapshot {}", image, snap), rc));
+  }
+  rbd_close(handle);
+  return result;
+}
 
 std::string rbd_backup_snapshot_name(std::chrono::system_clock::time_point when) {
   const std::time_t t = std::chrono::system_clock::to_time_t(when);
@@ -246,8 +336,8 @@ Result<RbdCopyStats> rbd_export_snapshot(RbdCluster& cluster, const std::string&
   const std::string what = fmt::format("exporting {}@{} to {}", image, snapshot, path.string());
   if (!rbd_name_ok(image)) return fail(fmt::format("'{}' is not a usable RBD image name", image));
   if (!rbd_backup_snapshot_name_ok(snapshot)) return fail(fmt::format("'{}' is not a backup snapshot name", snapshot));
-  SnapshotImage snap;
-  if (int rc = snap.open(cluster, image, snapshot); rc < 0) return fail(rbd_error(what, rc));
+  ReadOnlyImage snap;
+  if (int rc = snap.open(cluster, image, snapshot.c_str()); rc < 0) return fail(rbd_error(what, rc));
   Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600));
   if (fd.get() < 0) return fail(fmt::format("{}: creating the file: {}", what, errno_text(errno)));
   RbdCopyStats stats;
@@ -262,7 +352,7 @@ Result<RbdCopyStats> rbd_export_snapshot(RbdCluster& cluster, const std::string&
 }
 
 Result<RbdCopyStats> rbd_import_file(const std::shared_ptr<RbdCluster>& cluster, const std::string& image,
-                                     const std::filesystem::path& path, const RbdCopyProgress& progress) {
+                                     const std::filesystem::path& path, const RbdImportOptions& options) {
   const std::string what = fmt::format("importing {} into {}", path.string(), image);
   if (!rbd_name_ok(image)) return fail(fmt::format("'{}' is not a usable RBD image name", image));
   Fd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC));
@@ -274,17 +364,37 @@ Result<RbdCopyStats> rbd_import_file(const std::shared_ptr<RbdCluster>& cluster,
   if (size == 0 || size % kBlockSize != 0) {
     return fail(fmt::format("{}: size {} is not whole 512-byte blocks", what, size));
   }
+  ReadOnlyImage parent;
+  if (!options.clone_of.empty()) {
+    const std::string snap(kRbdBaseSnapshot);
+    if (int rc = parent.open(*cluster, options.clone_of, snap.c_str()); rc < 0) {
+      return fail(rbd_error(fmt::format("{}: opening the parent {}@{}", what, options.clone_of, snap), rc));
+    }
+    uint64_t parent_size = 0;
+    if (int rc = rbd_get_size(parent.get(), &parent_size); rc < 0) {
+      return fail(rbd_error(fmt::format("{}: size of {}", what, options.clone_of), rc));
+    }
+    if (parent_size != size) {
+      return fail(fmt::format("{}: the file has {} bytes, the parent {} has {}", what, size, options.clone_of,
+                              parent_size));
+    }
+  }
   auto exists = rbd_image_exists(*cluster, image);
   if (!exists.ok()) return fail(exists.error().message);
   if (exists.value()) return fail(fmt::format("{}: the image exists already (a restore never overwrites)", what));
   // Creation is what claims the name: of two racing imports one gets EEXIST.
-  if (Status s = rbd_create_image(*cluster, image, size); !s) return fail(s.error().message);
+  Status created = options.clone_of.empty() ? rbd_create_image(*cluster, image, size)
+                                            : rbd_clone_base(*cluster, options.clone_of, image);
+  if (!created) return fail(created.error().message);
   RbdCopyStats stats;
   stats.image_bytes = size;
   Status s = [&]() -> Status {
     auto store = RbdStore::open(cluster, image);
     if (!store.ok()) return fail(store.error().message);
-    return import_from(fd.get(), size, *store.value(), stats, progress, what);
+    if (!options.clone_of.empty()) {
+      return import_into_clone(fd.get(), size, parent.get(), *store.value(), stats, options.progress, what);
+    }
+    return import_from(fd.get(), size, *store.value(), stats, options.progress, what);
   }();  // the store is closed (lock released) here, before any removal
   if (!s) {
     (void)rbd_remove_image(*cluster, image);  // created above: ours to remove

@@ -29,6 +29,10 @@
 #include <string>
 #include <string_view>
 
+#include <rbd/librbd.h>
+
+#include <vector>
+
 #include "common/result.h"
 #include "storage/rbd_cluster.h"
 
@@ -43,6 +47,17 @@ std::string rbd_backup_snapshot_name(std::chrono::system_clock::time_point when)
 // remove any other snapshot, so a backup can never touch the `base` snapshot
 // clones hang from, or one an operator made.
 bool rbd_backup_snapshot_name_ok(std::string_view name);
+
+// Every snapshot of the open `image` (named `name` in errors), by name.
+Result<std::vector<std::string>> rbd_snapshot_names(rbd_image_t image, const std::string& name);
+
+// Removes the backup snapshots (rbd_backup_snapshot_name_ok) a backup that
+// died before its cleanup left on `image`: an image with snapshots cannot be
+// removed. Other snapshots are left alone; a missing image is not an error.
+// Lists them without a lock; only when there are some is the image opened
+// for writing (librbd takes its lock for the removal), so call it on an
+// image no live client holds open (a disk being removed).
+Status rbd_remove_backup_snapshots(RbdCluster& cluster, const std::string& image);
 
 // Bytes copied so far, of the image's size; called after each chunk.
 using RbdCopyProgress = std::function<void(uint64_t done_bytes, uint64_t total_bytes)>;
@@ -60,13 +75,27 @@ struct RbdCopyStats {
 Result<RbdCopyStats> rbd_export_snapshot(RbdCluster& cluster, const std::string& image, const std::string& snapshot,
                                          const std::filesystem::path& path, const RbdCopyProgress& progress = {});
 
-// Creates the image `image` (as a blank LUN is created: rbd_create_image)
-// of the file's size and writes the file's data into it: only its data
-// extents (SEEK_DATA/SEEK_HOLE), and of those only blocks that are not all
-// zeros. The image is held with its exclusive lock while written, flushed,
-// then closed. Refuses an image that exists already and a file whose size is
-// not whole 512-byte blocks; on failure the new image is removed.
+struct RbdImportOptions {
+  // "": a new standalone image of the file's size (rbd_create_image, as a
+  // blank LUN is made). Otherwise an imported base (rbd_ensure_base) the
+  // image becomes a copy-on-write clone of (rbd_clone_base, as a LUN made
+  // from a catalog image is), with only what differs from the base written:
+  // the restored LUN again costs only what it changed (its write_limit
+  // counts its own objects), instead of holding the base's data too. The
+  // file must then be exactly the base's size.
+  std::string clone_of;
+  RbdCopyProgress progress;
+};
+
+// Creates the image `image` and writes the file's content into it. A
+// standalone image gets only the file's data extents (SEEK_DATA/SEEK_HOLE),
+// and of those only the 4 KiB blocks that are not all zeros; a clone gets
+// the blocks that differ from its base (the whole file is compared, so
+// zeros hide base data where the file has them). The image is held with its
+// exclusive lock while written, flushed, then closed. Refuses an image that
+// exists already and a file whose size is not whole 512-byte blocks; on
+// failure the new image is removed.
 Result<RbdCopyStats> rbd_import_file(const std::shared_ptr<RbdCluster>& cluster, const std::string& image,
-                                     const std::filesystem::path& path, const RbdCopyProgress& progress = {});
+                                     const std::filesystem::path& path, const RbdImportOptions& options = {});
 
 }  // namespace scsipub::storage

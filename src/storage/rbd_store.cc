@@ -205,21 +205,6 @@ Status RbdStore::remove_snapshot(const std::string& snap) {
   return ok_status();
 }
 
-Result<std::vector<std::string>> RbdStore::snapshots() const {
-  // librbd wants room for the snapshots and an end marker, and says how
-  // much when the array is too small (-ERANGE).
-  int max = 16;
-  for (int attempt = 0; attempt < 8; ++attempt) {
-    std::vector<rbd_snap_info_t> list(static_cast<size_t>(std::max(max, 1)));
-    int rc = rbd_snap_list(image_, list.data(), &max);
-    if (rc == -ERANGE) continue;
-    if (rc < 0) return fail(rbd_error(fmt::format("{}: listing snapshots", name_), rc));
-    std::vector<std::string> names;
-    for (int i = 0; i < rc; ++i) names.emplace_back(list[static_cast<size_t>(i)].name);
-    rbd_snap_list_end(list.data());
-    return names;
-  }
-  return fail(fmt::format("{}: listing snapshots: the list keeps growing", name_));
-}
+Result<std::vector<std::string>> RbdStore::snapshots() const { return rbd_snapshot_names(image_, name_); }
 
 }  // namespace scsipub::storage

@@ -273,6 +273,7 @@ TEST_F(RbdBackupTest, ExportOfACloneIncludesItsParent) {
   };
   ASSERT_TRUE(rbd_ensure_base(*cluster_, base, BytesSource(expect)).ok());
   ASSERT_TRUE(rbd_clone_base(*cluster_, base, lun).ok());
+  TempPath file;
   {
     auto s = RbdStore::open(cluster_, lun);
     ASSERT_TRUE(s.ok()) << s.error().message;
@@ -282,12 +283,41 @@ TEST_F(RbdBackupTest, ExportOfACloneIncludesItsParent) {
     put(*s.value(), expect, 4096, 512);
     const std::string snap = rbd_backup_snapshot_name(std::chrono::system_clock::now());
     ASSERT_TRUE(s.value()->create_snapshot(snap).ok());
-    TempPath file;
     auto exported = rbd_export_snapshot(*cluster_, lun, snap, file.path);
     ASSERT_TRUE(exported.ok()) << exported.error().message;
     EXPECT_TRUE(read_file(file.path) == expect) << "the clone's export lacks its parent's data";
     ASSERT_TRUE(s.value()->remove_snapshot(snap).ok());
   }
+  // Restored as a clone of the same base, after the clone hid some of the
+  // parent's data with zeros: reads the same, and holds only the objects
+  // that differ from the base (the first, the third's zeros, the fourth).
+  std::fill(expect.begin() + (8ll << 20) + 4096, expect.begin() + (8ll << 20) + 8192, uint8_t{0});
+  {
+    auto s = RbdStore::open(cluster_, lun);
+    ASSERT_TRUE(s.ok());
+    ASSERT_EQ(s.value()->write(((8ull << 20) + 4096) / kBlockSize, std::vector<uint8_t>(4096, 0)), IoStatus::ok);
+    const std::string snap = rbd_backup_snapshot_name(std::chrono::system_clock::now());
+    ASSERT_TRUE(s.value()->create_snapshot(snap).ok());
+    std::filesystem::remove(file.path);
+    ASSERT_TRUE(rbd_export_snapshot(*cluster_, lun, snap, file.path).ok());
+    ASSERT_TRUE(s.value()->remove_snapshot(snap).ok());
+  }
+  const std::string restored = unique("lunback");
+  auto imported = rbd_import_file(cluster_, restored, file.path, RbdImportOptions{.clone_of = base});
+  ASSERT_TRUE(imported.ok()) << imported.error().message;
+  EXPECT_EQ(imported.value().data_bytes, 3 * 4096u) << "the 4 KiB units that differ from the base";
+  {
+    auto s = RbdStore::open(cluster_, restored);
+    ASSERT_TRUE(s.ok()) << s.error().message;
+    EXPECT_TRUE(read_all(*s.value()) == expect) << "the restored clone differs";
+    EXPECT_EQ(s.value()->allocation().allocated_bytes(), 3 * (4ull << 20));
+  }
+  EXPECT_FALSE(rbd_import_file(cluster_, unique("lunback"), file.path, RbdImportOptions{.clone_of = "no-such-base"}).ok());
+  std::filesystem::resize_file(file.path, kSize + 4096);
+  const std::string wrong = unique("lunback");
+  EXPECT_FALSE(rbd_import_file(cluster_, wrong, file.path, RbdImportOptions{.clone_of = base}).ok()) << "size differs";
+  EXPECT_FALSE(rbd_image_exists(*cluster_, wrong).value());
+  EXPECT_TRUE(rbd_remove_image(*cluster_, restored).ok());
   EXPECT_TRUE(rbd_remove_image(*cluster_, lun).ok());
   EXPECT_TRUE(rbd_remove_image_and_snapshot(*cluster_, base).ok());
 }
@@ -316,19 +346,28 @@ TEST_F(RbdBackupTest, SnapshotUnderWritesIsAPrefixAndStallsBriefly) {
       const auto us = std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0);
       worst_write_us.store(std::max(worst_write_us.load(), static_cast<int64_t>(us.count())));
       acked.store(n + 1);
+      std::this_thread::sleep_for(1ms);  // a steady stream, not a race to the end
     }
   });
-  // Snapshot a few times while the writer runs.
+  // Stops the writer on every way out of the test (an ASSERT returns early).
+  struct Join {
+    std::atomic<bool>& stop;
+    std::thread& thread;
+    ~Join() {
+      stop.store(true);
+      if (thread.joinable()) thread.join();
+    }
+  } join{stop, writer};
+  // Snapshot a few times while the writer runs, more than a second apart:
+  // each snapshot is a map change the monitor commits, and one within a
+  // second of the previous commit waits for the monitor's next proposal
+  // (paxos_propose_interval, 1 s), which is the stall this would measure.
   std::vector<std::string> snaps;
   std::vector<uint64_t> acked_before, acked_after;
   std::vector<double> pause_ms;
   for (int i = 0; i < 3; ++i) {
-    for (int spin = 0; spin < 2000 && acked.load() < (static_cast<uint64_t>(i) + 1) * 300; ++spin) {
-      std::this_thread::sleep_for(1ms);
-    }
-    // Distinct names: the stamps are whole seconds.
-    const std::string snap =
-        rbd_backup_snapshot_name(std::chrono::system_clock::now() + std::chrono::seconds(i * 2));
+    std::this_thread::sleep_for(1100ms);
+    const std::string snap = rbd_backup_snapshot_name(std::chrono::system_clock::now());
     acked_before.push_back(acked.load());
     auto paused = store.create_snapshot(snap);
     acked_after.push_back(acked.load());
@@ -336,6 +375,7 @@ TEST_F(RbdBackupTest, SnapshotUnderWritesIsAPrefixAndStallsBriefly) {
     pause_ms.push_back(static_cast<double>(paused.value().count()) / 1e3);
     snaps.push_back(snap);
   }
+  for (int spin = 0; spin < 5000 && acked.load() <= acked_after.back(); ++spin) std::this_thread::sleep_for(1ms);
   stop.store(true);
   writer.join();
   std::printf("snapshot under writes: writes held %.3f / %.3f / %.3f ms; slowest single write %.3f ms\n", pause_ms[0],
