@@ -308,7 +308,9 @@ Status rbd_remove_backup_snapshots(RbdCluster& cluster, const std::string& image
   Status result = ok_status();
   for (const auto& snap : stale) {
     int rc = rbd_snap_remove(handle, snap.c_str());
-    if (rc < 0 && rc != -ENOENT && result) result = fail(rbd_error(fmt::format("{}: removing snapshot {}", image, snap), rc));
+    if (rc < 0 && rc != -ENOENT && result) {
+      result = fail(rbd_error(fmt::format("{}: removing snapshot {}", image, snap), rc));
+    }
   }
   rbd_close(handle);
   return result;

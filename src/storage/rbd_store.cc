@@ -187,7 +187,9 @@ int no_progress_report(uint64_t /*done*/, uint64_t /*total*/, void* /*arg*/) { r
 }  // namespace
 
 Result<std::chrono::microseconds> RbdStore::create_snapshot(const std::string& snap) {
-  if (!rbd_backup_snapshot_name_ok(snap)) return fail(fmt::format("{}: '{}' is not a backup snapshot name", name_, snap));
+  if (!rbd_backup_snapshot_name_ok(snap)) {
+    return fail(fmt::format("{}: '{}' is not a backup snapshot name", name_, snap));
+  }
   const auto start = std::chrono::steady_clock::now();
   if (int rc = rbd_flush(image_); rc < 0) return fail(rbd_error(fmt::format("{}: flush before snapshot", name_), rc));
   // No quiesce round: that notifies other clients of the image (rbd-nbd's
@@ -199,7 +201,9 @@ Result<std::chrono::microseconds> RbdStore::create_snapshot(const std::string& s
 }
 
 Status RbdStore::remove_snapshot(const std::string& snap) {
-  if (!rbd_backup_snapshot_name_ok(snap)) return fail(fmt::format("{}: '{}' is not a backup snapshot name", name_, snap));
+  if (!rbd_backup_snapshot_name_ok(snap)) {
+    return fail(fmt::format("{}: '{}' is not a backup snapshot name", name_, snap));
+  }
   int rc = rbd_snap_remove(image_, snap.c_str());
   if (rc < 0) return fail(rbd_error(fmt::format("{}: removing snapshot {}", name_, snap), rc));
   return ok_status();

@@ -34,7 +34,8 @@ TEST(RbdBackupSnapshotName, IsTheUtcStampAndNothingElsePasses) {
   EXPECT_EQ(rbd_backup_snapshot_name(when), "scsipub-backup-20261207T231600Z");
   EXPECT_TRUE(rbd_backup_snapshot_name_ok(rbd_backup_snapshot_name(when)));
   EXPECT_TRUE(rbd_backup_snapshot_name_ok(rbd_backup_snapshot_name(std::chrono::system_clock::now())));
-  for (const char* bad : {"base", "", "scsipub-backup-", "scsipub-backup-20261207T231600", "scsipub-backup-20261307T231600Z",
+  for (const char* bad : {"base", "", "scsipub-backup-", "scsipub-backup-20261207T231600",
+                          "scsipub-backup-20261307T231600Z",
                           "scsipub-backup-20261200T231600Z", "scsipub-backup-20261207T241600Z",
                           "scsipub-backup-20261207T236000Z", "scsipub-backup-2026120XT231600Z",
                           "scsipub-backup-20261207T231600Z ", "scsipub-backup-20261207T231600Z/x",
@@ -130,7 +131,8 @@ TEST_F(RbdBackupTest, SnapshotOfTheOpenStoreExportsExactlyAndImportsBack) {
   const std::string snap = rbd_backup_snapshot_name(std::chrono::system_clock::now());
   auto paused = store.create_snapshot(snap);
   ASSERT_TRUE(paused.ok()) << paused.error().message;
-  std::printf("snapshot of an idle open image: writes held %.3f ms\n", static_cast<double>(paused.value().count()) / 1e3);
+  std::printf("snapshot of an idle open image: writes held %.3f ms\n",
+              static_cast<double>(paused.value().count()) / 1e3);
   EXPECT_TRUE(store.holds_lock()) << "snapshotting keeps the lock";
   EXPECT_FALSE(store.create_snapshot(snap).ok()) << "the same name twice";
 
@@ -312,7 +314,8 @@ TEST_F(RbdBackupTest, ExportOfACloneIncludesItsParent) {
     EXPECT_TRUE(read_all(*s.value()) == expect) << "the restored clone differs";
     EXPECT_EQ(s.value()->allocation().allocated_bytes(), 3 * (4ull << 20));
   }
-  EXPECT_FALSE(rbd_import_file(cluster_, unique("lunback"), file.path, RbdImportOptions{.clone_of = "no-such-base"}).ok());
+  EXPECT_FALSE(
+      rbd_import_file(cluster_, unique("lunback"), file.path, RbdImportOptions{.clone_of = "no-such-base"}).ok());
   std::filesystem::resize_file(file.path, kSize + 4096);
   const std::string wrong = unique("lunback");
   EXPECT_FALSE(rbd_import_file(cluster_, wrong, file.path, RbdImportOptions{.clone_of = base}).ok()) << "size differs";
