@@ -16,6 +16,10 @@
 #include "storage/block_store.h"
 #include "storage/image_source.h"
 
+namespace scsipub::storage {
+class RbdStore;  // storage/rbd_store.h, built only with librbd
+}  // namespace scsipub::storage
+
 namespace scsipub::control {
 
 // A catalog image's read-only base, or an error when it is gone.
@@ -34,6 +38,11 @@ struct LunStorage {
   std::shared_ptr<storage::BlockStore> store;
   // Bytes written so far, as counted against write_limit.
   std::function<uint64_t()> bytes_written;
+  // The same store when the LUN is an RBD image (empty otherwise): a backup
+  // snapshots it through this handle, which holds the image's lock. Weak:
+  // only `store` decides when the image closes (a fleet hands a disk over
+  // by closing it), so a backup locks it for one call at a time.
+  std::weak_ptr<storage::RbdStore> rbd;
 };
 
 // What one orphan sweep found.

@@ -171,6 +171,7 @@ ServiceResult<std::shared_ptr<ProvisionedDisk>> ProvisionedDisks::open_disk(cons
     }
     ProvisionedDisk::Unit u;
     u.store = std::move(opened.value().store);
+    u.rbd = opened.value().rbd;
     if (lease.deadline) u.store = std::make_shared<storage::FencedStore>(std::move(u.store), lease.deadline);
     u.bytes_written = std::move(opened.value().bytes_written);
     u.size_bytes = u.store->block_count() * storage::kBlockSize;

@@ -52,6 +52,10 @@ class ProvisionedDisk {
     std::shared_ptr<lu::LogicalUnit> lu;
     std::shared_ptr<storage::BlockStore> store;  // the DiskStorage's, shared by every session
     std::function<uint64_t()> bytes_written;      // counted against write_limit
+    // The LUN's RBD image, open with its lock (empty for local storage):
+    // what a backup snapshots. `store` may wrap it (a fleet's FencedStore);
+    // weak, as in LunStorage.
+    std::weak_ptr<storage::RbdStore> rbd;
     uint64_t size_bytes = 0;
   };
 

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "storage/rbd_backup.h"
 #include "storage/rbd_images.h"
 #include "storage/rbd_store.h"
 
@@ -50,6 +51,43 @@ std::string RbdDiskStorage::lun_image_name(std::string_view disk_id, uint32_t lu
   return fmt::format("{}disk-{}-lun{}", prefix_, disk_id, lun);
 }
 
+std::vector<std::string> RbdDiskStorage::disk_image_names(const db::Disk& disk) const {
+  std::vector<std::string> names;
+  names.reserve(disk.luns.size());
+  for (uint32_t lun = 0; lun < disk.luns.size(); ++lun) names.push_back(lun_image_name(disk.id, lun));
+  return names;
+}
+
+Result<storage::RbdCopyStats> RbdDiskStorage::restore_lun(const LunSpec& spec, const std::filesystem::path& file) {
+  const std::string name = lun_image_name(spec.disk_id, spec.lun);
+  if (spec.image == "blank") return storage::rbd_import_file(cluster_, name, file);
+  std::error_code ec;
+  const uint64_t bytes = std::filesystem::file_size(file, ec);
+  if (ec) return fail(fmt::format("restoring {} from {}: {}", name, file.string(), ec.message()));
+  // The base the LUN was cloned from has the LUN's size in its name.
+  const std::string parent = base_image_name(spec.image, bytes);
+  std::string why_not;
+  auto exists = storage::rbd_image_exists(*cluster_, parent);
+  if (!exists.ok()) return fail(exists.error().message);
+  if (!exists.value()) {
+    auto base = bases_(spec.image);
+    if (!base.ok()) {
+      why_not = base.error().message;
+    } else if (base.value()->block_count() * storage::kBlockSize != bytes) {
+      why_not = fmt::format("catalog image {} is not {} bytes now", spec.image, bytes);
+    } else if (Status s = storage::rbd_ensure_base(*cluster_, parent, *base.value()); !s) {
+      return fail(s.error().message);
+    }
+  }
+  if (!why_not.empty()) {
+    spdlog::warn("restoring {}: no base to clone ({}): restoring it as a standalone image, which counts whole "
+                 "against write_limit",
+                 name, why_not);
+    return storage::rbd_import_file(cluster_, name, file);
+  }
+  return storage::rbd_import_file(cluster_, name, file, storage::RbdImportOptions{.clone_of = parent});
+}
+
 // The size is part of the name: a catalog image replaced by a different file
 // of the same name gets a base of its own instead of reusing the old content.
 std::string RbdDiskStorage::base_image_name(std::string_view image, uint64_t size_bytes) const {
@@ -81,6 +119,7 @@ Result<LunStorage> RbdDiskStorage::open_lun(const LunSpec& spec) {
   std::shared_ptr<storage::RbdStore> rbd = std::move(store).value();
   LunStorage out;
   out.store = rbd;
+  out.rbd = rbd;
   // The figure kept in memory since the open (no cluster call: the dashboard
   // reads it from an event loop). A weak reference: the counter must not
   // keep a closed image open.
@@ -95,7 +134,14 @@ Result<LunStorage> RbdDiskStorage::open_lun(const LunSpec& spec) {
 Status RbdDiskStorage::remove_disk(std::string_view disk_id, uint32_t luns) {
   Status result = ok_status();
   for (uint32_t lun = 0; lun < luns; ++lun) {
-    if (Status s = storage::rbd_remove_image(*cluster_, lun_image_name(disk_id, lun)); !s && result) result = s;
+    const std::string name = lun_image_name(disk_id, lun);
+    // A backup that died between its snapshot and the cleanup left one
+    // behind, and an image with snapshots cannot be removed.
+    if (Status s = storage::rbd_remove_backup_snapshots(*cluster_, name); !s) {
+      if (result) result = s;
+      continue;
+    }
+    if (Status s = storage::rbd_remove_image(*cluster_, name); !s && result) result = s;
   }
   return result;
 }
@@ -152,8 +198,10 @@ Result<OrphanSweep> RbdDiskStorage::sweep_orphans(const DiskIdsReader& records, 
     }
     const auto age = std::chrono::duration_cast<std::chrono::seconds>(now - u.created).count();
     // librbd refuses too when a client opened it since (it checks watchers).
+    // A LUN may carry a snapshot a dead backup left, which blocks removal.
     Status s = kinds[i].kind == RbdImageName::Kind::staging ? storage::rbd_remove_image_and_snapshot(*cluster_, name)
-                                                            : storage::rbd_remove_image(*cluster_, name);
+                                                            : storage::rbd_remove_backup_snapshots(*cluster_, name);
+    if (s && kinds[i].kind == RbdImageName::Kind::lun) s = storage::rbd_remove_image(*cluster_, name);
     if (!s) {
       spdlog::warn("orphan sweep: {}", s.error().message);
       ++out.failed;

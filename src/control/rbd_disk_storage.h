@@ -10,11 +10,15 @@
 // write_limit counts the LUN image's own RBD objects (a clone's parent costs
 // nothing), whole objects at a time (storage::RbdAllocation); bytes_written
 // reports that figure. The pool's quota bounds the total.
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "control/disk_storage.h"
+#include "db/meta_store.h"
+#include "storage/rbd_backup.h"
 #include "storage/rbd_cluster.h"
 
 namespace scsipub::control {
@@ -45,6 +49,18 @@ class RbdDiskStorage final : public DiskStorage {
   Result<OrphanSweep> sweep_orphans(const DiskIdsReader& records, std::chrono::seconds grace) override;
 
   std::string lun_image_name(std::string_view disk_id, uint32_t lun) const;
+  // The image of each LUN of `disk`, LUN 0 first (what a backup copies and a
+  // restore recreates).
+  std::vector<std::string> disk_image_names(const db::Disk& disk) const;
+  // Restore: makes LUN `spec.lun`'s image from `file` (a backup's copy of
+  // it, storage::rbd_export_snapshot) the way create_lun makes it: a blank
+  // LUN as a standalone image, a catalog image's LUN as a clone of its base
+  // (imported into the pool when missing) holding only what differs from
+  // the base. When the base cannot be had (the catalog no longer has the
+  // image, or at another size) the LUN is restored standalone, with a
+  // warning: the data is the same, but it then counts whole against
+  // write_limit. Refuses a LUN image that exists.
+  Result<storage::RbdCopyStats> restore_lun(const LunSpec& spec, const std::filesystem::path& file);
   std::string base_image_name(std::string_view image, uint64_t size_bytes) const;
 
  private:

@@ -8,6 +8,8 @@
 #include <memory>
 #include <vector>
 
+#include "storage/rbd_backup.h"
+
 namespace scsipub::storage {
 namespace {
 
@@ -177,5 +179,36 @@ bool RbdStore::holds_lock() const {
   int owner = 0;
   return rbd_is_exclusive_lock_owner(image_, &owner) == 0 && owner != 0;
 }
+
+namespace {
+
+int no_progress_report(uint64_t /*done*/, uint64_t /*total*/, void* /*arg*/) { return 0; }
+
+}  // namespace
+
+Result<std::chrono::microseconds> RbdStore::create_snapshot(const std::string& snap) {
+  if (!rbd_backup_snapshot_name_ok(snap)) {
+    return fail(fmt::format("{}: '{}' is not a backup snapshot name", name_, snap));
+  }
+  const auto start = std::chrono::steady_clock::now();
+  if (int rc = rbd_flush(image_); rc < 0) return fail(rbd_error(fmt::format("{}: flush before snapshot", name_), rc));
+  // No quiesce round: that notifies other clients of the image (rbd-nbd's
+  // fsfreeze hooks); scsipub's initiators are not among them, and librbd's
+  // own write block is what makes the snapshot consistent.
+  int rc = rbd_snap_create2(image_, snap.c_str(), RBD_SNAP_CREATE_SKIP_QUIESCE, no_progress_report, nullptr);
+  if (rc < 0) return fail(rbd_error(fmt::format("{}: creating snapshot {}", name_, snap), rc));
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - start);
+}
+
+Status RbdStore::remove_snapshot(const std::string& snap) {
+  if (!rbd_backup_snapshot_name_ok(snap)) {
+    return fail(fmt::format("{}: '{}' is not a backup snapshot name", name_, snap));
+  }
+  int rc = rbd_snap_remove(image_, snap.c_str());
+  if (rc < 0) return fail(rbd_error(fmt::format("{}: removing snapshot {}", name_, snap), rc));
+  return ok_status();
+}
+
+Result<std::vector<std::string>> RbdStore::snapshots() const { return rbd_snapshot_names(image_, name_); }
 
 }  // namespace scsipub::storage

@@ -13,8 +13,10 @@
 // (read_may_block / write_may_block stay true).
 #include <rbd/librbd.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/result.h"
 #include "storage/block_store.h"
@@ -63,6 +65,20 @@ class RbdStore final : public BlockStore {
   bool holds_lock() const;
   // Allocated bytes and write_limit bookkeeping (measured at open).
   const RbdAllocation& allocation() const { return *allocation_; }
+
+  // Backups (storage/rbd_backup.h). A snapshot of the image as of now, made
+  // through this handle, which holds the exclusive lock, while sessions keep
+  // using the store: librbd blocks new writes, waits for the ones in flight
+  // and creates the snapshot, so it holds every write acknowledged before the
+  // call and none started after it returns; a write racing the call lands on
+  // one side whole. Nothing needs pausing around it. Returns how long the
+  // call held writes back (flush + snapshot create). Only names
+  // rbd_backup_snapshot_name() makes are accepted, here and in removal.
+  // May wait on the cluster: a control or storage thread.
+  Result<std::chrono::microseconds> create_snapshot(const std::string& snap);
+  Status remove_snapshot(const std::string& snap);
+  // Every snapshot of the image, by name (the backup ones and any other).
+  Result<std::vector<std::string>> snapshots() const;
 
  private:
   RbdStore(std::shared_ptr<RbdCluster> cluster, rbd_image_t image, std::string name, uint64_t blocks,

@@ -5,10 +5,13 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <filesystem>
 #include <vector>
 
 #include "storage/ceph_test_env.h"
+#include "storage/rbd_backup.h"
 #include "storage/rbd_images.h"
+#include "storage/rbd_store.h"
 
 namespace scsipub::control {
 namespace {
@@ -80,6 +83,71 @@ TEST_F(RbdDiskStorageTest, CreatesCloneAndBlankOpensThemAgainAndRemoves) {
   EXPECT_FALSE(storage::rbd_image_exists(*cluster_, storage_->lun_image_name("d1", 0)).value());
   EXPECT_FALSE(storage::rbd_image_exists(*cluster_, storage_->lun_image_name("d1", 1)).value());
   EXPECT_TRUE(storage_->remove_disk("d1", 2)) << "already gone is fine";
+}
+
+// A backup reaches an open LUN's image through LunStorage::rbd, names a
+// disk's images from its record, and a snapshot a backup left behind does
+// not keep the disk from being removed.
+TEST_F(RbdDiskStorageTest, BackupSnapshotsTheOpenLunAndRemovalClearsLeftovers) {
+  db::Disk disk;
+  disk.id = "d7";
+  disk.luns = {"img", "blank"};
+  EXPECT_EQ(storage_->disk_image_names(disk),
+            (std::vector<std::string>{storage_->lun_image_name("d7", 0), storage_->lun_image_name("d7", 1)}));
+  const std::string snap = storage::rbd_backup_snapshot_name(std::chrono::system_clock::now());
+  {
+    auto lun0 = storage_->create_lun({"d7", 0, "img", 0, 0});
+    ASSERT_TRUE(lun0.ok()) << lun0.error().message;
+    auto lun1 = storage_->create_lun({"d7", 1, "blank", 1 << 20, 0});
+    ASSERT_TRUE(lun1.ok()) << lun1.error().message;
+    for (auto* lun : {&lun0.value(), &lun1.value()}) {
+      auto rbd = lun->rbd.lock();
+      ASSERT_NE(rbd, nullptr);
+      EXPECT_EQ(static_cast<storage::BlockStore*>(rbd.get()), lun->store.get()) << "the same open image";
+      ASSERT_TRUE(rbd->create_snapshot(snap).ok());
+    }
+    auto snaps = lun1.value().rbd.lock()->snapshots();
+    ASSERT_TRUE(snaps.ok()) << snaps.error().message;
+    EXPECT_EQ(snaps.value(), std::vector<std::string>{snap});
+    std::vector<uint8_t> data(4096, 0x5a);
+    ASSERT_EQ(lun0.value().store->write(8, data), storage::IoStatus::ok);
+    ASSERT_EQ(lun1.value().store->write(16, data), storage::IoStatus::ok);
+    auto weak = lun1.value().rbd;
+    lun1.value().store.reset();
+    EXPECT_TRUE(weak.expired()) << "the backup's handle does not keep a closed LUN open";
+  }  // closed with the snapshots still there, as after a crashed backup
+
+  // Export both as of the snapshot, restore them as disk d8.
+  std::vector<std::filesystem::path> files;
+  for (uint32_t lun = 0; lun < 2; ++lun) {
+    files.push_back(std::filesystem::temp_directory_path() / fmt::format("{}lun{}", prefix_, lun));
+    auto exported = storage::rbd_export_snapshot(*cluster_, storage_->lun_image_name("d7", lun), snap, files.back());
+    ASSERT_TRUE(exported.ok()) << exported.error().message;
+  }
+  for (uint32_t lun = 0; lun < 2; ++lun) {
+    auto restored = storage_->restore_lun({"d8", lun, disk.luns[lun], 0, 0}, files[lun]);
+    ASSERT_TRUE(restored.ok()) << restored.error().message;
+  }
+  EXPECT_FALSE(storage_->restore_lun({"d8", 0, "img", 0, 0}, files[0]).ok()) << "never overwrites";
+  {
+    auto lun0 = storage_->open_lun({"d8", 0, "img", 0, 0});
+    ASSERT_TRUE(lun0.ok()) << lun0.error().message;
+    std::vector<uint8_t> buf(512);
+    ASSERT_EQ(lun0.value().store->read(8, buf), storage::IoStatus::ok);
+    EXPECT_EQ(buf[0], uint8_t((8 * 512) % 251)) << "the base's data, as of the snapshot";
+    EXPECT_EQ(lun0.value().bytes_written(), 0u) << "a clone of the base again: it holds nothing of its own";
+    auto lun1 = storage_->open_lun({"d8", 1, "blank", 0, 0});
+    ASSERT_TRUE(lun1.ok()) << lun1.error().message;
+    EXPECT_EQ(lun1.value().store->block_count(), (1u << 20) / 512);
+    ASSERT_EQ(lun1.value().store->read(16, buf), storage::IoStatus::ok);
+    EXPECT_EQ(buf, std::vector<uint8_t>(512, 0)) << "the write after the snapshot is not in it";
+  }
+  for (const auto& f : files) std::filesystem::remove(f);
+  ASSERT_TRUE(storage_->remove_disk("d8", 2));
+  ASSERT_TRUE(storage_->remove_disk("d7", 2)) << "leftover backup snapshots are removed first";
+  for (const auto& name : storage_->disk_image_names(disk)) {
+    EXPECT_FALSE(storage::rbd_image_exists(*cluster_, name).value()) << name;
+  }
 }
 
 // The LUN's write_limit reaches the store, and bytes_written (the dashboard's
