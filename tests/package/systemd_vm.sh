@@ -76,6 +76,7 @@ trap cleanup EXIT
 # shellcheck source=/dev/null
 CODENAME=$(. /etc/os-release && echo "${VERSION_CODENAME:-}")
 SUITE=bookworm
+# shellcheck disable=SC2016  # apt's own $(FIELD) placeholders
 apt-get indextargets --format '$(REPO_URI) $(RELEASE) $(TARGET_OF)' 2>/dev/null |
   awk -v s="$SUITE" '$3 == "deb" && ($2 == s || index($2, s "-") == 1) { print "deb " $1 " " $2 " main" }' |
   sort -u >"$RUN/sources.list" || true
@@ -214,7 +215,8 @@ mkdir -p "$R/etc/systemd/system/multi-user.target.wants"
 ln -sf /etc/systemd/system/scsipub-vm-check.service "$R/etc/systemd/system/multi-user.target.wants/"
 
 size_mb=$(($(du -sm "$R" | cut -f1) + 768))
-mke2fs -q -F -t ext4 -L root -d "$R" "$RUN/root.img" "${size_mb}M"
+truncate -s "${size_mb}M" "$RUN/root.img"
+mke2fs -q -F -t ext4 -L root -d "$R" "$RUN/root.img"
 rm -rf "$R"
 T_IMAGE=$((SECONDS - t0))
 

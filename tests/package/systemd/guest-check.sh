@@ -12,7 +12,7 @@ set -u
 HERE=$(cd "$(dirname "$0")" && pwd)
 # shellcheck source=/dev/null
 . "$HERE/params.sh"  # GRACE_MS COOLDOWN_S EXPOSURE_MAX
-export LC_ALL=C.UTF-8 SYSTEMD_PAGER= SYSTEMD_COLORS=0
+export LC_ALL=C.UTF-8 SYSTEMD_PAGER='' SYSTEMD_COLORS=0
 
 ok() { echo "VMCHECK ok $1 $(echo "${*:2}" | tr '\n' ' ')"; }
 fail() { echo "VMCHECK fail $1 $(echo "${*:2}" | tr '\n' ' ')"; }
@@ -137,7 +137,7 @@ done
 check no-new-privs "NoNewPrivs $(field NoNewPrivs)" test "$(field NoNewPrivs)" = 1
 check seccomp "Seccomp $(field Seccomp) (2 = filter)" test "$(field Seccomp)" = 2
 # ProtectSystem=strict: / read-only in the service's mount namespace, the data dir writable.
-root_opts=$(awk '$5 == "/" { print $6 }' "/proc/$PID/mountinfo" | head -n 1)
+root_opts=$(awk '$5 == "/" { print $6 }' "/proc/$PID/mountinfo" | tail -n 1)
 data_opts=$(awk '$5 == "/var/lib/scsipub" { print $6 }' "/proc/$PID/mountinfo" | tail -n 1)
 [[ $root_opts == ro* && $data_opts == rw* ]]
 verdict sandbox-readonly-root "/ mounted ${root_opts:-?}, /var/lib/scsipub ${data_opts:-not a mount}"
@@ -163,7 +163,7 @@ if echo "$hs" | grep -q 'CONNECTION ESTABLISHED'; then
 else
   fail tls-handshake "$(echo "$hs" | tail -n 2)"
 fi
-expect_fp tls-serves-certbot-cert "$LE/archive/vmtest/fullchain1.pem" 5
+expect_fp tls-serves-certbot-cert "$LE/archive/vmtest/fullchain1.pem" 30
 
 # --- certbot renews: new files in archive/, live/ symlinks switched
 r0=$(metric scsipub_tls_reloads_total)
@@ -174,7 +174,7 @@ ln -sfn ../../archive/vmtest/fullchain2.pem "$LE/live/vmtest/fullchain.pem.new"
 mv -T "$LE/live/vmtest/privkey.pem.new" "$LE/live/vmtest/privkey.pem"
 mv -T "$LE/live/vmtest/fullchain.pem.new" "$LE/live/vmtest/fullchain.pem"
 sleep "$COOLDOWN_S"
-expect_fp reload-certbot "$LE/archive/vmtest/fullchain2.pem" $((COOLDOWN_S + 20))
+expect_fp reload-certbot "$LE/archive/vmtest/fullchain2.pem" $((COOLDOWN_S + 30))
 r1=$(metric scsipub_tls_reloads_total)
 [[ -n $r0 && -n $r1 ]] && ((r1 > r0))
 verdict reload-certbot-metric "scsipub_tls_reloads_total ${r0:-?} -> ${r1:-?}"
@@ -188,12 +188,20 @@ if out=$(timeout 60 iscsiadm -m discovery -t sendtargets -p 127.0.0.1:3260 2>&1)
 else
   fail iscsiadm-login "$(echo "$out" | tail -n 2)"
 fi
-disk_of_session() { ls /sys/class/iscsi_session/session*/device/target*/*/block 2>/dev/null | head -n 1; }
-if wait_for 30 test -n "$(disk_of_session)" && dev=/dev/$(disk_of_session) &&
+disk_of_session() {
+  local b
+  for b in /sys/class/iscsi_session/session*/device/target*/*/block/*; do
+    [[ -e $b ]] && { echo "${b##*/}"; return; }
+  done
+}
+session_has_disk() { [[ -n $(disk_of_session) ]]; }
+modprobe sd_mod 2>/dev/null
+if wait_for 60 session_has_disk && dev=/dev/$(disk_of_session) &&
   dd if="$dev" of=/dev/null bs=4096 count=16 iflag=direct 2>/dev/null; then
   ok iscsiadm-disk "$dev: $(blockdev --getsize64 "$dev") bytes, read 64 KiB"
 else
-  fail iscsiadm-disk "no readable disk for the session: $(iscsiadm -m session 2>&1 | head -n 2)"
+  fail iscsiadm-disk "no readable disk for the session: $(iscsiadm -m session -P 3 2>&1 | grep -E 'State|Attached' | tr -s ' \t' ' ')"
+  dmesg | grep -iE 'scsi|sd[a-z]' | tail -n 10 | vmlog
 fi
 PID=$(main_pid)
 since=$(date +%s)
@@ -249,14 +257,14 @@ if wait_for 60 is_active && wait_for 60 all_listening; then
 else
   fail caddy-dropin-active "$(systemctl is-active scsipub.service); $(journal_since "$since" | grep -m1 -i 'tls')"
 fi
-expect_fp tls-serves-caddy-cert "$CD/vmtest.crt" 5
+expect_fp tls-serves-caddy-cert "$CD/vmtest.crt" 30
 r0=$(metric scsipub_tls_reloads_total)
 install -m 0640 -o caddy -g scsipub "$HERE/certs/caddy2.key" "$CD/.vmtest.key.tmp"
 install -m 0640 -o caddy -g scsipub "$HERE/certs/caddy2.crt" "$CD/.vmtest.crt.tmp"
 mv -T "$CD/.vmtest.key.tmp" "$CD/vmtest.key"
 mv -T "$CD/.vmtest.crt.tmp" "$CD/vmtest.crt"
 sleep "$COOLDOWN_S"
-expect_fp reload-caddy "$CD/vmtest.crt" $((COOLDOWN_S + 20))
+expect_fp reload-caddy "$CD/vmtest.crt" $((COOLDOWN_S + 30))
 r1=$(metric scsipub_tls_reloads_total)
 [[ -n $r0 && -n $r1 ]] && ((r1 > r0))
 verdict reload-caddy-metric "scsipub_tls_reloads_total ${r0:-?} -> ${r1:-?}"
