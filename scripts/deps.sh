@@ -16,6 +16,9 @@ PACKAGES=(
   ipxe-qemu
   postgresql stunnel4 openssl
   python3 procps jq strace
+  # the packaged unit under systemd in a VM (tests/package/systemd_vm.sh): a Debian 12
+  # system debootstrapped once, an ext4 image made without loop mounts
+  debootstrap e2fsprogs
   # HTTP load test of the landing page (bench/http_landing.sh)
   wrk
   # ISO 9660 images for the DVD-ROM tests (tests/integration/dvd_iso.sh, tests/e2e)
