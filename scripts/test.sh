@@ -29,6 +29,19 @@ count_ctest() {
 }
 
 step() { echo; echo "=== $*"; }
+# Adds the counts from a script's final "N passed, N failed" line; a log with
+# no such line is one failure, unless it matches SKIP_RE (the script skipped).
+count_summary() {
+  local log=$1 skip_re=${2:-} line nfail
+  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$log" | tail -1)
+  if [ -n "$line" ]; then
+    passed=$((passed + ${line%% *}))
+    nfail=${line#*, }
+    failed=$((failed + ${nfail%% *}))
+  elif [ -z "$skip_re" ] || ! grep -qE "$skip_re" "$log"; then
+    failed=$((failed + 1))
+  fi
+}
 
 # A throwaway PostgreSQL for the MetaStore contract tests (they run against
 # SQLite always, and against PostgreSQL when SCSIPUB_TEST_PG_URL is set).
@@ -84,28 +97,18 @@ if cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DSCSIPUB_TES
   # goes into the empty catalog and is served (reuses build-release).
   step "scripts/serve.sh on a fresh install"
   tests/integration/serve_sh.sh 2>&1 | tee build-release/serve_sh.log
-  line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' build-release/serve_sh.log | tail -1)
-  if [ -n "$line" ]; then
-    passed=$((passed + ${line%% *}))
-    nfail=${line#*, }
-    failed=$((failed + ${nfail%% *}))
-  else
-    failed=$((failed + 1))
-  fi
+  count_summary build-release/serve_sh.log
   # The Debian package from the same build dir, installed, run as the
   # scsipub user, logged in to and purged on this machine (as root).
   step "Debian package: build, install, run, purge (tests/package)"
   if deb=$(scripts/build-deb.sh --build-dir build-release | tail -n 1) && [ -f "$deb" ]; then
     passed=$((passed + 1))
     tests/package/deb_install.sh "$deb" 2>&1 | tee build-release/deb_install.log
-    line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' build-release/deb_install.log | tail -1)
-    if [ -n "$line" ]; then
-      passed=$((passed + ${line%% *}))
-      nfail=${line#*, }
-      failed=$((failed + ${nfail%% *}))
-    elif ! grep -q '^SKIP deb_install.sh' build-release/deb_install.log; then
-      failed=$((failed + 1))
-    fi
+    count_summary build-release/deb_install.log '^SKIP deb_install.sh'
+    # The same package under systemd (PID 1) in a Debian 12 VM: the sandboxed unit.
+    step "Debian package under systemd in a VM (tests/package/systemd_vm.sh)"
+    tests/package/systemd_vm.sh "$deb" 2>&1 | tee build-release/systemd_vm.log
+    count_summary build-release/systemd_vm.log '^systemd_vm.sh: .*skipped$'
   else
     echo "Debian package build failed"
     failed=$((failed + 1))
