@@ -6,8 +6,8 @@
 # JOURNAL_STREAM (what systemd sets for a service), then with --log-format
 # json, then with a JOURNAL_STREAM that names another file. A raw iSCSI login
 # to a target name with bidi/C1/invalid-UTF-8 bytes and an HTTP path with a
-# percent-encoded newline try to forge records; every record must stay one
-# line of the chosen format.
+# percent-encoded newline (logged as sent) try to forge records; every record
+# must stay one line of the chosen format.
 # Prints "N passed, N failed".
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -52,6 +52,8 @@ attack() {
   curl -s -o /dev/null "http://$INTEG_HOST:$SCSIPUB_HTTP_PORT/x%0a2026-12-07T00:00:00.000%20error%20forged%0d%1b%5b31m"
 }
 
+status_of() { if "$@"; then echo 0; else echo 1; fi; }  # a check's status without tripping set -e
+
 wait_for_line() { # PATTERN: the log has a matching line (bounded wait)
   local i
   for i in $(seq 1 50); do
@@ -75,18 +77,18 @@ stop_scsipub || check "journal: server stops cleanly" 1 "see log"
 bad=$(grep -avcE '^<[2-7]>(trace|debug|info|warning|error|critical) ' "$SCSIPUB_LOG" || true)
 check "journal: every line starts with a priority prefix and a level" "$([[ $bad == 0 ]]; echo $?)" \
   "$(grep -avE '^<[2-7]>(trace|debug|info|warning|error|critical) ' "$SCSIPUB_LOG" | head -5)"
-grep -qaE '^<6>info iSCSI listening on ' "$SCSIPUB_LOG"
-check "journal: info is priority 6" "$?" "$(head -3 "$SCSIPUB_LOG")"
-grep -qaF '<4>warning login from 127.0.0.1 to unknown target iqn.2026-12.test:\u202eevil\u009b[2J\xff (0 more suppressed)' \
-  "$SCSIPUB_LOG"
-check "journal: the hostile target name is a priority 4 line, escaped" "$?" "$(grep -a 'unknown target' "$SCSIPUB_LOG")"
-grep -qaF '<7>debug http [' "$SCSIPUB_LOG" && grep -qaF 'GET /x\n2026-12-07T00:00:00.000 error forged\r\x1b[31m -> 404' "$SCSIPUB_LOG"
-check "journal: the HTTP path's newline and escape are escaped inside one debug line" "$?" \
-  "$(grep -a 'GET /x' "$SCSIPUB_LOG")"
-grep -qaE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T' "$SCSIPUB_LOG"
-check "journal: no line carries a timestamp (journald adds its own)" "$([[ $? != 0 ]]; echo $?)" "timestamp found"
-python3 -c 'import sys; open(sys.argv[1], "rb").read().decode("utf-8")' "$SCSIPUB_LOG"
-check "journal: the log is valid UTF-8 (journald keeps it as text)" "$?" "invalid UTF-8"
+check "journal: info is priority 6" "$(status_of grep -qaE '^<6>info iSCSI listening on ' "$SCSIPUB_LOG")" \
+  "$(head -3 "$SCSIPUB_LOG")"
+check "journal: the hostile target name is a priority 4 line, escaped" "$(status_of grep -qaF \
+  '<4>warning login from 127.0.0.1 to unknown target iqn.2026-12.test:\u202eevil\u009b[2J\xff (0 more suppressed)' \
+  "$SCSIPUB_LOG")" "$(grep -a 'unknown target' "$SCSIPUB_LOG")"
+check "journal: the HTTP path is one debug line, as sent (percent-encoded)" "$(status_of grep -qaE \
+  '^<7>debug http \[[0-9a-f]{8}\] 127\.0\.0\.1:[0-9]+ GET /x%0a2026-12-07T00:00:00\.000%20error%20forged%0d%1b%5b31m -> 404$' \
+  "$SCSIPUB_LOG")" "$(grep -a 'GET /x' "$SCSIPUB_LOG")"
+check "journal: no line carries a timestamp (journald adds its own)" \
+  "$(status_of bash -c '! grep -qaE "^[0-9]{4}-[0-9]{2}-[0-9]{2}T" "$1"' _ "$SCSIPUB_LOG")" "timestamp found"
+check "journal: the log is valid UTF-8 (journald keeps it as text)" \
+  "$(status_of python3 -c 'import sys; open(sys.argv[1], "rb").read().decode("utf-8")' "$SCSIPUB_LOG")" "invalid UTF-8"
 
 # 2. --log-format json: one object per line for shippers.
 mv "$SCSIPUB_LOG" "$INTEG_TMP/journal.log"
@@ -111,7 +113,7 @@ for line in lines[:-1]:
         print("level:", line); ok = False
     if rec["level"] == "warn" and rec["msg"].startswith("login from 127.0.0.1 to unknown target iqn.2026-12.test:\\u202eevil\\u009b[2J\\xff"):
         found.add("target")
-    if rec["level"] == "debug" and "GET /x\\n2026-12-07T00:00:00.000 error forged\\r\\x1b[31m -> 404" in rec["msg"]:
+    if rec["level"] == "debug" and rec["msg"].endswith("GET /x%0a2026-12-07T00:00:00.000%20error%20forged%0d%1b%5b31m -> 404"):
         found.add("path")
     if rec["level"] == "info" and rec["msg"].startswith("iSCSI listening on"):
         found.add("info")
@@ -127,8 +129,9 @@ JOURNAL_STREAM=$(stat -c '%d:%i' "$INTEG_TMP/json.log")
 start_scsipub "$BIN" --tls-listen off || die "scsipub did not start"
 unset JOURNAL_STREAM
 stop_scsipub || check "text: server stops cleanly" 1 "see log"
-grep -qaE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]{12} info iSCSI listening on ' "$SCSIPUB_LOG"
-check "text: another file's JOURNAL_STREAM leaves auto on text" "$?" "$(head -3 "$SCSIPUB_LOG")"
+check "text: another file's JOURNAL_STREAM leaves auto on text" \
+  "$(status_of grep -qaE '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]{12} info iSCSI listening on ' "$SCSIPUB_LOG")" \
+  "$(head -3 "$SCSIPUB_LOG")"
 
 log "$PASS passed, $FAIL failed"
 [[ $FAIL == 0 ]]
