@@ -8,6 +8,7 @@
 #include <map>
 #include <set>
 
+#include "app/log_setup.h"
 #include "common/address_group.h"
 
 namespace scsipub::app {
@@ -217,7 +218,7 @@ Status load_toml(const std::filesystem::path& file, Config& cfg) {
   }
   if (auto s = check_keys(root,
                           {"data_dir", "images_dir", "log_level", "database", "iscsi", "http", "auth", "free_tier",
-                           "tiers", "tls", "admin", "catalog", "fleet", "ceph"},
+                           "tiers", "tls", "admin", "catalog", "fleet", "ceph", "log"},
                           "config");
       !s)
     return s;
@@ -307,6 +308,12 @@ Status load_toml(const std::filesystem::path& file, Config& cfg) {
   }
   if (take(root, "images_dir", text)) cfg.images_dir = text;
   take(root, "log_level", cfg.log_level);
+  if (const toml::table* l = root["log"].as_table()) {
+    if (auto s = check_keys(*l, {"level", "format"}, "[log]"); !s) return s;
+    if (root.contains("log_level") && l->contains("level")) return fail("log_level and [log] level: set one");
+    take(*l, "level", cfg.log_level);
+    take(*l, "format", cfg.log_format);
+  }
   if (const toml::table* i = root["iscsi"].as_table()) {
     if (auto s = check_keys(*i,
                             {"listen", "public_host", "threads", "max_connections", "login_timeout_ms",
@@ -461,6 +468,7 @@ Status validate(Config& cfg) {
   if (cfg.images_dir.empty()) cfg.images_dir = cfg.data_dir / "images";
   if (cfg.overlay_dir.empty()) cfg.overlay_dir = cfg.data_dir / "overlays";
   if (auto s = validate_catalog_limits(cfg.catalog); !s) return s;
+  if (auto s = validate_log_settings(cfg.log_level, cfg.log_format); !s) return s;
   if (auto hp = parse_host_port(cfg.iscsi_listen, 3260); !hp) return fail("--iscsi-listen: " + hp.error().message);
   if (!cfg.public_host.empty()) {
     if (auto hp = parse_host_port(cfg.public_host, 3260); !hp) return fail("--public-host: " + hp.error().message);

@@ -64,7 +64,8 @@ struct Config {
   std::filesystem::path overlay_dir;  // free-tier overlays; default DATA_DIR/overlays
   std::string iscsi_listen = "127.0.0.1:3260";
   std::string public_host;           // what SendTargets advertises
-  std::string log_level = "info";
+  std::string log_level = "info";    // log_level or [log] level
+  std::string log_format = "auto";   // [log] format: auto, text, journal, json
   unsigned threads = 0;
   unsigned storage_threads = 16;  // [iscsi] storage_threads: SCSI commands' file I/O, off the loops
   size_t max_connections = 4096;

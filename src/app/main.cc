@@ -1,6 +1,4 @@
 // scsipub: iSCSI targets on the public internet.
-#include <spdlog/spdlog.h>
-
 #include <CLI/CLI.hpp>
 #include <iostream>
 
@@ -8,21 +6,27 @@
 #include "app/admin_cli.h"
 #include "app/config.h"
 #include "app/image_cli.h"
+#include "app/log_setup.h"
 #include "app/serve.h"
 
 using scsipub::app::Config;
 
 namespace {
 
-// Options every subcommand shares: where the configuration and data live.
+// Options every subcommand shares: where the configuration and data live,
+// and how the log looks (docs/LOGGING.md).
 struct CommonFlags {
-  std::string config_file, data_dir, database;
+  std::string config_file, data_dir, database, log_level, log_format;
 
   void add_to(CLI::App* cmd) {
     cmd->add_option("--config", config_file, "TOML configuration file")->check(CLI::ExistingFile);
     cmd->add_option("--data-dir", data_dir, "Data directory (overlays, disks, SQLite); default ~/.local/share/scsipub");
     cmd->add_option("--database", database,
                     "Metadata store: a postgresql:// URL, or a SQLite file (default DATA_DIR/scsipub.db)");
+    cmd->add_option("--log-level", log_level, "trace, debug, info (default), warn, error, critical, off")
+        ->check(CLI::IsMember(scsipub::app::log_level_names()));
+    cmd->add_option("--log-format", log_format, "auto (default: journal under systemd, else text), text, journal, json")
+        ->check(CLI::IsMember(scsipub::app::log_format_names()));
   }
   // Defaults, then the file, then flags.
   bool load(Config& cfg) const {
@@ -34,6 +38,8 @@ struct CommonFlags {
     }
     if (!data_dir.empty()) cfg.data_dir = data_dir;
     if (!database.empty()) cfg.database = database;
+    if (!log_level.empty()) cfg.log_level = log_level;
+    if (!log_format.empty()) cfg.log_format = log_format;
     return true;
   }
 };
@@ -47,7 +53,7 @@ int main(int argc, char** argv) {
 
   Config cfg;
   CommonFlags serve_flags, account_flags, admin_flags, image_flags;
-  std::string images_dir, listen, http_listen, public_host, log_level;
+  std::string images_dir, listen, http_listen, public_host;
   auto* serve = cli.add_subcommand("serve", "Run the iSCSI target and the session API");
   serve_flags.add_to(serve);
   serve->add_option("--images-dir", images_dir, "Catalog of *.img / *.iso images; default DATA_DIR/images");
@@ -69,8 +75,6 @@ int main(int argc, char** argv) {
   serve->add_option("--max-sessions-per-ip", sessions_per_ip,
                     "Anonymous sessions one address group may hold (default 16)");
   serve->add_option("--overlay-dir", overlay_dir, "Free-tier overlays; default DATA_DIR/overlays");
-  serve->add_option("--log-level", log_level, "trace, debug, info, warn, error")
-      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "critical", "off"}));
 
   auto* account = cli.add_subcommand("account", "Manage API accounts");
   account->require_subcommand(1);
@@ -142,13 +146,11 @@ int main(int argc, char** argv) {
   if (logins_per_ip > 0) cfg.max_logins_in_progress_per_ip = static_cast<size_t>(logins_per_ip);
   if (sessions_per_ip > 0) cfg.max_sessions_per_ip = static_cast<size_t>(sessions_per_ip);
   if (!overlay_dir.empty()) cfg.overlay_dir = overlay_dir;
-  if (!log_level.empty()) cfg.log_level = log_level;
   if (auto s = scsipub::app::validate(cfg); !s) {
     std::cerr << "scsipub: " << s.error().message << "\n";
     return 2;
   }
-  spdlog::set_level(spdlog::level::from_str(cfg.log_level));
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+  scsipub::app::setup_logging(cfg.log_level, cfg.log_format);
   if (*serve) return scsipub::app::serve(std::move(cfg));
   if (*create) return scsipub::app::account_create(cfg, tier, json);
   if (*list) return scsipub::app::account_list(cfg, json);

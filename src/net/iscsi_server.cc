@@ -160,6 +160,10 @@ asio::awaitable<void> IscsiServer::Impl::accept_loop(asio::ip::tcp::acceptor& fr
     local.port = ep.port();
   }
   auto executor = co_await asio::this_coro::executor;
+  // Accept failures (EMFILE: out of descriptors) last as long as their cause:
+  // one warning a minute with the count, not one per 100 ms retry.
+  std::chrono::steady_clock::time_point next_failure_warning{};
+  uint64_t quiet_failures = 0;
   for (;;) {
     // Take what is queued before waiting: the acceptor is non-blocking and
     // edge-triggered, so the wait below only ends when the queue was seen
@@ -172,7 +176,14 @@ asio::awaitable<void> IscsiServer::Impl::accept_loop(asio::ip::tcp::acceptor& fr
       if (!from.is_open()) co_return;
       if (ec) {
         // EMFILE and friends: back off instead of spinning.
-        spdlog::warn("accept failed: {}", ec.message());
+        if (const auto now = std::chrono::steady_clock::now(); now >= next_failure_warning) {
+          spdlog::warn("accept failed: {} (retrying every 100 ms; {} more failures in the last minute not logged)",
+                       ec.message(), quiet_failures);
+          next_failure_warning = now + std::chrono::minutes(1);
+          quiet_failures = 0;
+        } else {
+          ++quiet_failures;
+        }
         asio::steady_timer t(executor, std::chrono::milliseconds(100));
         co_await t.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       } else {

@@ -3,38 +3,12 @@
 #include <charconv>
 #include <cmath>
 
+#include "common/utf8.h"
+
 namespace scsipub::web {
 namespace {
 
 constexpr std::string_view kReplacement = "\\ufffd";
-
-// Length of the well-formed UTF-8 sequence at s[i] (Unicode 15, table 3-7),
-// or 0 when the bytes there are not one.
-size_t utf8_sequence(std::string_view s, size_t i) {
-  const auto byte = [&](size_t k) { return static_cast<unsigned char>(s[k]); };
-  const unsigned char b0 = byte(i);
-  size_t len = 0;
-  unsigned char lo = 0x80, hi = 0xbf;  // range of the second byte
-  if (b0 >= 0xc2 && b0 <= 0xdf) {
-    len = 2;
-  } else if (b0 >= 0xe0 && b0 <= 0xef) {
-    len = 3;
-    if (b0 == 0xe0) lo = 0xa0;  // overlong
-    if (b0 == 0xed) hi = 0x9f;  // surrogates
-  } else if (b0 >= 0xf0 && b0 <= 0xf4) {
-    len = 4;
-    if (b0 == 0xf0) lo = 0x90;  // overlong
-    if (b0 == 0xf4) hi = 0x8f;  // past U+10FFFF
-  } else {
-    return 0;
-  }
-  if (s.size() - i < len) return 0;
-  if (byte(i + 1) < lo || byte(i + 1) > hi) return 0;
-  for (size_t k = 2; k < len; ++k) {
-    if (byte(i + k) < 0x80 || byte(i + k) > 0xbf) return 0;
-  }
-  return len;
-}
 
 }  // namespace
 
@@ -45,7 +19,7 @@ void append_json_string(std::string& out, std::string_view text) {
   while (i < text.size()) {
     const auto c = static_cast<unsigned char>(text[i]);
     if (c >= 0x80) {
-      size_t len = utf8_sequence(text, i);
+      size_t len = utf8_sequence_length(text, i);
       if (len == 0) {
         out += kReplacement;
         ++i;
