@@ -9,6 +9,7 @@
 
 #include "db/migrations.h"
 #include "db/sqlite_backup.h"
+#include "storage/file_io.h"
 #include "storage/sparse_file.h"
 
 namespace scsipub::control {

@@ -11,6 +11,7 @@
 #include <fstream>
 
 #include "db/sqlite_backup.h"
+#include "storage/file_io.h"
 #include "storage/sparse_file.h"
 
 namespace scsipub::control {

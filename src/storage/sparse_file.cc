@@ -152,10 +152,4 @@ Result<FileDigest> sha256_file(const std::filesystem::path& path) {
   return d;
 }
 
-Status sync_directory(const std::filesystem::path& dir) {
-  UniqueFd fd(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
-  if (!fd.valid() || ::fsync(fd.get()) != 0) return fail(errno_text("cannot sync", dir, errno));
-  return ok_status();
-}
-
 }  // namespace scsipub::storage

@@ -28,7 +28,4 @@ struct FileDigest {
 };
 Result<FileDigest> sha256_file(const std::filesystem::path& path);
 
-// fsync of a directory (after creating or renaming entries in it).
-Status sync_directory(const std::filesystem::path& dir);
-
 }  // namespace scsipub::storage
