@@ -4,6 +4,7 @@
 
 #include "app/account_cli.h"
 #include "app/admin_cli.h"
+#include "app/backup_cli.h"
 #include "app/config.h"
 #include "app/image_cli.h"
 #include "app/log_setup.h"
@@ -128,9 +129,25 @@ int main(int argc, char** argv) {
   image_remove->add_option("name", image_name, "Catalog name")->required();
   for (auto* leaf : {image_add, image_list, image_remove}) leaf->fallthrough();
 
+  CommonFlags backup_flags;
+  scsipub::app::BackupCreateOptions backup_options;
+  std::string restore_dir;
+  auto* backup = cli.add_subcommand("backup", "Back up or restore the metadata and provisioned disks (docs/BACKUP.md)");
+  backup->require_subcommand(1);
+  backup_flags.add_to(backup);
+  backup->add_option("--images-dir", image_images_dir, "Catalog directory; default DATA_DIR/images");
+  auto* backup_create = backup->add_subcommand("create", "Write a backup into DIR (new or empty); online when a server runs");
+  backup_create->add_option("dir", backup_options.dir, "Backup directory")->required();
+  backup_create->add_flag("!--without-images", backup_options.images, "Leave the catalog's image files out");
+  auto* backup_restore = backup->add_subcommand("restore", "Restore DIR onto an empty --data-dir (server stopped)");
+  backup_restore->add_option("dir", restore_dir, "Backup directory")->required();
+  for (auto* leaf : {backup_create, backup_restore}) leaf->fallthrough();
+
   CLI11_PARSE(cli, argc, argv);
 
-  const CommonFlags& flags = *serve ? serve_flags : (*admin ? admin_flags : (*image ? image_flags : account_flags));
+  const CommonFlags& flags = *serve ? serve_flags
+                             : *backup ? backup_flags
+                                       : (*admin ? admin_flags : (*image ? image_flags : account_flags));
   if (!flags.load(cfg)) return 2;
   if (!images_dir.empty()) cfg.images_dir = images_dir;
   if (!image_images_dir.empty()) cfg.images_dir = image_images_dir;
@@ -161,5 +178,7 @@ int main(int argc, char** argv) {
   if (*image_add) return scsipub::app::image_add(cfg, add_options);
   if (*image_list) return scsipub::app::image_list(cfg, json);
   if (*image_remove) return scsipub::app::image_remove(cfg, image_name);
+  if (*backup_create) return scsipub::app::backup_create(cfg, backup_options);
+  if (*backup_restore) return scsipub::app::backup_restore(cfg, restore_dir);
   return 2;
 }

@@ -10,9 +10,11 @@
 #include <ctime>
 #include <filesystem>
 
+#include "app/backup_cli.h"
 #include "app/image_import.h"
 #include "app/disk_storage_open.h"
 #include "app/meta_store_open.h"
+#include "common/data_dir_lock.h"
 #include "common/memory_release.h"
 #include "control/catalog.h"
 #include "control/catalog_jobs.h"
@@ -268,6 +270,12 @@ void raise_open_files_limit(size_t max_connections) {
 }  // namespace
 
 int serve(Config cfg) {
+  // One server per data directory; an offline backup waits for none.
+  auto data_lock = DataDirLock::acquire(cfg.data_dir, "stop it before starting another server here");
+  if (!data_lock.ok()) {
+    spdlog::error("{}", data_lock.error().message);
+    return 1;
+  }
   std::error_code ec;
   const auto& overlay_dir = cfg.overlay_dir;  // validate() made it DATA_DIR/overlays unless configured
   std::filesystem::create_directories(overlay_dir, ec);
@@ -357,6 +365,8 @@ int serve(Config cfg) {
     return 1;
   }
   directory.attach_provisioned(&disks);
+  // `scsipub backup create` reaches the running server here.
+  auto control_socket = start_control_socket(cfg, disks);
 
   configure_allocator();
   TlsSetup tls = setup_tls(cfg);
@@ -489,6 +499,7 @@ int serve(Config cfg) {
   int sig = wait_for_signal(set, janitor, directory, disks, clock, cfg.free_tier.retain.count() > 0);
   spdlog::info("{} received: logging out {} session(s)", sig == SIGTERM ? "SIGTERM" : "SIGINT", registry.size());
   watcher.stop();
+  if (control_socket) control_socket->stop();  // a backup under way finishes first
   if (api) api->stop();
   server.shutdown(cfg.shutdown_grace);
   // Nobody can reinstate a session any more: retained overlays go as a Logout's do.

@@ -28,6 +28,10 @@
 //   provisioned_client pr-show  URL [opts]            "pr generation G keys K,K reservation KEY type T"
 //                                                     (reservation none when not reserved), keys in hex
 //   provisioned_client pr-write URL [opts]            one WRITE(10) of LBA 0: "write ok" / "write conflict"
+//   provisioned_client load     URL STATUS N [--hold S]  generations of self-describing 4 KiB blocks 0..N-1
+//                                                     until STATUS.stop exists; STATUS = last complete generation
+//   provisioned_client loadcheck URL N MINGEN         every block is one whole write of a generation >= MINGEN
+//   provisioned_client dump     URL FILE              the whole LU into FILE
 //
 // URL is iscsi://[user%secret@]host:port/IQN/LUN (PORTAL: host:port). opts:
 //   --initiator IQN        (default iqn.2025-01.test.provisioned:client)
@@ -734,6 +738,124 @@ int cmd_pr_write(const Options& o) {
   return 0;
 }
 
+// --- backup under load: self-describing 4 KiB blocks -----------------------
+// Each 512-byte sector of block B of generation G holds "SPLOAD01", G, B, its
+// sector index and bytes derived from all three: a block that mixes two
+// writes (torn) or sits at the wrong place is seen, whatever its generation.
+constexpr uint32_t kLoadSectors = 8;
+
+void fill_load_block(std::vector<uint8_t>& buf, uint64_t gen, uint64_t block) {
+  buf.assign(kLoadSectors * 512, 0);
+  for (uint32_t s = 0; s < kLoadSectors; ++s) {
+    uint8_t* p = buf.data() + s * 512;
+    std::memcpy(p, "SPLOAD01", 8);
+    std::memcpy(p + 8, &gen, 8);
+    std::memcpy(p + 16, &block, 8);
+    uint64_t sector = s;
+    std::memcpy(p + 24, &sector, 8);
+    for (uint32_t i = 32; i < 512; ++i) p[i] = uint8_t(gen * 31 + block * 7 + s * 3 + i);
+  }
+}
+
+// load URL STATUS N [--hold S]: writes generations 1, 2, ... of blocks
+// 0..N-1 until STATUS.stop exists (or S seconds, default 300); after each
+// complete generation STATUS holds its number (every write of it acknowledged).
+int cmd_load(const Options& o) {
+  if (o.positional.size() != 3) usage_error("load URL STATUS N");
+  auto c = login_or_report(o.positional[0], o);
+  if (!c) return 1;
+  const std::string status = o.positional[1];
+  const uint64_t n = std::stoull(o.positional[2]);
+  if (c->block_size() != 512 || n * kLoadSectors > c->blocks()) usage_error("load: LU too small or not 512-byte blocks");
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(o.hold > 0 ? o.hold : 300);
+  std::vector<uint8_t> buf;
+  uint64_t gen = 0;
+  auto stopped = [&] {
+    return std::ifstream(status + ".stop").good() || std::chrono::steady_clock::now() > deadline;
+  };
+  while (!stopped()) {
+    ++gen;
+    for (uint64_t b = 0; b < n; ++b) {
+      fill_load_block(buf, gen, b);
+      std::string err;
+      if (!c->write(b * kLoadSectors, buf, false, &err)) {
+        fail("load: write gen " + std::to_string(gen) + " block " + std::to_string(b) + ": " + err);
+        return 1;
+      }
+      if (gen > 1 && stopped()) break;
+    }
+    if (gen > 1 && stopped()) break;
+    {
+      std::ofstream tmp(status + ".tmp", std::ios::trunc);
+      tmp << gen << "\n";
+    }
+    std::rename((status + ".tmp").c_str(), status.c_str());
+  }
+  std::string err;
+  c->logout(&err);
+  say("load done gen " + std::to_string(gen));
+  return 0;
+}
+
+// loadcheck URL N MINGEN: every block 0..N-1 is one whole block of one
+// generation >= MINGEN.
+int cmd_loadcheck(const Options& o) {
+  if (o.positional.size() != 3) usage_error("loadcheck URL N MINGEN");
+  auto c = login_or_report(o.positional[0], o);
+  if (!c) return 1;
+  const uint64_t n = std::stoull(o.positional[1]);
+  const uint64_t min_gen = std::stoull(o.positional[2]);
+  uint64_t lo = UINT64_MAX, hi = 0;
+  std::vector<uint8_t> got, want;
+  for (uint64_t b = 0; b < n; ++b) {
+    std::string err;
+    if (!c->read(b * kLoadSectors, kLoadSectors, got, &err)) {
+      fail("loadcheck: read block " + std::to_string(b) + ": " + err);
+      continue;
+    }
+    uint64_t gen = 0;
+    std::memcpy(&gen, got.data() + 8, 8);
+    fill_load_block(want, gen, b);
+    if (got != want) {
+      fail("loadcheck: block " + std::to_string(b) + " is torn or misplaced (first sector says gen " +
+           std::to_string(gen) + ")");
+      continue;
+    }
+    if (gen < min_gen) fail("loadcheck: block " + std::to_string(b) + " holds gen " + std::to_string(gen) +
+                            ", older than the acknowledged gen " + std::to_string(min_gen));
+    lo = std::min(lo, gen);
+    hi = std::max(hi, gen);
+  }
+  std::string err;
+  c->logout(&err);
+  if (g_failures == 0) say("loadcheck ok blocks " + std::to_string(n) + " gens " + std::to_string(lo) + ".." + std::to_string(hi));
+  return g_failures == 0 ? 0 : 1;
+}
+
+// dump URL FILE: the whole LU into FILE.
+int cmd_dump(const Options& o) {
+  if (o.positional.size() != 2) usage_error("dump URL FILE");
+  auto c = login_or_report(o.positional[0], o);
+  if (!c) return 1;
+  std::ofstream out(o.positional[1], std::ios::binary | std::ios::trunc);
+  const uint32_t chunk = (1u << 20) / c->block_size();
+  std::vector<uint8_t> got;
+  for (uint64_t lba = 0; lba < c->blocks(); lba += chunk) {
+    const uint32_t n = uint32_t(std::min<uint64_t>(chunk, c->blocks() - lba));
+    std::string err;
+    if (!c->read(lba, n, got, &err)) {
+      fail("dump: read lba " + std::to_string(lba) + ": " + err);
+      return 1;
+    }
+    out.write(reinterpret_cast<const char*>(got.data()), std::streamsize(got.size()));
+  }
+  out.close();
+  std::string err;
+  c->logout(&err);
+  say("dump ok blocks " + std::to_string(c->blocks()));
+  return out ? 0 : 1;
+}
+
 int main(int argc, char** argv) {
   if (argc < 2) usage_error("usage: provisioned_client login|luns|compare|dump|put|write|verify|shared|sessions|discover ...");
   const std::string cmd = argv[1];
@@ -753,6 +875,9 @@ int main(int argc, char** argv) {
     if (cmd == "pr-out") return cmd_pr_out(o);
     if (cmd == "pr-show") return cmd_pr_show(o);
     if (cmd == "pr-write") return cmd_pr_write(o);
+    if (cmd == "load") return cmd_load(o);
+    if (cmd == "loadcheck") return cmd_loadcheck(o);
+    if (cmd == "dump") return cmd_dump(o);
   } catch (const std::exception& e) {
     usage_error(std::string("bad argument: ") + e.what());
   }

@@ -2,6 +2,7 @@
 // writers alone. The inner store below parks a call until the test lets it go,
 // so the test can see which calls overlap.
 #include "storage/locked_store.h"
+#include "storage/memory_store.h"
 
 #include <gtest/gtest.h>
 
@@ -91,6 +92,53 @@ TEST(LockedStore, WriterRunsAlone) {
   EXPECT_EQ(r.get(), IoStatus::ok);
   EXPECT_EQ(f.get(), IoStatus::ok);
   EXPECT_EQ(inner->peak_inside(), 1);
+}
+
+}  // namespace
+}  // namespace scsipub::storage
+
+namespace scsipub::storage {
+namespace {
+
+// A backup's pause: writes wait until the copy is done, reads do not.
+TEST(LockedStore, WritesPausedReadsGoOn) {
+  auto inner = std::make_shared<MemoryStore>(16);
+  LockedStore store(inner);
+  std::vector<uint8_t> data(512, 0xab), out(512);
+  std::future<IoStatus> write;
+  store.with_writes_paused([&](IoStatus flushed) {
+    EXPECT_EQ(flushed, IoStatus::ok);
+    write = std::async(std::launch::async, [&] { return store.write(3, data); });
+    EXPECT_EQ(write.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout);
+    EXPECT_EQ(store.read(3, out), IoStatus::ok);  // a shared lock is held: reads pass
+    EXPECT_EQ(out, std::vector<uint8_t>(512, 0));
+    return 0;
+  });
+  EXPECT_EQ(write.get(), IoStatus::ok);
+  ASSERT_EQ(store.read(3, out), IoStatus::ok);
+  EXPECT_EQ(out, data);
+}
+
+// A pause waits for the write under way (here: parked inside the store).
+TEST(LockedStore, PauseWaitsForWriterUnderWay) {
+  auto inner = std::make_shared<ParkingStore>();
+  LockedStore store(inner);
+  std::vector<uint8_t> data(512, 1);
+  auto write = std::async(std::launch::async, [&] { return store.write(0, data); });
+  ASSERT_TRUE(inner->wait_inside(1));
+  std::atomic<bool> copied{false};
+  auto pause = std::async(std::launch::async, [&] {
+    store.with_writes_paused([&](IoStatus) {
+      copied = true;
+      return 0;
+    });
+  });
+  EXPECT_EQ(pause.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout);
+  EXPECT_FALSE(copied.load());
+  inner->release_all();
+  pause.get();
+  EXPECT_TRUE(copied.load());
+  EXPECT_EQ(write.get(), IoStatus::ok);
 }
 
 }  // namespace
