@@ -832,30 +832,6 @@ int cmd_loadcheck(const Options& o) {
   return g_failures == 0 ? 0 : 1;
 }
 
-// dump URL FILE: the whole LU into FILE.
-int cmd_dump(const Options& o) {
-  if (o.positional.size() != 2) usage_error("dump URL FILE");
-  auto c = login_or_report(o.positional[0], o);
-  if (!c) return 1;
-  std::ofstream out(o.positional[1], std::ios::binary | std::ios::trunc);
-  const uint32_t chunk = (1u << 20) / c->block_size();
-  std::vector<uint8_t> got;
-  for (uint64_t lba = 0; lba < c->blocks(); lba += chunk) {
-    const uint32_t n = uint32_t(std::min<uint64_t>(chunk, c->blocks() - lba));
-    std::string err;
-    if (!c->read(lba, n, got, &err)) {
-      fail("dump: read lba " + std::to_string(lba) + ": " + err);
-      return 1;
-    }
-    out.write(reinterpret_cast<const char*>(got.data()), std::streamsize(got.size()));
-  }
-  out.close();
-  std::string err;
-  c->logout(&err);
-  say("dump ok blocks " + std::to_string(c->blocks()));
-  return out ? 0 : 1;
-}
-
 int main(int argc, char** argv) {
   if (argc < 2) usage_error("usage: provisioned_client login|luns|compare|dump|put|write|verify|shared|sessions|discover ...");
   const std::string cmd = argv[1];
@@ -877,7 +853,6 @@ int main(int argc, char** argv) {
     if (cmd == "pr-write") return cmd_pr_write(o);
     if (cmd == "load") return cmd_load(o);
     if (cmd == "loadcheck") return cmd_loadcheck(o);
-    if (cmd == "dump") return cmd_dump(o);
   } catch (const std::exception& e) {
     usage_error(std::string("bad argument: ") + e.what());
   }
