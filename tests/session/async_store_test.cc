@@ -64,42 +64,6 @@ class AsyncStore final : public storage::BlockStore {
   std::deque<Verb> verbs_;
 };
 
-Command read_cmd(uint32_t itt, uint32_t lba, uint16_t blocks = 8) {
-  Command c;
-  c.itt = itt;
-  c.cdb = read10_cdb(lba, blocks);
-  c.read = true;
-  c.edtl = blocks * kBlockSize;
-  return c;
-}
-
-Command write_cmd(uint32_t itt, uint32_t lba, std::vector<uint8_t> data) {
-  Command c;
-  c.itt = itt;
-  c.cdb = write10_cdb(lba, static_cast<uint16_t>(data.size() / kBlockSize));
-  c.write = true;
-  c.edtl = static_cast<uint32_t>(data.size());
-  c.data = std::move(data);
-  return c;
-}
-
-std::vector<uint8_t> data_of(const std::vector<Pdu>& pdus, uint32_t itt) {
-  std::vector<uint8_t> out;
-  for (const auto& p : pdus) {
-    if (p.op() == Opcode::data_in && p.itt() == itt) out.insert(out.end(), p.data.begin(), p.data.end());
-  }
-  return out;
-}
-
-size_t statuses_of(const std::vector<Pdu>& pdus, uint32_t itt) {
-  size_t n = 0;
-  for (const auto& p : pdus) {
-    if (p.itt() != itt) continue;
-    if (p.op() == Opcode::scsi_response || (p.op() == Opcode::data_in && p.data_in().status_present())) ++n;
-  }
-  return n;
-}
-
 class AsyncStoreTest : public SessionTest {
  protected:
   void SetUp() override {
@@ -131,9 +95,9 @@ TEST_F(AsyncStoreTest, VerbsStartTogetherAndEachCommandIsAnsweredAsItsVerbComple
   auto a = pattern(8 * kBlockSize, 0x11);
   auto b = pattern(8 * kBlockSize, 0x22);
   ASSERT_EQ(targets.store->write(0, a), storage::IoStatus::ok);
-  ini->command(read_cmd(0x10, 0));
-  ini->command(write_cmd(0x11, 64, b));
-  ini->command(read_cmd(0x12, 0));
+  ini->command(read10_command(0x10, 0));
+  ini->command(write10_command(0x11, 64, b));
+  ini->command(read10_command(0x12, 0));
   ini->conn().start_commands();
   EXPECT_EQ(executor.pending(), 0u) << "a hand-off to the storage pool";
   ASSERT_EQ(async->in_flight(), 3u) << "the verbs did not all start";
@@ -141,22 +105,22 @@ TEST_F(AsyncStoreTest, VerbsStartTogetherAndEachCommandIsAnsweredAsItsVerbComple
   EXPECT_TRUE(ini->conn().executing()) << "the transport may free the connection under the verbs";
 
   auto pdus = complete(2);  // the last read first
-  EXPECT_EQ(data_of(pdus, 0x12), a);
+  EXPECT_EQ(data_in_bytes(pdus, 0x12), a);
   EXPECT_EQ(status_of(pdus, 0x12), std::optional<uint8_t>(0));
-  EXPECT_EQ(statuses_of(pdus, 0x10) + statuses_of(pdus, 0x11), 0u);
+  EXPECT_EQ(status_count(pdus, 0x10) + status_count(pdus, 0x11), 0u);
   pdus = complete(1);  // the write
   EXPECT_EQ(status_of(pdus, 0x11), std::optional<uint8_t>(0));
   std::vector<uint8_t> now(b.size());
   ASSERT_EQ(targets.store->read(64, now), storage::IoStatus::ok);
   EXPECT_EQ(now, b);
   pdus = complete(0);
-  EXPECT_EQ(data_of(pdus, 0x10), a);
+  EXPECT_EQ(data_in_bytes(pdus, 0x10), a);
   EXPECT_FALSE(ini->conn().executing());
 }
 
 TEST_F(AsyncStoreTest, AFailedVerbEndsItsCommandWithTheSenseOfTheSynchronousPath) {
-  ini->command(write_cmd(0x20, 8, pattern(8 * kBlockSize, 0x33)));
-  ini->command(read_cmd(0x21, 8));
+  ini->command(write10_command(0x20, 8, pattern(8 * kBlockSize, 0x33)));
+  ini->command(read10_command(0x21, 8));
   ini->conn().start_commands();
   ASSERT_EQ(async->in_flight(), 2u);
   auto pdus = complete(0, storage::IoStatus::io_error);
@@ -168,17 +132,17 @@ TEST_F(AsyncStoreTest, AFailedVerbEndsItsCommandWithTheSenseOfTheSynchronousPath
   EXPECT_EQ(r.data[2 + 2] & 0x0F, 0x03) << "MEDIUM ERROR";
   EXPECT_EQ(r.data[2 + 12], 0x0C) << "WRITE ERROR";
   pdus = complete(0, storage::IoStatus::io_error);
-  EXPECT_TRUE(data_of(pdus, 0x21).empty()) << "data sent with CHECK CONDITION";
+  EXPECT_TRUE(data_in_bytes(pdus, 0x21).empty()) << "data sent with CHECK CONDITION";
   const auto responses = only(pdus, Opcode::scsi_response);
   ASSERT_EQ(responses.size(), 1u);
   EXPECT_EQ(responses[0].data[2 + 12], 0x11) << "UNRECOVERED READ ERROR";
 }
 
 TEST_F(AsyncStoreTest, ForceUnitAccessAsksTheVerbToFlushWithoutAHandOff) {
-  Command c = write_cmd(0x30, 8, pattern(8 * kBlockSize, 0x44));
+  Command c = write10_command(0x30, 8, pattern(8 * kBlockSize, 0x44));
   c.cdb[1] |= 0x08;  // FUA (SBC-3 5.35)
   ini->command(c);
-  ini->command(write_cmd(0x31, 16, pattern(8 * kBlockSize, 0x45)));
+  ini->command(write10_command(0x31, 16, pattern(8 * kBlockSize, 0x45)));
   ini->conn().start_commands();
   EXPECT_EQ(executor.pending(), 0u);
   ASSERT_EQ(async->in_flight(), 2u);
@@ -187,24 +151,24 @@ TEST_F(AsyncStoreTest, ForceUnitAccessAsksTheVerbToFlushWithoutAHandOff) {
 }
 
 TEST_F(AsyncStoreTest, AnAbortedCommandKeepsItsBuffersUntilItsVerbIsBackAndSendsNoStatus) {
-  ini->command(read_cmd(0x40, 0));
+  ini->command(read10_command(0x40, 0));
   ini->conn().start_commands();
   ASSERT_EQ(async->in_flight(), 1u);
   uint32_t sn = ini->cmd_sn - 1;
   ini->send(ini->tmf_bhs(0x41, 1 /* ABORT TASK */, 0x40, sn));
   ASSERT_EQ(only(ini->recv(), Opcode::task_mgmt_response).size(), 1u);
-  ini->command(read_cmd(0x40, 8));  // the tag, reused at once
+  ini->command(read10_command(0x40, 8));  // the tag, reused at once
   ini->conn().start_commands();
   ASSERT_EQ(async->in_flight(), 2u);
   auto pdus = complete(0);  // the aborted read writes into its buffer now (ASan: not freed)
-  EXPECT_EQ(statuses_of(pdus, 0x40), 0u);
+  EXPECT_EQ(status_count(pdus, 0x40), 0u);
   pdus = complete(0);
-  EXPECT_EQ(statuses_of(pdus, 0x40), 1u);
+  EXPECT_EQ(status_count(pdus, 0x40), 1u);
 }
 
 TEST_F(AsyncStoreTest, ACancelledConnectionStaysExecutingUntilEveryVerbIsBack) {
-  ini->command(write_cmd(0x50, 0, pattern(8 * kBlockSize, 0x55)));
-  ini->command(read_cmd(0x51, 0));
+  ini->command(write10_command(0x50, 0, pattern(8 * kBlockSize, 0x55)));
+  ini->command(read10_command(0x51, 0));
   ini->conn().start_commands();
   ASSERT_EQ(async->in_flight(), 2u);
   ini->conn().cancel_execution();
@@ -218,7 +182,7 @@ TEST_F(AsyncStoreTest, ACancelledConnectionStaysExecutingUntilEveryVerbIsBack) {
 // the rest starts as verbs come back.
 TEST_F(AsyncStoreTest, ReadDataInFlightIsBounded) {
   constexpr uint16_t kBlocksPerRead = 1024;  // 512 KiB
-  for (uint32_t i = 0; i < 8; ++i) ini->command(read_cmd(0x60 + i, 0, kBlocksPerRead));
+  for (uint32_t i = 0; i < 8; ++i) ini->command(read10_command(0x60 + i, 0, kBlocksPerRead));
   ini->conn().start_commands();
   const size_t first = async->in_flight();
   EXPECT_GE(first, 2u) << "no concurrency";
@@ -236,12 +200,12 @@ TEST_F(AsyncStoreTest, ReadDataInFlightIsBounded) {
 // A command that may block (SYNCHRONIZE CACHE) still goes to the storage pool,
 // behind the verbs already started; what follows it waits for it.
 TEST_F(AsyncStoreTest, ACommandThatMayBlockStillGoesToTheExecutor) {
-  ini->command(write_cmd(0x70, 0, pattern(8 * kBlockSize, 0x66)));
+  ini->command(write10_command(0x70, 0, pattern(8 * kBlockSize, 0x66)));
   Command sync;
   sync.itt = 0x71;
   sync.cdb = {0x35, 0, 0, 0, 0, 0, 0, 0, 0, 0};
   ini->command(sync);
-  ini->command(read_cmd(0x72, 0));
+  ini->command(read10_command(0x72, 0));
   ini->conn().start_commands();
   EXPECT_EQ(async->in_flight(), 1u) << "the read overtook the flush";
   ASSERT_EQ(executor.pending(), 1u);

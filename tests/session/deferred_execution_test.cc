@@ -16,42 +16,6 @@ namespace {
 constexpr uint8_t kAbortTask = 1;
 constexpr uint8_t kTmfComplete = 0;
 
-Command read_cmd(uint32_t itt, uint32_t lba) {
-  Command c;
-  c.itt = itt;
-  c.cdb = read10_cdb(lba, 8);
-  c.read = true;
-  c.edtl = 8 * kBlockSize;
-  return c;
-}
-
-Command write_cmd(uint32_t itt, uint32_t lba, std::vector<uint8_t> data) {
-  Command c;
-  c.itt = itt;
-  c.cdb = write10_cdb(lba, static_cast<uint16_t>(data.size() / kBlockSize));
-  c.write = true;
-  c.edtl = static_cast<uint32_t>(data.size());
-  c.data = std::move(data);  // immediate data, F=1
-  return c;
-}
-
-std::vector<uint8_t> data_of(const std::vector<Pdu>& pdus, uint32_t itt) {
-  std::vector<uint8_t> out;
-  for (const auto& p : pdus) {
-    if (p.op() == Opcode::data_in && p.itt() == itt) out.insert(out.end(), p.data.begin(), p.data.end());
-  }
-  return out;
-}
-
-size_t statuses_of(const std::vector<Pdu>& pdus, uint32_t itt) {
-  size_t n = 0;
-  for (const auto& p : pdus) {
-    if (p.itt() != itt) continue;
-    if (p.op() == Opcode::scsi_response || (p.op() == Opcode::data_in && p.data_in().status_present())) ++n;
-  }
-  return n;
-}
-
 class DeferredExecutionTest : public SessionTest {
  protected:
   void SetUp() override { log_in(); }
@@ -72,11 +36,11 @@ class DeferredExecutionTest : public SessionTest {
 TEST_F(DeferredExecutionTest, CommandsAreAnsweredWhenTheExecutorReportsBackInArrivalOrder) {
   auto first = pattern(8 * kBlockSize, 0x11);
   auto second = pattern(8 * kBlockSize, 0x22);
-  ini->command(write_cmd(0x10, 40, first));
+  ini->command(write10_command(0x10, 40, first));
   EXPECT_EQ(executor.pending(), 0u) << "submitted before the transport handled what it read";
   ini->conn().start_commands();
-  ini->command(read_cmd(0x11, 40));
-  ini->command(write_cmd(0x12, 40, second));
+  ini->command(read10_command(0x11, 40));
+  ini->command(write10_command(0x12, 40, second));
   ini->conn().start_commands();
   EXPECT_TRUE(ini->recv().empty()) << "answered before the executor ran the command";
   EXPECT_TRUE(ini->conn().executing());
@@ -91,14 +55,14 @@ TEST_F(DeferredExecutionTest, CommandsAreAnsweredWhenTheExecutorReportsBackInArr
   executor.complete();
   pdus = ini->recv();
   // The read ran after the first write and before the second.
-  EXPECT_EQ(data_of(pdus, 0x11), first);
+  EXPECT_EQ(data_in_bytes(pdus, 0x11), first);
   EXPECT_EQ(status_of(pdus, 0x11), std::optional<uint8_t>(0));
   EXPECT_EQ(status_of(pdus, 0x12), std::optional<uint8_t>(0));
   EXPECT_FALSE(ini->conn().executing());
 }
 
 TEST_F(DeferredExecutionTest, AbortTaskOfARunningCommandSuppressesItsStatusAndFreesItsItt) {
-  ini->command(read_cmd(0x20, 0));
+  ini->command(read10_command(0x20, 0));
   ini->conn().start_commands();
   ASSERT_EQ(executor.pending(), 1u);
   uint32_t sn = ini->cmd_sn - 1;
@@ -108,21 +72,21 @@ TEST_F(DeferredExecutionTest, AbortTaskOfARunningCommandSuppressesItsStatusAndFr
   EXPECT_EQ(only(pdus, Opcode::task_mgmt_response)[0].tmf().response(), kTmfComplete);
 
   // The initiator may reuse the tag at once (RFC 7143 11.5.1).
-  ini->command(read_cmd(0x20, 8));
+  ini->command(read10_command(0x20, 8));
   EXPECT_FALSE(ini->conn().closing()) << "the aborted task's ITT still counted as outstanding";
   executor.complete();  // the aborted read: no status
   pdus = ini->recv();
-  EXPECT_EQ(statuses_of(pdus, 0x20), 0u);
+  EXPECT_EQ(status_count(pdus, 0x20), 0u);
   ASSERT_EQ(executor.pending(), 1u);
   executor.complete();  // the new command with that tag
   pdus = ini->recv();
-  EXPECT_EQ(statuses_of(pdus, 0x20), 1u);
+  EXPECT_EQ(status_count(pdus, 0x20), 1u);
 }
 
 TEST_F(DeferredExecutionTest, AnAbortedQueuedCommandsTagReusedAtOnceIsNotExecutedInItsPlace) {
-  ini->command(read_cmd(0x50, 0));
+  ini->command(read10_command(0x50, 0));
   ini->conn().start_commands();  // running
-  ini->command(read_cmd(0x51, 0));  // queued behind it
+  ini->command(read10_command(0x51, 0));  // queued behind it
   uint32_t sn = ini->cmd_sn - 1;
   ini->send(ini->tmf_bhs(0x52, kAbortTask, 0x51, sn));
   // The tag comes back on a write whose data has not arrived (an R2T asks for it).
@@ -137,23 +101,23 @@ TEST_F(DeferredExecutionTest, AnAbortedQueuedCommandsTagReusedAtOnceIsNotExecute
   executor.complete();
   EXPECT_EQ(executor.pending(), 0u) << "the write ran before its data arrived";
   pdus = ini->recv();
-  EXPECT_EQ(statuses_of(pdus, 0x51), 0u);
-  EXPECT_EQ(statuses_of(pdus, 0x50), 1u);
+  EXPECT_EQ(status_count(pdus, 0x51), 0u);
+  EXPECT_EQ(status_count(pdus, 0x50), 1u);
 }
 
 TEST_F(DeferredExecutionTest, CancelledExecutionSkipsWhatHasNotStarted) {
   auto before = pattern(8 * kBlockSize, 0x33);
   ASSERT_EQ(targets.store->write(64, before), storage::IoStatus::ok);
-  ini->command(read_cmd(0x30, 0));
+  ini->command(read10_command(0x30, 0));
   ini->conn().start_commands();
-  ini->command(write_cmd(0x31, 64, pattern(8 * kBlockSize, 0x44)));  // queued behind the read
+  ini->command(write10_command(0x31, 64, pattern(8 * kBlockSize, 0x44)));  // queued behind the read
   ini->conn().cancel_execution();
   executor.complete();
   EXPECT_EQ(executor.pending(), 0u) << "a cancelled connection submitted more";
   EXPECT_FALSE(ini->conn().executing());
   auto pdus = ini->recv();
-  EXPECT_EQ(statuses_of(pdus, 0x30), 0u);
-  EXPECT_EQ(statuses_of(pdus, 0x31), 0u);
+  EXPECT_EQ(status_count(pdus, 0x30), 0u);
+  EXPECT_EQ(status_count(pdus, 0x31), 0u);
   std::vector<uint8_t> now(8 * kBlockSize);
   ASSERT_EQ(targets.store->read(64, now), storage::IoStatus::ok);
   EXPECT_EQ(now, before) << "a command queued behind the cancelled batch wrote";
@@ -167,25 +131,25 @@ TEST_F(DeferredExecutionTest, AReadWhoseDataIsCachedIsAnsweredWithoutAHandOff) {
   auto after = pattern(8 * kBlockSize, 0x36);
   ASSERT_EQ(targets.store->write(16, before), storage::IoStatus::ok);
   targets.device->cached = true;
-  ini->command(read_cmd(0x70, 16));
-  ini->command(write_cmd(0x71, 16, after));
-  ini->command(read_cmd(0x72, 16));
+  ini->command(read10_command(0x70, 16));
+  ini->command(write10_command(0x71, 16, after));
+  ini->command(read10_command(0x72, 16));
   ini->conn().start_commands();
   auto pdus = ini->recv();
-  EXPECT_EQ(data_of(pdus, 0x70), before);
-  EXPECT_EQ(statuses_of(pdus, 0x71) + statuses_of(pdus, 0x72), 0u) << "overtook the write, or it did not wait";
+  EXPECT_EQ(data_in_bytes(pdus, 0x70), before);
+  EXPECT_EQ(status_count(pdus, 0x71) + status_count(pdus, 0x72), 0u) << "overtook the write, or it did not wait";
   ASSERT_EQ(executor.pending(), 1u);
   executor.complete();
   pdus = ini->recv();
   EXPECT_EQ(status_of(pdus, 0x71), std::optional<uint8_t>(0));
-  EXPECT_EQ(data_of(pdus, 0x72), after);
+  EXPECT_EQ(data_in_bytes(pdus, 0x72), after);
 }
 
 TEST_F(DeferredExecutionTest, AReadWhoseDataIsNotCachedIsTriedOnceThenHandedOffWithWhatFollows) {
   auto data = pattern(8 * kBlockSize, 0x37);
   ASSERT_EQ(targets.store->write(32, data), storage::IoStatus::ok);
-  ini->command(read_cmd(0x73, 32));
-  ini->command(read_cmd(0x74, 32));
+  ini->command(read10_command(0x73, 32));
+  ini->command(read10_command(0x74, 32));
   ini->conn().start_commands();
   EXPECT_TRUE(ini->recv().empty()) << "answered without its data";
   EXPECT_EQ(targets.device->read_now_calls, 1) << "the read behind the miss was tried too, out of order";
@@ -194,8 +158,8 @@ TEST_F(DeferredExecutionTest, AReadWhoseDataIsNotCachedIsTriedOnceThenHandedOffW
   executor.complete();
   EXPECT_EQ(executor.pending(), 0u) << "the two reads were not one batch";
   auto pdus = ini->recv();
-  EXPECT_EQ(data_of(pdus, 0x73), data);
-  EXPECT_EQ(data_of(pdus, 0x74), data);
+  EXPECT_EQ(data_in_bytes(pdus, 0x73), data);
+  EXPECT_EQ(data_in_bytes(pdus, 0x74), data);
   EXPECT_EQ(targets.device->read_now_calls, 1);
 }
 
@@ -205,7 +169,7 @@ TEST_F(DeferredExecutionTest, DataInQueuedDuringAWriteKeepsItsBufferUntilWritten
   ASSERT_EQ(targets.store->write(100, p), storage::IoStatus::ok);
   ASSERT_EQ(targets.store->write(200, q), storage::IoStatus::ok);
 
-  ini->command(read_cmd(0x40, 100));
+  ini->command(read10_command(0x40, 100));
   ini->conn().start_commands();
   // The transport starts writing what is queued (a NOP-In answer)...
   ini->send(ini->nop_out_bhs(0x41, kReservedTag, true));
@@ -216,12 +180,12 @@ TEST_F(DeferredExecutionTest, DataInQueuedDuringAWriteKeepsItsBufferUntilWritten
   executor.complete();
   ini->conn().on_flushed();
   // A second read would take a recycled buffer and overwrite the first's data.
-  ini->command(read_cmd(0x42, 200));
+  ini->command(read10_command(0x42, 200));
   ini->conn().start_commands();
   executor.complete();
   auto pdus = ini->recv();
-  EXPECT_EQ(data_of(pdus, 0x40), p) << "Data-In pointed into a buffer reused before it was written";
-  EXPECT_EQ(data_of(pdus, 0x42), q);
+  EXPECT_EQ(data_in_bytes(pdus, 0x40), p) << "Data-In pointed into a buffer reused before it was written";
+  EXPECT_EQ(data_in_bytes(pdus, 0x42), q);
 }
 
 }  // namespace
@@ -248,17 +212,17 @@ TEST_F(DeferredExecutionTest, ReadDataWaitsForTheTransportBeforeTheNextBatch) {
   executor.complete();  // the first 1 MiB: two reads
   EXPECT_EQ(executor.pending(), 0u) << "a second batch started with 1 MiB of read data unsent";
   auto pdus = ini->recv();  // the transport writes: the next batch may go
-  EXPECT_EQ(statuses_of(pdus, 0x80) + statuses_of(pdus, 0x81), 2u);
-  EXPECT_EQ(statuses_of(pdus, 0x82), 0u);
+  EXPECT_EQ(status_count(pdus, 0x80) + status_count(pdus, 0x81), 2u);
+  EXPECT_EQ(status_count(pdus, 0x82), 0u);
   ASSERT_EQ(executor.pending(), 1u);
   executor.complete();
   EXPECT_EQ(executor.pending(), 0u);
   pdus = ini->recv();
-  EXPECT_EQ(statuses_of(pdus, 0x82) + statuses_of(pdus, 0x83), 2u);
+  EXPECT_EQ(status_count(pdus, 0x82) + status_count(pdus, 0x83), 2u);
   ASSERT_EQ(executor.pending(), 1u);
   executor.complete();
   pdus = ini->recv();
-  EXPECT_EQ(statuses_of(pdus, 0x84) + statuses_of(pdus, 0x85), 2u);
+  EXPECT_EQ(status_count(pdus, 0x84) + status_count(pdus, 0x85), 2u);
   EXPECT_FALSE(ini->conn().executing());
 }
 
@@ -290,8 +254,8 @@ Command synchronize_cache_cmd(uint32_t itt) {
 
 TEST_F(MemoryDiskExecutionTest, ReadsAndWritesAreAnsweredWithoutAHandOff) {
   auto data = pattern(8 * kBlockSize, 0x71);
-  ini->command(write_cmd(0x60, 24, data));
-  ini->command(read_cmd(0x61, 24));
+  ini->command(write10_command(0x60, 24, data));
+  ini->command(read10_command(0x61, 24));
   EXPECT_TRUE(ini->recv().empty()) << "executed before the transport started the commands";
   ini->conn().start_commands();
   EXPECT_EQ(executor.pending(), 0u) << "memory work was handed to the executor";
@@ -299,21 +263,21 @@ TEST_F(MemoryDiskExecutionTest, ReadsAndWritesAreAnsweredWithoutAHandOff) {
   auto pdus = ini->recv();
   EXPECT_EQ(status_of(pdus, 0x60), std::optional<uint8_t>(0));
   EXPECT_EQ(status_of(pdus, 0x61), std::optional<uint8_t>(0));
-  EXPECT_EQ(data_of(pdus, 0x61), data);
+  EXPECT_EQ(data_in_bytes(pdus, 0x61), data);
 }
 
 TEST_F(MemoryDiskExecutionTest, ACommandThatMayBlockGoesToTheExecutorAndWhatFollowsWaitsForIt) {
   auto before = pattern(8 * kBlockSize, 0x72);
   auto after = pattern(8 * kBlockSize, 0x73);
   ASSERT_EQ(targets.store->write(48, before), storage::IoStatus::ok);
-  ini->command(read_cmd(0x62, 48));
+  ini->command(read10_command(0x62, 48));
   ini->command(synchronize_cache_cmd(0x63));
-  ini->command(write_cmd(0x64, 48, after));
-  ini->command(read_cmd(0x65, 48));
+  ini->command(write10_command(0x64, 48, after));
+  ini->command(read10_command(0x65, 48));
   ini->conn().start_commands();
   auto pdus = ini->recv();
-  EXPECT_EQ(data_of(pdus, 0x62), before) << "the read ahead of the flush waited for it";
-  EXPECT_EQ(statuses_of(pdus, 0x63) + statuses_of(pdus, 0x64) + statuses_of(pdus, 0x65), 0u)
+  EXPECT_EQ(data_in_bytes(pdus, 0x62), before) << "the read ahead of the flush waited for it";
+  EXPECT_EQ(status_count(pdus, 0x63) + status_count(pdus, 0x64) + status_count(pdus, 0x65), 0u)
       << "answered before the executor ran the flush, or overtook it";
   ASSERT_EQ(executor.pending(), 1u);
   EXPECT_TRUE(ini->conn().executing());
@@ -322,11 +286,11 @@ TEST_F(MemoryDiskExecutionTest, ACommandThatMayBlockGoesToTheExecutorAndWhatFoll
   pdus = ini->recv();
   EXPECT_EQ(status_of(pdus, 0x63), std::optional<uint8_t>(0));
   EXPECT_EQ(status_of(pdus, 0x64), std::optional<uint8_t>(0));
-  EXPECT_EQ(data_of(pdus, 0x65), after);
+  EXPECT_EQ(data_in_bytes(pdus, 0x65), after);
 }
 
 TEST_F(MemoryDiskExecutionTest, AWriteWithForceUnitAccessGoesToTheExecutor) {
-  Command c = write_cmd(0x66, 8, pattern(8 * kBlockSize, 0x74));
+  Command c = write10_command(0x66, 8, pattern(8 * kBlockSize, 0x74));
   c.cdb[1] |= 0x08;  // FUA: SBC-3 5.35, the data must be durable before status
   ini->command(c);
   ini->conn().start_commands();

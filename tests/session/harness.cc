@@ -511,4 +511,40 @@ std::vector<uint8_t> pattern(size_t bytes, uint8_t seed) {
   return v;
 }
 
+Command read10_command(uint32_t itt, uint32_t lba, uint16_t blocks) {
+  Command c;
+  c.itt = itt;
+  c.cdb = read10_cdb(lba, blocks);
+  c.read = true;
+  c.edtl = uint32_t(blocks) * kBlockSize;
+  return c;
+}
+
+Command write10_command(uint32_t itt, uint32_t lba, std::vector<uint8_t> data) {
+  Command c;
+  c.itt = itt;
+  c.cdb = write10_cdb(lba, static_cast<uint16_t>(data.size() / kBlockSize));
+  c.write = true;
+  c.edtl = static_cast<uint32_t>(data.size());
+  c.data = std::move(data);
+  return c;
+}
+
+std::vector<uint8_t> data_in_bytes(const std::vector<Pdu>& pdus, uint32_t itt) {
+  std::vector<uint8_t> out;
+  for (const auto& p : pdus) {
+    if (p.op() == Opcode::data_in && p.itt() == itt) out.insert(out.end(), p.data.begin(), p.data.end());
+  }
+  return out;
+}
+
+size_t status_count(const std::vector<Pdu>& pdus, uint32_t itt) {
+  size_t n = 0;
+  for (const auto& p : pdus) {
+    if (p.itt() != itt) continue;
+    if (p.op() == Opcode::scsi_response || (p.op() == Opcode::data_in && p.data_in().status_present())) ++n;
+  }
+  return n;
+}
+
 }  // namespace scsipub::iscsi::testing

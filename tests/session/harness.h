@@ -228,6 +228,15 @@ std::vector<uint8_t> inquiry_cdb(uint16_t alloc);
 std::vector<uint8_t> tur_cdb();
 std::vector<uint8_t> pattern(size_t bytes, uint8_t seed);
 
+// Whole commands: READ(10) of `blocks` blocks, and WRITE(10) carrying all of
+// `data` as immediate data (F=1).
+Command read10_command(uint32_t itt, uint32_t lba, uint16_t blocks = 8);
+Command write10_command(uint32_t itt, uint32_t lba, std::vector<uint8_t> data);
+// The Data-In bytes sent for `itt`, in arrival order.
+std::vector<uint8_t> data_in_bytes(const std::vector<Pdu>& pdus, uint32_t itt);
+// How many statuses (SCSI Response, or Data-In with S) came for `itt`.
+size_t status_count(const std::vector<Pdu>& pdus, uint32_t itt);
+
 // A fixture owning the target side and one initiator.
 class SessionTest : public ::testing::Test {
  protected:
